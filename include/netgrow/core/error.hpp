@@ -1,0 +1,67 @@
+// netgrow/core/error.hpp: the exception types netgrow throws, and the checks that throw them.
+//
+// Library code never calls exit() or abort(): every failure is an exception whose message says what
+// was wrong (which argument, expected vs got), so a user can act on it.
+#pragma once
+
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace netgrow {
+
+// Base of everything netgrow throws.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& what) : std::runtime_error(what) {}
+};
+
+// Tensor shapes that do not fit together (layer widths, batch sizes, ranks).
+class ShapeError : public Error {
+ public:
+  using Error::Error;
+};
+
+// An argument outside its valid range (negative width, learning rate NaN, empty batch, ...).
+class ArgumentError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A call made in the wrong state (backward before forward, ...).
+class StateError : public Error {
+ public:
+  using Error::Error;
+};
+
+// NaN or infinity where a finite number is required (loss, gradients).
+class NumericError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Files: missing, truncated, corrupt, or of the wrong format.
+class IoError : public Error {
+ public:
+  using Error::Error;
+};
+
+namespace detail {
+
+template <class... Parts>
+std::string concat(Parts&&... parts) {
+  std::ostringstream os;
+  (os << ... << std::forward<Parts>(parts));
+  return os.str();
+}
+
+}  // namespace detail
+
+// Throws ErrorType with the concatenation of `parts` when `condition` is false.
+template <class ErrorType = ArgumentError, class... Parts>
+void require(bool condition, Parts&&... parts) {
+  if (!condition) throw ErrorType(detail::concat(std::forward<Parts>(parts)...));
+}
+
+}  // namespace netgrow

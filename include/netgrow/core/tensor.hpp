@@ -1,0 +1,334 @@
+// netgrow/core/tensor.hpp: Tensor<Scalar, Device>, an owning, contiguous, row-major array of run-time
+// shape (rank 0 to 4), and TensorView<Scalar, Device>, a non-owning view of one.
+//
+// Contracts
+// - Tensors are move-only; copies are explicit (`clone()`), so no large copy happens by accident.
+// - Memory is 64-byte aligned. `resize()` reuses the allocation when the new shape fits in it, so a
+//   network whose batch size or width changes does not thrash the allocator.
+// - Views never own; they stay valid until their tensor is resized, moved from or destroyed.
+//   `TensorView<const T, D>` is the read-only view; a mutable view converts to it implicitly.
+// - Element access with at()/operator[] exists only for Cpu tensors; device tensors move through
+//   explicit transfers.
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+#include <initializer_list>
+#include <new>
+#include <span>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "netgrow/core/config.hpp"
+#include "netgrow/core/device.hpp"
+#include "netgrow/core/error.hpp"
+#include "netgrow/core/shape.hpp"
+
+namespace netgrow {
+
+namespace detail {
+
+// Owning storage of `capacity` elements on a device; only the allocation, no shape.
+// The Cpu specialisation is here; the Cuda one lives in backend/cuda.
+template <class T, class D>
+class Buffer;
+
+template <class T>
+class Buffer<T, Cpu> {
+  static_assert(std::is_trivially_copyable_v<T>, "netgrow tensors hold trivially copyable scalars");
+
+ public:
+  static constexpr std::size_t alignment = 64;
+
+  Buffer() = default;
+  explicit Buffer(Index n) { allocate(n); }
+  Buffer(Buffer&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), capacity_(std::exchange(o.capacity_, 0)) {}
+  Buffer& operator=(Buffer&& o) noexcept {
+    if (this != &o) {
+      release();
+      data_ = std::exchange(o.data_, nullptr);
+      capacity_ = std::exchange(o.capacity_, 0);
+    }
+    return *this;
+  }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() { release(); }
+
+  // Ensures room for n elements; the contents are lost when it has to reallocate.
+  void reserve_discarding(Index n) {
+    if (n > capacity_) {
+      release();
+      allocate(n);
+    }
+  }
+
+  T* data() const { return data_; }
+  Index capacity() const { return capacity_; }
+
+ private:
+  void allocate(Index n) {
+    require(n >= 0, "Tensor: negative element count ", n);
+    if (n == 0) return;
+    data_ = static_cast<T*>(::operator new(static_cast<std::size_t>(n) * sizeof(T), std::align_val_t{alignment}));
+    capacity_ = n;
+  }
+  void release() {
+    if (data_) ::operator delete(data_, std::align_val_t{alignment});
+    data_ = nullptr;
+    capacity_ = 0;
+  }
+
+  T* data_ = nullptr;
+  Index capacity_ = 0;
+};
+
+}  // namespace detail
+
+// Non-owning view: pointer + shape. T may be const-qualified (read-only view).
+template <class T, class D = Cpu>
+class TensorView {
+ public:
+  using value_type = std::remove_const_t<T>;
+  using device_type = D;
+
+  TensorView() = default;  // empty view (no data, shape (0))
+  TensorView(T* data, Shape shape) : data_(data), shape_(shape) {
+    require<ShapeError>(data != nullptr || shape.numel() == 0, "TensorView: null data for shape ", shape);
+  }
+  // Mutable view -> read-only view.
+  template <class U>
+    requires(std::is_const_v<T> && std::same_as<const U, T>)
+  TensorView(const TensorView<U, D>& v) : data_(v.data()), shape_(v.shape()) {}
+
+  T* data() const { return data_; }
+  const Shape& shape() const { return shape_; }
+  int rank() const { return shape_.rank(); }
+  Index dim(int i) const { return shape_[i]; }
+  Index numel() const { return shape_.numel(); }
+  bool empty() const { return data_ == nullptr || numel() == 0; }
+
+  // The same elements under another shape with the same element count.
+  TensorView reshape(Shape s) const {
+    require<ShapeError>(s.numel() == numel(), "TensorView::reshape: cannot view ", shape_, " (", numel(),
+                        " elements) as ", s, " (", s.numel(), " elements)");
+    return TensorView(data_, s);
+  }
+
+  // The tensor as a (dim 0, product of the others) matrix; a rank-1 tensor becomes (n, 1).
+  TensorView as_matrix() const {
+    require<ShapeError>(rank() >= 1, "TensorView::as_matrix: rank-0 tensor");
+    return TensorView(data_, Shape{dim(0), rank() == 1 ? Index{1} : shape_.inner_numel()});
+  }
+
+  // Rows [begin, begin + count) along dimension 0: contiguous, so still a plain view.
+  TensorView rows(Index begin, Index count) const {
+    require<ShapeError>(rank() >= 1, "TensorView::rows: rank-0 tensor");
+    require<ShapeError>(begin >= 0 && count >= 0 && begin + count <= dim(0), "TensorView::rows: rows [", begin,
+                        ", ", begin + count, ") out of range for shape ", shape_);
+    Shape s = shape_;
+    s[0] = count;
+    return TensorView(data_ + begin * shape_.inner_numel(), s);
+  }
+
+  // Host element access (Cpu only), bounds-checked.
+  template <class... Is>
+    requires(std::same_as<D, Cpu> && sizeof...(Is) >= 1 && (std::is_integral_v<Is> && ...))
+  T& at(Is... is) const {
+    return data_[offset_of(std::array<Index, sizeof...(Is)>{static_cast<Index>(is)...})];
+  }
+  // Flat access (Cpu only), unchecked.
+  T& operator[](Index i) const
+    requires std::same_as<D, Cpu>
+  {
+    return data_[i];
+  }
+  std::span<T> span() const
+    requires std::same_as<D, Cpu>
+  {
+    return {data_, static_cast<std::size_t>(numel())};
+  }
+
+ private:
+  template <std::size_t R>
+  Index offset_of(const std::array<Index, R>& idx) const {
+    require<ShapeError>(static_cast<int>(R) == rank(), "Tensor::at: ", R, " indices for a rank-", rank(),
+                        " tensor of shape ", shape_);
+    Index off = 0;
+    for (std::size_t i = 0; i < R; ++i) {
+      const Index d = shape_[static_cast<int>(i)];
+      require<ShapeError>(idx[i] >= 0 && idx[i] < d, "Tensor::at: index ", idx[i], " out of range [0, ", d,
+                          ") in dimension ", i, " of shape ", shape_);
+      off = off * d + idx[i];
+    }
+    return off;
+  }
+
+  T* data_ = nullptr;
+  Shape shape_{0};
+};
+
+template <class T, class D = Cpu>
+using ConstView = TensorView<const T, D>;
+
+// Owning tensor.
+template <class T, class D = Cpu>
+class Tensor {
+ public:
+  using value_type = T;
+  using device_type = D;
+
+  Tensor() = default;  // empty: shape (0)
+
+  // Zero-filled tensor of the given shape.
+  explicit Tensor(Shape shape) : buffer_(shape.numel()), shape_(shape) { fill_zero(); }
+
+  // Shape given directly: Tensor<float>({2, 3}).
+  Tensor(std::initializer_list<Index> dims) : Tensor(Shape(dims)) {}
+
+  // Uninitialised tensor: for buffers that are fully overwritten before being read.
+  static Tensor uninitialized(Shape shape) {
+    Tensor t;
+    t.buffer_ = detail::Buffer<T, D>(shape.numel());
+    t.shape_ = shape;
+    return t;
+  }
+
+  // Cpu tensor from values (row-major order).
+  static Tensor from(Shape shape, std::span<const T> values)
+    requires std::same_as<D, Cpu>
+  {
+    require<ShapeError>(static_cast<Index>(values.size()) == shape.numel(), "Tensor::from: ", values.size(),
+                        " values for shape ", shape, " (", shape.numel(), " elements)");
+    Tensor t = uninitialized(shape);
+    std::copy(values.begin(), values.end(), t.data());
+    return t;
+  }
+  static Tensor from(Shape shape, std::initializer_list<T> values)
+    requires std::same_as<D, Cpu>
+  {
+    return from(shape, std::span<const T>(values.begin(), values.size()));
+  }
+
+  Tensor(Tensor&&) noexcept = default;
+  Tensor& operator=(Tensor&&) noexcept = default;
+  Tensor(const Tensor&) = delete;             // copies are explicit: clone()
+  Tensor& operator=(const Tensor&) = delete;  // copies are explicit: clone() or copy_from()
+
+  // Deep copy.
+  Tensor clone() const {
+    Tensor t = uninitialized(shape_);
+    t.copy_from(cview());
+    return t;
+  }
+
+  // Makes this tensor an element-wise copy of `src` (reshaping it to src's shape).
+  void copy_from(ConstView<T, D> src)
+    requires std::same_as<D, Cpu>
+  {
+    resize(src.shape());
+    if (src.numel() > 0) std::memmove(data(), src.data(), static_cast<std::size_t>(src.numel()) * sizeof(T));
+  }
+
+  // Changes the shape. Reuses the allocation when the new shape fits; contents are unspecified
+  // afterwards (call fill_zero() or overwrite them).
+  void resize(Shape shape) {
+    buffer_.reserve_discarding(shape.numel());
+    shape_ = shape;
+  }
+
+  void fill(T value)
+    requires std::same_as<D, Cpu>
+  {
+    std::fill_n(data(), numel(), value);
+  }
+  void fill_zero()
+    requires std::same_as<D, Cpu>
+  {
+    if (numel() > 0) std::memset(static_cast<void*>(data()), 0, static_cast<std::size_t>(numel()) * sizeof(T));
+  }
+
+  T* data() { return buffer_.data(); }
+  const T* data() const { return buffer_.data(); }
+  const Shape& shape() const { return shape_; }
+  int rank() const { return shape_.rank(); }
+  Index dim(int i) const { return shape_[i]; }
+  Index numel() const { return shape_.numel(); }
+  bool empty() const { return numel() == 0; }
+  Index capacity() const { return buffer_.capacity(); }
+
+  TensorView<T, D> view() { return {data(), shape_}; }
+  ConstView<T, D> view() const { return {data(), shape_}; }
+  ConstView<T, D> cview() const { return {data(), shape_}; }
+  operator TensorView<T, D>() { return view(); }
+  operator ConstView<T, D>() const { return cview(); }
+
+  template <class... Is>
+    requires(std::same_as<D, Cpu> && sizeof...(Is) >= 1 && (std::is_integral_v<Is> && ...))
+  T& at(Is... is) {
+    return view().at(is...);
+  }
+  template <class... Is>
+    requires(std::same_as<D, Cpu> && sizeof...(Is) >= 1 && (std::is_integral_v<Is> && ...))
+  const T& at(Is... is) const {
+    return cview().at(is...);
+  }
+  T& operator[](Index i)
+    requires std::same_as<D, Cpu>
+  {
+    return data()[i];
+  }
+  const T& operator[](Index i) const
+    requires std::same_as<D, Cpu>
+  {
+    return data()[i];
+  }
+  std::span<T> span()
+    requires std::same_as<D, Cpu>
+  {
+    return view().span();
+  }
+  std::span<const T> span() const
+    requires std::same_as<D, Cpu>
+  {
+    return cview().span();
+  }
+  std::vector<T> to_vector() const
+    requires std::same_as<D, Cpu>
+  {
+    return std::vector<T>(data(), data() + numel());
+  }
+
+ private:
+  detail::Buffer<T, D> buffer_;
+  Shape shape_{0};
+};
+
+// Read-only view of a tensor or view: lets generic functions accept Tensor, TensorView and ConstView.
+template <class T, class D>
+ConstView<T, D> const_view(const Tensor<T, D>& t) {
+  return t.cview();
+}
+template <class T, class D>
+ConstView<std::remove_const_t<T>, D> const_view(const TensorView<T, D>& v) {
+  return v;
+}
+// Mutable view of a tensor or mutable view.
+template <class T, class D>
+TensorView<T, D> mutable_view(Tensor<T, D>& t) {
+  return t.view();
+}
+template <class T, class D>
+  requires(!std::is_const_v<T>)
+TensorView<T, D> mutable_view(const TensorView<T, D>& v) {
+  return v;
+}
+
+// Requires two shapes to be equal; `what` names the operation for the message.
+inline void require_same_shape(const Shape& a, const Shape& b, const char* what) {
+  require<ShapeError>(a == b, what, ": shape mismatch ", a, " vs ", b);
+}
+
+}  // namespace netgrow

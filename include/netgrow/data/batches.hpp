@@ -1,0 +1,95 @@
+// netgrow/data/batches.hpp: mini-batches: a seeded shuffling sampler and row gathering.
+//
+//   BatchSampler sampler(n_samples, 128, Rng(7));
+//   for (int step = 0; step < steps; ++step) {
+//     auto idx = sampler.next();              // 128 indices; reshuffles at every epoch boundary
+//     gather_rows(x, idx, x_batch);           // x_batch (128, features)
+//   }
+//
+// Same seed -> same order of batches, on every platform (netgrow::Rng, Fisher-Yates).
+#pragma once
+
+#include <numeric>
+#include <span>
+#include <vector>
+
+#include "netgrow/core/rng.hpp"
+#include "netgrow/core/tensor.hpp"
+
+namespace netgrow {
+
+class BatchSampler {
+ public:
+  // shuffle = false keeps the natural order; drop_last = false ends each epoch with a short batch
+  // when batch_size does not divide n.
+  BatchSampler(Index n, Index batch_size, Rng rng, bool shuffle = true, bool drop_last = false)
+      : order_(static_cast<std::size_t>(n)), batch_(batch_size), rng_(rng), shuffle_(shuffle), drop_last_(drop_last) {
+    require(n > 0, "BatchSampler: no samples");
+    require(batch_size > 0, "BatchSampler: batch size must be positive, got ", batch_size);
+    require(!drop_last || batch_size <= n, "BatchSampler: batch size ", batch_size, " exceeds the ", n,
+            " samples and drop_last is set, so no batch would ever be produced");
+    std::iota(order_.begin(), order_.end(), Index{0});
+    start_epoch();
+  }
+
+  // Indices of the next batch (valid until the next call).
+  std::span<const Index> next() {
+    const Index n = static_cast<Index>(order_.size());
+    Index remaining = n - pos_;
+    if (remaining == 0 || (drop_last_ && remaining < batch_)) {
+      ++epoch_;
+      start_epoch();
+      remaining = n;
+    }
+    const Index count = std::min(batch_, remaining);
+    std::span<const Index> batch(order_.data() + pos_, static_cast<std::size_t>(count));
+    pos_ += count;
+    return batch;
+  }
+
+  // Number of completed epochs.
+  Index epoch() const { return epoch_; }
+  // Batches per epoch.
+  Index batches_per_epoch() const {
+    const Index n = static_cast<Index>(order_.size());
+    return drop_last_ ? n / batch_ : (n + batch_ - 1) / batch_;
+  }
+
+ private:
+  void start_epoch() {
+    pos_ = 0;
+    if (!shuffle_) return;
+    for (std::size_t i = order_.size() - 1; i > 0; --i)
+      std::swap(order_[i], order_[static_cast<std::size_t>(rng_.uniform_int(i + 1))]);
+  }
+
+  std::vector<Index> order_;
+  Index batch_;
+  Rng rng_;
+  bool shuffle_;
+  bool drop_last_;
+  Index pos_ = 0;
+  Index epoch_ = 0;
+};
+
+// dst (k, ...) = rows `indices` of src (n, ...), resized to k rows.
+template <class T>
+void gather_rows(ConstView<T, Cpu> src, std::span<const Index> indices, Tensor<T, Cpu>& dst) {
+  require<ShapeError>(src.rank() >= 1, "gather_rows: source must have a batch dimension, got ", src.shape());
+  Shape s = src.shape();
+  s[0] = static_cast<Index>(indices.size());
+  dst.resize(s);
+  const Index row = src.shape().inner_numel();
+  const Index n = src.dim(0);
+  for (std::size_t k = 0; k < indices.size(); ++k) {
+    const Index i = indices[k];
+    require<ShapeError>(i >= 0 && i < n, "gather_rows: row index ", i, " outside [0, ", n, ")");
+    std::copy_n(src.data() + i * row, row, dst.data() + static_cast<Index>(k) * row);
+  }
+}
+template <class T>
+void gather_rows(const Tensor<T, Cpu>& src, std::span<const Index> indices, Tensor<T, Cpu>& dst) {
+  gather_rows(src.cview(), indices, dst);
+}
+
+}  // namespace netgrow

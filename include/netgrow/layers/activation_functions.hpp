@@ -1,0 +1,151 @@
+// netgrow/layers/activation_functions.hpp: activation functions as types, with compile-time traits.
+//
+// Each activation is a layer kind (put it straight into a network's type list; it binds to
+// ActivationLayer in layers/activation.hpp) and a functor with
+//   T f(T x) const          the activation
+//   T df(T x, T y) const    its derivative at x, given y = f(x) (whichever is cheaper is used)
+// usable on host and device (this header needs neither Eigen nor CUDA). The traits say what growth
+// methods may rely on:
+//   zero_at_zero            f(0) == 0: a neuron with zero incoming weights outputs 0, so adding it
+//                           preserves the network's function
+//   nonzero_slope_at_zero   f'(0) != 0: GradMax's new neurons (zero incoming weights, pre-activation
+//                           0) receive a gradient; with f'(0) == 0 (standard Relu) it vanishes
+//   slope_at_zero()         the value f'(0) (the subgradient chosen at kinks)
+#pragma once
+
+#include <cmath>
+#include <concepts>
+#include <numbers>
+#include <string_view>
+
+#include "netgrow/core/config.hpp"
+
+namespace netgrow {
+
+template <class Act, class S, class D>
+class ActivationLayer;
+
+// Base of every activation kind: binds it to ActivationLayer.
+template <class Act>
+struct ActivationKind {
+  template <class S, class D>
+  using layer_type = ActivationLayer<Act, S, D>;
+};
+
+// ReLU with subgradient 1 at 0: max(x, 0), f'(0) = 1. The GradMax paper's choice for activations
+// between grown layers (the reference code's "relu1").
+struct Relu1 : ActivationKind<Relu1> {
+  static constexpr std::string_view name = "Relu1";
+  static constexpr bool zero_at_zero = true;
+  static constexpr bool nonzero_slope_at_zero = true;
+  constexpr double slope_at_zero() const { return 1.0; }
+  template <class T>
+  NETGROW_HOST_DEVICE T f(T x) const { return x > T(0) ? x : T(0); }
+  template <class T>
+  NETGROW_HOST_DEVICE T df(T x, T) const { return x >= T(0) ? T(1) : T(0); }
+};
+
+// Standard ReLU: max(x, 0) with f'(0) = 0 (PyTorch's and TensorFlow's convention).
+struct Relu : ActivationKind<Relu> {
+  static constexpr std::string_view name = "Relu";
+  static constexpr bool zero_at_zero = true;
+  static constexpr bool nonzero_slope_at_zero = false;
+  constexpr double slope_at_zero() const { return 0.0; }
+  template <class T>
+  NETGROW_HOST_DEVICE T f(T x) const { return x > T(0) ? x : T(0); }
+  template <class T>
+  NETGROW_HOST_DEVICE T df(T x, T) const { return x > T(0) ? T(1) : T(0); }
+};
+
+// Leaky ReLU: x for x > 0, slope * x otherwise; f'(0) = slope (PyTorch's convention).
+// nonzero_slope_at_zero holds for slope != 0.
+struct LeakyRelu : ActivationKind<LeakyRelu> {
+  static constexpr std::string_view name = "LeakyRelu";
+  static constexpr bool zero_at_zero = true;
+  static constexpr bool nonzero_slope_at_zero = true;
+  double slope = 0.01;
+  constexpr double slope_at_zero() const { return slope; }
+  template <class T>
+  NETGROW_HOST_DEVICE T f(T x) const { return x > T(0) ? x : T(slope) * x; }
+  template <class T>
+  NETGROW_HOST_DEVICE T df(T x, T) const { return x > T(0) ? T(1) : T(slope); }
+};
+
+// Hyperbolic tangent; f'(0) = 1.
+struct Tanh : ActivationKind<Tanh> {
+  static constexpr std::string_view name = "Tanh";
+  static constexpr bool zero_at_zero = true;
+  static constexpr bool nonzero_slope_at_zero = true;
+  constexpr double slope_at_zero() const { return 1.0; }
+  template <class T>
+  NETGROW_HOST_DEVICE T f(T x) const { return std::tanh(x); }
+  template <class T>
+  NETGROW_HOST_DEVICE T df(T, T y) const { return T(1) - y * y; }
+};
+
+// Identity (a linear layer); f'(0) = 1.
+struct Identity : ActivationKind<Identity> {
+  static constexpr std::string_view name = "Identity";
+  static constexpr bool zero_at_zero = true;
+  static constexpr bool nonzero_slope_at_zero = true;
+  constexpr double slope_at_zero() const { return 1.0; }
+  template <class T>
+  NETGROW_HOST_DEVICE T f(T x) const { return x; }
+  template <class T>
+  NETGROW_HOST_DEVICE T df(T, T) const { return T(1); }
+};
+
+// GELU, exact form x * Phi(x) (PyTorch's default); f'(0) = 1/2.
+struct Gelu : ActivationKind<Gelu> {
+  static constexpr std::string_view name = "Gelu";
+  static constexpr bool zero_at_zero = true;
+  static constexpr bool nonzero_slope_at_zero = true;
+  constexpr double slope_at_zero() const { return 0.5; }
+  template <class T>
+  NETGROW_HOST_DEVICE T f(T x) const { return T(0.5) * x * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2))); }
+  template <class T>
+  NETGROW_HOST_DEVICE T df(T x, T) const {
+    const T cdf = T(0.5) * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2)));
+    const T pdf = T(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2) * std::exp(T(-0.5) * x * x);
+    return cdf + x * pdf;
+  }
+};
+
+// Logistic sigmoid shifted to pass through the origin: 1 / (1 + e^-x) - 1/2 (the GradMax paper's
+// suggestion for making the logistic usable with GradMax); f'(0) = 1/4.
+struct CenteredLogistic : ActivationKind<CenteredLogistic> {
+  static constexpr std::string_view name = "CenteredLogistic";
+  static constexpr bool zero_at_zero = true;
+  static constexpr bool nonzero_slope_at_zero = true;
+  constexpr double slope_at_zero() const { return 0.25; }
+  template <class T>
+  NETGROW_HOST_DEVICE T f(T x) const {
+    // Stable on both tails: never exponentiates a large positive number.
+    if (x >= T(0)) return T(1) / (T(1) + std::exp(-x)) - T(0.5);
+    const T e = std::exp(x);
+    return e / (T(1) + e) - T(0.5);
+  }
+  template <class T>
+  NETGROW_HOST_DEVICE T df(T, T y) const { return T(0.25) - y * y; }  // s(1 - s) with s = y + 1/2
+};
+
+// An activation kind: a functor with f/df and the traits above.
+template <class A>
+concept Activation = requires(const A& a, float x, double xd) {
+  { A::name } -> std::convertible_to<std::string_view>;
+  { A::zero_at_zero } -> std::convertible_to<bool>;
+  { A::nonzero_slope_at_zero } -> std::convertible_to<bool>;
+  { a.slope_at_zero() } -> std::convertible_to<double>;
+  { a.f(x) } -> std::same_as<float>;
+  { a.df(x, x) } -> std::same_as<float>;
+  { a.f(xd) } -> std::same_as<double>;
+};
+
+// Compile-time facts about an activation, in one place for growth code to query.
+template <Activation A>
+struct activation_traits {
+  static constexpr bool zero_at_zero = A::zero_at_zero;
+  static constexpr bool nonzero_slope_at_zero = A::nonzero_slope_at_zero;
+};
+
+}  // namespace netgrow

@@ -1,0 +1,123 @@
+// netgrow/layers/dense.hpp: the fully connected layer y = x W^T + b.
+//
+// Shapes: x (N, in), W (out, in) as in the GradMax paper and PyTorch, b (out), y (N, out).
+// Growing k neurons appends k rows to W and b (the producer side) or k columns to W (the consumer
+// side); widths are run-time values and kind() reports the current ones.
+#pragma once
+
+#include <string>
+
+#include "netgrow/backend/cpu/blas.hpp"
+#include "netgrow/core/init.hpp"
+#include "netgrow/layers/layer.hpp"
+
+namespace netgrow {
+
+template <class S, class D>
+class DenseLayer;
+
+// Layer kind: Dense{.in = 784, .out = 1024}. Bias initialised to zero except with torch_default,
+// where it is U(-1/sqrt(in), 1/sqrt(in)) like PyTorch's nn.Linear.
+struct Dense {
+  static constexpr std::string_view name = "Dense";
+  Index in = 0;
+  Index out = 0;
+  bool bias = true;
+  WeightInit init = WeightInit::glorot_uniform;
+
+  template <class S, class D>
+  using layer_type = DenseLayer<S, D>;
+};
+
+template <class S, class D>
+class DenseLayer {
+ public:
+  using scalar_type = S;
+  using device_type = D;
+  using kind_type = Dense;
+
+  DenseLayer(const Dense& kind, Rng& rng) : has_bias_(kind.bias), init_(kind.init) {
+    require(kind.in > 0 && kind.out > 0, "Dense: widths must be positive, got in=", kind.in, " out=", kind.out);
+    weight_ = Parameter<S, D>(Shape{kind.out, kind.in});
+    if (has_bias_) {
+      bias_ = Parameter<S, D>(Shape{kind.out});
+      bias_.weight_decay = false;
+    }
+    reset_parameters(rng);
+  }
+
+  // Re-draws W (and b for torch_default) from the layer's WeightInit.
+  void reset_parameters(Rng& rng)
+    requires std::same_as<D, Cpu>
+  {
+    init_weights(weight_.value.view(), init_, in_features(), out_features(), rng);
+    if (has_bias_) {
+      if (init_ == WeightInit::torch_default) {
+        const double a = 1.0 / std::sqrt(static_cast<double>(in_features()));
+        fill_uniform(bias_.value.view(), -a, a, rng);
+      } else {
+        bias_.value.fill_zero();
+      }
+    }
+  }
+
+  Index in_features() const { return weight_.value.dim(1); }
+  Index out_features() const { return weight_.value.dim(0); }
+  bool has_bias() const { return has_bias_; }
+
+  Parameter<S, D>& weight() { return weight_; }  // (out, in)
+  const Parameter<S, D>& weight() const { return weight_; }
+  Parameter<S, D>& bias() {  // (out)
+    require<StateError>(has_bias_, "Dense::bias: this layer was built with bias = false");
+    return bias_;
+  }
+  const Parameter<S, D>& bias() const {
+    require<StateError>(has_bias_, "Dense::bias: this layer was built with bias = false");
+    return bias_;
+  }
+
+  Shape output_shape(const Shape& in) const {
+    require<ShapeError>(in.rank() == 2, "Dense expects input (N, in_features), got ", in,
+                        in.rank() > 2 ? " (insert a Flatten before it)" : "");
+    require<ShapeError>(in[1] == in_features(), "Dense(", in_features(), " -> ", out_features(),
+                        ") expects ", in_features(), " input features, got input ", in);
+    return Shape{in[0], out_features()};
+  }
+
+  // y (N, out) = x (N, in) W^T + b
+  void forward(ConstView<S, D> x, TensorView<S, D> y, Mode) {
+    ops::gemm<S>(ops::Trans::no, ops::Trans::yes, S(1), x, weight_.value.cview(), S(0), y);
+    if (has_bias_) ops::add_row_vector<S>(y, bias_.value.cview());
+  }
+
+  // dW (out, in) = dy^T x; db (out) = sum_rows(dy); dx (N, in) = dy W.
+  void backward(ConstView<S, D> x, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool accumulate) {
+    const S beta = accumulate ? S(1) : S(0);
+    ops::gemm<S>(ops::Trans::yes, ops::Trans::no, S(1), dy, x, beta, weight_.grad.view());
+    if (has_bias_) ops::sum_rows<S>(dy, beta, bias_.grad.view());
+    if (!dx.empty()) ops::gemm<S>(ops::Trans::no, ops::Trans::no, S(1), dy, weight_.value.cview(), S(0), dx);
+  }
+
+  template <class F>
+  void visit_parameters(F&& f) {
+    f(std::string_view("weight"), weight_);
+    if (has_bias_) f(std::string_view("bias"), bias_);
+  }
+
+  Dense kind() const { return Dense{in_features(), out_features(), has_bias_, init_}; }
+
+  std::string describe() const {
+    return "Dense(" + std::to_string(in_features()) + " -> " + std::to_string(out_features()) +
+           (has_bias_ ? ")" : ", no bias)");
+  }
+
+ private:
+  Parameter<S, D> weight_;
+  Parameter<S, D> bias_;
+  bool has_bias_;
+  WeightInit init_;
+};
+
+static_assert(Layer<DenseLayer<float, Cpu>> && LayerKind<Dense>);
+
+}  // namespace netgrow

@@ -1,0 +1,45 @@
+// netgrow/layers/parameter.hpp: a trainable tensor together with everything that must change shape
+// with it when a network grows: its gradient, its optimizer state and its learning-rate factors.
+//
+// Keeping these in one object is what makes growth safe: an operation that appends rows or columns
+// to `value` extends `grad`, every `state` tensor and `lr_scale` in the same step (old entries kept,
+// new entries zero), so no optimizer can be left holding state of the old shape.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "netgrow/core/tensor.hpp"
+
+namespace netgrow {
+
+template <class S, class D>
+struct Parameter {
+  using scalar_type = S;
+  using device_type = D;
+
+  Parameter() = default;
+  explicit Parameter(Shape shape) : value(shape), grad(shape) {}
+
+  Tensor<S, D> value;  // the weights
+  Tensor<S, D> grad;   // dLoss/dvalue, written by backward()
+
+  // Optimizer state (momentum; Adam's first and second moments), same shape as `value` each.
+  // `state_owner` names the optimizer kind that created it; another kind resets it.
+  std::vector<Tensor<S, D>> state;
+  std::string state_owner;
+
+  // Learning-rate factors on top of the optimizer's schedule: lr = schedule(step) * lr_multiplier
+  // * lr_scale[i]. `lr_scale` is empty (all ones) or has the shape of `value`; growth methods use it
+  // for per-slice rates (e.g. the variance-transfer paper's per-stage learning rates).
+  double lr_multiplier = 1.0;
+  Tensor<S, D> lr_scale;
+
+  bool trainable = true;     // false: optimizers skip it
+  bool weight_decay = true;  // false: optimizers apply no weight decay to it (e.g. BatchNorm beta)
+
+  Index numel() const { return value.numel(); }
+  const Shape& shape() const { return value.shape(); }
+};
+
+}  // namespace netgrow

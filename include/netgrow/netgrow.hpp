@@ -1,0 +1,33 @@
+// netgrow/netgrow.hpp: everything netgrow offers on the CPU. Include this one header.
+//
+// Map of the library (each header starts with what it is for):
+//   core/      tensors and views, shapes, device tags, the RNG, initialisers, errors, Eigen interop
+//   backend/   the op facade's device implementations (cpu: Eigen)
+//   layers/    one layer kind per header: Dense, activations (Relu1, Relu, ...), Flatten
+//   network/   Sequential (a flat list of layer kinds), losses
+//   optim/     Sgd, Adam, AdamW, learning-rate schedules
+//   data/      the teacher-student task, mini-batch sampling
+#pragma once
+
+#include "netgrow/core/config.hpp"
+#include "netgrow/core/device.hpp"
+#include "netgrow/core/eigen.hpp"
+#include "netgrow/core/error.hpp"
+#include "netgrow/core/init.hpp"
+#include "netgrow/core/rng.hpp"
+#include "netgrow/core/shape.hpp"
+#include "netgrow/core/tensor.hpp"
+#include "netgrow/data/batches.hpp"
+#include "netgrow/data/teacher_student.hpp"
+#include "netgrow/layers/activation.hpp"
+#include "netgrow/layers/dense.hpp"
+#include "netgrow/layers/flatten.hpp"
+#include "netgrow/layers/layer.hpp"
+#include "netgrow/layers/parameter.hpp"
+#include "netgrow/network/loss.hpp"
+#include "netgrow/network/sequential.hpp"
+#include "netgrow/ops.hpp"
+#include "netgrow/optim/adam.hpp"
+#include "netgrow/optim/lr_schedule.hpp"
+#include "netgrow/optim/optimizer.hpp"
+#include "netgrow/optim/sgd.hpp"

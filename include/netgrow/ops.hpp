@@ -1,0 +1,9 @@
+// netgrow/ops.hpp: the op facade. Layers call ops::gemm, ops::activation_forward, ops::mse, ...;
+// overloads on the tensors' device type route to backend/cpu (Eigen) or, in translation units
+// compiled by nvcc that include <netgrow/cuda.hpp>, to backend/cuda.
+#pragma once
+
+#include "netgrow/backend/cpu/blas.hpp"
+#include "netgrow/backend/cpu/elementwise.hpp"
+#include "netgrow/backend/cpu/loss.hpp"
+#include "netgrow/backend/cpu/optim.hpp"

@@ -1,0 +1,83 @@
+// netgrow/optim/adam.hpp: Adam (Kingma & Ba) and AdamW (Loshchilov & Hutter), as torch.optim.Adam
+// and torch.optim.AdamW compute them. With t the update number starting at 1:
+//
+//   g += weight_decay * w                     Adam (L2 penalty through the gradient)
+//   w -= lr * weight_decay * w                AdamW (decoupled), before the moment update
+//   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
+//   w -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+//
+// lr = schedule(step) * lr_multiplier * lr_scale[i]. Moments of neurons added by growth start at
+// zero while t keeps counting, as in the GradMax reference (optimizer slots zero-padded).
+#pragma once
+
+#include <cmath>
+
+#include "netgrow/backend/cpu/optim.hpp"
+#include "netgrow/optim/optimizer.hpp"
+
+namespace netgrow {
+
+struct AdamOptions {
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  bool decoupled_weight_decay = false;  // true: AdamW
+};
+
+class Adam : public OptimizerClock {
+ public:
+  explicit Adam(LrSchedule lr, AdamOptions options = {}) : OptimizerClock(std::move(lr)), options_(options) {
+    require(options.beta1 >= 0 && options.beta1 < 1, "Adam: beta1 must be in [0, 1), got ", options.beta1);
+    require(options.beta2 >= 0 && options.beta2 < 1, "Adam: beta2 must be in [0, 1), got ", options.beta2);
+    require(options.eps > 0, "Adam: eps must be positive, got ", options.eps);
+    require(options.weight_decay >= 0, "Adam: weight_decay must be non-negative, got ", options.weight_decay);
+  }
+
+  const AdamOptions& options() const { return options_; }
+
+  template <class Net>
+  void step(Net& net) {
+    const double lr = learning_rate();
+    const std::int64_t t = steps() + 1;
+    net.visit_parameters([&](std::string_view name, auto& p) { update(p, lr, t, name); });
+    advance();
+  }
+
+  // Updates one parameter with base learning rate lr as update number t (t >= 1).
+  template <class S, class D>
+  void update(Parameter<S, D>& p, double lr, std::int64_t t, std::string_view name = "") const {
+    if (!p.trainable) return;
+    require(t >= 1, "Adam::update: update number must be >= 1, got ", t);
+    detail::check_gradient_shape(p, name);
+    detail::prepare_state(p, "adam", 2, name);
+    ops::AdamHyper h;
+    h.lr = lr * p.lr_multiplier;
+    h.beta1 = options_.beta1;
+    h.beta2 = options_.beta2;
+    h.eps = options_.eps;
+    h.weight_decay = p.weight_decay ? options_.weight_decay : 0.0;
+    h.decoupled = options_.decoupled_weight_decay;
+    h.bias_correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(t));
+    h.bias_correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(t));
+    ops::adam_update<S>(p.value.view(), p.grad.cview(), p.state[0].view(), p.state[1].view(), p.lr_scale.cview(), h);
+  }
+
+ private:
+  AdamOptions options_;
+};
+
+// AdamW: Adam with decoupled weight decay (default 0.01, as torch.optim.AdamW).
+class AdamW : public Adam {
+ public:
+  explicit AdamW(LrSchedule lr, AdamOptions options = {.weight_decay = 0.01})
+      : Adam(std::move(lr), with_decoupled(options)) {}
+
+ private:
+  static AdamOptions with_decoupled(AdamOptions o) {
+    o.decoupled_weight_decay = true;
+    return o;
+  }
+};
+
+}  // namespace netgrow

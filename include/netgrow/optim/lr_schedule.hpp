@@ -1,0 +1,95 @@
+// netgrow/optim/lr_schedule.hpp: learning-rate schedules, as functions of the optimizer step
+// (0 for the first update). They are pure functions of the step, so a checkpoint only needs the step.
+//
+//   ConstantLr{0.1}                                      0.1 at every step
+//   CosineLr{.base = 0.1, .total_steps = 10000}          base -> final along half a cosine, then final
+//   StepLr{.base = 0.1, .milestones = {30, 60}}          x gamma at each milestone
+//   WarmupLr{.warmup_steps = 500, .after = CosineLr{..}} linear ramp multiplying `after`
+//
+// LrSchedule type-erases any of these (or any callable double(std::int64_t)); a plain number
+// converts to a constant schedule.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstdint>
+#include <functional>
+#include <numbers>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "netgrow/core/error.hpp"
+
+namespace netgrow {
+
+struct ConstantLr {
+  double lr = 0.01;
+  double operator()(std::int64_t) const { return lr; }
+};
+
+// lr(t) = final + (base - final) (1 + cos(pi t / total_steps)) / 2 for t < total_steps, then final
+// (PyTorch's CosineAnnealingLR without restarts; Keras' CosineDecay with alpha = final / base).
+struct CosineLr {
+  double base = 0.1;
+  std::int64_t total_steps = 1;
+  double final = 0.0;
+  double operator()(std::int64_t step) const {
+    if (step >= total_steps) return final;
+    const double t = static_cast<double>(std::max<std::int64_t>(step, 0)) / static_cast<double>(total_steps);
+    return final + (base - final) * 0.5 * (1.0 + std::cos(std::numbers::pi * t));
+  }
+};
+
+// lr(t) = base * gamma^(number of milestones <= t).
+struct StepLr {
+  double base = 0.1;
+  std::vector<std::int64_t> milestones;
+  double gamma = 0.1;
+  double operator()(std::int64_t step) const {
+    double lr = base;
+    for (std::int64_t m : milestones)
+      if (step >= m) lr *= gamma;
+    return lr;
+  }
+};
+
+// Linear warm-up: lr(t) = after(t) * (start_factor + (1 - start_factor) * t / warmup_steps) for
+// t < warmup_steps, then after(t). The wrapped schedule sees the absolute step.
+struct WarmupLr {
+  std::int64_t warmup_steps = 0;
+  std::function<double(std::int64_t)> after = ConstantLr{};
+  double start_factor = 0.0;
+  double operator()(std::int64_t step) const {
+    const double lr = after(step);
+    if (step >= warmup_steps) return lr;
+    const double t = static_cast<double>(std::max<std::int64_t>(step, 0)) / static_cast<double>(warmup_steps);
+    return lr * (start_factor + (1.0 - start_factor) * t);
+  }
+};
+
+// Any schedule: a number (constant) or a callable double(std::int64_t step).
+class LrSchedule {
+ public:
+  LrSchedule(double constant) : fn_(ConstantLr{constant}) { check(constant, 0); }  // NOLINT(implicit)
+  template <class F>
+    requires(std::is_invocable_r_v<double, const F&, std::int64_t> && !std::is_arithmetic_v<F> &&
+             !std::same_as<std::decay_t<F>, LrSchedule>)
+  LrSchedule(F f) : fn_(std::move(f)) {}  // NOLINT(implicit)
+
+  // Learning rate at an optimizer step; throws when the schedule yields a negative or non-finite rate.
+  double operator()(std::int64_t step) const {
+    const double lr = fn_(step);
+    check(lr, step);
+    return lr;
+  }
+
+ private:
+  static void check(double lr, std::int64_t step) {
+    require(std::isfinite(lr) && lr >= 0, "learning rate schedule: invalid learning rate ", lr, " at step ", step);
+  }
+  std::function<double(std::int64_t)> fn_;
+};
+
+}  // namespace netgrow

@@ -1,0 +1,22 @@
+# cmake -DMODE=find_package|add_subdirectory -DSOURCE=... -DBINARY=... -DPREFIX=... -DNETGROW_SOURCE=...
+#       -P run_consumer.cmake
+# Configures, builds and runs the consumer project; fails on the first step that fails.
+file(REMOVE_RECURSE ${BINARY})
+set(args -S ${SOURCE} -B ${BINARY} -DCMAKE_BUILD_TYPE=Release -DNETGROW_CONSUMER_MODE=${MODE})
+if(MODE STREQUAL "find_package")
+  list(APPEND args -DCMAKE_PREFIX_PATH=${PREFIX})
+else()
+  list(APPEND args -DNETGROW_SOURCE_DIR=${NETGROW_SOURCE} -DNETGROW_CUDA=${NETGROW_CUDA})
+endif()
+foreach(step configure build run)
+  if(step STREQUAL "configure")
+    execute_process(COMMAND ${CMAKE_COMMAND} ${args} RESULT_VARIABLE rc)
+  elseif(step STREQUAL "build")
+    execute_process(COMMAND ${CMAKE_COMMAND} --build ${BINARY} -j 2 RESULT_VARIABLE rc)
+  else()
+    execute_process(COMMAND ${BINARY}/consumer RESULT_VARIABLE rc)
+  endif()
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "consumer (${MODE}): ${step} failed with ${rc}")
+  endif()
+endforeach()
