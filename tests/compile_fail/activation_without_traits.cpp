@@ -2,7 +2,9 @@
 // with a message naming the missing concept.
 #include <netgrow/netgrow.hpp>
 
-struct Square : netgrow::ActivationKind<Square> {
+struct Square {
+  template <class S, class D>
+  using layer_type = netgrow::ActivationLayer<Square, S, D>;
   static constexpr std::string_view name = "Square";
 #ifndef NETGROW_SHOULD_FAIL
   static constexpr bool zero_at_zero = true;

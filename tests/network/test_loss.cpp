@@ -1,1 +1,68 @@
+// Tests network/loss.hpp: MseLoss and SoftmaxCrossEntropy against hand computations and central
+// differences, through the generic tensor/view interface.
 #include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "netgrow/network/loss.hpp"
+#include "support/gradcheck.hpp"
+
+using namespace netgrow;
+
+TEST_CASE("MseLoss is the mean of squared errors over all elements") {
+  const auto pred = Tensor<double>::from({2, 2}, {1, 2, 3, 4});
+  const auto target = Tensor<double>::from({2, 2}, {1, 0, 0, 4});
+  Tensor<double> grad({2, 2});
+  const double loss = MseLoss{}(pred, target, grad);
+  CHECK(loss == doctest::Approx((4.0 + 9.0) / 4));
+  CHECK(grad.to_vector() == std::vector<double>{0, 1, 1.5, 0});  // 2 (p - t) / 4
+  CHECK(MseLoss{}.value(pred, target) == doctest::Approx(loss));
+}
+
+TEST_CASE("MseLoss gradient matches central differences") {
+  Rng rng(1);
+  Tensor<double> pred = test::random_tensor(Shape{3, 5}, rng);
+  Tensor<double> target = test::random_tensor(Shape{3, 5}, rng);
+  Tensor<double> grad({3, 5});
+  MseLoss{}(pred, target, grad);
+  CHECK(test::max_gradient_error([&] { return MseLoss{}.value(pred, target); }, pred.view(), grad) <
+        test::gradcheck_tolerance);
+}
+
+TEST_CASE("SoftmaxCrossEntropy gradient matches central differences and accuracy counts arg-max hits") {
+  Rng rng(2);
+  Tensor<double> logits = test::random_tensor(Shape{4, 7}, rng, 3.0);
+  const auto labels = Tensor<std::int32_t>::from({4}, {0, 6, 3, 3});
+  Tensor<double> grad({4, 7});
+  const auto r = SoftmaxCrossEntropy{}(logits, labels, grad);
+  CHECK(test::max_gradient_error([&] { return SoftmaxCrossEntropy{}.value(logits, labels).loss; }, logits.view(),
+                                 grad) < test::gradcheck_tolerance);
+  Index correct = 0;
+  for (Index i = 0; i < 4; ++i) {
+    Index arg = 0;
+    for (Index j = 1; j < 7; ++j)
+      if (logits.at(i, j) > logits.at(i, arg)) arg = j;
+    correct += arg == labels[i];
+  }
+  CHECK(r.correct == correct);
+  CHECK(r.count == 4);
+}
+
+TEST_CASE("SoftmaxCrossEntropy equals -log softmax of the label, even for huge logits") {
+  const auto logits = Tensor<float>::from({2, 3}, {1000.f, 0.f, -1000.f, 2.f, 1.f, 0.f});
+  const auto labels = Tensor<std::int32_t>::from({2}, {0, 2});
+  const auto r = SoftmaxCrossEntropy{}.value(logits, labels);
+  const double second = -std::log(std::exp(0.0) / (std::exp(2.0) + std::exp(1.0) + 1.0));
+  CHECK(std::isfinite(r.loss));
+  CHECK(r.loss == doctest::Approx((0.0 + second) / 2));
+  CHECK(r.accuracy() == doctest::Approx(0.5));
+}
+
+TEST_CASE("losses reject mismatched shapes and labels out of range") {
+  Tensor<float> a({2, 3}), b({3, 2}), g({2, 3});
+  CHECK_THROWS_AS(MseLoss{}(a, b, g), ShapeError);
+  const auto bad = Tensor<std::int32_t>::from({2}, {0, 3});
+  CHECK_THROWS_WITH_AS(SoftmaxCrossEntropy{}(a, bad, g), doctest::Contains("label 3 of sample 1"), ArgumentError);
+  const auto short_labels = Tensor<std::int32_t>::from({1}, {0});
+  CHECK_THROWS_AS(SoftmaxCrossEntropy{}(a, short_labels, g), ShapeError);
+}

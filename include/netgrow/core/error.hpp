@@ -52,7 +52,7 @@ namespace detail {
 template <class... Parts>
 std::string concat(Parts&&... parts) {
   std::ostringstream os;
-  (os << ... << std::forward<Parts>(parts));
+  if constexpr (sizeof...(Parts) > 0) (os << ... << std::forward<Parts>(parts));
   return os.str();
 }
 

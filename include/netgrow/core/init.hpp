@@ -36,7 +36,7 @@ constexpr std::string_view to_string(WeightInit init) {
   return "unknown";
 }
 
-// Fills t with U[lo, hi).
+// Fills t with U[lo, hi) drawn in double (for float tensors, rounding can give exactly hi).
 template <class T>
 void fill_uniform(TensorView<T, Cpu> t, double lo, double hi, Rng& rng) {
   require(lo <= hi, "fill_uniform: lo ", lo, " > hi ", hi);

@@ -61,12 +61,13 @@ class Rng {
   // Uniform integer in [0, n), unbiased (Lemire's multiply-and-reject).
   std::uint64_t uniform_int(std::uint64_t n) {
     require(n > 0, "Rng::uniform_int: n must be positive");
-    unsigned __int128 m = static_cast<unsigned __int128>(next_u64()) * n;
+    __extension__ using u128 = unsigned __int128;
+    u128 m = static_cast<u128>(next_u64()) * n;
     auto low = static_cast<std::uint64_t>(m);
     if (low < n) {
       const std::uint64_t threshold = (0 - n) % n;
       while (low < threshold) {
-        m = static_cast<unsigned __int128>(next_u64()) * n;
+        m = static_cast<u128>(next_u64()) * n;
         low = static_cast<std::uint64_t>(m);
       }
     }

@@ -68,8 +68,11 @@ class Shape {
  private:
   int checked_axis(int i) const {
     const int axis = i < 0 ? i + rank_ : i;
-    require<ShapeError>(axis >= 0 && axis < rank_, "Shape: axis ", i, " out of range for rank ", rank_);
+    if (axis < 0 || axis >= rank_) throw_bad_axis(i);
     return axis;
+  }
+  [[noreturn]] void throw_bad_axis(int i) const {
+    throw ShapeError(detail::concat("Shape: axis ", i, " out of range for rank ", rank_));
   }
   Index tail_product() const {
     Index n = 1;

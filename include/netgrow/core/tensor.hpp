@@ -212,8 +212,13 @@ class Tensor {
     return from(shape, std::span<const T>(values.begin(), values.size()));
   }
 
-  Tensor(Tensor&&) noexcept = default;
-  Tensor& operator=(Tensor&&) noexcept = default;
+  // Moves leave the source empty (shape (0)).
+  Tensor(Tensor&& o) noexcept : buffer_(std::move(o.buffer_)), shape_(std::exchange(o.shape_, empty_shape())) {}
+  Tensor& operator=(Tensor&& o) noexcept {
+    buffer_ = std::move(o.buffer_);
+    shape_ = std::exchange(o.shape_, empty_shape());
+    return *this;
+  }
   Tensor(const Tensor&) = delete;             // copies are explicit: clone()
   Tensor& operator=(const Tensor&) = delete;  // copies are explicit: clone() or copy_from()
 
@@ -302,6 +307,8 @@ class Tensor {
   }
 
  private:
+  static Shape empty_shape() noexcept { return Shape{0}; }
+
   detail::Buffer<T, D> buffer_;
   Shape shape_{0};
 };

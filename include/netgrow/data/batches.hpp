@@ -23,9 +23,10 @@ class BatchSampler {
   // shuffle = false keeps the natural order; drop_last = false ends each epoch with a short batch
   // when batch_size does not divide n.
   BatchSampler(Index n, Index batch_size, Rng rng, bool shuffle = true, bool drop_last = false)
-      : order_(static_cast<std::size_t>(n)), batch_(batch_size), rng_(rng), shuffle_(shuffle), drop_last_(drop_last) {
-    require(n > 0, "BatchSampler: no samples");
+      : batch_(batch_size), rng_(rng), shuffle_(shuffle), drop_last_(drop_last) {
+    require(n > 0, "BatchSampler: need at least one sample, got n = ", n);
     require(batch_size > 0, "BatchSampler: batch size must be positive, got ", batch_size);
+    order_.resize(static_cast<std::size_t>(n));
     require(!drop_last || batch_size <= n, "BatchSampler: batch size ", batch_size, " exceeds the ", n,
             " samples and drop_last is set, so no batch would ever be produced");
     std::iota(order_.begin(), order_.end(), Index{0});
@@ -47,12 +48,12 @@ class BatchSampler {
     return batch;
   }
 
-  // Number of completed epochs.
+  // Index of the epoch the last batch came from (0 for the first epoch).
   Index epoch() const { return epoch_; }
   // Batches per epoch.
   Index batches_per_epoch() const {
     const Index n = static_cast<Index>(order_.size());
-    return drop_last_ ? n / batch_ : (n + batch_ - 1) / batch_;
+    return drop_last_ ? n / batch_ : n / batch_ + (n % batch_ != 0);
   }
 
  private:

@@ -7,6 +7,8 @@
 // (row-major), so a seed fixes the whole task.
 #pragma once
 
+#include <cmath>
+
 #include "netgrow/core/init.hpp"
 #include "netgrow/layers/activation.hpp"
 #include "netgrow/layers/dense.hpp"
@@ -35,7 +37,8 @@ TeacherStudentTask<S> make_teacher_student(const TeacherStudentConfig& c, Rng& r
   require(c.in > 0 && c.hidden > 0 && c.out > 0 && c.samples > 0,
           "make_teacher_student: sizes must be positive, got ", c.in, ":", c.hidden, ":", c.out, " with N = ",
           c.samples);
-  require(c.weight_range > 0, "make_teacher_student: weight_range must be positive, got ", c.weight_range);
+  require(c.weight_range > 0 && std::isfinite(c.weight_range),
+          "make_teacher_student: weight_range must be positive and finite, got ", c.weight_range);
   Rng unused(0);
   typename TeacherStudentTask<S>::Teacher teacher(unused, Dense{c.in, c.hidden, false, WeightInit::zeros}, Relu1{},
                                                   Dense{c.hidden, c.out, false, WeightInit::zeros});

@@ -1,7 +1,7 @@
 // netgrow/layers/activation_functions.hpp: activation functions as types, with compile-time traits.
 //
-// Each activation is a layer kind (put it straight into a network's type list; it binds to
-// ActivationLayer in layers/activation.hpp) and a functor with
+// Each activation is a layer kind (put it straight into a network's type list; its layer_type is
+// ActivationLayer from layers/activation.hpp) and a functor with
 //   T f(T x) const          the activation
 //   T df(T x, T y) const    its derivative at x, given y = f(x) (whichever is cheaper is used)
 // usable on host and device (this header needs neither Eigen nor CUDA). The traits say what growth
@@ -25,16 +25,11 @@ namespace netgrow {
 template <class Act, class S, class D>
 class ActivationLayer;
 
-// Base of every activation kind: binds it to ActivationLayer.
-template <class Act>
-struct ActivationKind {
-  template <class S, class D>
-  using layer_type = ActivationLayer<Act, S, D>;
-};
-
 // ReLU with subgradient 1 at 0: max(x, 0), f'(0) = 1. The GradMax paper's choice for activations
 // between grown layers (the reference code's "relu1").
-struct Relu1 : ActivationKind<Relu1> {
+struct Relu1 {
+  template <class S, class D>
+  using layer_type = ActivationLayer<Relu1, S, D>;
   static constexpr std::string_view name = "Relu1";
   static constexpr bool zero_at_zero = true;
   static constexpr bool nonzero_slope_at_zero = true;
@@ -46,7 +41,9 @@ struct Relu1 : ActivationKind<Relu1> {
 };
 
 // Standard ReLU: max(x, 0) with f'(0) = 0 (PyTorch's and TensorFlow's convention).
-struct Relu : ActivationKind<Relu> {
+struct Relu {
+  template <class S, class D>
+  using layer_type = ActivationLayer<Relu, S, D>;
   static constexpr std::string_view name = "Relu";
   static constexpr bool zero_at_zero = true;
   static constexpr bool nonzero_slope_at_zero = false;
@@ -59,7 +56,9 @@ struct Relu : ActivationKind<Relu> {
 
 // Leaky ReLU: x for x > 0, slope * x otherwise; f'(0) = slope (PyTorch's convention).
 // nonzero_slope_at_zero holds for slope != 0.
-struct LeakyRelu : ActivationKind<LeakyRelu> {
+struct LeakyRelu {
+  template <class S, class D>
+  using layer_type = ActivationLayer<LeakyRelu, S, D>;
   static constexpr std::string_view name = "LeakyRelu";
   static constexpr bool zero_at_zero = true;
   static constexpr bool nonzero_slope_at_zero = true;
@@ -72,7 +71,9 @@ struct LeakyRelu : ActivationKind<LeakyRelu> {
 };
 
 // Hyperbolic tangent; f'(0) = 1.
-struct Tanh : ActivationKind<Tanh> {
+struct Tanh {
+  template <class S, class D>
+  using layer_type = ActivationLayer<Tanh, S, D>;
   static constexpr std::string_view name = "Tanh";
   static constexpr bool zero_at_zero = true;
   static constexpr bool nonzero_slope_at_zero = true;
@@ -84,7 +85,9 @@ struct Tanh : ActivationKind<Tanh> {
 };
 
 // Identity (a linear layer); f'(0) = 1.
-struct Identity : ActivationKind<Identity> {
+struct Identity {
+  template <class S, class D>
+  using layer_type = ActivationLayer<Identity, S, D>;
   static constexpr std::string_view name = "Identity";
   static constexpr bool zero_at_zero = true;
   static constexpr bool nonzero_slope_at_zero = true;
@@ -96,7 +99,9 @@ struct Identity : ActivationKind<Identity> {
 };
 
 // GELU, exact form x * Phi(x) (PyTorch's default); f'(0) = 1/2.
-struct Gelu : ActivationKind<Gelu> {
+struct Gelu {
+  template <class S, class D>
+  using layer_type = ActivationLayer<Gelu, S, D>;
   static constexpr std::string_view name = "Gelu";
   static constexpr bool zero_at_zero = true;
   static constexpr bool nonzero_slope_at_zero = true;
@@ -113,7 +118,9 @@ struct Gelu : ActivationKind<Gelu> {
 
 // Logistic sigmoid shifted to pass through the origin: 1 / (1 + e^-x) - 1/2 (the GradMax paper's
 // suggestion for making the logistic usable with GradMax); f'(0) = 1/4.
-struct CenteredLogistic : ActivationKind<CenteredLogistic> {
+struct CenteredLogistic {
+  template <class S, class D>
+  using layer_type = ActivationLayer<CenteredLogistic, S, D>;
   static constexpr std::string_view name = "CenteredLogistic";
   static constexpr bool zero_at_zero = true;
   static constexpr bool nonzero_slope_at_zero = true;

@@ -67,17 +67,19 @@ class Adam : public OptimizerClock {
   AdamOptions options_;
 };
 
-// AdamW: Adam with decoupled weight decay (default 0.01, as torch.optim.AdamW).
+// AdamW's options: Adam's, with torch.optim.AdamW's default decoupled weight decay of 0.01.
+struct AdamWOptions {
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.01;
+};
+
+// AdamW: Adam with decoupled weight decay.
 class AdamW : public Adam {
  public:
-  explicit AdamW(LrSchedule lr, AdamOptions options = {.weight_decay = 0.01})
-      : Adam(std::move(lr), with_decoupled(options)) {}
-
- private:
-  static AdamOptions with_decoupled(AdamOptions o) {
-    o.decoupled_weight_decay = true;
-    return o;
-  }
+  explicit AdamW(LrSchedule lr, AdamWOptions o = {})
+      : Adam(std::move(lr), AdamOptions{o.beta1, o.beta2, o.eps, o.weight_decay, true}) {}
 };
 
 }  // namespace netgrow

@@ -11,7 +11,8 @@
 #include "netgrow/core/tensor.hpp"
 
 #if defined(_OPENMP)
-#define NETGROW_PARALLEL_FOR_IF(cond) _Pragma("omp parallel for simd schedule(static) if (cond)")
+#define NETGROW_PRAGMA(text) _Pragma(#text)
+#define NETGROW_PARALLEL_FOR_IF(cond) NETGROW_PRAGMA(omp parallel for simd schedule(static) if (cond))
 #else
 #define NETGROW_PARALLEL_FOR_IF(cond)
 #endif

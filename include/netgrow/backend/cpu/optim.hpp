@@ -42,6 +42,8 @@ void check_update_shapes(const char* what, const Shape& w, const Shape& g, Tenso
 template <class T>
 void sgd_update(TensorView<T, Cpu> w, In<T> g, TensorView<T, Cpu> velocity, In<T> lr_scale, const SgdHyper& h) {
   detail::check_update_shapes<T>("sgd_update", w.shape(), g.shape(), velocity, lr_scale);
+  require(h.momentum == 0 || !velocity.empty() || w.numel() == 0,
+          "sgd_update: momentum ", h.momentum, " needs a velocity buffer of the parameter's shape");
   const Index n = w.numel();
   T* wp = w.data();
   const T* gp = g.data();
@@ -66,8 +68,8 @@ template <class T>
 void adam_update(TensorView<T, Cpu> w, In<T> g, TensorView<T, Cpu> m, TensorView<T, Cpu> v, In<T> lr_scale,
                  const AdamHyper& h) {
   detail::check_update_shapes<T>("adam_update", w.shape(), g.shape(), m, lr_scale);
-  require<ShapeError>(v.shape() == w.shape(), "adam_update: optimizer state ", v.shape(), " for parameter ",
-                      w.shape());
+  require<ShapeError>(m.shape() == w.shape() && v.shape() == w.shape(), "adam_update: optimizer state ",
+                      m.shape(), " and ", v.shape(), " for parameter ", w.shape());
   const Index n = w.numel();
   T* wp = w.data();
   const T* gp = g.data();
