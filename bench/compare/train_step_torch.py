@@ -3,7 +3,7 @@
 
 Times the same networks as bench/cpu/bench_train_step.cpp (same shapes, losses and optimizers) in
 PyTorch with the given thread count, then runs the netgrow benchmark binary with the same thread
-count and prints per-row medians and the ratio PyTorch time / netgrow time (> 1: netgrow is faster).
+count, alternating the two in rounds, and prints per-row medians and the ratio PyTorch time / netgrow time (> 1: netgrow is faster).
 
     python3 bench/compare/train_step_torch.py --netgrow build/release/bench/bench_train_step --threads 2
 
@@ -45,7 +45,7 @@ def teacher_student_100_50_10():
 ROWS = {"mlp_784_1024_1024_10": mlp_784_1024_1024_10, "teacher_student_100_50_10": teacher_student_100_50_10}
 
 
-def time_torch(build, seconds):
+def make_torch_step(build):
     model, opt, x, y, loss_fn = build()
 
     def step():
@@ -56,7 +56,11 @@ def time_torch(build, seconds):
 
     for _ in range(20):
         step()
-    # Calibrate a block of steps lasting about 50 ms, then take the median over blocks.
+    return step
+
+
+def time_torch(step, seconds):
+    """Median time of one step in ms, over blocks of steps lasting about 50 ms each."""
     per_block = 1
     while True:
         t0 = time.perf_counter()
@@ -75,36 +79,40 @@ def time_torch(build, seconds):
     return statistics.median(samples) * 1e3
 
 
-def time_netgrow(binary, threads, rows):
+def time_netgrow(binary, threads, row, seconds):
+    """Median time of one step in ms from the netgrow Google Benchmark binary."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    out = subprocess.run(
-        [binary, "--benchmark_format=json", "--benchmark_repetitions=5", "--benchmark_report_aggregates_only=true",
-         "--benchmark_filter=" + "|".join(rows)],
-        env=env, check=True, capture_output=True, text=True).stdout
-    result = {}
-    for b in json.loads(out)["benchmarks"]:
-        if b.get("aggregate_name") == "median":
-            scale = {"ms": 1.0, "us": 1e-3, "ns": 1e-6, "s": 1e3}[b["time_unit"]]
-            result[b["run_name"].split("/")[0]] = b["real_time"] * scale
-    return result
+    out = subprocess.run([binary, "--benchmark_format=json", f"--benchmark_min_time={seconds}",
+                          f"--benchmark_filter=^{row}"],
+                         env=env, check=True, capture_output=True, text=True).stdout
+    b = json.loads(out)["benchmarks"][0]
+    scale = {"ms": 1.0, "us": 1e-3, "ns": 1e-6, "s": 1e3}[b["time_unit"]]
+    return b["real_time"] * scale
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--netgrow", required=True, help="path to the bench_train_step binary")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seconds", type=float, default=3.0, help="PyTorch timing time per row")
+    parser.add_argument("--seconds", type=float, default=1.0, help="timing time per row, per round and side")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of netgrow and PyTorch")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     peer = f"PyTorch {torch.__version__} ({os.path.dirname(torch.__file__)})"
     print(f"peer: {peer}, {args.threads} threads; netgrow: {args.netgrow}, OMP_NUM_THREADS={args.threads}")
-    torch_ms = {name: time_torch(build, args.seconds) for name, build in ROWS.items()}
-    netgrow_ms = time_netgrow(args.netgrow, args.threads, list(ROWS))
+    # Machines drift (frequency, neighbours): alternate the two in rounds and compare medians.
+    steps = {name: make_torch_step(build) for name, build in ROWS.items()}
+    torch_ms = {name: [] for name in ROWS}
+    netgrow_ms = {name: [] for name in ROWS}
+    for _ in range(args.rounds):
+        for name in ROWS:
+            netgrow_ms[name].append(time_netgrow(args.netgrow, args.threads, name, args.seconds))
+            torch_ms[name].append(time_torch(steps[name], args.seconds))
     print(f"{'row':<28} {'PyTorch ms':>11} {'netgrow ms':>11} {'PyTorch/netgrow':>16}")
     for name in ROWS:
-        t, n = torch_ms[name], netgrow_ms[name]
+        t, n = statistics.median(torch_ms[name]), statistics.median(netgrow_ms[name])
         print(f"{name:<28} {t:>11.3f} {n:>11.3f} {t / n:>16.2f}")
     sys.stdout.flush()
 
