@@ -14,37 +14,12 @@
 #include "netgrow/layers/dense.hpp"
 #include "netgrow/network/sequential.hpp"
 #include "netgrow/optim/sgd.hpp"
+#include "support/parameters.hpp"
 
 using namespace netgrow;
+using namespace netgrow::test;
 
 namespace {
-
-using Param = Parameter<double, Cpu>;
-
-Param make_param(std::initializer_list<double> value) {
-  Param p(Shape{static_cast<Index>(value.size())});
-  p.value = Tensor<double>::from(p.value.shape(), value);
-  return p;
-}
-
-void set_grad(Param& p, std::initializer_list<double> grad) { p.grad = Tensor<double>::from(p.value.shape(), grad); }
-
-void check_values(const Tensor<double>& t, const std::vector<double>& want) {
-  REQUIRE(t.numel() == static_cast<Index>(want.size()));
-  for (Index i = 0; i < t.numel(); ++i) {
-    INFO("element ", i);
-    CHECK(t[i] == doctest::Approx(want[static_cast<std::size_t>(i)]).epsilon(1e-12));
-  }
-}
-
-// A "network" of one parameter, for step().
-struct OneParameter {
-  Param p;
-  template <class F>
-  void visit_parameters(F&& f) {
-    f(std::string_view("p"), p);
-  }
-};
 
 // Two steps with lr 0.1 from w = (1, -2): gradients (0.5, -1), then (0.25, 0.5).
 template <class Opt>

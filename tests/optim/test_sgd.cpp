@@ -11,39 +11,10 @@
 
 #include "netgrow/layers/dense.hpp"
 #include "netgrow/network/sequential.hpp"
+#include "support/parameters.hpp"
 
 using namespace netgrow;
-
-namespace {
-
-using Param = Parameter<double, Cpu>;
-
-Param make_param(std::initializer_list<double> value) {
-  Param p(Shape{static_cast<Index>(value.size())});
-  p.value = Tensor<double>::from(p.value.shape(), value);
-  return p;
-}
-
-void set_grad(Param& p, std::initializer_list<double> grad) { p.grad = Tensor<double>::from(p.value.shape(), grad); }
-
-void check_values(const Tensor<double>& t, const std::vector<double>& want) {
-  REQUIRE(t.numel() == static_cast<Index>(want.size()));
-  for (Index i = 0; i < t.numel(); ++i) {
-    INFO("element ", i);
-    CHECK(t[i] == doctest::Approx(want[static_cast<std::size_t>(i)]).epsilon(1e-12));
-  }
-}
-
-// A "network" of one parameter, for step().
-struct OneParameter {
-  Param p;
-  template <class F>
-  void visit_parameters(F&& f) {
-    f(std::string_view("p"), p);
-  }
-};
-
-}  // namespace
+using namespace netgrow::test;
 
 TEST_CASE("Sgd without momentum subtracts lr times the gradient and keeps no state") {
   Sgd sgd(0.1);
