@@ -19,6 +19,7 @@
 #include "netgrow/core/tensor.hpp"
 #include "netgrow/data/batches.hpp"
 #include "netgrow/data/teacher_student.hpp"
+#include "netgrow/grow.hpp"
 #include "netgrow/layers/activation.hpp"
 #include "netgrow/layers/dense.hpp"
 #include "netgrow/layers/flatten.hpp"

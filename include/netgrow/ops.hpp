@@ -7,3 +7,5 @@
 #include "netgrow/backend/cpu/elementwise.hpp"
 #include "netgrow/backend/cpu/loss.hpp"
 #include "netgrow/backend/cpu/optim.hpp"
+#include "netgrow/backend/cpu/layout.hpp"
+#include "netgrow/backend/cpu/svd.hpp"

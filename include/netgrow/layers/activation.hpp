@@ -35,6 +35,9 @@ class ActivationLayer {
   template <class F>
   void visit_parameters(F&&) {}
 
+  // Identity growth between a grown pair: element-wise, so nothing to do.
+  void grow_channels(Index) {}
+
   const Act& kind() const { return act_; }
   const Act& activation() const { return act_; }
   std::string describe() const { return std::string(Act::name); }

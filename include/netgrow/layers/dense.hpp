@@ -9,6 +9,7 @@
 
 #include "netgrow/backend/cpu/blas.hpp"
 #include "netgrow/core/init.hpp"
+#include "netgrow/grow/parameter_growth.hpp"
 #include "netgrow/layers/layer.hpp"
 
 namespace netgrow {
@@ -96,6 +97,43 @@ class DenseLayer {
     ops::gemm<S>(ops::Trans::yes, ops::Trans::no, S(1), dy, x, beta, weight_.grad.view());
     if (has_bias_) ops::sum_rows<S>(dy, beta, bias_.grad.view());
     if (!dx.empty()) ops::gemm<S>(ops::Trans::no, ops::Trans::no, S(1), dy, weight_.value.cview(), S(0), dx);
+  }
+
+  // Width growth (see grow/width.hpp). Neurons this layer produces are rows of W (axis 0);
+  // neurons it consumes are columns of W (axis 1).
+  static constexpr int output_axis = 0;
+  static constexpr int input_axis = 1;
+
+  // Appends k output neurons: incoming (k, in) weights and bias (k) (empty: zero bias). Gradient
+  // and optimizer state grow with zeros.
+  void grow_outputs(ConstView<S, D> incoming, ConstView<S, D> bias)
+    requires std::same_as<D, Cpu>
+  {
+    const Index k = incoming.rank() == 2 ? incoming.dim(0) : -1;
+    require<ShapeError>(k >= 0 && incoming.dim(1) == in_features(), "Dense(", in_features(), " -> ", out_features(),
+                        ")::grow_outputs: incoming weights must be (k, ", in_features(), "), got ", incoming.shape());
+    require<ShapeError>(bias.empty() || bias.numel() == k, "Dense::grow_outputs: bias of ", bias.numel(),
+                        " entries for ", k, " new neurons");
+    require(bias.empty() || has_bias_, "Dense::grow_outputs: bias values given for a layer without bias");
+    grow::append_to_parameter(weight_, 0, incoming);
+    if (has_bias_) {
+      Tensor<S, D> b(Shape{k});
+      if (!bias.empty()) ops::copy<S>(bias, b.view());
+      grow::append_to_parameter(bias_, 0, b.cview());
+    }
+  }
+
+  // Appends k input neurons: outgoing (k, out) weights, one row per new neuron (they become
+  // columns of W). Gradient and optimizer state grow with zeros.
+  void grow_inputs(ConstView<S, D> outgoing)
+    requires std::same_as<D, Cpu>
+  {
+    require<ShapeError>(outgoing.rank() == 2 && outgoing.dim(1) == out_features(), "Dense(", in_features(), " -> ",
+                        out_features(), ")::grow_inputs: outgoing weights must be (k, ", out_features(), "), got ",
+                        outgoing.shape());
+    Tensor<S, D> columns(Shape{out_features(), outgoing.dim(0)});
+    matrix(columns) = matrix(outgoing).transpose();
+    grow::append_to_parameter(weight_, 1, columns.cview());
   }
 
   template <class F>

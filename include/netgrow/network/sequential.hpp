@@ -48,6 +48,9 @@ constexpr bool check_layer_kinds(std::index_sequence<Is...>) {
 struct BackwardOptions {
   bool accumulate = false;  // add to the parameter gradients instead of assigning them
   bool input_grad = false;  // also compute dLoss/dinput (input_grad())
+  // Stop once dLoss/d(output of layer `down_to`) is known: only layers after it run backward (and
+  // write their parameter gradients). GradMax uses this to get dL/dz of a consumer layer cheaply.
+  std::optional<std::size_t> down_to;
 };
 
 template <class S, class D, class... Kinds>
@@ -105,15 +108,23 @@ class Sequential {
 
   // Back-propagates dLoss/doutput (shape of the last output) through every layer, writing each
   // parameter's gradient (assigned, or added with options.accumulate). Layers before the first one
-  // with parameters are skipped unless options.input_grad asks for dLoss/dinput.
+  // with parameters are skipped unless options.input_grad asks for dLoss/dinput; with
+  // options.down_to = j only layers after j run.
   void backward(ConstView<S, D> grad_output, BackwardOptions options = {}) {
     require<StateError>(forwarded_, "Sequential::backward: call forward() first");
     require<ShapeError>(grad_output.shape() == outputs_[size - 1].shape(), "Sequential::backward: gradient of shape ",
                         grad_output.shape(), " for an output of shape ", outputs_[size - 1].shape());
+    require(!options.down_to || *options.down_to < size, "Sequential::backward: down_to = ",
+            options.down_to.value_or(0), " is not a layer index (the network has ", size, " layers)");
     grad_output_ = grad_output;
-    const std::size_t stop = options.input_grad ? 0 : first_layer_with_parameters();
+    // Layers first..size-1 run backward; layer i computes its input gradient when i > first, or
+    // when the gradient below `first` is wanted (down_to, input_grad).
+    const std::size_t first = options.down_to ? *options.down_to + 1
+                              : options.input_grad ? 0
+                                                   : first_layer_with_parameters();
+    const bool gradient_below_first = options.down_to.has_value();
     for_each_layer_reverse([&](auto i, auto& l) {
-      if (i < stop) return;
+      if (i < first) return;
       const ConstView<S, D> dy = i + 1 == size ? grad_output : grads_[i].cview();
       if constexpr (i == 0) {
         TensorView<S, D> dx;
@@ -124,13 +135,16 @@ class Sequential {
         l.backward(input_, outputs_[0].cview(), dy, dx, options.accumulate);
       } else {
         Tensor<S, D>& dx = grads_[i - 1];
-        const bool needed = i > stop;  // layers before `stop` are not visited, so they need no gradient
+        const bool needed = i > first || gradient_below_first;
         if (needed) dx.resize(outputs_[i - 1].shape());
         l.backward(outputs_[i - 1].cview(), outputs_[i].cview(), dy, needed ? dx.view() : TensorView<S, D>(),
                    options.accumulate);
       }
     });
   }
+
+  // The input of the last forward() (a view of the caller's tensor).
+  ConstView<S, D> input() const { return input_; }
 
   // dLoss/dinput from the last backward() with options.input_grad.
   ConstView<S, D> input_grad() const { return input_grad_.cview(); }

@@ -1,0 +1,14 @@
+// netgrow/grow.hpp: growing networks. Width growth of weight-layer pairs with GradMax and its peers,
+// and the schedules that decide when to grow.
+#pragma once
+
+#include "netgrow/grow/firefly.hpp"
+#include "netgrow/grow/gradmax.hpp"
+#include "netgrow/grow/gradmax_opt.hpp"
+#include "netgrow/grow/initializer.hpp"
+#include "netgrow/grow/parameter_growth.hpp"
+#include "netgrow/grow/random.hpp"
+#include "netgrow/grow/schedule.hpp"
+#include "netgrow/grow/split.hpp"
+#include "netgrow/grow/traits.hpp"
+#include "netgrow/grow/width.hpp"

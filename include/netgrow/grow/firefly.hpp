@@ -1,0 +1,104 @@
+// netgrow/grow/firefly.hpp: FireflyOpt, new neurons trained for a few steps to lower the loss
+// (Wu et al. 2020, eq. 4 of arXiv:2102.08574, as the GradMax reference code runs it, without
+// candidate selection or splitting).
+//
+// The new neurons start as Random does: incoming weights a random direction x epsilon-rule, outgoing
+// weights a random direction x norm rule. After they are in place, `steps` Adam steps minimise the
+// grow batch's loss over the new incoming and outgoing weights only (GrowthData::recompute runs
+// forward, loss and backward), and after each step every new neuron's incoming and outgoing vectors
+// are rescaled to the mean norms they started with.
+//
+// With epsilon = 0 this is exactly Random: the incoming weights start at zero, so their target norm
+// is zero and the projection keeps them there, and the outgoing weights get no gradient because the
+// new neurons output f(0) = 0. The reference code uses epsilon 0 everywhere and so never differs from
+// Random; the default here is epsilon 0.01 (of the mean incoming norm) so that it does.
+#pragma once
+
+#include <cmath>
+
+#include "netgrow/backend/cpu/layout.hpp"
+#include "netgrow/backend/cpu/optim.hpp"
+#include "netgrow/grow/random.hpp"
+
+namespace netgrow::grow {
+
+struct FireflyOpt {
+  static constexpr bool needs_zero_at_zero = true;
+  static constexpr bool needs_nonzero_slope = false;
+  static constexpr bool needs_data = true;
+
+  NormRule norm = NormRule::mean_norm(1.0);  // outgoing side
+  double epsilon = 0.01;                     // incoming side: norm.with_scale(epsilon)
+  int steps = 100;
+  double learning_rate = 1e-3;
+  RandomDirection direction = RandomDirection::sphere;
+
+  template <class S>
+  NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>& data, Rng& rng) const {
+    require(steps >= 0, "FireflyOpt: steps must be non-negative, got ", steps);
+    require(learning_rate > 0 && std::isfinite(learning_rate), "FireflyOpt: learning_rate must be positive");
+    require(steps == 0 || data.can_recompute(),
+            "FireflyOpt: trains the new neurons on the grow batch; give GrowthData::with_recompute()");
+    return Random{norm, epsilon, direction}.initialize(pair, k, data, rng);
+  }
+
+  template <class S>
+  void refine(RefineContext<S>& c) const {
+    if (steps == 0 || c.k == 0) return;
+    Side<S> in(c.producer_weight, c.producer_axis, c.old_width, c.k);
+    Side<S> out(c.consumer_weight, c.consumer_axis, c.old_width, c.k);
+    for (int step = 1; step <= steps; ++step) {
+      c.data.recompute();
+      in.descend(step, learning_rate);
+      out.descend(step, learning_rate);
+    }
+  }
+
+ private:
+  // The new neurons' slice of one weight, as rows (k, fan), with its own Adam state and target norm.
+  template <class S>
+  struct Side {
+    Parameter<S, Cpu>& p;
+    int axis;
+    Index begin, k;
+    Tensor<S, Cpu> m, v;
+    double target = 0;
+
+    Side(Parameter<S, Cpu>& param, int ax, Index old_width, Index count)
+        : p(param), axis(ax), begin(old_width), k(count) {
+      const Tensor<S, Cpu> rows = read(p.value);
+      m = Tensor<S, Cpu>(rows.shape());
+      v = Tensor<S, Cpu>(rows.shape());
+      target = matrix(rows).template cast<double>().rowwise().norm().mean();
+    }
+    Tensor<S, Cpu> read(const Tensor<S, Cpu>& t) const {
+      Shape s = t.shape();
+      s[axis] = k;
+      Tensor<S, Cpu> block(s);
+      ops::slice<S>(t.cview(), axis, begin, k, block.view());
+      Tensor<S, Cpu> rows(Shape{k, block.numel() / k});
+      ops::axis_to_rows<S>(block.cview(), axis, rows.view());
+      return rows;
+    }
+    void write(const Tensor<S, Cpu>& rows) {
+      Shape s = p.value.shape();
+      s[axis] = k;
+      Tensor<S, Cpu> block(s);
+      ops::rows_to_axis<S>(rows.cview(), axis, block.view());
+      ops::assign_slice<S>(block.cview(), axis, begin, p.value.view());
+    }
+    void descend(int t, double lr) {
+      Tensor<S, Cpu> w = read(p.value);
+      const Tensor<S, Cpu> g = read(p.grad);
+      ops::AdamHyper h;
+      h.lr = lr;
+      h.bias_correction1 = 1.0 - std::pow(h.beta1, t);
+      h.bias_correction2 = 1.0 - std::pow(h.beta2, t);
+      ops::adam_update<S>(w.view(), g.cview(), m.view(), v.view(), ConstView<S, Cpu>(), h);
+      set_row_norms(w, target);
+      write(w);
+    }
+  };
+};
+
+}  // namespace netgrow::grow

@@ -1,0 +1,140 @@
+// netgrow/grow/gradmax.hpp: GradMax (Evci et al., ICLR 2022): new neurons whose incoming weights are
+// zero and whose outgoing weights maximise the gradient norm of those incoming weights.
+//
+// With zero incoming weights and f'(0) = a between the pair, the gradient of the new incoming weights
+// is a * O M, where O (k, fan_out) holds the new outgoing weights and M = E[dL/dz h^T] (fan_out,
+// fan_in) is the gradient of the loss with respect to a zero auxiliary weight from the producer's
+// input h to the consumer's pre-activation z (paper eqs. 12-17). Under per-neuron norm c its
+// Frobenius norm is maximised by the top-k left singular vectors of M:
+//     ||a O M||_F = |a| c sqrt(sigma_1^2 + ... + sigma_k^2).
+// Conventions (those of the GradMax reference code):
+// - each new neuron's outgoing vector is a unit singular vector times the norm rule's magnitude
+//   (mean norm of the existing outgoing weights x scale, or fixed); singular values are not used as
+//   weights; the new incoming weights are a random direction x epsilon-rule (0 by default); bias 0;
+// - singular vector signs are fixed (largest entry positive); the sign does not change the gradient
+//   norm, only its direction;
+// - k beyond the numerical rank r of M (sigma_j <= sigma_1 * max(m, n) * machine epsilon): the
+//   directions r..k-1 are a random orthonormal complement of the singular vectors (drawn from rng);
+//   beyond fan_out directions, where no more orthogonal ones exist, further neurons get random unit
+//   directions. Never NaN, never an error.
+// M comes from GrowthData: a given matrix (e.g. GradMaxMatrix, streamed over many batches) or one
+// batch's h and dL/dz, in which case the SVD works on the product without forming M when that is
+// cheaper (ops::svd_topk_of_product).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "netgrow/backend/cpu/svd.hpp"
+#include "netgrow/grow/initializer.hpp"
+
+namespace netgrow::grow {
+
+// Streaming estimate of M = E[dL/dz h^T] over batches of possibly different sizes: batch b with N_b
+// samples contributes N_b * (dz_b^T h_b) (dz_b already carries the 1/N_b of a mean loss), and
+// value() divides by the total sample count.
+template <class S>
+class GradMaxMatrix {
+ public:
+  // h (N, fan_in), dz (N, fan_out) of one batch.
+  void add(ConstView<S, Cpu> h, ConstView<S, Cpu> dz) {
+    require<ShapeError>(h.rank() == 2 && dz.rank() == 2 && h.dim(0) == dz.dim(0), "GradMaxMatrix::add: h ",
+                        h.shape(), " and dL/dz ", dz.shape(), " must be (N, fan_in) and (N, fan_out)");
+    if (sum_.empty()) sum_ = Tensor<S, Cpu>(Shape{dz.dim(1), h.dim(1)});
+    require<ShapeError>(sum_.shape() == Shape{dz.dim(1), h.dim(1)}, "GradMaxMatrix::add: batch gives (",
+                        dz.dim(1), ", ", h.dim(1), ") but earlier batches gave ", sum_.shape());
+    ops::gemm<S>(ops::Trans::yes, ops::Trans::no, static_cast<S>(h.dim(0)), dz, h, S(1), sum_.view());
+    samples_ += h.dim(0);
+  }
+  Index samples() const { return samples_; }
+  // M (fan_out, fan_in).
+  Tensor<S, Cpu> value() const {
+    require<StateError>(samples_ > 0, "GradMaxMatrix::value: no batch added");
+    Tensor<S, Cpu> m = sum_.clone();
+    ops::scale<S>(m.view(), S(1) / static_cast<S>(samples_));
+    return m;
+  }
+  void clear() {
+    sum_ = Tensor<S, Cpu>();
+    samples_ = 0;
+  }
+
+ private:
+  Tensor<S, Cpu> sum_;
+  Index samples_ = 0;
+};
+
+template <class S>
+struct GradMaxDirections {
+  Tensor<S, Cpu> rows;                  // (k, fan_out) unit outgoing directions
+  std::vector<double> singular_values;  // (min(k, rank)) top singular values of M
+};
+
+// The top-k left singular vectors of M as rows, completed as described above.
+template <class S>
+GradMaxDirections<S> gradmax_directions(const GrowthData<S>& data, Index k, const ops::SvdOptions& svd, Rng& rng) {
+  const bool use_batch = !data.has_matrix() && data.has_batch();
+  const Index m = use_batch ? data.output_grads().dim(1) : data.matrix().dim(0);
+  const Index n = use_batch ? data.inputs().dim(1) : data.matrix().dim(1);
+  const Index kk = std::min(k, std::min(m, n));
+  const ops::TopSvd<S> top = use_batch ? ops::svd_topk_of_product<S>(data.output_grads(), data.inputs(), kk, svd)
+                                       : ops::svd_topk<S>(data.matrix().cview(), kk, svd);
+  const double cutoff = (top.sigma.empty() ? 0.0 : top.sigma[0]) * static_cast<double>(std::max(m, n)) *
+                        std::numeric_limits<S>::epsilon();
+  Index rank = 0;
+  while (rank < kk && top.sigma[static_cast<std::size_t>(rank)] > cutoff) ++rank;
+
+  GradMaxDirections<S> d;
+  d.rows = Tensor<S, Cpu>(Shape{k, m});
+  auto rows = matrix(d.rows);
+  rows.topRows(rank) = matrix(top.u).leftCols(rank).transpose();
+  d.singular_values.assign(top.sigma.begin(), top.sigma.begin() + rank);
+  // Random orthonormal complement (Gram-Schmidt, twice for stability), then random unit rows.
+  for (Index i = rank; i < k; ++i) {
+    EigenVector<S> v(m);
+    for (Index j = 0; j < m; ++j) v(j) = static_cast<S>(rng.normal());
+    if (i < m) {
+      for (int pass = 0; pass < 2; ++pass)
+        for (Index p = 0; p < i; ++p) v -= rows.row(p).transpose() * rows.row(p).dot(v.transpose());
+    }
+    rows.row(i) = (v / v.norm()).transpose();
+  }
+  return d;
+}
+
+struct GradMax {
+  static constexpr bool needs_zero_at_zero = true;
+  static constexpr bool needs_nonzero_slope = true;
+  static constexpr bool needs_data = true;
+
+  NormRule norm = NormRule::mean_norm(1.0);  // outgoing side
+  double epsilon = 0.0;                      // incoming side: norm.with_scale(epsilon), random direction
+  ops::SvdOptions svd{};
+
+  template <class S>
+  NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>& data, Rng& rng) const {
+    require(pair.slope_at_zero != 0, "GradMax: an activation between the pair has f'(0) = 0, so the new neurons "
+                                     "would get no gradient; use Relu1 or a nonzero LeakyRelu slope");
+    NewNeurons<S> n;
+    n.incoming = random_unit_rows<S>(k, pair.fan_in(), RandomDirection::sphere, rng);
+    set_row_norms(n.incoming, norm.with_scale(epsilon).magnitude(pair.incoming));
+    GradMaxDirections<S> d = gradmax_directions(data, k, svd, rng);
+    require<ShapeError>(d.rows.dim(1) == pair.fan_out() && data_fan_in(data) == pair.fan_in(),
+                        "GradMax: the gradient matrix is (", d.rows.dim(1), ", ", data_fan_in(data),
+                        ") but the pair has fan_out ", pair.fan_out(), " and fan_in ", pair.fan_in());
+    n.outgoing = std::move(d.rows);
+    set_row_norms(n.outgoing, norm.magnitude(pair.outgoing.cview()));
+    n.singular_values = std::move(d.singular_values);
+    return n;
+  }
+
+ private:
+  template <class S>
+  static Index data_fan_in(const GrowthData<S>& data) {
+    return !data.has_matrix() && data.has_batch() ? data.inputs().dim(1) : data.matrix().dim(1);
+  }
+};
+
+}  // namespace netgrow::grow

@@ -1,0 +1,192 @@
+// netgrow/grow/initializer.hpp: what every width-growth initializer shares.
+//
+// An initializer decides the weights of k new neurons of a pair (producer P -> ... -> consumer C):
+//
+//   NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>& data, Rng& rng) const
+//
+// Vectors are per neuron: a new neuron's *incoming* weights are one row of the producer (fan_in
+// values: Dense in), its *outgoing* weights the flattened slice of the consumer it feeds (fan_out
+// values: Dense out). Initializers may also declare
+//   static constexpr bool needs_zero_at_zero    the activations between must have f(0) = 0 for the
+//                                               growth to preserve the network's function
+//   static constexpr bool needs_nonzero_slope   ... must have f'(0) != 0 (GradMax-style methods)
+//   void refine(RefineContext<S>&) const        run after the new neurons are in place (Firefly)
+//
+// Norms. NormRule gives each new neuron's norm on one side: mean_norm(s) is s times the mean norm of
+// the existing neurons on that side, fixed(c) is c itself (the GradMax reference's two rules). The
+// "zero" side of a method gets the same rule with scale epsilon (default 0: exactly zero).
+#pragma once
+
+#include <cmath>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "netgrow/backend/cpu/blas.hpp"
+#include "netgrow/core/init.hpp"
+#include "netgrow/layers/parameter.hpp"
+
+namespace netgrow::grow {
+
+// The weights of k new neurons.
+template <class S>
+struct NewNeurons {
+  Tensor<S, Cpu> incoming;  // (k, fan_in): each new neuron's incoming weights
+  Tensor<S, Cpu> bias;      // (k) producer bias of the new neurons, or empty for zero
+  Tensor<S, Cpu> outgoing;  // (k, fan_out): each new neuron's outgoing weights
+  // (width) factors applied to the *existing* neurons' outgoing weights, or empty (Net2Net's split
+  // divides the outgoing weights of the neurons it duplicates).
+  Tensor<S, Cpu> existing_outgoing_scale;
+  std::vector<double> singular_values;  // diagnostics: GradMax's top singular values
+};
+
+// What an initializer may read about the pair before it grows.
+template <class S>
+struct PairView {
+  ConstView<S, Cpu> incoming;  // (width, fan_in): existing incoming weights, a row per neuron
+  ConstView<S, Cpu> bias;      // (width) producer bias, or empty without bias
+  Tensor<S, Cpu> outgoing;     // (width, fan_out): existing outgoing weights, a row per neuron
+  double slope_at_zero = 1;    // product of f'(0) over the activations between the pair
+  // Applies the layers between the pair to new neurons' pre-activations z (N, k) -> h (N, k), and
+  // back-propagates dh -> dz (for methods that optimise incoming weights through the activation).
+  std::function<void(ConstView<S, Cpu> z, TensorView<S, Cpu> h)> between_forward;
+  std::function<void(ConstView<S, Cpu> z, ConstView<S, Cpu> h, ConstView<S, Cpu> dh, TensorView<S, Cpu> dz)>
+      between_backward;
+
+  Index width() const { return incoming.dim(0); }
+  Index fan_in() const { return incoming.dim(1); }
+  Index fan_out() const { return outgoing.dim(1); }
+};
+
+// The data a data-driven initializer uses, all optional:
+//   matrix        M = dL/dW_aux (fan_out, fan_in), the gradient of the loss with respect to a zero
+//                 weight matrix from the producer's input h to the consumer's pre-activation z
+//                 (GradMax's E[dL/dz h^T]); estimated over one or many batches
+//   inputs        h (N, fan_in) and output_grads dL/dz (N, fan_out) of a batch, from which M = dz^T h
+//   recompute     runs forward, loss and backward on the grow batch for the network as it is now
+template <class S>
+class GrowthData {
+ public:
+  GrowthData() = default;
+
+  static GrowthData from_matrix(Tensor<S, Cpu> m) {
+    require<ShapeError>(m.rank() == 2, "GrowthData::from_matrix: M must be a matrix, got ", m.shape());
+    GrowthData d;
+    d.matrix_ = std::move(m);
+    return d;
+  }
+  static GrowthData from_batch(ConstView<S, Cpu> inputs, ConstView<S, Cpu> output_grads) {
+    require<ShapeError>(inputs.rank() == 2 && output_grads.rank() == 2 && inputs.dim(0) == output_grads.dim(0),
+                        "GrowthData::from_batch: inputs ", inputs.shape(), " and output gradients ",
+                        output_grads.shape(), " must be (N, fan_in) and (N, fan_out)");
+    GrowthData d;
+    d.inputs_ = inputs;
+    d.output_grads_ = output_grads;
+    return d;
+  }
+  GrowthData& with_recompute(std::function<void()> recompute) {
+    recompute_ = std::move(recompute);
+    return *this;
+  }
+
+  bool has_matrix() const { return !matrix_.empty(); }
+  bool has_batch() const { return !inputs_.empty(); }
+  bool can_recompute() const { return static_cast<bool>(recompute_); }
+
+  // M (fan_out, fan_in): the given matrix, or dz^T h of the batch (computed once).
+  const Tensor<S, Cpu>& matrix() const {
+    if (matrix_.empty()) {
+      require(has_batch(), "GrowthData: this initializer needs GradMax's gradient matrix; pass "
+                           "GrowthData::from_matrix(M) or GrowthData::from_batch(h, dL/dz)");
+      matrix_ = Tensor<S, Cpu>(Shape{output_grads_.dim(1), inputs_.dim(1)});
+      ops::gemm<S>(ops::Trans::yes, ops::Trans::no, S(1), output_grads_, inputs_, S(0), matrix_.view());
+    }
+    return matrix_;
+  }
+  ConstView<S, Cpu> inputs() const {
+    require(has_batch(), "GrowthData: this initializer needs a batch (GrowthData::from_batch(h, dL/dz))");
+    return inputs_;
+  }
+  ConstView<S, Cpu> output_grads() const {
+    require(has_batch(), "GrowthData: this initializer needs a batch (GrowthData::from_batch(h, dL/dz))");
+    return output_grads_;
+  }
+  void recompute() const {
+    require(can_recompute(), "GrowthData: this initializer needs to re-run the grow batch; set with_recompute()");
+    recompute_();
+  }
+
+ private:
+  mutable Tensor<S, Cpu> matrix_;
+  ConstView<S, Cpu> inputs_;
+  ConstView<S, Cpu> output_grads_;
+  std::function<void()> recompute_;
+};
+
+// Access to the grown pair after growth, for initializers that refine their neurons by training.
+// New neurons are rows [old_width, old_width + k) of the producer weight along its output axis and
+// the same indices along the consumer weight's input axis.
+template <class S>
+struct RefineContext {
+  Parameter<S, Cpu>& producer_weight;
+  int producer_axis;
+  Parameter<S, Cpu>& consumer_weight;
+  int consumer_axis;
+  Index old_width;
+  Index k;
+  const GrowthData<S>& data;
+};
+
+// Norm of each new neuron on one side.
+struct NormRule {
+  enum class Kind { mean_norm, fixed };
+  Kind kind = Kind::mean_norm;
+  double scale = 1.0;
+
+  static NormRule mean_norm(double scale = 1.0) { return {Kind::mean_norm, scale}; }
+  static NormRule fixed(double norm) { return {Kind::fixed, norm}; }
+  // The same rule with another scale (the "zero" side of a method uses epsilon).
+  NormRule with_scale(double s) const { return {kind, s}; }
+
+  // Norm for new neurons next to existing per-neuron rows `existing` (width, fan).
+  template <class S>
+  double magnitude(ConstView<S, Cpu> existing) const {
+    require(std::isfinite(scale) && scale >= 0, "NormRule: scale must be finite and non-negative, got ", scale);
+    if (kind == Kind::fixed) return scale;
+    if (scale == 0 || existing.numel() == 0) return 0;
+    const auto rows = matrix(existing);
+    return scale * rows.template cast<double>().rowwise().norm().mean();
+  }
+};
+
+// How random directions are drawn.
+enum class RandomDirection {
+  sphere,                // uniform on the unit sphere (normalised Gaussian)
+  nonnegative_uniform,   // U[0, 1) entries, normalised: the GradMax reference's choice
+};
+
+// (k, fan) rows of unit norm drawn from `direction`.
+template <class S>
+Tensor<S, Cpu> random_unit_rows(Index k, Index fan, RandomDirection direction, Rng& rng) {
+  Tensor<S, Cpu> t(Shape{k, fan});
+  if (direction == RandomDirection::sphere) fill_normal(t.view(), 0.0, 1.0, rng);
+  else fill_uniform(t.view(), 0.0, 1.0, rng);
+  auto m = matrix(t);
+  for (Index i = 0; i < k; ++i) {
+    const S n = m.row(i).norm();
+    if (n > S(0)) m.row(i) /= n;
+  }
+  return t;
+}
+
+// Scales every row of t to norm `norm` (rows of zero norm stay zero).
+template <class S>
+void set_row_norms(Tensor<S, Cpu>& t, double norm) {
+  auto m = matrix(t);
+  for (Index i = 0; i < m.rows(); ++i) {
+    const double n = static_cast<double>(m.row(i).norm());
+    if (n > 0) m.row(i) *= static_cast<S>(norm / n);
+  }
+}
+
+}  // namespace netgrow::grow

@@ -1,0 +1,85 @@
+// netgrow/grow/random.hpp: random new neurons, the GradMax paper's "Random" baseline and its variants.
+//
+//   Random               incoming weights zero (epsilon x norm rule, random direction), outgoing
+//                        weights a random unit direction x norm rule; new bias 0. Preserves the
+//                        network's function when epsilon = 0 and f(0) = 0 between the pair.
+//   RandomOutgoingZero   incoming random x norm rule, outgoing zero (epsilon); preserves the function
+//                        for any activation when epsilon = 0.
+//   RandomAllZero        both sides epsilon x norm rule (default 0) and new bias 1 (the paper's
+//                        Fig. 13a "all zero, unit bias"); needs a producer with bias.
+//
+// Directions: RandomDirection::sphere (default, isotropic) or nonnegative_uniform (U[0, 1) entries
+// normalised: what the GradMax reference code draws). Draw order: incoming rows, then outgoing rows,
+// always both, so a seed gives the same weights whatever epsilon is.
+#pragma once
+
+#include "netgrow/grow/initializer.hpp"
+
+namespace netgrow::grow {
+
+namespace detail {
+
+template <class S>
+NewNeurons<S> random_neurons(const PairView<S>& pair, Index k, const NormRule& in_rule, const NormRule& out_rule,
+                             RandomDirection direction, Rng& rng) {
+  NewNeurons<S> n;
+  n.incoming = random_unit_rows<S>(k, pair.fan_in(), direction, rng);
+  n.outgoing = random_unit_rows<S>(k, pair.fan_out(), direction, rng);
+  set_row_norms(n.incoming, in_rule.magnitude(pair.incoming));
+  set_row_norms(n.outgoing, out_rule.magnitude(pair.outgoing.cview()));
+  return n;
+}
+
+}  // namespace detail
+
+struct Random {
+  static constexpr bool needs_zero_at_zero = true;
+  static constexpr bool needs_nonzero_slope = false;
+  static constexpr bool needs_data = false;
+
+  NormRule norm = NormRule::mean_norm(1.0);  // outgoing side
+  double epsilon = 0.0;                      // incoming side: norm.with_scale(epsilon)
+  RandomDirection direction = RandomDirection::sphere;
+
+  template <class S>
+  NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>&, Rng& rng) const {
+    return detail::random_neurons(pair, k, norm.with_scale(epsilon), norm, direction, rng);
+  }
+};
+
+struct RandomOutgoingZero {
+  static constexpr bool needs_zero_at_zero = false;
+  static constexpr bool needs_nonzero_slope = false;
+  static constexpr bool needs_data = false;
+
+  NormRule norm = NormRule::mean_norm(1.0);  // incoming side
+  double epsilon = 0.0;                      // outgoing side: norm.with_scale(epsilon)
+  RandomDirection direction = RandomDirection::sphere;
+
+  template <class S>
+  NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>&, Rng& rng) const {
+    return detail::random_neurons(pair, k, norm, norm.with_scale(epsilon), direction, rng);
+  }
+};
+
+struct RandomAllZero {
+  static constexpr bool needs_zero_at_zero = false;
+  static constexpr bool needs_nonzero_slope = false;
+  static constexpr bool needs_data = false;
+
+  NormRule norm = NormRule::mean_norm(1.0);  // its kind is used, with scale epsilon, on both sides
+  double epsilon = 0.0;
+  RandomDirection direction = RandomDirection::sphere;
+
+  template <class S>
+  NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>&, Rng& rng) const {
+    require(!pair.bias.empty(), "RandomAllZero: new neurons get bias 1, so the producer layer needs a bias");
+    const NormRule rule = norm.with_scale(epsilon);
+    NewNeurons<S> n = detail::random_neurons(pair, k, rule, rule, direction, rng);
+    n.bias = Tensor<S, Cpu>(Shape{k});
+    n.bias.fill(S(1));
+    return n;
+  }
+};
+
+}  // namespace netgrow::grow

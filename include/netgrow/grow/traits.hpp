@@ -1,0 +1,97 @@
+// netgrow/grow/traits.hpp: which layers can take part in width growth, as concepts, and the
+// compile-time check that a (producer, consumer) pair of a network can grow.
+//
+// A pair P -> C grows k neurons by appending k outputs to layer P (its incoming weights), k inputs to
+// layer C (its outgoing weights), and k channels to every layer between them by identity.
+//   WidthProducer      has weight() with neurons along output_axis, and grow_outputs(incoming, bias)
+//   WidthConsumer      has weight() with neurons along input_axis, and grow_inputs(outgoing)
+//   IdentityGrowable   grow_channels(k) keeps its function on the old channels (activations)
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <utility>
+
+#include "netgrow/layers/activation_functions.hpp"
+#include "netgrow/layers/layer.hpp"
+
+namespace netgrow::grow {
+
+template <class L>
+concept WidthProducer = requires(L& l, ConstView<typename L::scalar_type, typename L::device_type> v) {
+  l.grow_outputs(v, v);
+  l.weight();
+  { L::output_axis } -> std::convertible_to<int>;
+};
+
+template <class L>
+concept WidthConsumer = requires(L& l, ConstView<typename L::scalar_type, typename L::device_type> v) {
+  l.grow_inputs(v);
+  l.weight();
+  { L::input_axis } -> std::convertible_to<int>;
+};
+
+template <class L>
+concept IdentityGrowable = requires(L& l, Index k) { l.grow_channels(k); };
+
+// The activation of a layer between a grown pair, when it is one.
+template <class L>
+concept ActivationBetween = IdentityGrowable<L> && Activation<typename L::kind_type>;
+
+namespace detail {
+
+template <class Net, std::size_t P, std::size_t C, std::size_t... Is>
+constexpr bool all_between(std::index_sequence<Is...>, auto predicate) {
+  return (predicate.template operator()<typename Net::template layer_type<P + 1 + Is>>() && ...);
+}
+
+template <class L>
+constexpr bool zero_at_zero_or_not_activation() {
+  if constexpr (ActivationBetween<L>) return L::kind_type::zero_at_zero;
+  else return true;
+}
+template <class L>
+constexpr bool nonzero_slope_or_not_activation() {
+  if constexpr (ActivationBetween<L>) return L::kind_type::nonzero_slope_at_zero;
+  else return true;
+}
+
+}  // namespace detail
+
+// Compile-time facts about the pair (P, C) of network type Net.
+template <class Net, std::size_t P, std::size_t C>
+struct PairTraits {
+  static_assert(P < C, "netgrow::grow: a pair needs producer index P < consumer index C");
+  static_assert(C < Net::size, "netgrow::grow: consumer index C is past the last layer");
+  using Producer = typename Net::template layer_type<P>;
+  using Consumer = typename Net::template layer_type<C>;
+  using Between = std::make_index_sequence<C - P - 1>;
+
+  static constexpr bool producer_ok = WidthProducer<Producer>;
+  static constexpr bool consumer_ok = WidthConsumer<Consumer>;
+  static constexpr bool between_ok = detail::all_between<Net, P, C>(
+      Between{}, []<class L>() { return IdentityGrowable<L>; });
+  // Every activation between the pair has f(0) = 0 (zero incoming weights give zero output).
+  static constexpr bool zero_at_zero = detail::all_between<Net, P, C>(
+      Between{}, []<class L>() { return detail::zero_at_zero_or_not_activation<L>(); });
+  // Every activation between the pair has f'(0) != 0 (GradMax's new neurons receive a gradient).
+  static constexpr bool nonzero_slope = detail::all_between<Net, P, C>(
+      Between{}, []<class L>() { return detail::nonzero_slope_or_not_activation<L>(); });
+};
+
+// Fails compilation with a readable message when the pair cannot grow at all.
+template <class Net, std::size_t P, std::size_t C>
+constexpr void check_growable_pair() {
+  using T = PairTraits<Net, P, C>;
+  static_assert(T::producer_ok,
+                "netgrow::grow: layer P of the pair cannot add output neurons; the producer must be a weight "
+                "layer such as Dense");
+  static_assert(T::consumer_ok,
+                "netgrow::grow: layer C of the pair cannot add input neurons; the consumer must be a weight layer "
+                "such as Dense");
+  static_assert(T::between_ok,
+                "netgrow::grow: a layer between P and C cannot grow by identity; only channel-preserving layers "
+                "(activations) may sit between a grown pair");
+}
+
+}  // namespace netgrow::grow

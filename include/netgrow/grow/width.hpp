@@ -1,0 +1,227 @@
+// netgrow/grow/width.hpp: width growth of a network, one pair of weight layers at a time.
+//
+//   // after a forward/backward on a grow batch:
+//   auto data = grow::data_from_last_backward<0, 2>(net);             // h and dL/dz of that batch
+//   grow::grow_width<0, 2>(net, 4, grow::GradMax{}, rng, data);       // 4 neurons between 0 and 2
+//
+// grow_width<P, C> appends k output neurons to layer P (their incoming weights and bias), grows every
+// layer between P and C by identity (activations: nothing to do), and appends k inputs to layer C
+// (the new neurons' outgoing weights), with gradients and optimizer state (momentum, Adam moments)
+// extended by zeros in the same step. Which pairs may grow is checked at compile time (grow/traits.hpp):
+// an illegal pair, or an initializer whose assumptions the activations between the pair break
+// (GradMax with the standard Relu), does not compile and says why.
+//
+// Several pairs: grow_pair(net, PairList<Pair<0, 2>, Pair<2, 4>>{}, index, ...) grows one chosen at
+// run time (round-robin schedules); grow_all_at_once grows each in network order. Both take a
+// `refresh` callable that runs forward, loss and backward on the grow batch; it is called before each
+// data-driven growth, so each pair sees the gradients of the network as it is at that moment.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "netgrow/grow/initializer.hpp"
+#include "netgrow/grow/traits.hpp"
+
+namespace netgrow::grow {
+
+struct GrowthReport {
+  std::size_t producer = 0, consumer = 0;  // layer indices
+  Index old_width = 0, new_width = 0;
+  std::vector<double> singular_values;     // GradMax: the top singular values of M
+  double seconds = 0;                      // wall time of the growth (initializer included)
+};
+
+// GrowthData for pair (P, C) from the network's last forward/backward: h = the producer's input
+// (N, fan_in), dz = dLoss/d(output of C) (N, fan_out). The views live until the next forward.
+template <std::size_t P, std::size_t C, class Net>
+GrowthData<typename Net::scalar_type> data_from_last_backward(const Net& net) {
+  using S = typename Net::scalar_type;
+  ConstView<S, Cpu> h;
+  if constexpr (P == 0) h = net.input();
+  else h = net.template output<P - 1>();
+  const ConstView<S, Cpu> dz = net.template output_grad<C>();
+  require<StateError>(!h.empty() && !dz.empty(), "data_from_last_backward: run forward() and backward() on the grow "
+                                                "batch first");
+  return GrowthData<S>::from_batch(h.as_matrix(), dz.as_matrix());
+}
+
+namespace detail {
+
+template <class Net, std::size_t P, std::size_t C, class F>
+void for_each_between(Net& net, F&& f) {
+  [&]<std::size_t... Is>(std::index_sequence<Is...>) {
+    (f(net.template layer<P + 1 + Is>()), ...);
+  }(std::make_index_sequence<C - P - 1>{});
+}
+
+// Runs the layers between the pair forward on new channels' values (N, k), keeping intermediates.
+template <class Net, std::size_t P, std::size_t C>
+struct BetweenRunner {
+  using S = typename Net::scalar_type;
+  Net* net;
+  std::vector<Tensor<S, Cpu>> values;  // values[i]: output of the i-th layer between
+
+  void forward(ConstView<S, Cpu> z, TensorView<S, Cpu> h) {
+    values.resize(C - P - 1);
+    ConstView<S, Cpu> in = z;
+    std::size_t i = 0;
+    for_each_between<Net, P, C>(*net, [&](auto& layer) {
+      values[i].resize(in.shape());
+      layer.forward(in, values[i].view(), Mode::train);
+      in = values[i++].cview();
+    });
+    ops::copy<S>(in, h);
+  }
+  void backward(ConstView<S, Cpu> z, ConstView<S, Cpu>, ConstView<S, Cpu> dh, TensorView<S, Cpu> dz) {
+    Tensor<S, Cpu> grad;
+    grad.copy_from(dh);
+    std::vector<std::function<void()>> steps;
+    std::size_t i = 0;
+    for_each_between<Net, P, C>(*net, [&](auto& layer) {
+      const std::size_t j = i++;
+      steps.push_back([&, j, l = &layer] {
+        const ConstView<S, Cpu> in = j == 0 ? z : values[j - 1].cview();
+        Tensor<S, Cpu> below(in.shape());
+        l->backward(in, values[j].cview(), grad.cview(), below.view(), false);
+        grad = std::move(below);
+      });
+    });
+    for (auto it = steps.rbegin(); it != steps.rend(); ++it) (*it)();
+    ops::copy<S>(grad.cview(), dz);
+  }
+};
+
+}  // namespace detail
+
+// Grows k neurons between layers P and C of net with initializer `init`.
+template <std::size_t P, std::size_t C, class Net, class Init>
+GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
+                        const GrowthData<typename Net::scalar_type>& data = {}) {
+  using S = typename Net::scalar_type;
+  using Traits = PairTraits<Net, P, C>;
+  check_growable_pair<Net, P, C>();
+  static_assert(!Init::needs_zero_at_zero || Traits::zero_at_zero,
+                "netgrow::grow: this initializer gives new neurons zero incoming weights, which keeps the network's "
+                "function only if every activation between the pair has f(0) = 0");
+  static_assert(!Init::needs_nonzero_slope || Traits::nonzero_slope,
+                "netgrow::grow: GradMax-style initializers need f'(0) != 0 between the pair; with the standard Relu "
+                "(f'(0) = 0) the new neurons' gradient is exactly zero. Use Relu1 (ReLU with slope 1 at 0)");
+  using Producer = typename Traits::Producer;
+  using Consumer = typename Traits::Consumer;
+  static_assert(Producer::output_axis == 0, "netgrow::grow: producers keep their output neurons along axis 0");
+
+  const auto start = std::chrono::steady_clock::now();
+  auto& producer = net.template layer<P>();
+  auto& consumer = net.template layer<C>();
+  const Tensor<S, Cpu>& w_in = producer.weight().value;
+  const Tensor<S, Cpu>& w_out = consumer.weight().value;
+  const Index width = w_in.dim(Producer::output_axis);
+  require(k >= 0, "grow_width: cannot add ", k, " neurons");
+  require<ShapeError>(w_out.dim(Consumer::input_axis) == width, "grow_width<", P, ", ", C, ">: layer ", P,
+                      " produces ", width, " neurons but layer ", C, " consumes ", w_out.dim(Consumer::input_axis));
+
+  GrowthReport report;
+  report.producer = P;
+  report.consumer = C;
+  report.old_width = width;
+  report.new_width = width + k;
+  if (k == 0) return report;
+
+  PairView<S> view;
+  view.incoming = w_in.cview().reshape(Shape{width, w_in.numel() / width});
+  if (producer.has_bias()) view.bias = producer.bias().value.cview();
+  view.outgoing = Tensor<S, Cpu>(Shape{width, w_out.numel() / width});
+  ops::axis_to_rows<S>(w_out.cview(), Consumer::input_axis, view.outgoing.view());
+  detail::for_each_between<Net, P, C>(net, [&](auto& layer) {
+    using L = std::remove_reference_t<decltype(layer)>;
+    if constexpr (ActivationBetween<L>) view.slope_at_zero *= layer.activation().slope_at_zero();
+  });
+  auto between = std::make_shared<detail::BetweenRunner<Net, P, C>>();
+  between->net = &net;
+  view.between_forward = [between](ConstView<S, Cpu> z, TensorView<S, Cpu> h) { between->forward(z, h); };
+  view.between_backward = [between](ConstView<S, Cpu> z, ConstView<S, Cpu> h, ConstView<S, Cpu> dh,
+                                    TensorView<S, Cpu> dz) { between->backward(z, h, dh, dz); };
+
+  NewNeurons<S> n = init.initialize(view, k, data, rng);
+  require<ShapeError>(n.incoming.shape() == Shape{k, view.fan_in()} && n.outgoing.shape() == Shape{k, view.fan_out()},
+                      "grow_width: the initializer returned incoming ", n.incoming.shape(), " and outgoing ",
+                      n.outgoing.shape(), " for ", k, " neurons with fan_in ", view.fan_in(), " and fan_out ",
+                      view.fan_out());
+
+  if (!n.existing_outgoing_scale.empty()) {
+    require<ShapeError>(n.existing_outgoing_scale.numel() == width, "grow_width: existing_outgoing_scale of ",
+                        n.existing_outgoing_scale.numel(), " entries for width ", width);
+    auto rows = matrix(view.outgoing);
+    for (Index j = 0; j < width; ++j) rows.row(j) *= n.existing_outgoing_scale[j];
+    ops::rows_to_axis<S>(view.outgoing.cview(), Consumer::input_axis, consumer.weight().value.view());
+  }
+  producer.grow_outputs(n.incoming.cview(), n.bias.cview());
+  detail::for_each_between<Net, P, C>(net, [&](auto& layer) { layer.grow_channels(k); });
+  consumer.grow_inputs(n.outgoing.cview());
+
+  if constexpr (requires(RefineContext<S>& c) { init.refine(c); }) {
+    RefineContext<S> context{producer.weight(), Producer::output_axis, consumer.weight(), Consumer::input_axis,
+                             width, k, data};
+    init.refine(context);
+  }
+  report.singular_values = std::move(n.singular_values);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+// A pair of layer indices, and a list of pairs a schedule chooses from.
+template <std::size_t P, std::size_t C>
+struct Pair {
+  static constexpr std::size_t producer = P;
+  static constexpr std::size_t consumer = C;
+};
+template <class... Pairs>
+struct PairList {
+  static constexpr std::size_t size = sizeof...(Pairs);
+};
+
+// Grows pair number `index` of the list by k neurons. For data-driven initializers, calls refresh()
+// first and takes the grow batch from the network (data_from_last_backward), with refresh as the
+// recompute step (FireflyOpt).
+template <class Net, class Init, class... Pairs>
+GrowthReport grow_pair(Net& net, PairList<Pairs...>, std::size_t index, Index k, const Init& init, Rng& rng,
+                       const std::function<void()>& refresh = {}) {
+  require(index < sizeof...(Pairs), "grow_pair: pair index ", index, " out of range for ", sizeof...(Pairs),
+          " pairs");
+  GrowthReport report;
+  std::size_t i = 0;
+  auto one = [&]<class Pr>(Pr) {
+    if (i++ != index) return;
+    using S = typename Net::scalar_type;
+    if constexpr (Init::needs_data) {
+      require(static_cast<bool>(refresh), "grow_pair: this initializer needs the grow batch; pass refresh");
+      refresh();
+      GrowthData<S> data = data_from_last_backward<Pr::producer, Pr::consumer>(net);
+      data.with_recompute(refresh);
+      report = grow_width<Pr::producer, Pr::consumer>(net, k, init, rng, data);
+    } else {
+      report = grow_width<Pr::producer, Pr::consumer>(net, k, init, rng);
+    }
+  };
+  (one(Pairs{}), ...);
+  return report;
+}
+
+// Grows every pair of the list in network order, pair i by ks[i] neurons (the GradMax reference's
+// AllAtOnce updater).
+template <class Net, class Init, class... Pairs>
+std::vector<GrowthReport> grow_all_at_once(Net& net, PairList<Pairs...> pairs, std::span<const Index> ks,
+                                           const Init& init, Rng& rng, const std::function<void()>& refresh = {}) {
+  require(ks.size() == sizeof...(Pairs), "grow_all_at_once: ", ks.size(), " neuron counts for ", sizeof...(Pairs),
+          " pairs");
+  std::vector<GrowthReport> reports;
+  for (std::size_t i = 0; i < sizeof...(Pairs); ++i) reports.push_back(grow_pair(net, pairs, i, ks[i], init, rng, refresh));
+  return reports;
+}
+
+}  // namespace netgrow::grow
