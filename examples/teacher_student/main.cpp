@@ -1,15 +1,26 @@
-// examples/teacher_student: the GradMax paper's teacher-student task (section 4.1, appendix D).
+// examples/teacher_student: the GradMax paper's teacher-student experiment (section 4.1, appendix D).
 //
 // A random teacher MLP (Relu1, no bias, weights U[-1, 1]) labels N = 1000 Gaussian inputs; students
-// learn it with full-batch gradient descent (lr 0.1) on the mean squared error. This program trains
-// the paper's two fixed-size baselines over several seeds and prints the loss curve summary:
-//   Baseline-Small  the student at its seed width (the hidden width half the teacher's)
-//   Baseline-Big    the student at the teacher's width
-// Settings: --setting small (teacher 20:10:10, 1500 steps) or large (teacher 100:50:10, 3500 steps).
-// Curves go to a CSV file (--csv). Growing students join this comparison in the width-growth work.
+// learn it with full-batch gradient descent (lr 0.1) on the mean squared error. Growing students start
+// at half the teacher's hidden width and grow to it; the methods:
+//   Baseline-Small / Baseline-Big   fixed width: the seed width / the teacher's width
+//   Random        incoming 0, outgoing random (the reference's U[0,1) directions) x mean norm
+//   GradMax       incoming 0, outgoing top singular vectors of E[dL/dz h^T] x mean norm
+//   GradMaxOpt    GradMax's objective by 100 Adam steps (lr 1e-3) from a random start
+//   FireflyOpt    Random with incoming epsilon 0.01, then 100 Adam steps on the loss
+// Settings: --setting small (teacher 20:10:10, student 20:5:10, +1 neuron after steps 200, 400, ...,
+// 1000; 1500 steps) or large (teacher 100:50:10, student 100:25:10, +5 neurons after steps 500, ...,
+// 2500; 3500 steps). Growth happens after the update of its step, from the gradient of the whole
+// training set (the reference notebook's protocol). Prints the final loss per method (mean and 80%
+// interval over seeds), the gradient norm of the new incoming weights right after each growth (the
+// paper's Fig. 2a), and the cost of a growth against a training step (Fig. 3c); writes the curves and
+// the growth log as CSV files.
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <functional>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -17,52 +28,118 @@
 #include "netgrow/netgrow.hpp"
 
 using namespace netgrow;
+using Student = Sequential<float, Cpu, Dense, Relu1, Dense>;
 
 namespace {
 
 struct Setting {
   TeacherStudentConfig teacher;
-  Index student_hidden;
+  Index seed_width;
+  Index neurons_per_growth;
+  std::int64_t interval;  // grow after the update of steps interval, 2 interval, ...
+  std::int64_t growths;
   int steps;
 };
 
 Setting setting_named(const std::string& name) {
-  if (name == "small") return {{.in = 20, .hidden = 10, .out = 10, .samples = 1000}, 5, 1500};
-  if (name == "large") return {{.in = 100, .hidden = 50, .out = 10, .samples = 1000}, 25, 3500};
+  if (name == "small") return {{.in = 20, .hidden = 10, .out = 10, .samples = 1000}, 5, 1, 200, 5, 1500};
+  if (name == "large") return {{.in = 100, .hidden = 50, .out = 10, .samples = 1000}, 25, 5, 500, 5, 3500};
   throw ArgumentError("--setting must be small or large, got '" + name + "'");
 }
 
-struct Run {
-  std::vector<double> loss;  // loss before each step, then the final loss
-  double seconds = 0;
+struct GrowthRecord {
+  std::int64_t step = 0;
+  Index width = 0;
+  double new_incoming_grad_norm = 0;  // ||dL/dW_in[new rows]|| right after growth
+  double seconds = 0;                 // the growth, including the gradient computation it needs
 };
 
-// Trains a student of the given hidden width on the task with full-batch gradient descent.
-Run train_student(const TeacherStudentTask<float>& task, Index hidden, int steps, double lr, std::uint64_t seed) {
+struct Run {
+  std::vector<double> loss;  // loss before each update, then the final loss
+  std::vector<Index> width;  // hidden width at each entry of `loss`
+  std::vector<GrowthRecord> growths;
+  double train_seconds = 0;  // training steps only
+};
+
+// A growth method: grows the student's hidden layer by k neurons.
+using Grower = std::function<void(Student&, Index k, Rng&, const std::function<void()>& refresh)>;
+
+template <class Init>
+Grower grower(Init init) {
+  return [init](Student& net, Index k, Rng& rng, const std::function<void()>& refresh) {
+    grow::GrowthData<float> data;
+    if constexpr (Init::needs_data) {
+      refresh();
+      data = grow::data_from_last_backward<0, 2>(net);
+      data.with_recompute(refresh);
+    }
+    grow::grow_width<0, 2>(net, k, init, rng, data);
+  };
+}
+
+struct Method {
+  std::string name;
+  bool grows;
+  Index fixed_width;  // for baselines
+  Grower grow;
+};
+
+Run train(const TeacherStudentTask<float>& task, const Setting& s, const Method& m, double lr, std::uint64_t seed) {
   Rng rng(seed);
-  const Index in = task.x.dim(1), out = task.y.dim(1);
-  auto student = make_sequential<float, Cpu>(rng, Dense{.in = in, .out = hidden, .bias = false}, Relu1{},
-                                             Dense{.in = hidden, .out = out, .bias = false});
+  const Index width = m.grows ? s.seed_width : m.fixed_width;
+  Student net(rng, Dense{.in = s.teacher.in, .out = width, .bias = false}, Relu1{},
+              Dense{.in = width, .out = s.teacher.out, .bias = false});
   Sgd sgd(lr);
   Tensor<float> grad;
-  Run run;
-  const auto start = std::chrono::steady_clock::now();
-  for (int step = 0; step <= steps; ++step) {
-    const auto pred = student.forward(task.x);
+  auto refresh = [&] {
+    const auto pred = net.forward(task.x);
     grad.resize(pred.shape());
     const double loss = MseLoss{}(pred, task.y, grad);
+    net.backward(grad);
+    return loss;
+  };
+  const std::function<void()> refresh_fn = [&] { refresh(); };
+  Run run;
+  std::int64_t growths = 0;
+  for (int step = 0;; ++step) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double loss = refresh();
     if (!std::isfinite(loss)) {
-      const auto where = student.find_non_finite();
-      throw NumericError("loss became " + std::to_string(loss) + " at step " + std::to_string(step) +
+      const auto where = net.find_non_finite();
+      throw NumericError(m.name + ": loss became " + std::to_string(loss) + " at step " + std::to_string(step) +
                          (where ? " (" + *where + ")" : ""));
     }
     run.loss.push_back(loss);
-    if (step == steps) break;
-    student.backward(grad);
-    sgd.step(student);
+    run.width.push_back(net.layer<0>().out_features());
+    if (step == s.steps) break;
+    sgd.step(net);
+    run.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    if (m.grows && step > 0 && step % s.interval == 0 && growths < s.growths) {
+      const Index old_width = net.layer<0>().out_features();
+      const auto g0 = std::chrono::steady_clock::now();
+      m.grow(net, s.neurons_per_growth, rng, refresh_fn);
+      GrowthRecord r;
+      r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - g0).count();
+      r.step = step;
+      r.width = net.layer<0>().out_features();
+      refresh();  // the gradient right after growth (paper Fig. 2a)
+      double sq = 0;
+      const auto& g = net.layer<0>().weight().grad;
+      for (Index row = old_width; row < r.width; ++row)
+        for (Index col = 0; col < g.dim(1); ++col) sq += double(g.at(row, col)) * g.at(row, col);
+      r.new_incoming_grad_norm = std::sqrt(sq);
+      run.growths.push_back(r);
+      ++growths;
+    }
   }
-  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return run;
+}
+
+std::string fmt(double v, const char* f = "%.4f") {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
 }
 
 }  // namespace
@@ -72,80 +149,125 @@ int main(int argc, char** argv) try {
                         {{"setting", "small"},
                          {"seeds", "5"},
                          {"lr", "0.1"},
-                         {"steps", "0"},
                          {"data-seed", "0"},
-                         {"csv", "teacher_student_curves.csv"}});
+                         {"methods", "Baseline-Small,Baseline-Big,Random,GradMax,GradMaxOpt,FireflyOpt"},
+                         {"csv", "teacher_student"}});
   if (flags.help()) {
-    std::printf("teacher_student: fixed-width baselines on the GradMax teacher-student task\n%s",
-                flags.usage().c_str());
+    std::printf("teacher_student: growing students on the GradMax teacher-student task\n%s", flags.usage().c_str());
     return 0;
   }
-  Setting setting = setting_named(flags.str("setting"));
-  if (flags.integer("steps") > 0) setting.steps = static_cast<int>(flags.integer("steps"));
+  const Setting s = setting_named(flags.str("setting"));
   const int seeds = static_cast<int>(flags.integer("seeds"));
   const double lr = flags.number("lr");
   require(seeds >= 1, "--seeds must be at least 1");
 
-  const auto& t = setting.teacher;
-  Rng data_rng(static_cast<std::uint64_t>(flags.integer("data-seed")));
-  const auto task = make_teacher_student<float>(t, data_rng);
-  std::printf("netgrow teacher-student: teacher %td:%td:%td, N = %td, full-batch gradient descent, lr %g, "
-              "MSE, %d steps, %d seeds\n\n",
-              t.in, t.hidden, t.out, t.samples, lr, setting.steps, seeds);
-
-  struct Method {
-    std::string name;
-    Index hidden;
-    std::vector<Run> runs;
+  const auto norm = grow::NormRule::mean_norm(1.0);
+  const auto reference_random = grow::RandomDirection::nonnegative_uniform;
+  std::vector<Method> all = {
+      {"Baseline-Small", false, s.seed_width, {}},
+      {"Baseline-Big", false, s.teacher.hidden, {}},
+      {"Random", true, 0, grower(grow::Random{.norm = norm, .direction = reference_random})},
+      {"GradMax", true, 0, grower(grow::GradMax{.norm = norm})},
+      {"GradMaxOpt", true, 0, grower(grow::GradMaxOpt{.norm = norm, .start = reference_random})},
+      {"FireflyOpt", true, 0, grower(grow::FireflyOpt{.norm = norm, .epsilon = 0.01, .direction = reference_random})},
+      {"Split", true, 0, grower(grow::Split{})},
+      {"InverseGradMaxOpt", true, 0, grower(grow::InverseGradMaxOpt{.norm = norm})},
   };
-  std::vector<Method> methods = {{"Baseline-Small", setting.student_hidden, {}}, {"Baseline-Big", t.hidden, {}}};
-  for (auto& m : methods)
-    for (int s = 0; s < seeds; ++s) m.runs.push_back(train_student(task, m.hidden, setting.steps, lr, 1000 + s));
-
-  // Loss at a few steps: mean [80% confidence interval] over seeds.
-  std::printf("%-8s", "step");
-  for (const auto& m : methods) {
-    const std::string title = m.name + " (" + std::to_string(t.in) + ":" + std::to_string(m.hidden) + ":" +
-                              std::to_string(t.out) + ")";
-    std::printf("  %-32s", title.c_str());
+  std::vector<Method> methods;
+  std::stringstream list(flags.str("methods"));
+  for (std::string name; std::getline(list, name, ',');) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const Method& m) { return m.name == name; });
+    require(it != all.end(), "--methods: unknown method '", name,
+            "' (known: Baseline-Small, Baseline-Big, Random, GradMax, GradMaxOpt, FireflyOpt, Split, "
+            "InverseGradMaxOpt)");
+    methods.push_back(*it);
   }
+
+  Rng data_rng(static_cast<std::uint64_t>(flags.integer("data-seed")));
+  const auto task = make_teacher_student<float>(s.teacher, data_rng);
+  const auto& t = s.teacher;
+  std::printf("netgrow teacher-student (GradMax paper, section 4.1): teacher %td:%td:%td, N = %td, full-batch "
+              "gradient descent lr %g, MSE, %d steps, %d seeds\n",
+              t.in, t.hidden, t.out, t.samples, lr, s.steps, seeds);
+  std::printf("growing students start at %td:%td:%td and gain %td neuron(s) after the update of steps %td, %td, ... "
+              "(%td growths)\n\n",
+              t.in, s.seed_width, t.out, s.neurons_per_growth, s.interval, 2 * s.interval, s.growths);
+
+  std::map<std::string, std::vector<Run>> runs;
+  for (const auto& m : methods)
+    for (int seed = 0; seed < seeds; ++seed) runs[m.name].push_back(train(task, s, m, lr, 1000 + seed));
+
+  // Final loss, mean [80% CI] over seeds.
+  std::printf("%-18s %-30s %s\n", "method", "final training loss", "mean loss over the last 500 steps");
+  std::vector<std::pair<double, std::string>> order;
+  for (const auto& m : methods) {
+    std::vector<double> final_loss, tail;
+    for (const auto& r : runs[m.name]) {
+      final_loss.push_back(r.loss.back());
+      double sum = 0;
+      for (std::size_t i = r.loss.size() - 500; i < r.loss.size(); ++i) sum += r.loss[i];
+      tail.push_back(sum / 500);
+    }
+    const auto fi = examples::interval_80(final_loss);
+    order.emplace_back(fi.mean, m.name);
+    std::printf("%-18s %-30s %s\n", m.name.c_str(), examples::format_interval(fi).c_str(),
+                examples::format_interval(examples::interval_80(tail)).c_str());
+  }
+  std::sort(order.begin(), order.end());
+  std::printf("\nordering by final loss (lowest first):");
+  for (const auto& [loss, name] : order) std::printf(" %s (%.4f)", name.c_str(), loss);
   std::printf("\n");
-  std::vector<int> marks = {0, setting.steps / 15, setting.steps / 3, 2 * setting.steps / 3, setting.steps};
-  for (int step : marks) {
-    std::printf("%-8d", step);
-    for (const auto& m : methods) {
-      std::vector<double> v;
-      for (const auto& r : m.runs) v.push_back(r.loss[static_cast<std::size_t>(step)]);
-      std::printf("  %-32s", examples::format_interval(examples::interval_80(v)).c_str());
+
+  // Paper Fig. 2a: gradient norm of the new incoming weights right after each growth.
+  std::printf("\ngradient norm of the new incoming weights right after growth (mean over seeds):\n%-18s", "method");
+  for (std::int64_t g = 1; g <= s.growths; ++g) std::printf(" %10s", ("growth " + std::to_string(g)).c_str());
+  std::printf("\n");
+  for (const auto& m : methods) {
+    if (!m.grows) continue;
+    std::printf("%-18s", m.name.c_str());
+    for (std::int64_t g = 0; g < s.growths; ++g) {
+      double sum = 0;
+      for (const auto& r : runs[m.name]) sum += r.growths[static_cast<std::size_t>(g)].new_incoming_grad_norm;
+      std::printf(" %10s", fmt(sum / seeds, "%.4g").c_str());
     }
     std::printf("\n");
   }
 
-  std::vector<double> small_final, big_final;
-  for (const auto& r : methods[0].runs) small_final.push_back(r.loss.back());
-  for (const auto& r : methods[1].runs) big_final.push_back(r.loss.back());
-  const auto small = examples::interval_80(small_final), big = examples::interval_80(big_final);
-  std::printf("\nfinal training loss, mean [80%% CI] over %d seeds:\n", seeds);
+  // Paper Fig. 3c: the cost of a growth against a training step.
+  std::printf("\ncost of one growth (including its gradient computation) against one training step:\n");
   for (const auto& m : methods) {
-    std::vector<double> v;
-    double seconds = 0;
-    for (const auto& r : m.runs) v.push_back(r.loss.back()), seconds += r.seconds;
-    std::printf("  %-15s %s   (%.3f ms per step)\n", m.name.c_str(),
-                examples::format_interval(examples::interval_80(v)).c_str(),
-                1e3 * seconds / (static_cast<double>(setting.steps) * seeds));
+    if (!m.grows) continue;
+    double grow_s = 0, train_s = 0;
+    std::size_t n_growths = 0;
+    for (const auto& r : runs[m.name]) {
+      for (const auto& g : r.growths) grow_s += g.seconds;
+      n_growths += r.growths.size();
+      train_s += r.train_seconds;
+    }
+    const double step_ms = 1e3 * train_s / (static_cast<double>(s.steps) * seeds);
+    const double grow_ms = 1e3 * grow_s / static_cast<double>(n_growths);
+    std::printf("  %-18s growth %8.3f ms   training step %6.3f ms   ratio %6.1f\n", m.name.c_str(), grow_ms, step_ms,
+                grow_ms / step_ms);
   }
-  std::printf("result: Baseline-Big ends %s Baseline-Small (%.4f vs %.4f, ratio %.2f)\n",
-              big.mean < small.mean ? "below" : "ABOVE", big.mean, small.mean, small.mean / big.mean);
 
-  std::vector<std::string> rows;
+  const std::string prefix = flags.str("csv");
+  std::vector<std::string> curve_rows, growth_rows;
   for (const auto& m : methods)
-    for (std::size_t s = 0; s < m.runs.size(); ++s)
-      for (std::size_t step = 0; step < m.runs[s].loss.size(); ++step)
-        rows.push_back(m.name + "," + std::to_string(s) + "," + std::to_string(step) + "," +
-                       std::to_string(m.runs[s].loss[step]));
-  const std::string csv = flags.str("csv");
-  examples::write_csv(csv, "method,seed,step,loss", rows);
-  std::printf("curves written to %s\n", csv.c_str());
+    for (std::size_t seed = 0; seed < runs[m.name].size(); ++seed) {
+      const auto& r = runs[m.name][seed];
+      for (std::size_t step = 0; step < r.loss.size(); ++step)
+        curve_rows.push_back(m.name + "," + std::to_string(seed) + "," + std::to_string(step) + "," +
+                             fmt(r.loss[step], "%.6g") + "," + std::to_string(r.width[step]));
+      for (std::size_t g = 0; g < r.growths.size(); ++g)
+        growth_rows.push_back(m.name + "," + std::to_string(seed) + "," + std::to_string(g + 1) + "," +
+                              std::to_string(r.growths[g].step) + "," + std::to_string(r.growths[g].width) + "," +
+                              fmt(r.growths[g].new_incoming_grad_norm, "%.6g") + "," +
+                              fmt(r.growths[g].seconds * 1e3, "%.4f"));
+    }
+  examples::write_csv(prefix + "_curves.csv", "method,seed,step,loss,width", curve_rows);
+  examples::write_csv(prefix + "_growths.csv", "method,seed,growth,step,width,new_incoming_grad_norm,ms",
+                      growth_rows);
+  std::printf("\ncurves written to %s_curves.csv, growths to %s_growths.csv\n", prefix.c_str(), prefix.c_str());
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "teacher_student: %s\n", e.what());

@@ -14,6 +14,7 @@
 #include <optional>
 #include <vector>
 
+#include "netgrow/core/config.hpp"
 #include "netgrow/core/error.hpp"
 
 namespace netgrow::grow {

@@ -42,6 +42,7 @@ namespace detail {
 
 template <class Net, std::size_t P, std::size_t C, std::size_t... Is>
 constexpr bool all_between(std::index_sequence<Is...>, auto predicate) {
+  (void)predicate;  // unused when nothing sits between the pair
   return (predicate.template operator()<typename Net::template layer_type<P + 1 + Is>>() && ...);
 }
 

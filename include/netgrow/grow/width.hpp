@@ -24,6 +24,7 @@
 #include <span>
 #include <vector>
 
+#include "netgrow/backend/cpu/layout.hpp"
 #include "netgrow/grow/initializer.hpp"
 #include "netgrow/grow/traits.hpp"
 

@@ -50,7 +50,7 @@ struct BackwardOptions {
   bool input_grad = false;  // also compute dLoss/dinput (input_grad())
   // Stop once dLoss/d(output of layer `down_to`) is known: only layers after it run backward (and
   // write their parameter gradients). GradMax uses this to get dL/dz of a consumer layer cheaply.
-  std::optional<std::size_t> down_to;
+  std::optional<std::size_t> down_to = std::nullopt;
 };
 
 template <class S, class D, class... Kinds>

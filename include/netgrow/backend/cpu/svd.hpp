@@ -2,25 +2,29 @@
 //
 // GradMax needs only the top k left singular vectors of its (fan_out, fan_in) gradient matrix, so
 // two paths are offered behind one call:
-//   exact       Eigen's BDCSVD (divide and conquer; Jacobi below its small-size threshold)
+//   exact       Eigen's JacobiSVD in double (one-sided Jacobi after a QR preconditioner: exact to
+//               working precision, O(m n min(m, n)) with a large constant: a reference, and the
+//               right choice for small matrices)
 //   randomized  subspace iteration (Halko, Martinsson & Tropp 2011, algorithm 4.4): a Gaussian
 //               start block of k + oversampling columns, `power_iterations` rounds of A^T, A with a
-//               QR re-orthonormalisation after every product, then the SVD of the small projection.
-//               Costs (2 q + 2) products of A with an (n, k + p) block instead of O(m n min(m, n)).
+//               re-orthonormalisation after every product, then the exact SVD of the small
+//               projection. Costs (2 q + 2) products of A with an (n, k + p) block, in the input's
+//               precision.
 //   automatic   randomized when k + oversampling is at most a quarter of min(m, n), else exact.
 // Singular values come in descending order; each singular vector's sign is fixed so that its
 // largest-magnitude entry is positive (SVD signs are otherwise arbitrary), so results are
 // reproducible. The randomized path draws its start block from a netgrow::Rng seeded by `seed`.
+// Only one Eigen decomposition is instantiated (JacobiSVD<MatrixXd>); orthonormalisation is
+// CholeskyQR2 written here, which keeps compile times of code that includes this header low.
 #pragma once
 
-#include <Eigen/Cholesky>
-#include <Eigen/Eigenvalues>
-#include <Eigen/QR>
 #include <Eigen/SVD>
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
+#include "netgrow/backend/cpu/blas.hpp"
 #include "netgrow/core/eigen.hpp"
 #include "netgrow/core/init.hpp"
 
@@ -47,49 +51,92 @@ namespace detail {
 template <class T>
 using DenseMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
 
-template <class Mat>
-void fix_signs(Mat& u, Mat& v) {
-  for (Index j = 0; j < u.cols(); ++j) {
-    Index arg = 0;
-    u.col(j).cwiseAbs().maxCoeff(&arg);
-    if (u(arg, j) < 0) {
-      u.col(j) *= -1;
-      v.col(j) *= -1;
-    }
-  }
+// The exact SVD every path ends in: thin JacobiSVD in double.
+inline Eigen::JacobiSVD<Eigen::MatrixXd> exact_svd(const Eigen::MatrixXd& a) {
+  return Eigen::JacobiSVD<Eigen::MatrixXd>(a, Eigen::ComputeThinU | Eigen::ComputeThinV);
 }
 
-// Orthonormal basis of the columns of y, in place: CholeskyQR2 (two rounds of y <- y chol(y^T y)^-1,
-// which are all GEMM and fast), falling back to Householder QR when y is numerically rank deficient.
 template <class T>
-void orthonormalize(DenseMatrix<T>& y) {
-  using Mat = DenseMatrix<T>;
-  for (int round = 0; round < 2; ++round) {
-    const Mat gram = (y.transpose() * y).eval();
-    Eigen::LLT<Mat> chol(gram);
-    const T smallest = chol.info() == Eigen::Success ? chol.matrixLLT().diagonal().minCoeff() : T(0);
-    const T largest = chol.info() == Eigen::Success ? chol.matrixLLT().diagonal().maxCoeff() : T(0);
-    if (!(smallest > largest * T(1e-3))) {  // ill-conditioned or failed: Householder is stable
-      Eigen::HouseholderQR<Mat> qr(y);
-      y = qr.householderQ() * Mat::Identity(y.rows(), y.cols());
-      return;
+TopSvd<T> pack(const Eigen::MatrixXd& u_all, const Eigen::MatrixXd& v_all, const Eigen::VectorXd& s, Index k) {
+  Eigen::MatrixXd uk = u_all.leftCols(k), vk = v_all.leftCols(k);
+  for (Index j = 0; j < k; ++j) {  // sign: largest-magnitude entry of u positive
+    Index arg = 0;
+    uk.col(j).cwiseAbs().maxCoeff(&arg);
+    if (uk(arg, j) < 0) {
+      uk.col(j) *= -1;
+      vk.col(j) *= -1;
     }
-    chol.matrixU().template solveInPlace<Eigen::OnTheRight>(y);
   }
-}
-
-template <class T, class U, class V, class S>
-TopSvd<T> pack(const U& u_all, const V& v_all, const S& s, Index k) {
-  using Mat = DenseMatrix<T>;
-  Mat uk = u_all.leftCols(k).template cast<T>(), vk = v_all.leftCols(k).template cast<T>();
-  fix_signs(uk, vk);
   TopSvd<T> r;
   r.u = Tensor<T, Cpu>(Shape{uk.rows(), k});
   r.v = Tensor<T, Cpu>(Shape{vk.rows(), k});
-  matrix(r.u) = uk;
-  matrix(r.v) = vk;
-  for (Index j = 0; j < k; ++j) r.sigma.push_back(static_cast<double>(s(j)));
+  matrix(r.u) = uk.cast<T>();
+  matrix(r.v) = vk.cast<T>();
+  for (Index j = 0; j < k; ++j) r.sigma.push_back(s(j));
   return r;
+}
+
+// Upper-triangular R with R^T R = g (Cholesky), or false when g is not numerically positive definite.
+inline bool cholesky_upper(const Eigen::MatrixXd& g, Eigen::MatrixXd& r) {
+  const Index l = g.rows();
+  r.setZero(l, l);
+  const double floor = g.diagonal().maxCoeff() * 1e-10;
+  for (Index j = 0; j < l; ++j) {
+    double d = g(j, j);
+    for (Index p = 0; p < j; ++p) d -= r(p, j) * r(p, j);
+    if (!(d > floor)) return false;
+    r(j, j) = std::sqrt(d);
+    for (Index i = j + 1; i < l; ++i) {
+      double x = g(j, i);
+      for (Index p = 0; p < j; ++p) x -= r(p, j) * r(p, i);
+      r(j, i) = x / r(j, j);
+    }
+  }
+  return true;
+}
+
+// Inverse of an upper-triangular matrix (back substitution).
+inline Eigen::MatrixXd upper_inverse(const Eigen::MatrixXd& r) {
+  const Index l = r.rows();
+  Eigen::MatrixXd inv = Eigen::MatrixXd::Zero(l, l);
+  for (Index j = 0; j < l; ++j) {
+    inv(j, j) = 1.0 / r(j, j);
+    for (Index up = 1; up <= j; ++up) {  // rows j - 1 down to 0
+      const Index i = j - up;
+      double x = 0;
+      for (Index p = i + 1; p <= j; ++p) x += r(i, p) * inv(p, j);
+      inv(i, j) = -x / r(i, i);
+    }
+  }
+  return inv;
+}
+
+// Orthonormal basis of the columns of y, in place: CholeskyQR2 (y <- y R^-1 with R^T R = y^T y, twice;
+// all GEMM), or modified Gram-Schmidt (twice) when y is too ill-conditioned for it; columns that are
+// numerically dependent on earlier ones are replaced by random directions orthogonal to them.
+template <class T>
+void orthonormalize(DenseMatrix<T>& y, Rng& rng) {
+  for (int round = 0; round < 2; ++round) {
+    const Eigen::MatrixXd gram = (y.transpose() * y).template cast<double>();
+    Eigen::MatrixXd r;
+    if (!cholesky_upper(gram, r)) break;
+    y = (y * upper_inverse(r).cast<T>()).eval();
+    if (round == 1) return;
+  }
+  for (Index j = 0; j < y.cols(); ++j) {
+    for (int attempt = 0;; ++attempt) {
+      const double before = static_cast<double>(y.col(j).norm());
+      for (int pass = 0; pass < 2; ++pass)
+        for (Index p = 0; p < j; ++p) y.col(j) -= y.col(p).dot(y.col(j)) * y.col(p);
+      const double after = static_cast<double>(y.col(j).norm());
+      if (after > 1e-6 * std::max(before, 1e-30) && after > 0) {
+        y.col(j) /= static_cast<T>(after);
+        break;
+      }
+      for (Index i = 0; i < y.rows(); ++i) y(i, j) = static_cast<T>(rng.normal());
+      require<NumericError>(attempt < 8, "svd_topk: could not orthonormalise the sketch");
+    }
+  }
 }
 
 // Randomized top-k SVD of an (m, n) operator given by its products: times(X (n, l)) = A X (m, l) and
@@ -103,29 +150,28 @@ TopSvd<T> randomized_svd(Index m, Index n, Index k, Times&& times, TimesT&& time
   for (Index j = 0; j < l; ++j)
     for (Index i = 0; i < n; ++i) omega(i, j) = static_cast<T>(rng.normal());
   Mat y = times(omega);  // (m, l)
-  orthonormalize<T>(y);
+  orthonormalize<T>(y, rng);
   for (int q = 0; q < o.power_iterations; ++q) {
     Mat z = times_t(y);  // (n, l)
-    orthonormalize<T>(z);
+    orthonormalize<T>(z, rng);
     y = times(z);
-    orthonormalize<T>(y);
+    orthonormalize<T>(y, rng);
   }
-  // A ~ y b with b = y^T A (l, n). Its SVD through the (l, l) eigenproblem of b b^T, in double so the
-  // squared singular values keep their precision.
-  const Eigen::MatrixXd bt = times_t(y).template cast<double>();  // (n, l) = b^T
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(bt.transpose() * bt);
-  const Index r = eig.eigenvalues().size();
-  Eigen::VectorXd sigma(r);
-  Eigen::MatrixXd ub(l, r);
-  for (Index j = 0; j < r; ++j) {  // eigenvalues come ascending: reverse to descending
-    sigma(j) = std::sqrt(std::max(0.0, eig.eigenvalues()(r - 1 - j)));
-    ub.col(j) = eig.eigenvectors().col(r - 1 - j);
-  }
-  const double tiny = sigma(0) * 1e-12;
-  Eigen::MatrixXd v = bt * ub;  // (n, r) = V diag(sigma)
-  for (Index j = 0; j < r; ++j) v.col(j) = sigma(j) > tiny ? (v.col(j) / sigma(j)).eval() : Eigen::VectorXd::Zero(n);
-  const Eigen::MatrixXd u = y.template cast<double>() * ub;
-  return pack<T>(u, v, sigma, k);
+  // A ~ y b with b = y^T A (l, n) = (A^T y)^T. With b^T = Q R (thin QR, R (l, l)) and R = U_R S V_R^T:
+  // b^T = (Q U_R) S V_R^T, so A ~ (y V_R) S (Q U_R)^T. Only the (l, l) SVD is a Jacobi SVD.
+  const Eigen::MatrixXd bt = times_t(y).template cast<double>();  // (n, l)
+  Eigen::MatrixXd q = bt;
+  orthonormalize<double>(q, rng);
+  const Eigen::MatrixXd r = q.transpose() * bt;
+  const auto small = exact_svd(r);
+  const Eigen::MatrixXd u = y.template cast<double>() * small.matrixV();
+  const Eigen::MatrixXd v = q * small.matrixU();
+  return pack<T>(u, v, small.singularValues(), k);
+}
+
+inline void check_k(Index k, Index m, Index n, const char* who) {
+  require(k >= 0 && k <= std::min(m, n), who, ": k = ", k, " outside [0, min(m, n) = ", std::min(m, n), "] for (",
+          m, ", ", n, ")");
 }
 
 }  // namespace detail
@@ -141,15 +187,14 @@ TopSvd<T> svd_topk(In<T> a, Index k, const SvdOptions& options = {}) {
   using Mat = detail::DenseMatrix<T>;
   require<ShapeError>(a.rank() == 2, "svd_topk: expects a matrix, got ", a.shape());
   const Index m = a.dim(0), n = a.dim(1);
-  require(k >= 0 && k <= std::min(m, n), "svd_topk: k = ", k, " outside [0, min(m, n) = ", std::min(m, n),
-          "] for a matrix ", a.shape());
+  detail::check_k(k, m, n, "svd_topk");
   require(options.oversampling >= 0 && options.power_iterations >= 0,
           "svd_topk: oversampling and power_iterations must be non-negative");
   const auto A = matrix(a);
   const bool randomized = options.method == SvdMethod::randomized ||
                           (options.method == SvdMethod::automatic && prefers_randomized_svd(m, n, k, options));
   if (!randomized || k == 0) {
-    Eigen::BDCSVD<Mat> svd(A, Eigen::ComputeThinU | Eigen::ComputeThinV);
+    const auto svd = detail::exact_svd(A.template cast<double>());
     return detail::pack<T>(svd.matrixU(), svd.matrixV(), svd.singularValues(), k);
   }
   return detail::randomized_svd<T>(
@@ -166,14 +211,13 @@ TopSvd<T> svd_topk_of_product(In<T> a, In<T> b, Index k, const SvdOptions& optio
   require<ShapeError>(a.rank() == 2 && b.rank() == 2 && a.dim(0) == b.dim(0), "svd_topk_of_product: a ", a.shape(),
                       " and b ", b.shape(), " must be (N, m) and (N, n)");
   const Index m = a.dim(1), n = b.dim(1);
-  require(k >= 0 && k <= std::min(m, n), "svd_topk_of_product: k = ", k, " outside [0, ", std::min(m, n), "]");
+  detail::check_k(k, m, n, "svd_topk_of_product");
   const auto A = matrix(a);
   const auto B = matrix(b);
   const bool randomized = options.method == SvdMethod::randomized ||
                           (options.method == SvdMethod::automatic && prefers_randomized_svd(m, n, k, options));
   if (!randomized || k == 0) {
-    const Mat product = A.transpose() * B;
-    Eigen::BDCSVD<Mat> svd(product, Eigen::ComputeThinU | Eigen::ComputeThinV);
+    const auto svd = detail::exact_svd((A.transpose() * B).template cast<double>());
     return detail::pack<T>(svd.matrixU(), svd.matrixV(), svd.singularValues(), k);
   }
   return detail::randomized_svd<T>(
