@@ -382,3 +382,19 @@ TEST_CASE("a moved-from tensor is empty and usable") {
   CHECK(c.shape() == Shape{2, 3});
   CHECK(b.empty());  // NOLINT(bugprone-use-after-move)
 }
+
+TEST_CASE("reserve keeps the elements, reshape_within_capacity keeps them in place, shrink_to_fit trims") {
+  auto t = Tensor<float>::from({2, 2}, {1.f, 2.f, 3.f, 4.f});
+  t.reserve(10);
+  CHECK(t.capacity() >= 10);
+  CHECK(t.to_vector() == std::vector<float>{1.f, 2.f, 3.f, 4.f});
+  const float* p = t.data();
+  t.reshape_within_capacity(Shape{2, 5});
+  CHECK(t.data() == p);
+  CHECK(t[3] == 4.f);
+  CHECK_THROWS_AS(t.reshape_within_capacity(Shape{3, 5}), netgrow::ShapeError);
+  t.reshape_within_capacity(Shape{4});
+  t.shrink_to_fit();
+  CHECK(t.capacity() == 4);
+  CHECK(t.to_vector() == std::vector<float>{1.f, 2.f, 3.f, 4.f});
+}

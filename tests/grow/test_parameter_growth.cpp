@@ -351,3 +351,21 @@ TEST_CASE("Adam continues the old entries' moments exactly across growth and sta
     CHECK(adam_grown.steps() == 3);
   }
 }
+
+TEST_CASE("repeated growth reuses the reserved capacity instead of reallocating") {
+  Parameter<float, Cpu> p(Shape{8, 6});
+  p.state.emplace_back(Shape{8, 6});
+  const Tensor<float> rows(Shape{2, 6});
+  grow::append_to_parameter(p, 0, rows.cview());  // first growth reserves room
+  const float* value = p.value.data();
+  const float* state = p.state[0].data();
+  const Tensor<float> more(Shape{2, 6});
+  grow::append_to_parameter(p, 0, more.cview());
+  CHECK(p.value.shape() == Shape{12, 6});
+  CHECK(p.value.data() == value);
+  CHECK(p.state[0].data() == state);
+  const Tensor<float> cols(Shape{12, 1});
+  grow::append_to_parameter(p, 1, cols.cview());  // 12 x 7 = 84 <= 1.5 x 60
+  CHECK(p.value.data() == value);
+  CHECK(p.grad.shape() == Shape{12, 7});
+}

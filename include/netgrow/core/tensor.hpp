@@ -65,6 +65,14 @@ class Buffer<T, Cpu> {
     }
   }
 
+  // Ensures room for n elements, keeping the first `keep` elements.
+  void reserve_keeping(Index n, Index keep) {
+    if (n <= capacity_) return;
+    Buffer bigger(n);
+    if (keep > 0) std::memcpy(static_cast<void*>(bigger.data_), data_, static_cast<std::size_t>(keep) * sizeof(T));
+    *this = std::move(bigger);
+  }
+
   T* data() const { return data_; }
   Index capacity() const { return capacity_; }
 
@@ -242,6 +250,30 @@ class Tensor {
   void resize(Shape shape) {
     buffer_.reserve_discarding(shape.numel());
     shape_ = shape;
+  }
+
+  // Ensures capacity for n elements, keeping the current ones (Cpu).
+  void reserve(Index n)
+    requires std::same_as<D, Cpu>
+  {
+    buffer_.reserve_keeping(n, numel());
+  }
+
+  // Gives the tensor a new shape within its capacity without moving any element: element i of the
+  // buffer stays element i (used by in-place growth, which rearranges the elements itself).
+  void reshape_within_capacity(Shape shape) {
+    require<ShapeError>(shape.numel() <= capacity(), "Tensor::reshape_within_capacity: ", shape, " needs ",
+                        shape.numel(), " elements, capacity is ", capacity());
+    shape_ = shape;
+  }
+
+  // Releases spare capacity (after growth has finished, for example).
+  void shrink_to_fit()
+    requires std::same_as<D, Cpu>
+  {
+    if (capacity() == numel()) return;
+    Tensor t = clone();
+    *this = std::move(t);
   }
 
   void fill(T value)

@@ -13,37 +13,42 @@ namespace netgrow::grow {
 
 namespace detail {
 
-// t joined with `extra` along axis, as a new tensor.
-template <class S>
-Tensor<S, Cpu> joined_along(const Tensor<S, Cpu>& t, int axis, ConstView<S, Cpu> extra) {
-  Tensor<S, Cpu> joined = Tensor<S, Cpu>::uninitialized(ops::grown_shape(t.shape(), axis, extra.dim(axis)));
-  ops::concat<S>(t.cview(), extra, axis, joined.view());
-  return joined;
+// Capacity to reserve when a tensor must grow to `needed` elements: half as much again, so that the
+// next growths of a schedule find room (no allocation, no page faults) and only move elements.
+inline Index growth_capacity(Index current_capacity, Index needed) {
+  return needed <= current_capacity ? current_capacity : needed + needed / 2;
 }
 
 }  // namespace detail
 
 // Appends `values` to p.value along `axis` (values has p's shape except along axis). p.grad and each
 // tensor in p.state grow with zeros; p.lr_scale, when present, grows with `lr_scale_of_new`.
-// All-or-nothing: the grown tensors are built first, so on an exception p is unchanged.
+// Growth happens in place within spare capacity (1.5x the new size is reserved when it runs out;
+// Tensor::shrink_to_fit releases it). All-or-nothing: shapes are checked and capacity is reserved
+// for every tensor before any of them changes.
 template <class S>
 void append_to_parameter(Parameter<S, Cpu>& p, int axis, ConstView<S, Cpu> values, S lr_scale_of_new = S(1)) {
   const Shape extra = values.shape();
-  const Tensor<S, Cpu> zeros(extra);
-  Tensor<S, Cpu> value = detail::joined_along(p.value, axis, values);
-  Tensor<S, Cpu> grad = p.grad.empty() ? Tensor<S, Cpu>(value.shape()) : detail::joined_along(p.grad, axis, zeros.cview());
-  std::vector<Tensor<S, Cpu>> state;
-  for (const auto& s : p.state) state.push_back(detail::joined_along(s, axis, zeros.cview()));
-  Tensor<S, Cpu> lr_scale;
+  const Shape grown = ops::grown_shape(p.value.shape(), axis, extra[axis]);
+  require<ShapeError>(ops::detail::same_except(p.value.shape(), extra, axis < 0 ? axis + extra.rank() : axis),
+                      "append_to_parameter: ", extra, " onto a parameter of shape ", p.value.shape(), " along axis ",
+                      axis);
+  auto reserve = [&](Tensor<S, Cpu>& t) { t.reserve(detail::growth_capacity(t.capacity(), grown.numel())); };
+  reserve(p.value);
+  if (!p.grad.empty()) reserve(p.grad);
+  for (auto& s : p.state) reserve(s);
+  if (!p.lr_scale.empty()) reserve(p.lr_scale);
+  Tensor<S, Cpu> scale;
   if (!p.lr_scale.empty()) {
-    Tensor<S, Cpu> scale(extra);
+    scale = Tensor<S, Cpu>(extra);
     scale.fill(lr_scale_of_new);
-    lr_scale = detail::joined_along(p.lr_scale, axis, scale.cview());
   }
-  p.value = std::move(value);
-  p.grad = std::move(grad);
-  p.state = std::move(state);
-  p.lr_scale = std::move(lr_scale);
+  // From here on nothing can fail.
+  ops::append_in_place<S>(p.value, axis, extra, values.data());
+  if (p.grad.empty()) p.grad = Tensor<S, Cpu>(grown);
+  else ops::append_in_place<S>(p.grad, axis, extra, nullptr);
+  for (auto& s : p.state) ops::append_in_place<S>(s, axis, extra, nullptr);
+  if (!p.lr_scale.empty()) ops::append_in_place<S>(p.lr_scale, axis, extra, scale.data());
 }
 
 }  // namespace netgrow::grow

@@ -360,3 +360,34 @@ TEST_CASE("grown_shape reports an axis out of range with the shape in a ShapeErr
   CHECK_THROWS_AS(ops::grown_shape(Shape{3, 5}, -3, 1), ShapeError);
   CHECK_THROWS_AS(ops::grown_shape(Shape{}, 0, 1), ShapeError);
 }
+
+TEST_CASE("append_in_place moves blocks within the buffer and equals concat") {
+  Rng rng(77);
+  for (int axis = 0; axis < 3; ++axis) {
+    Tensor<double> t({3, 4, 5});
+    fill_normal(t.view(), 0.0, 1.0, rng);
+    Shape extra_shape{3, 4, 5};
+    extra_shape[axis] = 2;
+    Tensor<double> extra(extra_shape);
+    fill_normal(extra.view(), 0.0, 1.0, rng);
+    Tensor<double> expected(ops::grown_shape(t.shape(), axis, 2));
+    ops::concat<double>(t.cview(), extra.cview(), axis, expected.view());
+    Tensor<double> zeros_expected(expected.shape());
+    ops::concat<double>(t.cview(), Tensor<double>(extra_shape).cview(), axis, zeros_expected.view());
+
+    Tensor<double> a = t.clone(), b = t.clone();
+    a.reserve(expected.numel());
+    b.reserve(expected.numel());
+    const double* before = a.data();
+    ops::append_in_place<double>(a, axis, extra_shape, extra.data());
+    ops::append_in_place<double>(b, axis, extra_shape, nullptr);
+    INFO("axis ", axis);
+    CHECK(a.data() == before);  // no reallocation
+    CHECK(a.to_vector() == expected.to_vector());
+    CHECK(b.to_vector() == zeros_expected.to_vector());
+  }
+  Tensor<double> small({2, 2});
+  CHECK_THROWS_AS(ops::append_in_place<double>(small, 1, Shape{2, 3}, nullptr), ShapeError);  // no capacity
+  CHECK(small.shape() == Shape{2, 2});
+  CHECK_THROWS_AS(ops::append_in_place<double>(small, 1, Shape{3, 3}, nullptr), ShapeError);  // wrong shape
+}

@@ -93,6 +93,28 @@ void assign_slice(In<T> src, int axis, Index begin, TensorView<T, Cpu> dst) {
   for (Index o = 0; o < outer; ++o) std::copy_n(src.data() + o * ls, ls, dst.data() + o * ld + begin * inner);
 }
 
+// Appends a block of shape `extra_shape` to t along `axis`, in place: the existing blocks move within
+// t's buffer (back to front), so no new allocation is made while the capacity lasts. `extra` holds
+// the appended values (extra_shape, row-major) or is null for zeros. Call reserve() first to make
+// room; this function requires it (and cannot fail once the capacity is there).
+template <class T>
+void append_in_place(Tensor<T, Cpu>& t, int axis, const Shape& extra_shape, const T* extra) {
+  const int ax = detail::checked_axis(t.shape(), axis, "append_in_place");
+  require<ShapeError>(detail::same_except(t.shape(), extra_shape, ax), "append_in_place: ", extra_shape, " onto ",
+                      t.shape(), " along axis ", axis);
+  const Shape grown = grown_shape(t.shape(), ax, extra_shape[ax]);
+  const auto [outer, inner] = detail::split_at(t.shape(), ax);
+  const Index la = t.dim(ax) * inner, lb = extra_shape[ax] * inner;
+  t.reshape_within_capacity(grown);  // throws (before any change) when the capacity is short
+  T* base = t.data();
+  for (Index o = outer - 1; o >= 0; --o) {
+    if (o > 0) std::memmove(base + o * (la + lb), base + o * la, sizeof(T) * static_cast<std::size_t>(la));
+    T* dst = base + o * (la + lb) + la;
+    if (extra) std::copy_n(extra + o * lb, lb, dst);
+    else std::fill_n(dst, lb, T(0));
+  }
+}
+
 // rows (d_axis, outer * inner): row j holds every element of src whose index along `axis` is j, in
 // row-major order of the other dimensions. For a Dense weight (out, in) and axis 1, row j is column j;
 // for a convolution weight (out, in, kh, kw) and axis 1, row j is the flattened (out, kh, kw) slice.
@@ -103,6 +125,10 @@ void axis_to_rows(In<T> src, int axis, TensorView<T, Cpu> rows) {
   const Index d = src.dim(ax);
   require<ShapeError>(rows.shape() == Shape{d, outer * inner}, "axis_to_rows: output ", rows.shape(), " for ",
                       src.shape(), " along axis ", axis);
+  if (inner == 1) {  // a transpose: (outer, d) -> (d, outer)
+    matrix(rows) = matrix(TensorView<const T, Cpu>(src.data(), Shape{outer, d})).transpose();
+    return;
+  }
   for (Index o = 0; o < outer; ++o)
     for (Index j = 0; j < d; ++j)
       std::copy_n(src.data() + (o * d + j) * inner, inner, rows.data() + j * outer * inner + o * inner);
@@ -116,6 +142,10 @@ void rows_to_axis(In<T> rows, int axis, TensorView<T, Cpu> dst) {
   const Index d = dst.dim(ax);
   require<ShapeError>(rows.shape() == Shape{d, outer * inner}, "rows_to_axis: rows ", rows.shape(), " for ",
                       dst.shape(), " along axis ", axis);
+  if (inner == 1) {  // a transpose: (d, outer) -> (outer, d)
+    matrix(TensorView<T, Cpu>(dst.data(), Shape{outer, d})) = matrix(rows).transpose();
+    return;
+  }
   for (Index o = 0; o < outer; ++o)
     for (Index j = 0; j < d; ++j)
       std::copy_n(rows.data() + j * outer * inner + o * inner, inner, dst.data() + (o * d + j) * inner);

@@ -5,7 +5,7 @@
 //   exact       Eigen's JacobiSVD in double (one-sided Jacobi after a QR preconditioner: exact to
 //               working precision, O(m n min(m, n)) with a large constant: a reference, and the
 //               right choice for small matrices)
-//   randomized  subspace iteration (Halko, Martinsson & Tropp 2011, algorithm 4.4): a Gaussian
+//   randomized  subspace iteration (Halko, Martinsson & Tropp 2011, algorithm 4.4): a random-sign
 //               start block of k + oversampling columns, `power_iterations` rounds of A^T, A with a
 //               re-orthonormalisation after every product, then the exact SVD of the small
 //               projection. Costs (2 q + 2) products of A with an (n, k + p) block, in the input's
@@ -145,10 +145,15 @@ template <class T, class Times, class TimesT>
 TopSvd<T> randomized_svd(Index m, Index n, Index k, Times&& times, TimesT&& times_t, const SvdOptions& o) {
   using Mat = DenseMatrix<T>;
   const Index l = std::min(k + o.oversampling, std::min(m, n));
+  // Rademacher (random sign) start block: as good a test matrix as a Gaussian one for subspace
+  // iteration, and 64 entries per random draw.
   Mat omega(n, l);
   Rng rng(o.seed);
-  for (Index j = 0; j < l; ++j)
-    for (Index i = 0; i < n; ++i) omega(i, j) = static_cast<T>(rng.normal());
+  std::uint64_t bits = 0;
+  for (Index e = 0; e < n * l; ++e) {
+    if (e % 64 == 0) bits = rng.next_u64();
+    omega.data()[e] = (bits >> (e % 64)) & 1 ? T(1) : T(-1);
+  }
   Mat y = times(omega);  // (m, l)
   orthonormalize<T>(y, rng);
   for (int q = 0; q < o.power_iterations; ++q) {
@@ -159,14 +164,14 @@ TopSvd<T> randomized_svd(Index m, Index n, Index k, Times&& times, TimesT&& time
   }
   // A ~ y b with b = y^T A (l, n) = (A^T y)^T. With b^T = Q R (thin QR, R (l, l)) and R = U_R S V_R^T:
   // b^T = (Q U_R) S V_R^T, so A ~ (y V_R) S (Q U_R)^T. Only the (l, l) SVD is a Jacobi SVD.
-  const Eigen::MatrixXd bt = times_t(y).template cast<double>();  // (n, l)
-  Eigen::MatrixXd q = bt;
-  orthonormalize<double>(q, rng);
-  const Eigen::MatrixXd r = q.transpose() * bt;
-  const auto small = exact_svd(r);
-  const Eigen::MatrixXd u = y.template cast<double>() * small.matrixV();
-  const Eigen::MatrixXd v = q * small.matrixU();
-  return pack<T>(u, v, small.singularValues(), k);
+  const Mat bt = times_t(y);  // (n, l)
+  Mat q = bt;
+  orthonormalize<T>(q, rng);
+  const Mat r = q.transpose() * bt;
+  const auto small = exact_svd(r.template cast<double>());
+  const Mat u = y * small.matrixV().template cast<T>();
+  const Mat v = q * small.matrixU().template cast<T>();
+  return pack<T>(u.template cast<double>(), v.template cast<double>(), small.singularValues(), k);
 }
 
 inline void check_k(Index k, Index m, Index n, const char* who) {
