@@ -6,7 +6,9 @@
 //   gradmax_marginal_matrix   the same through the explicit matrix M = dz^T h (one GEMM) + top-64 SVD
 //   gradmax_standalone        from a separate batch: forward, loss, backward down to z of layer 2,
 //                             then the marginal work
-//   grow_width_marginal       the marginal work plus the weight surgery (grow_width with GradMax)
+//   grow_width_marginal       the marginal work plus the weight surgery (grow_width with GradMax), as
+//                             a first growth that allocates the grown tensors
+//   grow_width_reserved       the same after grow::reserve_width (memory reserved for the target width)
 //   train_step_512            one training step of the same network at the same batch (reference)
 //
 // Each benchmark checks its result once before timing (directions orthonormal, network finite).
@@ -98,6 +100,18 @@ void grow_width_marginal(benchmark::State& state) {
   }
 }
 
+void grow_width_reserved(benchmark::State& state) {
+  for (auto _ : state) {
+    state.PauseTiming();
+    Setup s;
+    grow::reserve_width<0, 2>(s.net, 1024 + new_neurons);
+    Rng rng(1);
+    state.ResumeTiming();
+    const auto data = grow::data_from_last_backward<0, 2>(s.net);
+    grow::grow_width<0, 2>(s.net, new_neurons, grow::GradMax{}, rng, data);
+  }
+}
+
 void train_step_512(benchmark::State& state) {
   Setup s;
   Sgd sgd(0.01, {.momentum = 0.9});
@@ -114,6 +128,7 @@ BENCHMARK(gradmax_marginal)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(gradmax_marginal_matrix)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(gradmax_standalone)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(grow_width_marginal)->Unit(benchmark::kMillisecond)->Iterations(10);
+BENCHMARK(grow_width_reserved)->Unit(benchmark::kMillisecond)->Iterations(10);
 BENCHMARK(train_step_512)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 
 BENCHMARK_MAIN();

@@ -119,13 +119,13 @@ struct GradMax {
                                      "would get no gradient; use Relu1 or a nonzero LeakyRelu slope");
     NewNeurons<S> n;
     n.incoming = random_unit_rows<S>(k, pair.fan_in(), RandomDirection::sphere, rng);
-    set_row_norms(n.incoming, norm.with_scale(epsilon).magnitude(pair.incoming));
+    set_row_norms(n.incoming, norm.with_scale(epsilon).magnitude(pair.mean_incoming_norm));
     GradMaxDirections<S> d = gradmax_directions(data, k, svd, rng);
     require<ShapeError>(d.rows.dim(1) == pair.fan_out() && data_fan_in(data) == pair.fan_in(),
                         "GradMax: the gradient matrix is (", d.rows.dim(1), ", ", data_fan_in(data),
                         ") but the pair has fan_out ", pair.fan_out(), " and fan_in ", pair.fan_in());
     n.outgoing = std::move(d.rows);
-    set_row_norms(n.outgoing, norm.magnitude(pair.outgoing.cview()));
+    set_row_norms(n.outgoing, norm.magnitude(pair.mean_outgoing_norm));
     n.singular_values = std::move(d.singular_values);
     return n;
   }

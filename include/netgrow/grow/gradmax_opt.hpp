@@ -88,9 +88,9 @@ struct GradMaxOpt {
                         m.shape(), " for a pair with fan_out ", pair.fan_out(), " and fan_in ", pair.fan_in());
     NewNeurons<S> n;
     n.incoming = random_unit_rows<S>(k, pair.fan_in(), start, rng);
-    set_row_norms(n.incoming, norm.with_scale(epsilon).magnitude(pair.incoming));
+    set_row_norms(n.incoming, norm.with_scale(epsilon).magnitude(pair.mean_incoming_norm));
     n.outgoing = random_unit_rows<S>(k, pair.fan_out(), start, rng);
-    const double magnitude = norm.magnitude(pair.outgoing.cview());
+    const double magnitude = norm.magnitude(pair.mean_outgoing_norm);
     set_row_norms(n.outgoing, magnitude);
 
     detail::AscentState<S> climber(n.outgoing.shape(), ascent);
@@ -136,10 +136,10 @@ struct InverseGradMaxOpt {
                         pair.fan_out());
     NewNeurons<S> n;
     n.incoming = random_unit_rows<S>(k, pair.fan_in(), start, rng);
-    const double magnitude = norm.magnitude(pair.incoming);
+    const double magnitude = norm.magnitude(pair.mean_incoming_norm);
     set_row_norms(n.incoming, magnitude);
     n.outgoing = random_unit_rows<S>(k, pair.fan_out(), start, rng);
-    set_row_norms(n.outgoing, norm.with_scale(epsilon).magnitude(pair.outgoing.cview()));
+    set_row_norms(n.outgoing, norm.with_scale(epsilon).magnitude(pair.mean_outgoing_norm));
 
     const Index batch = h.dim(0);
     Tensor<S, Cpu> z(Shape{batch, k}), f(Shape{batch, k}), g(Shape{pair.fan_out(), k}), df(Shape{batch, k}),

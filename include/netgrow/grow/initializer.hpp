@@ -43,10 +43,15 @@ struct NewNeurons {
 // What an initializer may read about the pair before it grows.
 template <class S>
 struct PairView {
-  ConstView<S, Cpu> incoming;  // (width, fan_in): existing incoming weights, a row per neuron
-  ConstView<S, Cpu> bias;      // (width) producer bias, or empty without bias
-  Tensor<S, Cpu> outgoing;     // (width, fan_out): existing outgoing weights, a row per neuron
-  double slope_at_zero = 1;    // product of f'(0) over the activations between the pair
+  ConstView<S, Cpu> incoming;      // (width, fan_in): existing incoming weights, a row per neuron
+  ConstView<S, Cpu> bias;          // (width) producer bias, or empty without bias
+  double mean_incoming_norm = 0;   // mean over existing neurons of their incoming vector's norm
+  double mean_outgoing_norm = 0;   // mean over existing neurons of their outgoing vector's norm
+  Index fan_out_size = 0;          // values per outgoing vector
+  // (width, fan_out): existing outgoing weights, a row per neuron; gathered from the consumer on
+  // demand (a copy), for initializers that need more than their norms (Split).
+  std::function<Tensor<S, Cpu>()> outgoing;
+  double slope_at_zero = 1;        // product of f'(0) over the activations between the pair
   // Applies the layers between the pair to new neurons' pre-activations z (N, k) -> h (N, k), and
   // back-propagates dh -> dz (for methods that optimise incoming weights through the activation).
   std::function<void(ConstView<S, Cpu> z, TensorView<S, Cpu> h)> between_forward;
@@ -55,7 +60,7 @@ struct PairView {
 
   Index width() const { return incoming.dim(0); }
   Index fan_in() const { return incoming.dim(1); }
-  Index fan_out() const { return outgoing.dim(1); }
+  Index fan_out() const { return fan_out_size; }
 };
 
 // The data a data-driven initializer uses, all optional:
@@ -148,14 +153,15 @@ struct NormRule {
   // The same rule with another scale (the "zero" side of a method uses epsilon).
   NormRule with_scale(double s) const { return {kind, s}; }
 
+  // Norm for new neurons next to existing neurons whose vectors have mean norm `mean_existing_norm`.
+  double magnitude(double mean_existing_norm) const {
+    require(std::isfinite(scale) && scale >= 0, "NormRule: scale must be finite and non-negative, got ", scale);
+    return kind == Kind::fixed ? scale : scale * mean_existing_norm;
+  }
   // Norm for new neurons next to existing per-neuron rows `existing` (width, fan).
   template <class S>
   double magnitude(ConstView<S, Cpu> existing) const {
-    require(std::isfinite(scale) && scale >= 0, "NormRule: scale must be finite and non-negative, got ", scale);
-    if (kind == Kind::fixed) return scale;
-    if (scale == 0 || existing.numel() == 0) return 0;
-    const auto rows = matrix(existing);
-    return scale * rows.template cast<double>().rowwise().norm().mean();
+    return magnitude(existing.numel() == 0 ? 0.0 : matrix(existing).template cast<double>().rowwise().norm().mean());
   }
 };
 

@@ -51,4 +51,14 @@ void append_to_parameter(Parameter<S, Cpu>& p, int axis, ConstView<S, Cpu> value
   if (!p.lr_scale.empty()) ops::append_in_place<S>(p.lr_scale, axis, extra, scale.data());
 }
 
+// Reserves room for `numel` elements in the parameter's value, gradient, optimizer state and
+// learning-rate factors, so that growth up to that size never allocates.
+template <class S>
+void reserve_parameter(Parameter<S, Cpu>& p, Index numel) {
+  p.value.reserve(numel);
+  p.grad.reserve(numel);
+  for (auto& s : p.state) s.reserve(numel);
+  if (!p.lr_scale.empty()) p.lr_scale.reserve(numel);
+}
+
 }  // namespace netgrow::grow

@@ -25,8 +25,8 @@ NewNeurons<S> random_neurons(const PairView<S>& pair, Index k, const NormRule& i
   NewNeurons<S> n;
   n.incoming = random_unit_rows<S>(k, pair.fan_in(), direction, rng);
   n.outgoing = random_unit_rows<S>(k, pair.fan_out(), direction, rng);
-  set_row_norms(n.incoming, in_rule.magnitude(pair.incoming));
-  set_row_norms(n.outgoing, out_rule.magnitude(pair.outgoing.cview()));
+  set_row_norms(n.incoming, in_rule.magnitude(pair.mean_incoming_norm));
+  set_row_norms(n.outgoing, out_rule.magnitude(pair.mean_outgoing_norm));
   return n;
 }
 

@@ -47,7 +47,8 @@ struct Split {
     n.outgoing = Tensor<S, Cpu>(Shape{k, pair.fan_out()});
     if (!pair.bias.empty()) n.bias = Tensor<S, Cpu>(Shape{k});
     const auto in = matrix(pair.incoming);
-    const auto out = matrix(pair.outgoing);
+    const Tensor<S, Cpu> outgoing = pair.outgoing();
+    const auto out = matrix(outgoing);
     auto new_in = matrix(n.incoming);
     auto new_out = matrix(n.outgoing);
     for (Index i = 0; i < k; ++i) {

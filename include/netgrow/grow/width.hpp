@@ -26,6 +26,7 @@
 
 #include "netgrow/backend/cpu/layout.hpp"
 #include "netgrow/grow/initializer.hpp"
+#include "netgrow/grow/parameter_growth.hpp"
 #include "netgrow/grow/traits.hpp"
 
 namespace netgrow::grow {
@@ -136,8 +137,19 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   PairView<S> view;
   view.incoming = w_in.cview().reshape(Shape{width, w_in.numel() / width});
   if (producer.has_bias()) view.bias = producer.bias().value.cview();
-  view.outgoing = Tensor<S, Cpu>(Shape{width, w_out.numel() / width});
-  ops::axis_to_rows<S>(w_out.cview(), Consumer::input_axis, view.outgoing.view());
+  view.fan_out_size = w_out.numel() / width;
+  auto mean = [](const std::vector<double>& v) {
+    double s = 0;
+    for (double x : v) s += x;
+    return v.empty() ? 0.0 : s / static_cast<double>(v.size());
+  };
+  view.mean_incoming_norm = mean(ops::axis_norms<S>(w_in.cview(), Producer::output_axis));
+  view.mean_outgoing_norm = mean(ops::axis_norms<S>(w_out.cview(), Consumer::input_axis));
+  view.outgoing = [&w_out, width] {
+    Tensor<S, Cpu> rows(Shape{width, w_out.numel() / width});
+    ops::axis_to_rows<S>(w_out.cview(), Consumer::input_axis, rows.view());
+    return rows;
+  };
   detail::for_each_between<Net, P, C>(net, [&](auto& layer) {
     using L = std::remove_reference_t<decltype(layer)>;
     if constexpr (ActivationBetween<L>) view.slope_at_zero *= layer.activation().slope_at_zero();
@@ -157,9 +169,10 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   if (!n.existing_outgoing_scale.empty()) {
     require<ShapeError>(n.existing_outgoing_scale.numel() == width, "grow_width: existing_outgoing_scale of ",
                         n.existing_outgoing_scale.numel(), " entries for width ", width);
-    auto rows = matrix(view.outgoing);
+    Tensor<S, Cpu> outgoing = view.outgoing();
+    auto rows = matrix(outgoing);
     for (Index j = 0; j < width; ++j) rows.row(j) *= n.existing_outgoing_scale[j];
-    ops::rows_to_axis<S>(view.outgoing.cview(), Consumer::input_axis, consumer.weight().value.view());
+    ops::rows_to_axis<S>(outgoing.cview(), Consumer::input_axis, consumer.weight().value.view());
   }
   producer.grow_outputs(n.incoming.cview(), n.bias.cview());
   detail::for_each_between<Net, P, C>(net, [&](auto& layer) { layer.grow_channels(k); });
@@ -173,6 +186,23 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   report.singular_values = std::move(n.singular_values);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
+}
+
+// Reserves the memory pair (P, C) needs at `target_width` neurons (weights, bias, gradients and the
+// optimizer state that exists now), so that growing up to it moves elements but never allocates.
+template <std::size_t P, std::size_t C, class Net>
+void reserve_width(Net& net, Index target_width) {
+  check_growable_pair<Net, P, C>();
+  auto& producer = net.template layer<P>();
+  auto& consumer = net.template layer<C>();
+  using Producer = typename PairTraits<Net, P, C>::Producer;
+  using Consumer = typename PairTraits<Net, P, C>::Consumer;
+  const Index width = producer.weight().value.dim(Producer::output_axis);
+  require(target_width >= width, "reserve_width: target width ", target_width, " is below the current width ", width);
+  grow::reserve_parameter(producer.weight(), producer.weight().numel() / width * target_width);
+  if (producer.has_bias()) grow::reserve_parameter(producer.bias(), target_width);
+  grow::reserve_parameter(consumer.weight(),
+                          consumer.weight().numel() / consumer.weight().value.dim(Consumer::input_axis) * target_width);
 }
 
 // A pair of layer indices, and a list of pairs a schedule chooses from.

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "netgrow/backend/cpu/layout.hpp"
+#include "netgrow/core/init.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -390,4 +391,19 @@ TEST_CASE("append_in_place moves blocks within the buffer and equals concat") {
   CHECK_THROWS_AS(ops::append_in_place<double>(small, 1, Shape{2, 3}, nullptr), ShapeError);  // no capacity
   CHECK(small.shape() == Shape{2, 2});
   CHECK_THROWS_AS(ops::append_in_place<double>(small, 1, Shape{3, 3}, nullptr), ShapeError);  // wrong shape
+}
+
+TEST_CASE("axis_norms equals the row norms of axis_to_rows for every axis") {
+  Rng rng(78);
+  Tensor<double> t({3, 4, 2, 5});
+  fill_normal(t.view(), 0.0, 1.0, rng);
+  for (int axis = 0; axis < 4; ++axis) {
+    const Index d = t.dim(axis);
+    Tensor<double> rows({d, t.numel() / d});
+    ops::axis_to_rows<double>(t.cview(), axis, rows.view());
+    const auto norms = ops::axis_norms<double>(t.cview(), axis);
+    REQUIRE(static_cast<Index>(norms.size()) == d);
+    for (Index j = 0; j < d; ++j)
+      CHECK(norms[static_cast<std::size_t>(j)] == doctest::Approx(matrix(rows).row(j).norm()));
+  }
 }

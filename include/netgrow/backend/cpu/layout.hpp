@@ -7,6 +7,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 #include "netgrow/backend/cpu/blas.hpp"
 
@@ -113,6 +115,30 @@ void append_in_place(Tensor<T, Cpu>& t, int axis, const Shape& extra_shape, cons
     if (extra) std::copy_n(extra + o * lb, lb, dst);
     else std::fill_n(dst, lb, T(0));
   }
+}
+
+// norms[j] = the Euclidean norm of all elements of src whose index along `axis` is j (the norm of
+// row j of axis_to_rows(src, axis), without building it).
+template <class T>
+std::vector<double> axis_norms(In<T> src, int axis) {
+  const int ax = detail::checked_axis(src.shape(), axis, "axis_norms");
+  const auto [outer, inner] = detail::split_at(src.shape(), ax);
+  const Index d = src.dim(ax);
+  std::vector<double> sq(static_cast<std::size_t>(d), 0.0);
+  if (inner == 1) {
+    const auto m = matrix(TensorView<const T, Cpu>(src.data(), Shape{outer, d}));
+    for (Index j = 0; j < d; ++j) sq[static_cast<std::size_t>(j)] = m.col(j).template cast<double>().squaredNorm();
+  } else {
+    for (Index o = 0; o < outer; ++o)
+      for (Index j = 0; j < d; ++j) {
+        const T* block = src.data() + (o * d + j) * inner;
+        double s = 0;
+        for (Index i = 0; i < inner; ++i) s += static_cast<double>(block[i]) * static_cast<double>(block[i]);
+        sq[static_cast<std::size_t>(j)] += s;
+      }
+  }
+  for (double& v : sq) v = std::sqrt(v);
+  return sq;
 }
 
 // rows (d_axis, outer * inner): row j holds every element of src whose index along `axis` is j, in
