@@ -209,12 +209,13 @@ int main(int argc, char** argv) try {
       tail.push_back(sum / 500);
     }
     const auto fi = examples::interval_80(final_loss);
-    order.emplace_back(fi.mean, m.name);
+    order.emplace_back(examples::interval_80(tail).mean, m.name);
     std::printf("%-18s %-30s %s\n", m.name.c_str(), examples::format_interval(fi).c_str(),
                 examples::format_interval(examples::interval_80(tail)).c_str());
   }
   std::sort(order.begin(), order.end());
-  std::printf("\nordering by final loss (lowest first):");
+  std::printf("\nordering by the mean loss over the last 500 steps (lowest first; the last step alone is noisy where\n"
+              "gradient descent with lr 0.1 oscillates):");
   for (const auto& [loss, name] : order) std::printf(" %s (%.4f)", name.c_str(), loss);
   std::printf("\n");
 
