@@ -6,6 +6,7 @@
 #include "netgrow/grow/gradmax.hpp"
 #include "netgrow/grow/gradmax_opt.hpp"
 #include "netgrow/grow/initializer.hpp"
+#include "netgrow/grow/pair_data.hpp"
 #include "netgrow/grow/parameter_growth.hpp"
 #include "netgrow/grow/random.hpp"
 #include "netgrow/grow/schedule.hpp"

@@ -3,10 +3,11 @@
 // Map of the library (each header starts with what it is for):
 //   core/      tensors and views, shapes, device tags, the RNG, initialisers, errors, Eigen interop
 //   backend/   the op facade's device implementations (cpu: Eigen)
-//   layers/    one layer kind per header: Dense, activations (Relu1, Relu, ...), Flatten
+//   layers/    one layer kind per header: Dense, Conv2d, DepthwiseConv2d, BatchNorm, pooling,
+//              activations (Relu1, Relu, ...), Flatten
 //   network/   Sequential (a flat list of layer kinds), losses
 //   optim/     Sgd, Adam, AdamW, learning-rate schedules
-//   data/      the teacher-student task, mini-batch sampling
+//   data/      the teacher-student task, Fashion-MNIST (IDX files), mini-batches, augmentation
 #pragma once
 
 #include "netgrow/core/config.hpp"
@@ -17,12 +18,21 @@
 #include "netgrow/core/rng.hpp"
 #include "netgrow/core/shape.hpp"
 #include "netgrow/core/tensor.hpp"
+#include "netgrow/data/augment.hpp"
 #include "netgrow/data/batches.hpp"
+#include "netgrow/data/fashion_mnist.hpp"
+#include "netgrow/data/idx.hpp"
 #include "netgrow/data/teacher_student.hpp"
 #include "netgrow/grow.hpp"
 #include "netgrow/layers/activation.hpp"
+#include "netgrow/layers/avg_pool2d.hpp"
+#include "netgrow/layers/batch_norm.hpp"
+#include "netgrow/layers/conv2d.hpp"
 #include "netgrow/layers/dense.hpp"
+#include "netgrow/layers/depthwise_conv2d.hpp"
 #include "netgrow/layers/flatten.hpp"
+#include "netgrow/layers/global_avg_pool.hpp"
+#include "netgrow/layers/max_pool2d.hpp"
 #include "netgrow/layers/layer.hpp"
 #include "netgrow/layers/parameter.hpp"
 #include "netgrow/network/loss.hpp"

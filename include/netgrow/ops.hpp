@@ -9,3 +9,4 @@
 #include "netgrow/backend/cpu/optim.hpp"
 #include "netgrow/backend/cpu/layout.hpp"
 #include "netgrow/backend/cpu/svd.hpp"
+#include "netgrow/backend/cpu/conv.hpp"

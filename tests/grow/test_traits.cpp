@@ -7,14 +7,19 @@
 
 using namespace netgrow;
 
-TEST_CASE("Dense produces and consumes neurons; activations grow by identity; Flatten does not") {
+TEST_CASE("Dense and Conv2d produce and consume neurons; activations, BatchNorm, pooling, Flatten grow by identity") {
   static_assert(grow::WidthProducer<DenseLayer<float, Cpu>>);
   static_assert(grow::WidthConsumer<DenseLayer<float, Cpu>>);
   static_assert(!grow::IdentityGrowable<DenseLayer<float, Cpu>>);
   static_assert(grow::IdentityGrowable<ActivationLayer<Relu1, float, Cpu>>);
   static_assert(grow::ActivationBetween<ActivationLayer<Tanh, float, Cpu>>);
   static_assert(!grow::WidthProducer<ActivationLayer<Relu1, float, Cpu>>);
-  static_assert(!grow::IdentityGrowable<FlattenLayer<float, Cpu>>);
+  static_assert(grow::IdentityGrowable<FlattenLayer<float, Cpu>>);
+  static_assert(grow::WidthProducer<Conv2dLayer<float, Cpu>> && grow::WidthConsumer<Conv2dLayer<float, Cpu>>);
+  static_assert(grow::IdentityGrowable<BatchNormLayer<float, Cpu>>);
+  static_assert(grow::IdentityGrowable<DepthwiseConv2dLayer<float, Cpu>>);
+  static_assert(grow::IdentityGrowable<MaxPool2dLayer<float, Cpu>> && grow::IdentityGrowable<AvgPool2dLayer<float, Cpu>>);
+  static_assert(grow::IdentityGrowable<GlobalAvgPoolLayer<float, Cpu>>);
   CHECK(true);
 }
 
@@ -31,8 +36,10 @@ TEST_CASE("pair traits collect the activations between a pair") {
   using C = Sequential<float, Cpu, Dense, Dense>;  // adjacent weight layers: nothing between
   static_assert(grow::PairTraits<C, 0, 1>::between_ok && grow::PairTraits<C, 0, 1>::nonzero_slope);
 
-  using D = Sequential<float, Cpu, Dense, Relu1, Flatten, Dense>;
-  static_assert(!grow::PairTraits<D, 0, 3>::between_ok);
+  using D = Sequential<float, Cpu, Dense, Relu1, Dense, Dense>;
+  static_assert(!grow::PairTraits<D, 0, 3>::between_ok);  // a weight layer in between
+  using F = Sequential<float, Cpu, Conv2d, Relu1, Flatten, Dense>;
+  static_assert(grow::PairTraits<F, 0, 3>::between_ok);  // Flatten grows by identity (with a multiplier)
 
   using E = Sequential<float, Cpu, Dense, Relu1, Dense>;
   static_assert(!grow::PairTraits<E, 1, 2>::producer_ok);

@@ -59,7 +59,7 @@ inline double dot(ConstView<double, Cpu> a, ConstView<double, Cpu> b) {
 
 // Checks a layer's input and parameter gradients against central differences, for an input of
 // shape `in_shape` drawn from N(0, input_stddev), in the given mode. Also checks that backward with
-// accumulate = true adds to the parameter gradients.
+// accumulate = true adds to the parameter gradients. Non-trainable parameters (state) are skipped.
 template <class L>
 void check_layer_gradients(L& layer, Shape in_shape, std::uint64_t seed = 1, Mode mode = Mode::train,
                            double input_stddev = 1.0) {
@@ -93,8 +93,10 @@ void check_layer_gradients(L& layer, Shape in_shape, std::uint64_t seed = 1, Mod
   }
   std::size_t k = 0;
   layer.visit_parameters([&](std::string_view name, Parameter<double, Cpu>& p) {
-    INFO("layer ", layer.describe(), ", input ", in_shape.str(), ": gradient of parameter ", std::string(name));
-    CHECK(max_gradient_error(probe, p.value.view(), grads[k].cview()) < gradcheck_tolerance);
+    if (p.trainable) {  // state such as BatchNorm's running statistics has no gradient
+      INFO("layer ", layer.describe(), ", input ", in_shape.str(), ": gradient of parameter ", std::string(name));
+      CHECK(max_gradient_error(probe, p.value.view(), grads[k].cview()) < gradcheck_tolerance);
+    }
     ++k;
   });
 

@@ -45,8 +45,8 @@ struct FireflyOpt {
   template <class S>
   void refine(RefineContext<S>& c) const {
     if (steps == 0 || c.k == 0) return;
-    Side<S> in(c.producer_weight, c.producer_axis, c.old_width, c.k);
-    Side<S> out(c.consumer_weight, c.consumer_axis, c.old_width, c.k);
+    Side<S> in(c.producer_weight, c.producer_axis, c.old_width, c.k, 1);
+    Side<S> out(c.consumer_weight, c.consumer_axis, c.old_width, c.k, c.consumer_multiplier);
     for (int step = 1; step <= steps; ++step) {
       c.data.recompute();
       in.descend(step, learning_rate);
@@ -56,36 +56,43 @@ struct FireflyOpt {
 
  private:
   // The new neurons' slice of one weight, as rows (k, fan), with its own Adam state and target norm.
+  // Neuron j owns indices [j m, (j + 1) m) along `axis`.
   template <class S>
   struct Side {
     Parameter<S, Cpu>& p;
     int axis;
-    Index begin, k;
-    Tensor<S, Cpu> m, v;
+    Index begin, k, m;
+    Tensor<S, Cpu> adam_m, adam_v;
     double target = 0;
 
-    Side(Parameter<S, Cpu>& param, int ax, Index old_width, Index count)
-        : p(param), axis(ax), begin(old_width), k(count) {
+    Side(Parameter<S, Cpu>& param, int ax, Index old_width, Index count, Index multiplier)
+        : p(param), axis(ax), begin(old_width), k(count), m(multiplier) {
       const Tensor<S, Cpu> rows = read(p.value);
-      m = Tensor<S, Cpu>(rows.shape());
-      v = Tensor<S, Cpu>(rows.shape());
+      adam_m = Tensor<S, Cpu>(rows.shape());
+      adam_v = Tensor<S, Cpu>(rows.shape());
       target = matrix(rows).template cast<double>().rowwise().norm().mean();
     }
+    Shape block_shape() const {
+      Shape s = p.value.shape();
+      s[axis] = k * m;
+      return s;
+    }
+    Shape as_outer_k_rest(const Shape& block) const {
+      Index outer = 1;
+      for (int a = 0; a < axis; ++a) outer *= block[a];
+      return Shape{outer, k, block.numel() / (outer * k)};
+    }
     Tensor<S, Cpu> read(const Tensor<S, Cpu>& t) const {
-      Shape s = t.shape();
-      s[axis] = k;
-      Tensor<S, Cpu> block(s);
-      ops::slice<S>(t.cview(), axis, begin, k, block.view());
+      Tensor<S, Cpu> block(block_shape());
+      ops::slice<S>(t.cview(), axis, begin * m, k * m, block.view());
       Tensor<S, Cpu> rows(Shape{k, block.numel() / k});
-      ops::axis_to_rows<S>(block.cview(), axis, rows.view());
+      ops::axis_to_rows<S>(block.cview().reshape(as_outer_k_rest(block.shape())), 1, rows.view());
       return rows;
     }
     void write(const Tensor<S, Cpu>& rows) {
-      Shape s = p.value.shape();
-      s[axis] = k;
-      Tensor<S, Cpu> block(s);
-      ops::rows_to_axis<S>(rows.cview(), axis, block.view());
-      ops::assign_slice<S>(block.cview(), axis, begin, p.value.view());
+      Tensor<S, Cpu> block(block_shape());
+      ops::rows_to_axis<S>(rows.cview(), 1, block.view().reshape(as_outer_k_rest(block.shape())));
+      ops::assign_slice<S>(block.cview(), axis, begin * m, p.value.view());
     }
     void descend(int t, double lr) {
       Tensor<S, Cpu> w = read(p.value);
@@ -94,7 +101,7 @@ struct FireflyOpt {
       h.lr = lr;
       h.bias_correction1 = 1.0 - std::pow(h.beta1, t);
       h.bias_correction2 = 1.0 - std::pow(h.beta2, t);
-      ops::adam_update<S>(w.view(), g.cview(), m.view(), v.view(), ConstView<S, Cpu>(), h);
+      ops::adam_update<S>(w.view(), g.cview(), adam_m.view(), adam_v.view(), ConstView<S, Cpu>(), h);
       set_row_norms(w, target);
       write(w);
     }

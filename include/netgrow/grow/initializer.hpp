@@ -89,10 +89,26 @@ class GrowthData {
     d.output_grads_ = output_grads;
     return d;
   }
-  GrowthData& with_recompute(std::function<void()> recompute) {
+  // The same from tensors the data then owns (rows built for the purpose, e.g. centred inputs).
+  static GrowthData from_owned_batch(Tensor<S, Cpu> inputs, Tensor<S, Cpu> output_grads) {
+    GrowthData d = from_batch(inputs.cview(), output_grads.cview());
+    d.owned_inputs_ = std::move(inputs);
+    d.owned_output_grads_ = std::move(output_grads);
+    return d;
+  }
+  // A factor the gradient of the new incoming weights carries besides the activations' slopes and M:
+  // BatchNorm between the pair scales a new channel's gradient by 1 / sqrt(eps) in training mode.
+  double gradient_scale() const { return gradient_scale_; }
+  GrowthData& with_gradient_scale(double s) & {
+    gradient_scale_ = s;
+    return *this;
+  }
+  GrowthData&& with_gradient_scale(double s) && { return std::move(with_gradient_scale(s)); }
+  GrowthData& with_recompute(std::function<void()> recompute) & {
     recompute_ = std::move(recompute);
     return *this;
   }
+  GrowthData&& with_recompute(std::function<void()> recompute) && { return std::move(with_recompute(std::move(recompute))); }
 
   bool has_matrix() const { return !matrix_.empty(); }
   bool has_batch() const { return !inputs_.empty(); }
@@ -125,18 +141,22 @@ class GrowthData {
   mutable Tensor<S, Cpu> matrix_;
   ConstView<S, Cpu> inputs_;
   ConstView<S, Cpu> output_grads_;
+  Tensor<S, Cpu> owned_inputs_, owned_output_grads_;
   std::function<void()> recompute_;
+  double gradient_scale_ = 1.0;
 };
 
 // Access to the grown pair after growth, for initializers that refine their neurons by training.
-// New neurons are rows [old_width, old_width + k) of the producer weight along its output axis and
-// the same indices along the consumer weight's input axis.
+// New neurons are indices [old_width, old_width + k) of the producer weight along its output axis,
+// and [old_width m, (old_width + k) m) along the consumer weight's input axis (m consumer inputs per
+// neuron: the spatial size after a Flatten, else 1).
 template <class S>
 struct RefineContext {
   Parameter<S, Cpu>& producer_weight;
   int producer_axis;
   Parameter<S, Cpu>& consumer_weight;
   int consumer_axis;
+  Index consumer_multiplier;
   Index old_width;
   Index k;
   const GrowthData<S>& data;

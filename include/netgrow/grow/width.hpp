@@ -26,6 +26,7 @@
 
 #include "netgrow/backend/cpu/layout.hpp"
 #include "netgrow/grow/initializer.hpp"
+#include "netgrow/grow/pair_data.hpp"
 #include "netgrow/grow/parameter_growth.hpp"
 #include "netgrow/grow/traits.hpp"
 
@@ -37,20 +38,6 @@ struct GrowthReport {
   std::vector<double> singular_values;     // GradMax: the top singular values of M
   double seconds = 0;                      // wall time of the growth (initializer included)
 };
-
-// GrowthData for pair (P, C) from the network's last forward/backward: h = the producer's input
-// (N, fan_in), dz = dLoss/d(output of C) (N, fan_out). The views live until the next forward.
-template <std::size_t P, std::size_t C, class Net>
-GrowthData<typename Net::scalar_type> data_from_last_backward(const Net& net) {
-  using S = typename Net::scalar_type;
-  ConstView<S, Cpu> h;
-  if constexpr (P == 0) h = net.input();
-  else h = net.template output<P - 1>();
-  const ConstView<S, Cpu> dz = net.template output_grad<C>();
-  require<StateError>(!h.empty() && !dz.empty(), "data_from_last_backward: run forward() and backward() on the grow "
-                                                "batch first");
-  return GrowthData<S>::from_batch(h.as_matrix(), dz.as_matrix());
-}
 
 namespace detail {
 
@@ -124,8 +111,18 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   const Tensor<S, Cpu>& w_out = consumer.weight().value;
   const Index width = w_in.dim(Producer::output_axis);
   require(k >= 0, "grow_width: cannot add ", k, " neurons");
-  require<ShapeError>(w_out.dim(Consumer::input_axis) == width, "grow_width<", P, ", ", C, ">: layer ", P,
-                      " produces ", width, " neurons but layer ", C, " consumes ", w_out.dim(Consumer::input_axis));
+  // Each producer channel may feed several consumer inputs (m = H W after a Flatten).
+  Index multiplier = 1;
+  detail::for_each_between<Net, P, C>(net, [&](auto& layer) {
+    if constexpr (requires { layer.channel_multiplier(); }) multiplier *= layer.channel_multiplier();
+  });
+  require<ShapeError>(w_out.dim(Consumer::input_axis) == width * multiplier, "grow_width<", P, ", ", C, ">: layer ",
+                      P, " produces ", width, " neurons", (multiplier > 1 ? " (x " + std::to_string(multiplier) + ")" : ""),
+                      " but layer ", C, " consumes ", w_out.dim(Consumer::input_axis));
+  // The consumer weight seen as (outer, width, rest): neuron j owns the slice [:, j, :].
+  Index outer = 1;
+  for (int a = 0; a < Consumer::input_axis; ++a) outer *= w_out.dim(a);
+  const Shape consumer_shape{outer, width, w_out.numel() / (outer * width)};
 
   GrowthReport report;
   report.producer = P;
@@ -144,10 +141,10 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
     return v.empty() ? 0.0 : s / static_cast<double>(v.size());
   };
   view.mean_incoming_norm = mean(ops::axis_norms<S>(w_in.cview(), Producer::output_axis));
-  view.mean_outgoing_norm = mean(ops::axis_norms<S>(w_out.cview(), Consumer::input_axis));
-  view.outgoing = [&w_out, width] {
+  view.mean_outgoing_norm = mean(ops::axis_norms<S>(w_out.cview().reshape(consumer_shape), 1));
+  view.outgoing = [&w_out, width, consumer_shape] {
     Tensor<S, Cpu> rows(Shape{width, w_out.numel() / width});
-    ops::axis_to_rows<S>(w_out.cview(), Consumer::input_axis, rows.view());
+    ops::axis_to_rows<S>(w_out.cview().reshape(consumer_shape), 1, rows.view());
     return rows;
   };
   detail::for_each_between<Net, P, C>(net, [&](auto& layer) {
@@ -172,7 +169,7 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
     Tensor<S, Cpu> outgoing = view.outgoing();
     auto rows = matrix(outgoing);
     for (Index j = 0; j < width; ++j) rows.row(j) *= n.existing_outgoing_scale[j];
-    ops::rows_to_axis<S>(outgoing.cview(), Consumer::input_axis, consumer.weight().value.view());
+    ops::rows_to_axis<S>(outgoing.cview(), 1, consumer.weight().value.view().reshape(consumer_shape));
   }
   producer.grow_outputs(n.incoming.cview(), n.bias.cview());
   detail::for_each_between<Net, P, C>(net, [&](auto& layer) { layer.grow_channels(k); });
@@ -180,7 +177,7 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
 
   if constexpr (requires(RefineContext<S>& c) { init.refine(c); }) {
     RefineContext<S> context{producer.weight(), Producer::output_axis, consumer.weight(), Consumer::input_axis,
-                             width, k, data};
+                             multiplier, width, k, data};
     init.refine(context);
   }
   report.singular_values = std::move(n.singular_values);

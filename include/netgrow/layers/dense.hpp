@@ -8,6 +8,7 @@
 #include <string>
 
 #include "netgrow/backend/cpu/blas.hpp"
+#include "netgrow/backend/cpu/layout.hpp"
 #include "netgrow/core/init.hpp"
 #include "netgrow/grow/parameter_growth.hpp"
 #include "netgrow/layers/layer.hpp"
@@ -124,16 +125,19 @@ class DenseLayer {
   }
 
   // Appends k input neurons: outgoing (k, out) weights, one row per new neuron (they become
-  // columns of W). Gradient and optimizer state grow with zeros.
+  // columns of W). After a Flatten each new neuron feeds m consecutive inputs: rows are then
+  // (k, out m), a new neuron's (out, m) block of W flattened. Gradient and optimizer state grow with
+  // zeros.
   void grow_inputs(ConstView<S, D> outgoing)
     requires std::same_as<D, Cpu>
   {
-    require<ShapeError>(outgoing.rank() == 2 && outgoing.dim(1) == out_features(), "Dense(", in_features(), " -> ",
-                        out_features(), ")::grow_inputs: outgoing weights must be (k, ", out_features(), "), got ",
-                        outgoing.shape());
-    Tensor<S, D> columns(Shape{out_features(), outgoing.dim(0)});
-    matrix(columns) = matrix(outgoing).transpose();
-    grow::append_to_parameter(weight_, 1, columns.cview());
+    require<ShapeError>(outgoing.rank() == 2 && outgoing.dim(1) % out_features() == 0, "Dense(", in_features(),
+                        " -> ", out_features(), ")::grow_inputs: outgoing weights must be (k, ", out_features(),
+                        " m), got ", outgoing.shape());
+    const Index k = outgoing.dim(0), m = outgoing.dim(1) / out_features();
+    Tensor<S, D> block(Shape{out_features(), k, m});
+    ops::rows_to_axis<S>(outgoing, 1, block.view());
+    grow::append_to_parameter(weight_, 1, block.cview().reshape(Shape{out_features(), k * m}));
   }
 
   template <class F>

@@ -1,5 +1,8 @@
 // netgrow/layers/flatten.hpp: (N, d1, d2, ...) -> (N, d1 * d2 * ...). No parameters; row-major
 // storage makes it a plain copy (the element order does not change).
+// Between a grown convolution and a Dense layer it grows by identity: each of the producer's channels
+// becomes channel_multiplier() = d2 * d3 ... consecutive inputs of the Dense layer (its last input's
+// spatial size), and new channels append their blocks at the end.
 #pragma once
 
 #include <string>
@@ -32,7 +35,10 @@ class FlattenLayer {
     return Shape{in[0], in.rank() == 1 ? Index{1} : in.inner_numel()};
   }
 
-  void forward(ConstView<S, D> in, TensorView<S, D> out, Mode) { ops::copy<S>(in, out); }
+  void forward(ConstView<S, D> in, TensorView<S, D> out, Mode) {
+    multiplier_ = in.rank() >= 2 ? in.shape().inner_numel() / in.dim(1) : 1;
+    ops::copy<S>(in, out);
+  }
 
   void backward(ConstView<S, D>, ConstView<S, D>, ConstView<S, D> grad_out, TensorView<S, D> grad_in, bool) {
     if (!grad_in.empty()) ops::copy<S>(grad_out, grad_in);
@@ -41,8 +47,19 @@ class FlattenLayer {
   template <class F>
   void visit_parameters(F&&) {}
 
+  void grow_channels(Index) {}
+  // Outputs per input channel (H W for an (N, C, H, W) input), from the last forward().
+  Index channel_multiplier() const {
+    require<StateError>(multiplier_ > 0, "Flatten: growth through Flatten needs one forward() first, to know the "
+                                         "spatial size of its input");
+    return multiplier_;
+  }
+
   Flatten kind() const { return {}; }
   std::string describe() const { return "Flatten"; }
+
+ private:
+  Index multiplier_ = 0;
 };
 
 static_assert(Layer<FlattenLayer<float, Cpu>> && LayerKind<Flatten>);

@@ -1,0 +1,297 @@
+// netgrow/grow/pair_data.hpp: GradMax's data for a pair (P, C), from the network's last forward and
+// backward pass on a grow batch, exactly, for dense and convolutional pairs.
+//
+// GradMax needs M = dL/dW_aux (fan_out, fan_in): the gradient of the loss with respect to a zero
+// auxiliary weight that adds the new neurons' path to the consumer's pre-activation. With zero
+// incoming weights, the gradient of the new incoming weights is  slope * scale * O M  for outgoing
+// weights O (k, fan_out). netgrow computes M exactly from the stored tensors:
+//
+//   Dense -> ... -> Dense     M = dz^T h: h (N, fan_in) the producer's input, dz (N, fan_out) the
+//                             consumer's output gradient (kept factored: the SVD never forms M).
+//   Conv -> ... -> Conv       M = sum_n D_n P_n (the DESIGN's D^T P): P_n (Y1, C0 k1 k1) the producer's
+//                             im2col patches of sample n at its Y1 output positions, D_n (C2 k2 k2, Y1)
+//                             the consumer's output gradient gathered per producer position through each
+//                             consumer tap (zero where no consumer output reads that position through
+//                             that tap). Exact for any stride and padding, borders included.
+//   Conv -> ... -> Flatten -> Dense      each channel feeds Y' inputs (its flattened map): M has one
+//                             (out, fan_in) block per position, M[(o, y')] = sum_n dz[n, o] P_n[y'].
+//   Conv -> ... -> GlobalAvgPool -> Dense    M = dz^T mean_y P_n[y].
+// Layers between the pair act on a new channel as they do at zero input: activations multiply by
+// f'(0) (the `slope`, applied by the initializers); max pooling routes each window to its first
+// element (its tie rule); average pooling averages its window; a depthwise convolution with the
+// identity filter (stride 1, padding k / 2) is the identity; BatchNorm is discussed below.
+//
+// BatchNorm between the pair. In training mode a new channel (zero input, zero variance) leaves
+// BatchNorm through  (1 / sqrt(eps)) (I - 1 1^T / R): the gradient is scaled by about 316 (eps 1e-5)
+// and centred over the R = N Y values of the channel. Options:
+//   BatchNormJacobian::train_mode (default)  the exact Jacobian: P is centred over the batch and
+//                                            positions, and GrowthData::gradient_scale is 1 / sqrt(eps);
+//   BatchNormJacobian::ignore                the GradMax reference's choice: BatchNorm is skipped.
+// In evaluation mode BatchNorm scales a new channel by 1 / sqrt(1 + eps) (no centring). The paper's
+// appendix C warns that the 1 / sqrt(eps) jump can disrupt training after growth and suggests small
+// outgoing weights (NormRule with a small scale) or the inverse formulation (InverseGradMaxOpt, whose
+// outgoing weights start at zero).
+#pragma once
+
+#include <cmath>
+#include <vector>
+
+#include "netgrow/backend/cpu/conv.hpp"
+#include "netgrow/backend/cpu/parallel.hpp"
+#include "netgrow/grow/initializer.hpp"
+#include "netgrow/grow/traits.hpp"
+#include "netgrow/layers/activation.hpp"
+#include "netgrow/layers/avg_pool2d.hpp"
+#include "netgrow/layers/batch_norm.hpp"
+#include "netgrow/layers/conv2d.hpp"
+#include "netgrow/layers/dense.hpp"
+#include "netgrow/layers/depthwise_conv2d.hpp"
+#include "netgrow/layers/flatten.hpp"
+#include "netgrow/layers/global_avg_pool.hpp"
+#include "netgrow/layers/max_pool2d.hpp"
+
+namespace netgrow::grow {
+
+enum class BatchNormJacobian { train_mode, ignore };
+
+struct PairDataOptions {
+  BatchNormJacobian batch_norm = BatchNormJacobian::train_mode;
+};
+
+namespace detail {
+
+template <class L, class K>
+constexpr bool is_kind = std::same_as<typename L::kind_type, K>;
+
+// How a new channel's values travel from the producer's output grid to the consumer: a routing of
+// positions (each output position: (input position, weight) pairs) plus BatchNorm centring and scale.
+struct ChannelPath {
+  Index height = 0, width = 0;  // current grid
+  // route[y'] lists (y1, weight): the value at y' is sum weight * value at producer position y1.
+  std::vector<std::vector<std::pair<Index, double>>> route;
+  bool centre = false;  // BatchNorm in training mode: centre over batch and positions
+  double scale = 1.0;
+  bool identity = true;       // route is the identity
+  Index terminal_multiplier = 0;  // Flatten: positions per channel; GlobalAvgPool: 1 (and averaged)
+  bool averaged = false;          // GlobalAvgPool
+
+  void start(Index h, Index w) {
+    height = h;
+    width = w;
+    route.assign(static_cast<std::size_t>(h * w), {});
+    for (Index y = 0; y < h * w; ++y) route[static_cast<std::size_t>(y)] = {{y, 1.0}};
+  }
+  // A pooling window step: new grid from (kernel, stride, padding); `first_only`: max pooling's
+  // routing of a tied (zero) window to its first in-bounds element; else average with 1 / k^2.
+  void pool(Index k, Index s, Index p, bool first_only) {
+    const Index ho = (height + 2 * p - k) / s + 1, wo = (width + 2 * p - k) / s + 1;
+    std::vector<std::vector<std::pair<Index, double>>> next(static_cast<std::size_t>(ho * wo));
+    for (Index oy = 0; oy < ho; ++oy)
+      for (Index ox = 0; ox < wo; ++ox) {
+        auto& out = next[static_cast<std::size_t>(oy * wo + ox)];
+        bool done = false;
+        for (Index i = 0; i < k && !done; ++i)
+          for (Index j = 0; j < k && !done; ++j) {
+            const Index iy = oy * s - p + i, ix = ox * s - p + j;
+            if (iy < 0 || iy >= height || ix < 0 || ix >= width) continue;
+            const double w = first_only ? 1.0 : 1.0 / static_cast<double>(k * k);
+            for (auto [y1, w1] : route[static_cast<std::size_t>(iy * width + ix)]) out.emplace_back(y1, w * w1);
+            done = first_only;
+          }
+      }
+    route = std::move(next);
+    height = ho;
+    width = wo;
+    identity = false;
+  }
+};
+
+// Walks the layers between the pair, building the path of a new channel.
+template <std::size_t P, std::size_t C, class Net>
+ChannelPath channel_path(Net& net, Index h1, Index w1, const PairDataOptions& o) {
+  ChannelPath path;
+  path.start(h1, w1);
+  bool pooled = false;
+  auto visit = [&](auto& layer) {
+    using L = std::remove_cvref_t<decltype(layer)>;
+    require(path.terminal_multiplier == 0 || !is_kind<L, BatchNorm>,
+            "GradMax data: BatchNorm after Flatten or GlobalAvgPool between a pair is not supported");
+    if constexpr (ActivationBetween<L>) {
+      // slope at zero: applied by the initializers (PairView::slope_at_zero)
+    } else if constexpr (is_kind<L, BatchNorm>) {
+      require(!pooled, "GradMax data: BatchNorm after a pooling layer between a pair is not supported");
+      if (o.batch_norm == BatchNormJacobian::train_mode) {
+        const bool train = layer.last_mode() == Mode::train;
+        path.centre = path.centre || train;
+        path.scale *= 1.0 / std::sqrt((train ? 0.0 : 1.0) + layer.eps());
+      }
+    } else if constexpr (is_kind<L, DepthwiseConv2d>) {
+      const auto k = layer.kind();
+      require(k.stride == 1 && k.kernel % 2 == 1 && k.padding == k.kernel / 2,
+              "GradMax data: a depthwise convolution between a pair must keep positions (stride 1, odd kernel, "
+              "padding kernel / 2) so that its identity-grown channels pass values through; got ",
+              layer.describe());
+    } else if constexpr (is_kind<L, MaxPool2d> || is_kind<L, AvgPool2d>) {
+      const auto k = layer.kind();
+      path.pool(k.kernel, k.stride, k.padding, is_kind<L, MaxPool2d>);
+      pooled = true;
+    } else if constexpr (is_kind<L, Flatten>) {
+      path.terminal_multiplier = path.height * path.width;
+    } else if constexpr (is_kind<L, GlobalAvgPool>) {
+      path.terminal_multiplier = 1;
+      path.averaged = true;
+    } else {
+      static_assert(sizeof(L) == 0, "GradMax data: this layer kind cannot sit between a grown pair");
+    }
+  };
+  [&]<std::size_t... Is>(std::index_sequence<Is...>) {
+    (visit(net.template layer<P + 1 + Is>()), ...);
+  }(std::make_index_sequence<C - P - 1>{});
+  return path;
+}
+
+template <class S>
+using RowMajor = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+}  // namespace detail
+
+// GrowthData for pair (P, C) from the network's last forward/backward (see the header comment).
+// The result may view the network's stored tensors: use it before the next forward().
+template <std::size_t P, std::size_t C, class Net>
+GrowthData<typename Net::scalar_type> data_from_last_backward(Net& net, const PairDataOptions& options = {}) {
+  using S = typename Net::scalar_type;
+  using Traits = PairTraits<Net, P, C>;
+  using Producer = typename Traits::Producer;
+  using Consumer = typename Traits::Consumer;
+  check_growable_pair<Net, P, C>();
+  ConstView<S, Cpu> h;
+  if constexpr (P == 0) h = net.input();
+  else h = net.template output<P - 1>();
+  const ConstView<S, Cpu> dz = net.template output_grad<C>();
+  require<StateError>(!h.empty() && !dz.empty(), "data_from_last_backward: run forward() and backward() on the "
+                                                "grow batch first");
+
+  if constexpr (detail::is_kind<Producer, Dense>) {
+    const detail::ChannelPath path = detail::channel_path<P, C>(net, 1, 1, options);
+    require(path.identity && path.terminal_multiplier <= 1, "data_from_last_backward: unsupported layers between "
+                                                            "two Dense layers");
+    const ConstView<S, Cpu> rows = h.as_matrix();
+    if (!path.centre) return GrowthData<S>::from_batch(rows, dz.as_matrix()).with_gradient_scale(path.scale);
+    Tensor<S, Cpu> centred;
+    centred.copy_from(rows);
+    matrix(centred).rowwise() -= matrix(rows).colwise().mean();
+    Tensor<S, Cpu> grads;
+    grads.copy_from(dz.as_matrix());
+    return GrowthData<S>::from_owned_batch(std::move(centred), std::move(grads)).with_gradient_scale(path.scale);
+  } else {
+    static_assert(detail::is_kind<Producer, Conv2d>, "data_from_last_backward: unsupported producer layer");
+    auto& producer = net.template layer<P>();
+    const ops::ConvGeometry g1 = producer.geometry(h.shape());
+    const Index n = h.dim(0), in_size = h.shape().inner_numel(), y1 = g1.positions(), fan_in = g1.patch_size();
+    const detail::ChannelPath path = detail::channel_path<P, C>(net, g1.out_height(), g1.out_width(), options);
+    // Mean patch over batch and producer positions, for BatchNorm centring.
+    std::vector<Tensor<S, Cpu>> cols(static_cast<std::size_t>(ops::max_threads()));
+    EigenVector<double> mean = EigenVector<double>::Zero(fan_in);
+    if (path.centre) {
+      std::vector<EigenVector<double>> partial(cols.size(), EigenVector<double>::Zero(fan_in));
+      ops::parallel_for(n, [&](Index i, int t) {
+        Tensor<S, Cpu>& c = cols[static_cast<std::size_t>(t)];
+        c.resize(Shape{fan_in, y1});
+        ops::im2col(h.data() + i * in_size, g1, c.data());
+        partial[static_cast<std::size_t>(t)] += matrix(c).rowwise().sum().template cast<double>();
+      });
+      for (const auto& p : partial) mean += p;
+      mean /= static_cast<double>(n * y1);
+    }
+
+    if constexpr (detail::is_kind<Consumer, Conv2d>) {
+      require(path.terminal_multiplier == 0, "data_from_last_backward: Flatten/GlobalAvgPool before a Conv2d");
+      auto& consumer = net.template layer<C>();
+      const ops::ConvGeometry g2 =
+          consumer.geometry(Shape{n, consumer.in_channels(), path.height, path.width});
+      const Index c2 = dz.dim(1), k2 = g2.kernel, yp = path.height * path.width, fan_out = c2 * k2 * k2;
+      const Index out_size = dz.shape().inner_numel(), ho2 = g2.out_height(), wo2 = g2.out_width();
+      require<ShapeError>(dz.dim(2) == ho2 && dz.dim(3) == wo2, "data_from_last_backward: consumer output ",
+                          dz.shape(), " does not match its geometry");
+      std::vector<Tensor<S, Cpu>> dmat(cols.size()), droute(cols.size()), partial_m(cols.size());
+      ops::parallel_for(n, [&](Index i, int t) {
+        const auto ts = static_cast<std::size_t>(t);
+        Tensor<S, Cpu>& c = cols[ts];
+        c.resize(Shape{fan_in, y1});
+        ops::im2col(h.data() + i * in_size, g1, c.data());
+        // D at the consumer's input grid: (fan_out, Yp)
+        Tensor<S, Cpu>& d = dmat[ts];
+        d.resize(Shape{fan_out, yp});
+        d.fill_zero();
+        const S* g = dz.data() + i * out_size;
+        for (Index oc = 0; oc < c2; ++oc)
+          for (Index a = 0; a < k2; ++a)
+            for (Index b = 0; b < k2; ++b) {
+              S* row = d.data() + ((oc * k2 + a) * k2 + b) * yp;
+              for (Index oy = 0; oy < ho2; ++oy) {
+                const Index iy = oy * g2.stride - g2.padding + a;
+                if (iy < 0 || iy >= path.height) continue;
+                for (Index ox = 0; ox < wo2; ++ox) {
+                  const Index ix = ox * g2.stride - g2.padding + b;
+                  if (ix >= 0 && ix < path.width) row[iy * path.width + ix] = g[(oc * ho2 + oy) * wo2 + ox];
+                }
+              }
+            }
+        // Back along the channel path to the producer's grid: (fan_out, Y1).
+        const S* d_at_producer = d.data();
+        if (!path.identity) {
+          Tensor<S, Cpu>& r = droute[ts];
+          r.resize(Shape{fan_out, y1});
+          r.fill_zero();
+          for (Index yy = 0; yy < yp; ++yy)
+            for (auto [y, w] : path.route[static_cast<std::size_t>(yy)])
+              for (Index f = 0; f < fan_out; ++f) r.data()[f * y1 + y] += static_cast<S>(w) * d.data()[f * yp + yy];
+          d_at_producer = r.data();
+        }
+        Tensor<S, Cpu>& m = partial_m[ts];
+        if (m.empty()) m = Tensor<S, Cpu>(Shape{fan_out, fan_in});
+        matrix(m).noalias() += Eigen::Map<const detail::RowMajor<S>>(d_at_producer, fan_out, y1) * matrix(c).transpose();
+        if (path.centre) {
+          auto row_sums = Eigen::Map<const detail::RowMajor<S>>(d_at_producer, fan_out, y1).rowwise().sum();
+          matrix(m).noalias() -= (row_sums.template cast<double>() * mean.transpose()).template cast<S>();
+        }
+      });
+      Tensor<S, Cpu> m(Shape{fan_out, fan_in});
+      for (const auto& p : partial_m)
+        if (!p.empty()) matrix(m) += matrix(p);
+      return GrowthData<S>::from_matrix(std::move(m)).with_gradient_scale(path.scale);
+    } else {
+      static_assert(detail::is_kind<Consumer, Dense>, "data_from_last_backward: unsupported consumer layer");
+      require(path.terminal_multiplier > 0, "data_from_last_backward: a Conv2d feeds a Dense layer only through "
+                                            "Flatten or GlobalAvgPool");
+      const Index yp = path.height * path.width, out = dz.dim(1);
+      // Pooled patches per sample and position: Q (N, Yp fan_in) for Flatten, or their mean (N, fan_in).
+      const Index q_cols = path.averaged ? fan_in : yp * fan_in;
+      Tensor<S, Cpu> q(Shape{n, q_cols});
+      ops::parallel_for(n, [&](Index i, int t) {
+        Tensor<S, Cpu>& c = cols[static_cast<std::size_t>(t)];
+        c.resize(Shape{fan_in, y1});
+        ops::im2col(h.data() + i * in_size, g1, c.data());
+        const auto ci = matrix(c);  // (fan_in, Y1)
+        S* qi = q.data() + i * q_cols;
+        for (Index yy = 0; yy < yp; ++yy) {
+          Eigen::Map<EigenVector<S>> dst(qi + (path.averaged ? 0 : yy * fan_in), fan_in);
+          if (!path.averaged || yy == 0) dst.setZero();
+          const double w_avg = path.averaged ? 1.0 / static_cast<double>(yp) : 1.0;
+          for (auto [y, w] : path.route[static_cast<std::size_t>(yy)]) dst += static_cast<S>(w * w_avg) * ci.col(y);
+          if (path.centre && !path.averaged) dst -= mean.template cast<S>();
+        }
+        if (path.centre && path.averaged) Eigen::Map<EigenVector<S>>(qi, fan_in) -= mean.template cast<S>();
+      });
+      Tensor<S, Cpu> grads;
+      grads.copy_from(dz.as_matrix());
+      if (path.averaged) return GrowthData<S>::from_owned_batch(std::move(q), std::move(grads)).with_gradient_scale(path.scale);
+      // M (out Yp, fan_in) = dz^T Q viewed (out, Yp fan_in): row o Yp + y' is position y' of output o.
+      Tensor<S, Cpu> m(Shape{out * yp, fan_in});
+      Eigen::Map<detail::RowMajor<S>>(m.data(), out, yp * fan_in).noalias() = matrix(grads).transpose() * matrix(q);
+      return GrowthData<S>::from_matrix(std::move(m)).with_gradient_scale(path.scale);
+    }
+  }
+}
+
+}  // namespace netgrow::grow

@@ -1,0 +1,61 @@
+// netgrow/layers/global_avg_pool.hpp: the mean of each channel over its spatial positions.
+//
+// Shapes: x (N, C, H, W) -> y (N, C). Channel-wise, so it grows by identity between a grown pair, and a
+// convolution before it feeds a Dense layer one input per channel.
+#pragma once
+
+#include <string>
+
+#include "netgrow/backend/cpu/blas.hpp"
+#include "netgrow/layers/layer.hpp"
+
+namespace netgrow {
+
+template <class S, class D>
+class GlobalAvgPoolLayer;
+
+struct GlobalAvgPool {
+  static constexpr std::string_view name = "GlobalAvgPool";
+  template <class S, class D>
+  using layer_type = GlobalAvgPoolLayer<S, D>;
+};
+
+template <class S, class D>
+class GlobalAvgPoolLayer {
+ public:
+  using scalar_type = S;
+  using device_type = D;
+  using kind_type = GlobalAvgPool;
+
+  GlobalAvgPoolLayer(const GlobalAvgPool&, Rng&) {}
+
+  Shape output_shape(const Shape& in) const {
+    require<ShapeError>(in.rank() == 4, "GlobalAvgPool expects input (N, C, H, W), got ", in);
+    return Shape{in[0], in[1]};
+  }
+
+  void forward(ConstView<S, D> x, TensorView<S, D> y, Mode) {
+    const Index hw = x.dim(2) * x.dim(3);
+    const auto maps = Eigen::Map<const RowMajorMatrix<S>>(x.data(), x.dim(0) * x.dim(1), hw);
+    vector(y) = maps.rowwise().mean();
+  }
+
+  void backward(ConstView<S, D> x, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool) {
+    if (dx.empty()) return;
+    const Index hw = x.dim(2) * x.dim(3);
+    auto maps = Eigen::Map<RowMajorMatrix<S>>(dx.data(), x.dim(0) * x.dim(1), hw);
+    maps = (vector(dy) / static_cast<S>(hw)).replicate(1, hw);
+  }
+
+  void grow_channels(Index) {}
+
+  template <class F>
+  void visit_parameters(F&&) {}
+
+  GlobalAvgPool kind() const { return {}; }
+  std::string describe() const { return "GlobalAvgPool"; }
+};
+
+static_assert(Layer<GlobalAvgPoolLayer<float, Cpu>> && LayerKind<GlobalAvgPool>);
+
+}  // namespace netgrow
