@@ -37,6 +37,9 @@ struct NewNeurons {
   // (width) factors applied to the *existing* neurons' outgoing weights, or empty (Net2Net's split
   // divides the outgoing weights of the neurons it duplicates).
   Tensor<S, Cpu> existing_outgoing_scale;
+  // For copies of existing neurons (Split): the neuron each new one copies. Layers between the pair
+  // then copy those channels (BatchNorm statistics, depthwise filters) instead of growing by identity.
+  std::vector<Index> duplicate_of;
   std::vector<double> singular_values;  // diagnostics: GradMax's top singular values
 };
 

@@ -33,6 +33,7 @@
 // outgoing weights start at zero).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -274,14 +275,21 @@ GrowthData<typename Net::scalar_type> data_from_last_backward(Net& net, const Pa
         ops::im2col(h.data() + i * in_size, g1, c.data());
         const auto ci = matrix(c);  // (fan_in, Y1)
         S* qi = q.data() + i * q_cols;
+        double weight_sum = 0;  // of the routes into this sample's row(s), for centring
         for (Index yy = 0; yy < yp; ++yy) {
           Eigen::Map<EigenVector<S>> dst(qi + (path.averaged ? 0 : yy * fan_in), fan_in);
           if (!path.averaged || yy == 0) dst.setZero();
+          if (!path.averaged) weight_sum = 0;
           const double w_avg = path.averaged ? 1.0 / static_cast<double>(yp) : 1.0;
-          for (auto [y, w] : path.route[static_cast<std::size_t>(yy)]) dst += static_cast<S>(w * w_avg) * ci.col(y);
-          if (path.centre && !path.averaged) dst -= mean.template cast<S>();
+          for (auto [y, w] : path.route[static_cast<std::size_t>(yy)]) {
+            dst += static_cast<S>(w * w_avg) * ci.col(y);
+            weight_sum += w * w_avg;
+          }
+          // Centred patches: each routed patch is P[y] - mean, so subtract (sum of weights) x mean.
+          if (path.centre && !path.averaged) dst -= static_cast<S>(weight_sum) * mean.template cast<S>();
         }
-        if (path.centre && path.averaged) Eigen::Map<EigenVector<S>>(qi, fan_in) -= mean.template cast<S>();
+        if (path.centre && path.averaged)
+          Eigen::Map<EigenVector<S>>(qi, fan_in) -= static_cast<S>(weight_sum) * mean.template cast<S>();
       });
       Tensor<S, Cpu> grads;
       grads.copy_from(dz.as_matrix());
@@ -292,6 +300,67 @@ GrowthData<typename Net::scalar_type> data_from_last_backward(Net& net, const Pa
       return GrowthData<S>::from_matrix(std::move(m)).with_gradient_scale(path.scale);
     }
   }
+}
+
+// The GradMax reference code's matrix for a Conv -> ... -> Conv pair, for side-by-side comparison:
+// the gradient G (C2, C0, K, K) of a zero auxiliary convolution with kernel K = k1 + k2 - 1, stride
+// S = s1 + s2 if both strides exceed 1 else s1 + s2 - 1, and TensorFlow 'SAME' padding, from the
+// producer's input to the consumer's output; then VALID k2 x k2 patch extraction:
+//     M_ref[(c2, i2, j2), (c0, i1, j1)] = G[c2, c0, i1 + i2, j1 + j2]      (fan_out, fan_in)
+// Layers between the pair are ignored (BatchNorm's Jacobian included), as in the reference. It equals
+// the exact matrix for stride-1 producers when the signals vanish near the borders; at 'same'-padding
+// borders and for producers with stride > 1 it is an approximation (the composite kernel is then
+// k1 + (k2 - 1) s1 wide with dilated taps). Throws when the auxiliary convolution's output grid does
+// not match the consumer's.
+template <std::size_t P, std::size_t C, class Net>
+Tensor<typename Net::scalar_type, Cpu> reference_conv_gradmax_matrix(Net& net) {
+  using S = typename Net::scalar_type;
+  using Traits = PairTraits<Net, P, C>;
+  static_assert(detail::is_kind<typename Traits::Producer, Conv2d> && detail::is_kind<typename Traits::Consumer, Conv2d>,
+                "reference_conv_gradmax_matrix: the reference formulation covers Conv2d -> ... -> Conv2d pairs");
+  auto& producer = net.template layer<P>();
+  auto& consumer = net.template layer<C>();
+  ConstView<S, Cpu> h;
+  if constexpr (P == 0) h = net.input();
+  else h = net.template output<P - 1>();
+  const ConstView<S, Cpu> dz = net.template output_grad<C>();
+  require<StateError>(!h.empty() && !dz.empty(), "reference_conv_gradmax_matrix: run forward() and backward() first");
+  const Index k1 = producer.kernel(), k2 = consumer.kernel(), s1 = producer.stride(), s2 = consumer.stride();
+  const Index kk = k1 + k2 - 1, ss = (s1 > 1 && s2 > 1) ? s1 + s2 : s1 + s2 - 1;
+  const Index n = h.dim(0), c0 = h.dim(1), hh = h.dim(2), ww = h.dim(3), c2 = dz.dim(1), ho = dz.dim(2), wo = dz.dim(3);
+  const Index out_h = (hh + ss - 1) / ss, out_w = (ww + ss - 1) / ss;  // TensorFlow SAME: ceil(H / S)
+  require<ShapeError>(out_h == ho && out_w == wo, "reference_conv_gradmax_matrix: the auxiliary convolution (kernel ",
+                      kk, ", stride ", ss, ", SAME) gives ", out_h, "x", out_w, " outputs but the consumer has ", ho,
+                      "x", wo, " (the reference assumes 'same' padding in both layers)");
+  const Index pad_top = std::max<Index>((out_h - 1) * ss + kk - hh, 0) / 2;
+  const Index pad_left = std::max<Index>((out_w - 1) * ss + kk - ww, 0) / 2;
+  std::vector<double> g(static_cast<std::size_t>(c2 * c0 * kk * kk), 0.0);  // (C2, C0, K, K)
+  for (Index i = 0; i < n; ++i)
+    for (Index b = 0; b < c2; ++b)
+      for (Index oy = 0; oy < ho; ++oy)
+        for (Index ox = 0; ox < wo; ++ox) {
+          const double d = dz.at(i, b, oy, ox);
+          if (d == 0) continue;
+          for (Index a = 0; a < c0; ++a)
+            for (Index u = 0; u < kk; ++u) {
+              const Index iy = oy * ss - pad_top + u;
+              if (iy < 0 || iy >= hh) continue;
+              for (Index v = 0; v < kk; ++v) {
+                const Index ix = ox * ss - pad_left + v;
+                if (ix >= 0 && ix < ww) g[static_cast<std::size_t>(((b * c0 + a) * kk + u) * kk + v)] += d * h.at(i, a, iy, ix);
+              }
+            }
+        }
+  Tensor<S, Cpu> m(Shape{c2 * k2 * k2, c0 * k1 * k1});
+  for (Index b = 0; b < c2; ++b)
+    for (Index i2 = 0; i2 < k2; ++i2)
+      for (Index j2 = 0; j2 < k2; ++j2)
+        for (Index a = 0; a < c0; ++a)
+          for (Index i1 = 0; i1 < k1; ++i1)
+            for (Index j1 = 0; j1 < k1; ++j1)
+              m.at((b * k2 + i2) * k2 + j2, (a * k1 + i1) * k1 + j1) =
+                  static_cast<S>(g[static_cast<std::size_t>(((b * c0 + a) * kk + i1 + i2) * kk + j1 + j2)]);
+  return m;
 }
 
 }  // namespace netgrow::grow

@@ -6,8 +6,9 @@
 // activation. Neurons to copy are drawn without replacement (a random permutation of the existing
 // ones, restarted when k exceeds the width). `noise` adds N(0, (noise * ||w|| / sqrt(fan_in))^2)
 // to each copied incoming weight w to break the symmetry between copies (function kept only
-// approximately then). This changes the existing neurons' outgoing weights; their optimizer state
-// is kept as it is.
+// approximately then). Layers between the pair copy the duplicated channels too (BatchNorm's gamma,
+// beta and statistics, a depthwise filter), so the function is kept through them as well. This
+// changes the existing neurons' outgoing weights; their optimizer state is kept as it is.
 #pragma once
 
 #include <cmath>
@@ -61,6 +62,7 @@ struct Split {
       new_out.row(i) = out.row(s) / static_cast<S>(copies[static_cast<std::size_t>(s)]);
       if (!pair.bias.empty()) n.bias[i] = pair.bias[s];
     }
+    n.duplicate_of = source;
     n.existing_outgoing_scale = Tensor<S, Cpu>(Shape{width});
     for (Index j = 0; j < width; ++j)
       n.existing_outgoing_scale[j] = S(1) / static_cast<S>(copies[static_cast<std::size_t>(j)]);

@@ -172,7 +172,17 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
     ops::rows_to_axis<S>(outgoing.cview(), 1, consumer.weight().value.view().reshape(consumer_shape));
   }
   producer.grow_outputs(n.incoming.cview(), n.bias.cview());
-  detail::for_each_between<Net, P, C>(net, [&](auto& layer) { layer.grow_channels(k); });
+  detail::for_each_between<Net, P, C>(net, [&](auto& layer) {
+    if (n.duplicate_of.empty()) {
+      layer.grow_channels(k);
+    } else if constexpr (requires { layer.grow_channels_from(std::span<const Index>(n.duplicate_of)); }) {
+      layer.grow_channels_from(std::span<const Index>(n.duplicate_of));
+    } else {
+      require(netgrow::parameter_count(layer) == 0, "grow_width: the initializer copies neurons, but ",
+              layer.describe(), " between the pair cannot copy channels");
+      layer.grow_channels(k);  // no per-channel state: identity growth is a copy
+    }
+  });
   consumer.grow_inputs(n.outgoing.cview());
 
   if constexpr (requires(RefineContext<S>& c) { init.refine(c); }) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cmath>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -161,6 +162,23 @@ class BatchNormLayer {
     grow::append_to_parameter(beta_, 0, zeros.cview());
     grow::append_to_parameter(mean_, 0, zeros.cview());
     grow::append_to_parameter(var_, 0, ones.cview());
+  }
+
+  // Growth by copying: one new channel per entry of `sources`, with that channel's gamma, beta and
+  // running statistics (Net2Net's split through BatchNorm).
+  void grow_channels_from(std::span<const Index> sources)
+    requires std::same_as<D, Cpu>
+  {
+    const Index k = static_cast<Index>(sources.size());
+    for (Parameter<S, D>* p : {&gamma_, &beta_, &mean_, &var_}) {
+      Tensor<S, D> copies(Shape{k});
+      for (Index i = 0; i < k; ++i) {
+        const Index s = sources[static_cast<std::size_t>(i)];
+        require(s >= 0 && s < channels(), "BatchNorm::grow_channels_from: channel ", s, " does not exist");
+        copies[i] = p->value[s];
+      }
+      grow::append_to_parameter(*p, 0, copies.cview());
+    }
   }
 
   template <class F>

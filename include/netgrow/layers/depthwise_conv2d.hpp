@@ -8,6 +8,7 @@
 // channel's input is zero, any geometry keeps the network's function).
 #pragma once
 
+#include <span>
 #include <string>
 
 #include "netgrow/backend/cpu/conv.hpp"
@@ -123,6 +124,22 @@ class DepthwiseConv2dLayer {
     for (Index i = 0; i < k; ++i) filters.at(i, 0, kernel_ / 2, kernel_ / 2) = S(1);
     grow::append_to_parameter(weight_, 0, filters.cview());
     if (has_bias_) grow::append_to_parameter(bias_, 0, Tensor<S, D>(Shape{k}).cview());
+  }
+
+  // Growth by copying: one new channel per entry of `sources`, with that channel's filter and bias.
+  void grow_channels_from(std::span<const Index> sources)
+    requires std::same_as<D, Cpu>
+  {
+    const Index k = static_cast<Index>(sources.size()), kk = kernel_ * kernel_;
+    Tensor<S, D> filters(Shape{k, 1, kernel_, kernel_}), biases(Shape{k});
+    for (Index i = 0; i < k; ++i) {
+      const Index s = sources[static_cast<std::size_t>(i)];
+      require(s >= 0 && s < channels(), "DepthwiseConv2d::grow_channels_from: channel ", s, " does not exist");
+      std::copy_n(weight_.value.data() + s * kk, kk, filters.data() + i * kk);
+      if (has_bias_) biases[i] = bias_.value[s];
+    }
+    grow::append_to_parameter(weight_, 0, filters.cview());
+    if (has_bias_) grow::append_to_parameter(bias_, 0, biases.cview());
   }
 
   template <class F>
