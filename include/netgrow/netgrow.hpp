@@ -35,6 +35,7 @@
 #include "netgrow/layers/max_pool2d.hpp"
 #include "netgrow/layers/layer.hpp"
 #include "netgrow/layers/parameter.hpp"
+#include "netgrow/network/flops.hpp"
 #include "netgrow/network/loss.hpp"
 #include "netgrow/network/sequential.hpp"
 #include "netgrow/ops.hpp"

@@ -86,7 +86,13 @@ void col2im(const T* cols, const ConvGeometry& g, T* image) {
           const T* in = row + oy * wo;
           Index lo = 0, hi = 0;
           detail::valid_range(g.width, wo, s, p, j, lo, hi);
-          for (Index ox = lo; ox < hi; ++ox) out[ox * s - p + j] += in[ox];
+          if (s == 1) {
+            T* __restrict dst = out + lo - p + j;
+            const T* __restrict src = in + lo;
+            for (Index ox = 0; ox < hi - lo; ++ox) dst[ox] += src[ox];
+          } else {
+            for (Index ox = lo; ox < hi; ++ox) out[ox * s - p + j] += in[ox];
+          }
         }
       }
 }
