@@ -68,8 +68,9 @@ class Sequential {
   using kind_type = std::tuple_element_t<I, std::tuple<Kinds...>>;
   static constexpr std::size_t size = sizeof...(Kinds);
 
-  // Builds every layer from its kind, drawing initial weights from rng in layer order.
-  explicit Sequential(Rng& rng, const Kinds&... kinds) : layers_(layer_t<Kinds, S, D>(kinds, rng)...) {}
+  // Builds every layer from its kind, drawing initial weights from rng in layer order (braces: the
+  // elements of a braced list are evaluated left to right, the arguments of a call are not).
+  explicit Sequential(Rng& rng, const Kinds&... kinds) : layers_{layer_t<Kinds, S, D>(kinds, rng)...} {}
 
   Sequential(Sequential&&) noexcept = default;
   Sequential& operator=(Sequential&&) noexcept = default;

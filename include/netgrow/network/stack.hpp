@@ -1,0 +1,129 @@
+// netgrow/network/stack.hpp: Stack<Kind>, a run-time number of same-typed layers (residual blocks)
+// applied one after another, usable as one layer in a Sequential.
+//
+//   Stack<WideBlock>{.blocks = {WideBlock{.in = 16, .inner = 4, .out = 32, .stride = 2},
+//                               WideBlock{.in = 32, .inner = 4, .out = 32}}}
+//
+// A Sequential's type list fixes the *kinds*; a Stack fixes only the kind of its blocks, so depth
+// can change at run time: insert() adds a block (depth growth), and block(i) gives access to each one
+// (width growth inside a block). Each block keeps its own output and gradient buffer, like the layers
+// of a Sequential, so growth methods can read the activations and gradients of the last step.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "netgrow/layers/layer.hpp"
+
+namespace netgrow {
+
+template <class K, class S, class D>
+class StackLayer;
+
+// Layer kind: the blocks' kinds in order (at least one).
+template <class K>
+struct Stack {
+  static constexpr std::string_view name = "Stack";
+  std::vector<K> blocks;
+
+  template <class S, class D>
+  using layer_type = StackLayer<K, S, D>;
+};
+
+template <class K, class S, class D>
+class StackLayer {
+  static_assert(LayerKind<K>, "netgrow::Stack<K>: K must be a layer kind (a block such as WideBlock)");
+
+ public:
+  using scalar_type = S;
+  using device_type = D;
+  using kind_type = Stack<K>;
+  using block_type = layer_t<K, S, D>;
+
+  StackLayer(const Stack<K>& kind, Rng& rng) {
+    require(!kind.blocks.empty(), "Stack: needs at least one block");
+    blocks_.reserve(kind.blocks.size());
+    for (const K& k : kind.blocks) blocks_.emplace_back(k, rng);
+    outputs_.resize(blocks_.size());
+    grads_.resize(blocks_.size());
+  }
+
+  std::size_t size() const { return blocks_.size(); }
+  block_type& block(std::size_t i) { return blocks_.at(i); }
+  const block_type& block(std::size_t i) const { return blocks_.at(i); }
+
+  // Inserts `block` at position i (0 = first, size() = last); the caller makes sure it maps its
+  // input shape to the same output shape, so the network's other shapes are unchanged.
+  void insert(std::size_t i, block_type block) {
+    require(i <= blocks_.size(), "Stack::insert: position ", i, " in a stack of ", blocks_.size(), " blocks");
+    blocks_.insert(blocks_.begin() + static_cast<std::ptrdiff_t>(i), std::move(block));
+    outputs_.insert(outputs_.begin() + static_cast<std::ptrdiff_t>(i), Tensor<S, D>());
+    grads_.insert(grads_.begin() + static_cast<std::ptrdiff_t>(i), Tensor<S, D>());
+  }
+
+  Shape output_shape(Shape in) const {
+    for (std::size_t i = 0; i < blocks_.size(); ++i) {
+      try {
+        in = blocks_[i].output_shape(in);
+      } catch (const ShapeError& e) {
+        throw ShapeError("block " + std::to_string(i) + " (" + blocks_[i].describe() + "): " + e.what());
+      }
+    }
+    return in;
+  }
+
+  void forward(ConstView<S, D> x, TensorView<S, D> y, Mode mode) {
+    ConstView<S, D> in = x;
+    for (std::size_t i = 0; i + 1 < blocks_.size(); ++i) {
+      outputs_[i].resize(blocks_[i].output_shape(in.shape()));
+      blocks_[i].forward(in, outputs_[i].view(), mode);
+      in = outputs_[i].cview();
+    }
+    blocks_.back().forward(in, y, mode);  // the last block writes straight into y
+  }
+
+  void backward(ConstView<S, D> x, ConstView<S, D> y, ConstView<S, D> dy, TensorView<S, D> dx, bool accumulate) {
+    const std::size_t n = blocks_.size();
+    ConstView<S, D> grad = dy;
+    for (std::size_t i = n; i-- > 0;) {
+      const ConstView<S, D> in = i == 0 ? x : outputs_[i - 1].cview();
+      const ConstView<S, D> out = i + 1 == n ? y : outputs_[i].cview();
+      if (i == 0) {
+        blocks_[0].backward(in, out, grad, dx, accumulate);
+      } else {
+        grads_[i - 1].resize(in.shape());
+        blocks_[i].backward(in, out, grad, grads_[i - 1].view(), accumulate);
+        grad = grads_[i - 1].cview();
+      }
+    }
+  }
+
+  // Parameters named "<block>.<name>".
+  template <class F>
+  void visit_parameters(F&& f) {
+    for (std::size_t i = 0; i < blocks_.size(); ++i)
+      blocks_[i].visit_parameters([&](std::string_view name, Parameter<S, D>& p) {
+        f(std::string_view(std::to_string(i) + "." + std::string(name)), p);
+      });
+  }
+
+  Stack<K> kind() const {
+    Stack<K> k;
+    for (const auto& b : blocks_) k.blocks.push_back(b.kind());
+    return k;
+  }
+
+  std::string describe() const {
+    std::string s = "Stack[" + std::to_string(blocks_.size()) + "](";
+    for (std::size_t i = 0; i < blocks_.size(); ++i) s += (i ? ", " : "") + blocks_[i].describe();
+    return s + ")";
+  }
+
+ private:
+  std::vector<block_type> blocks_;
+  std::vector<Tensor<S, D>> outputs_;  // outputs_[i]: output of block i (the last one unused: y)
+  std::vector<Tensor<S, D>> grads_;    // grads_[i]: dLoss/d outputs_[i]
+};
+
+}  // namespace netgrow

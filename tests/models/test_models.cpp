@@ -1,0 +1,153 @@
+// Tests models/: every builder runs forward and backward on small inputs, lists its growth sites,
+// plans growth from its seed width to its target width, and grows (Random and GradMax) without
+// changing the network's output, in training and evaluation mode.
+#include <doctest/doctest.h>
+
+#include "netgrow/grow.hpp"
+#include "netgrow/models/mlp.hpp"
+#include "netgrow/models/mobilenet_v1.hpp"
+#include "netgrow/models/small_cnn.hpp"
+#include "netgrow/models/vgg11.hpp"
+#include "netgrow/models/wide_resnet.hpp"
+#include "netgrow/network/loss.hpp"
+#include "support/gradcheck.hpp"
+#include "support/growth.hpp"
+
+using namespace netgrow;
+
+namespace {
+
+// Grows `seed` to the widths of `target` in two growths (Random, then GradMax with the exact
+// BatchNorm Jacobian), checking the output each time; returns the plan.
+template <class Model>
+models::GrowthPlan check_growth(Model& seed, Model& target, Shape input, Index classes, std::uint64_t s) {
+  Rng rng(s);
+  Tensor<double> x = test::random_tensor(input, rng);
+  Tensor<std::int32_t> labels(Shape{input[0]});
+  for (Index i = 0; i < input[0]; ++i) labels[i] = static_cast<std::int32_t>(i % classes);
+  auto& net = seed.net();
+  Tensor<double> grad;
+  auto refresh = [&] {
+    const auto logits = net.forward(x, Mode::train);
+    grad.resize(logits.shape());
+    SoftmaxCrossEntropy{}(logits, labels, grad);
+    net.backward(grad);
+  };
+  refresh();
+  CHECK(net.forward(x).shape() == Shape{input[0], classes});
+
+  const models::GrowthPlan plan = models::plan_growth(seed, target, 2);
+  CHECK(plan.sites() >= 1);
+  Tensor<double> train_before, eval_before, after;
+
+  // Growth 0: Random (no data): the output is kept in training and evaluation mode.
+  train_before.copy_from(net.forward(x, Mode::train));
+  eval_before.copy_from(net.forward(x, Mode::eval));
+  models::grow_all_sites(seed, plan, 0, grow::Random{}, rng);
+  after.copy_from(net.forward(x, Mode::eval));
+  CHECK(test::max_abs_diff(eval_before, after) < 1e-10);
+  after.copy_from(net.forward(x, Mode::train));
+  CHECK(test::max_abs_diff(train_before, after) < 1e-10);
+
+  // Growth 1: GradMax on the batch (refresh runs training-mode passes, so compare in training mode).
+  train_before.copy_from(net.forward(x, Mode::train));
+  const auto reports = models::grow_all_sites(seed, plan, 1, grow::GradMax{}, rng, refresh);
+  after.copy_from(net.forward(x, Mode::train));
+  CHECK(test::max_abs_diff(train_before, after) < 1e-10);
+  for (const auto& r : reports) {
+    INFO("pair ", r.producer, " -> ", r.consumer);
+    CHECK(!r.singular_values.empty());
+  }
+
+  std::size_t i = 0;
+  seed.for_each_site([&](auto& site) {
+    INFO("site ", site.name);
+    CHECK(site.width() == plan.target[i++]);
+  });
+  refresh();  // still trains after growth
+  CHECK(!net.find_non_finite().has_value());
+  return plan;
+}
+
+}  // namespace
+
+TEST_CASE("Mlp: two sites, grows to the target widths") {
+  Rng a(1), b(1);
+  models::Mlp<double, Cpu> seed({.in = 12, .hidden1 = 16, .hidden2 = 8, .out = 3, .width_multiplier = 0.25}, a);
+  models::Mlp<double, Cpu> target({.in = 12, .hidden1 = 16, .hidden2 = 8, .out = 3}, b);
+  const auto plan = check_growth(seed, target, Shape{6, 12}, 3, 1);
+  CHECK(plan.names == std::vector<std::string>{"fc1", "fc2"});
+  CHECK(plan.seed == std::vector<Index>{4, 2});
+  CHECK(plan.target == std::vector<Index>{16, 8});
+}
+
+TEST_CASE("SmallCnn for 28x28 inputs, with and without BatchNorm") {
+  const models::SmallCnnConfig small{.c1 = 8, .c2 = 8, .fc = 16, .classes = 4, .width_multiplier = 0.25};
+  models::SmallCnnConfig big = small;
+  big.width_multiplier = 1;
+  {
+    Rng a(2), b(2);
+    models::SmallCnn<double, Cpu> seed(small, a), target(big, b);
+    const auto plan = check_growth(seed, target, Shape{3, 1, 28, 28}, 4, 2);
+    CHECK(plan.names == std::vector<std::string>{"conv1", "conv2", "fc1"});
+    CHECK(plan.seed == std::vector<Index>{2, 2, 4});
+  }
+  {
+    Rng a(3), b(3);
+    models::SmallCnn<double, Cpu, true> seed(small, a), target(big, b);
+    check_growth(seed, target, Shape{3, 1, 28, 28}, 4, 3);
+  }
+}
+
+TEST_CASE("WideResNet-10: inner block widths grow from a quarter to full width") {
+  const models::WideResNetConfig small{.depth = 10, .width_multiplier = 0.5, .block_width = 0.25, .classes = 3};
+  models::WideResNetConfig big = small;
+  big.block_width = 1;
+  Rng a(4), b(4);
+  models::WideResNet<double, Cpu> seed(small, a), target(big, b);
+  const auto plan = check_growth(seed, target, Shape{2, 3, 8, 8}, 3, 4);
+  CHECK(plan.names == std::vector<std::string>{"group1.block0", "group2.block0", "group3.block0"});
+  CHECK(plan.seed == std::vector<Index>{2, 4, 8});
+  CHECK(plan.target == std::vector<Index>{8, 16, 32});
+  {
+    Rng c(5), d(5);
+    models::WideResNet<double, Cpu, true> seed_bn(small, c), target_bn(big, d);
+    check_growth(seed_bn, target_bn, Shape{2, 3, 8, 8}, 3, 5);
+  }
+  Rng e(6);
+  models::WideResNet<float, Cpu> wrn28({.depth = 28, .block_width = 0.25}, e);
+  std::size_t sites = 0;
+  wrn28.for_each_site([&](auto&) { ++sites; });
+  CHECK(sites == 12);
+  CHECK(wrn28.net().layer<1>().size() == 4);
+  using Wrn = models::WideResNet<float, Cpu>;
+  CHECK_THROWS_AS(Wrn({.depth = 27}, e), Error);
+}
+
+TEST_CASE("Vgg11 as in the reference: stride-2 downsampling, convolutional classifier, 8 sites") {
+  Rng a(7), b(7);
+  models::Vgg11<double, Cpu> seed({.width_multiplier = 1.0 / 32, .classes = 5}, a);
+  models::Vgg11<double, Cpu> target({.width_multiplier = 1.0 / 16, .classes = 5}, b);
+  const auto plan = check_growth(seed, target, Shape{2, 3, 32, 32}, 5, 7);
+  CHECK(plan.sites() == 8);
+  CHECK(plan.seed == std::vector<Index>{2, 4, 8, 8, 16, 16, 16, 16});
+  CHECK(seed.net().output_shape(Shape{1, 3, 32, 32}) == Shape{1, 5});
+}
+
+TEST_CASE("MobileNetV1: depthwise convolutions between pointwise pairs, 13 sites, last width fixed") {
+  // Narrower seeds can start dead: a 1-channel stem followed by Relu1 may output only zeros.
+  const models::MobileNetV1Config small{.width_multiplier = 1.0 / 8, .classes = 4, .last_width = 16};
+  models::MobileNetV1Config big = small;
+  big.width_multiplier = 1.0 / 4;
+  Rng a(8), b(8);
+  models::MobileNetV1<double, Cpu> seed(small, a), target(big, b);
+  const auto plan = check_growth(seed, target, Shape{2, 3, 32, 32}, 4, 8);
+  CHECK(plan.sites() == 13);
+  CHECK(plan.names.front() == "conv0");
+  CHECK(plan.names.back() == "pw12");
+  CHECK(plan.seed == std::vector<Index>{4, 8, 16, 16, 32, 32, 64, 64, 64, 64, 64, 64, 128});
+  CHECK(seed.net().output_shape(Shape{1, 3, 32, 32}) == Shape{1, 4});
+  Rng c(9), d(9);
+  models::MobileNetV1<double, Cpu, true> seed_bn(small, c), target_bn(big, d);
+  check_growth(seed_bn, target_bn, Shape{2, 3, 32, 32}, 4, 9);
+}
