@@ -90,3 +90,47 @@ TEST_CASE("GradMax through BatchNorm predicts the new filters' gradient exactly"
   CHECK(rows_norm(c.net.layer<0>().weight().grad.cview().reshape(Shape{5, 18}), 3, 2) ==
         doctest::Approx(expected).epsilon(1e-8));
 }
+
+TEST_CASE("PairDataOptions::rows keeps the per-position rows; M formed from them is the same") {
+  using Net = Sequential<double, Cpu, Conv2d, BatchNorm, Relu1, Conv2d>;
+  ConvCase<Net> c(5, Shape{2, 2, 7, 6}, Conv2d{.in = 2, .out = 3, .stride = 2, .padding = 1}, BatchNorm{.channels = 3},
+                  Relu1{}, Conv2d{.in = 3, .out = 4, .padding = 0});
+  c.refresh();
+  const auto m = grow::data_from_last_backward<0, 3>(c.net);
+  const auto rows = grow::data_from_last_backward<0, 3>(c.net, {.rows = true});
+  REQUIRE(rows.has_batch());
+  CHECK(rows.inputs().shape() == Shape{2 * 4 * 3, 2 * 9});   // N Y1 rows, C0 k k
+  CHECK(rows.output_grads().shape() == Shape{2 * 4 * 3, 4 * 9});  // N Y1 rows, C2 k k
+  CHECK(rows.gradient_scale() == m.gradient_scale());
+  CHECK(max_abs_diff(rows.matrix(), m.matrix()) < 1e-12 * std::max(1.0, std::sqrt(ops::squared_norm<double>(m.matrix()))));
+}
+
+TEST_CASE("InverseGradMaxOpt grows conv pairs through BatchNorm: function kept, new outgoing gradient raised") {
+  auto grow_inverse = [](int steps, double& new_gradient) {
+    using Net = Sequential<double, Cpu, Conv2d, BatchNorm, Relu1, Conv2d>;
+    ConvCase<Net> c(6, Shape{3, 2, 6, 5}, Conv2d{.in = 2, .out = 3, .padding = 1}, BatchNorm{.channels = 3}, Relu1{},
+                    Conv2d{.in = 3, .out = 4, .padding = 1});
+    const Tensor<double> before = c.output(Mode::train);
+    c.refresh();
+    auto data = grow::data_from_last_backward<0, 3>(c.net, {.rows = true});
+    Rng rng(7);
+    grow::grow_width<0, 3>(
+        c.net, 2, grow::InverseGradMaxOpt{.norm = grow::NormRule::fixed(1.0), .steps = steps, .learning_rate = 0.05},
+        rng, data);
+    CHECK(max_abs_diff(before, c.output(Mode::train)) < 1e-12);
+    c.refresh();
+    // Gradient of the new channels' outgoing weights: W2[:, 3:5, :, :].
+    const auto& g = c.net.layer<3>().weight().grad;
+    double s = 0;
+    for (Index o = 0; o < 4; ++o)
+      for (Index i = 3; i < 5; ++i)
+        for (Index t = 0; t < 9; ++t) s += g[(o * 5 + i) * 9 + t] * g[(o * 5 + i) * 9 + t];
+    new_gradient = std::sqrt(s);
+  };
+  double start = 0, optimised = 0;
+  grow_inverse(0, start);
+  grow_inverse(100, optimised);
+  INFO("random start ", start, ", optimised ", optimised);
+  CHECK(start > 0);
+  CHECK(optimised > 1.1 * start);
+}

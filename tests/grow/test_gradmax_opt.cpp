@@ -60,7 +60,8 @@ TEST_CASE("without the orthonormal projection, long runs line the new neurons up
     return std::hypot(svd.singularValues()(0), svd.singularValues()(1));
   }();
   grow::grow_width<0, 2>(f.net, 2,
-                         grow::GradMaxOpt{.norm = grow::NormRule::fixed(1.0), .steps = 2000, .learning_rate = 0.05},
+                         grow::GradMaxOpt{.norm = grow::NormRule::fixed(1.0), .steps = 3000, .learning_rate = 1.0,
+                                          .ascent = grow::Ascent::gradient},
                          f.rng, data);
   const auto w2 = matrix(f.net.layer<2>().weight().value);
   const double cosine = std::abs(w2.col(5).dot(w2.col(6)));  // unit columns

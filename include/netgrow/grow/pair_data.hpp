@@ -57,6 +57,12 @@ enum class BatchNormJacobian { train_mode, ignore };
 
 struct PairDataOptions {
   BatchNormJacobian batch_norm = BatchNormJacobian::train_mode;
+  // Conv -> Conv pairs: also keep the per-position rows (P (N Y1, fan_in) patches, centred like M's;
+  // D (N Y1, fan_out) consumer-side gradients at the producer's positions) instead of only
+  // M = D^T P / N. Initializers that evaluate new neurons on the batch need them (InverseGradMaxOpt);
+  // they cost (N Y1) (fan_in + fan_out) values. Only for pairs whose in-between layers keep positions
+  // (activations, BatchNorm, identity depthwise convolutions).
+  bool rows = false;
 };
 
 namespace detail {
@@ -207,6 +213,8 @@ GrowthData<typename Net::scalar_type> data_from_last_backward(Net& net, const Pa
 
     if constexpr (detail::is_kind<Consumer, Conv2d>) {
       require(path.terminal_multiplier == 0, "data_from_last_backward: Flatten/GlobalAvgPool before a Conv2d");
+      require(!options.rows || path.identity, "data_from_last_backward: PairDataOptions::rows needs in-between "
+                                              "layers that keep positions (no pooling)");
       auto& consumer = net.template layer<C>();
       const ops::ConvGeometry g2 =
           consumer.geometry(Shape{n, consumer.in_channels(), path.height, path.width});
@@ -215,6 +223,11 @@ GrowthData<typename Net::scalar_type> data_from_last_backward(Net& net, const Pa
       require<ShapeError>(dz.dim(2) == ho2 && dz.dim(3) == wo2, "data_from_last_backward: consumer output ",
                           dz.shape(), " does not match its geometry");
       std::vector<Tensor<S, Cpu>> dmat(cols.size()), droute(cols.size()), partial_m(cols.size());
+      Tensor<S, Cpu> p_rows, d_rows;  // options.rows: (N Y1, fan_in) and (N Y1, fan_out)
+      if (options.rows) {
+        p_rows = Tensor<S, Cpu>(Shape{n * y1, fan_in});
+        d_rows = Tensor<S, Cpu>(Shape{n * y1, fan_out});
+      }
       ops::parallel_for(n, [&](Index i, int t) {
         const auto ts = static_cast<std::size_t>(t);
         Tensor<S, Cpu>& c = cols[ts];
@@ -249,6 +262,14 @@ GrowthData<typename Net::scalar_type> data_from_last_backward(Net& net, const Pa
               for (Index f = 0; f < fan_out; ++f) r.data()[f * y1 + y] += static_cast<S>(w) * d.data()[f * yp + yy];
           d_at_producer = r.data();
         }
+        if (options.rows) {
+          auto p_block = Eigen::Map<detail::RowMajor<S>>(p_rows.data() + i * y1 * fan_in, y1, fan_in);
+          p_block = matrix(c).transpose();
+          if (path.centre) p_block.rowwise() -= mean.transpose().template cast<S>();
+          Eigen::Map<detail::RowMajor<S>>(d_rows.data() + i * y1 * fan_out, y1, fan_out) =
+              Eigen::Map<const detail::RowMajor<S>>(d_at_producer, fan_out, y1).transpose();
+          return;  // M = D^T P is formed from the rows when an initializer asks for it
+        }
         Tensor<S, Cpu>& m = partial_m[ts];
         if (m.empty()) m = Tensor<S, Cpu>(Shape{fan_out, fan_in});
         matrix(m).noalias() += Eigen::Map<const detail::RowMajor<S>>(d_at_producer, fan_out, y1) * matrix(c).transpose();
@@ -257,6 +278,8 @@ GrowthData<typename Net::scalar_type> data_from_last_backward(Net& net, const Pa
           matrix(m).noalias() -= (row_sums.template cast<double>() * mean.transpose()).template cast<S>();
         }
       });
+      if (options.rows)
+        return GrowthData<S>::from_owned_batch(std::move(p_rows), std::move(d_rows)).with_gradient_scale(path.scale);
       Tensor<S, Cpu> m(Shape{fan_out, fan_in});
       for (const auto& p : partial_m)
         if (!p.empty()) matrix(m) += matrix(p);

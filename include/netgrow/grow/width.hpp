@@ -48,20 +48,37 @@ void for_each_between(Net& net, F&& f) {
   }(std::make_index_sequence<C - P - 1>{});
 }
 
-// Runs the layers between the pair forward on new channels' values (N, k), keeping intermediates.
+// Runs the layers between the pair forward on new channels' values (R, k) — rows are samples, or
+// samples x positions for convolutions — keeping intermediates. New channels see the in-between layers
+// as they will be after identity growth: activations as they are, BatchNorm as a fresh identity
+// BatchNorm over the k new channels (training mode: each new channel normalised over the rows).
 template <class Net, std::size_t P, std::size_t C>
 struct BetweenRunner {
   using S = typename Net::scalar_type;
   Net* net;
-  std::vector<Tensor<S, Cpu>> values;  // values[i]: output of the i-th layer between
+  std::vector<Tensor<S, Cpu>> values;                            // values[i]: output of the i-th layer between
+  std::vector<std::unique_ptr<BatchNormLayer<S, Cpu>>> norms;  // norms[i]: the new channels' BatchNorm
 
   void forward(ConstView<S, Cpu> z, TensorView<S, Cpu> h) {
     values.resize(C - P - 1);
+    norms.resize(C - P - 1);
     ConstView<S, Cpu> in = z;
     std::size_t i = 0;
     for_each_between<Net, P, C>(*net, [&](auto& layer) {
+      using L = std::remove_cvref_t<decltype(layer)>;
       values[i].resize(in.shape());
-      layer.forward(in, values[i].view(), Mode::train);
+      if constexpr (is_kind<L, BatchNorm>) {
+        BatchNorm kind = layer.kind();
+        kind.channels = in.dim(1);
+        Rng unused(0);
+        norms[i] = std::make_unique<BatchNormLayer<S, Cpu>>(kind, unused);
+        norms[i]->forward(in, values[i].view(), Mode::train);
+      } else if constexpr (ActivationBetween<L>) {
+        layer.forward(in, values[i].view(), Mode::train);
+      } else {
+        require(false, "grow: initializers that evaluate new neurons on the batch (FireflyOpt, InverseGradMaxOpt) "
+                       "support only activations and BatchNorm between the pair, not ", layer.describe());
+      }
       in = values[i++].cview();
     });
     ops::copy<S>(in, h);
@@ -76,7 +93,8 @@ struct BetweenRunner {
       steps.push_back([&, j, l = &layer] {
         const ConstView<S, Cpu> in = j == 0 ? z : values[j - 1].cview();
         Tensor<S, Cpu> below(in.shape());
-        l->backward(in, values[j].cview(), grad.cview(), below.view(), false);
+        if (norms[j]) norms[j]->backward(in, values[j].cview(), grad.cview(), below.view(), false);
+        else l->backward(in, values[j].cview(), grad.cview(), below.view(), false);
         grad = std::move(below);
       });
     });
