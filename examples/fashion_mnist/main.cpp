@@ -1,17 +1,21 @@
 // examples/fashion_mnist: growing a convolutional network on Fashion-MNIST, the GradMax paper's
 // Table 1 protocol transposed to a data set a 2-core machine can train on.
 //
-// Network: conv(3x3, c1) -> Relu1 -> conv(3x3, c2) -> Relu1 -> max-pool 2 -> Flatten -> Dense(f1) ->
-// Relu1 -> Dense(10), the classic PyTorch MNIST network; target widths (c1, c2, f1) = (32, 64, 128).
+// Networks (--model, builders in netgrow/models):
+//   small      conv(3x3, c1) -> Relu1 -> conv(3x3, c2) -> Relu1 -> max-pool 2 -> Flatten -> Dense(f1) ->
+//              Relu1 -> Dense(10), the classic PyTorch MNIST network; target widths (32, 64, 128)
+//   small-bn   the same with a BatchNorm after each convolution
+//   wrn        Wide-ResNet-d-k (--wrn-depth, --wrn-k) on the 28x28 images; the inner widths of its
+//              blocks grow, as in the reference (a GPU-sized run: slow on 2 cores)
 // Methods, all trained for the same number of steps (SGD with Nesterov momentum 0.9, cosine learning
 // rate, batch 128):
 //   Baseline-Small   the seed widths (target x --seed-fraction, default 0.25) throughout
 //   Baseline-Big     the target widths throughout
-//   Random, FireflyOpt, GradMax (and, on request, GradMaxOpt, Split)
-//                    start at the seed widths; every --interval steps from --start, all three pairs
-//                    (conv1 -> conv2, conv2 -> Dense through pooling and Flatten, Dense -> Dense) grow
-//                    at once, reaching the target widths after --growths growths. Data-driven methods
-//                    use a separate grow batch of 128 training images.
+//   Random, FireflyOpt, GradMax (and, on request, GradMaxOpt, Split, and Inverse = InverseGradMaxOpt,
+//                    for models whose sites are all conv -> conv: wrn)
+//                    start at the seed widths; every --interval steps from --start, every growth site
+//                    grows at once, reaching the target widths after --growths growths. Data-driven
+//                    methods use a separate grow batch of 128 training images.
 // Prints test accuracy per method (mean and 80% interval over --seeds), training FLOPs relative to
 // Baseline-Big and wall-clock time; writes curves (loss, accuracy, parameters, FLOPs) to CSV.
 #include <chrono>
@@ -24,30 +28,25 @@
 #include <vector>
 
 #include "../common/summary.hpp"
+#include "netgrow/models/small_cnn.hpp"
+#include "netgrow/models/wide_resnet.hpp"
 #include "netgrow/netgrow.hpp"
 
 using namespace netgrow;
-using Net = Sequential<float, Cpu, Conv2d, Relu1, Conv2d, Relu1, MaxPool2d, Flatten, Dense, Relu1, Dense>;
-using Pairs = grow::PairList<grow::Pair<0, 2>, grow::Pair<2, 6>, grow::Pair<6, 8>>;
 
 namespace {
 
-struct Widths {
-  Index c1, c2, f1;
-};
-
-Net build(Rng& rng, Widths w) {
-  return Net(rng, Conv2d{.in = 1, .out = w.c1, .kernel = 3, .padding = 0}, Relu1{},
-             Conv2d{.in = w.c1, .out = w.c2, .kernel = 3, .padding = 0}, Relu1{}, MaxPool2d{}, Flatten{},
-             Dense{.in = w.c2 * 144, .out = w.f1}, Relu1{}, Dense{.in = w.f1, .out = 10});
+// Site widths as text, "8/16/32".
+template <class Model>
+std::string widths_of(Model& model) {
+  std::string w;
+  model.for_each_site([&](auto& site) { w += (w.empty() ? "" : "/") + std::to_string(site.width()); });
+  return w;
 }
 
-Widths widths_of(const Net& net) {
-  return {net.layer<0>().out_channels(), net.layer<2>().out_channels(), net.layer<6>().out_features()};
-}
-
+template <class Model, class ModelConfig>
 struct Config {
-  Widths seed, target;
+  ModelConfig seed, target;
   std::int64_t steps, start, interval, growths;
   double lr;
   Index batch = 128;
@@ -57,31 +56,36 @@ struct CurvePoint {
   std::int64_t step;
   double loss, accuracy, flops;
   Index params;
-  Widths widths;
+  std::string widths;
 };
 
 struct Run {
   double test_accuracy = 0, test_loss = 0, train_flops = 0, seconds = 0, growth_seconds = 0;
-  Widths final_widths{};
+  std::string final_widths;
   std::vector<CurvePoint> curve;
 };
 
-using GrowAll = std::function<void(Net&, std::span<const Index>, Rng&, const std::function<void()>&)>;
+// Growth number g of the plan at every site of the model.
+template <class Model>
+using GrowAll = std::function<void(Model&, const models::GrowthPlan&, int, Rng&, const std::function<void()>&)>;
 
-template <class Init>
-GrowAll grow_all(Init init) {
-  return [init](Net& net, std::span<const Index> ks, Rng& rng, const std::function<void()>& refresh) {
-    grow::grow_all_at_once(net, Pairs{}, ks, init, rng, refresh);
+template <class Model, class Init>
+GrowAll<Model> grow_all(Init init, grow::PairDataOptions options = {}) {
+  return [init, options](Model& model, const models::GrowthPlan& plan, int g, Rng& rng,
+                         const std::function<void()>& refresh) {
+    models::grow_all_sites(model, plan, g, init, rng, refresh, options);
   };
 }
 
+template <class Model>
 struct Method {
   std::string name;
   bool grows;
   bool big;
-  GrowAll grow;
+  GrowAll<Model> grow;
 };
 
+template <class Net>
 ops::CrossEntropyResult evaluate(Net& net, const LabeledImages& data) {
   ops::CrossEntropyResult total;
   double loss_sum = 0;
@@ -101,9 +105,12 @@ ops::CrossEntropyResult evaluate(Net& net, const LabeledImages& data) {
   return total;
 }
 
-Run train(const FashionMnist& data, const Config& c, const Method& m, std::uint64_t seed, int log_every) {
+template <class Model, class ModelConfig>
+Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const Method<Model>& m, std::uint64_t seed,
+          int log_every) {
   Rng rng(seed);
-  Net net = build(rng, m.big ? c.target : c.seed);
+  Model model(m.big ? c.target : c.seed, rng);
+  auto& net = model.net();
   Sgd sgd(CosineLr{.base = c.lr, .total_steps = c.steps}, {.momentum = 0.9, .nesterov = true, .weight_decay = 5e-4});
   BatchSampler sampler(data.train.size(), c.batch, Rng(seed + 1));
   BatchSampler grow_sampler(data.train.size(), c.batch, Rng(seed + 2));
@@ -117,10 +124,12 @@ Run train(const FashionMnist& data, const Config& c, const Method& m, std::uint6
     net.backward(ggrad);
   };
   grow::GrowthSchedule schedule(c.interval, c.start, c.growths);
-  std::vector<std::vector<Index>> plan(3);  // neurons per growth for each pair
-  plan[0] = grow::split_evenly(c.target.c1 - c.seed.c1, c.growths);
-  plan[1] = grow::split_evenly(c.target.c2 - c.seed.c2, c.growths);
-  plan[2] = grow::split_evenly(c.target.f1 - c.seed.f1, c.growths);
+  models::GrowthPlan plan;
+  if (m.grows) {
+    Rng unused(0);
+    Model target(c.target, unused);
+    plan = models::plan_growth(model, target, static_cast<int>(c.growths));
+  }
 
   Run run;
   double loss_avg = 0, acc_avg = 0;
@@ -131,9 +140,7 @@ Run train(const FashionMnist& data, const Config& c, const Method& m, std::uint6
       const auto idx = grow_sampler.next();
       gather_rows(data.train.images, idx, gx);
       gather_rows(data.train.labels, idx, gy);
-      const std::size_t i = static_cast<std::size_t>(schedule.growths());
-      const std::vector<Index> ks = {plan[0][i], plan[1][i], plan[2][i]};
-      m.grow(net, ks, rng, refresh);
+      m.grow(model, plan, static_cast<int>(schedule.growths()), rng, refresh);
       schedule.record_growth();
       run.growth_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - g0).count();
     }
@@ -154,42 +161,23 @@ Run train(const FashionMnist& data, const Config& c, const Method& m, std::uint6
     loss_avg = step == 0 ? r.loss : 0.98 * loss_avg + 0.02 * r.loss;
     acc_avg = step == 0 ? r.accuracy() : 0.98 * acc_avg + 0.02 * r.accuracy();
     if ((step + 1) % log_every == 0 || step + 1 == c.steps)
-      run.curve.push_back({step + 1, loss_avg, acc_avg, run.train_flops, net.parameter_count(), widths_of(net)});
+      run.curve.push_back({step + 1, loss_avg, acc_avg, run.train_flops, net.parameter_count(), widths_of(model)});
   }
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto test = evaluate(net, data.test);
   run.test_accuracy = test.accuracy();
   run.test_loss = test.loss;
-  run.final_widths = widths_of(net);
+  run.final_widths = widths_of(model);
   return run;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) try {
-  examples::Flags flags(argc, argv,
-                        {{"epochs", "3"},
-                         {"seeds", "1"},
-                         {"lr", "0.05"},
-                         {"seed-fraction", "0.25"},
-                         {"growths", "4"},
-                         {"start", "0"},
-                         {"interval", "0"},
-                         {"methods", "Baseline-Small,Baseline-Big,Random,FireflyOpt,GradMax"},
-                         {"data", ""},
-                         {"train-limit", "0"},
-                         {"csv", "fashion_mnist"}});
-  if (flags.help()) {
-    std::printf("fashion_mnist: growing a CNN on Fashion-MNIST with GradMax and its peers\n%s", flags.usage().c_str());
-    return 0;
-  }
-  const FashionMnist data = load_fashion_mnist({.directory = flags.str("data"), .max_train = flags.integer("train-limit")});
-  Config c;
-  c.target = {32, 64, 128};
-  const double fraction = flags.number("seed-fraction");
-  require(fraction > 0 && fraction <= 1, "--seed-fraction must be in (0, 1]");
-  auto seed_width = [&](Index w) { return std::max<Index>(1, static_cast<Index>(static_cast<double>(w) * fraction)); };
-  c.seed = {seed_width(32), seed_width(64), seed_width(128)};
+// Runs every method on one model type and prints the table; returns the process exit code.
+template <class Model, class ModelConfig>
+int run_experiment(const examples::Flags& flags, const FashionMnist& data, const ModelConfig& seed_config,
+                   const ModelConfig& target_config, const std::string& description) {
+  Config<Model, ModelConfig> c;
+  c.seed = seed_config;
+  c.target = target_config;
   const std::int64_t steps_per_epoch = data.train.size() / c.batch;
   c.steps = static_cast<std::int64_t>(flags.number("epochs") * static_cast<double>(steps_per_epoch));
   c.growths = flags.integer("growths");
@@ -201,28 +189,32 @@ int main(int argc, char** argv) try {
   require(c.steps > 0 && c.growths >= 1, "--epochs and --growths must be positive");
 
   const auto norm = grow::NormRule::mean_norm(0.5);  // the reference's CIFAR setting
-  const std::vector<Method> all = {
+  const std::vector<Method<Model>> all = {
       {"Baseline-Small", false, false, {}},
       {"Baseline-Big", false, true, {}},
-      {"Random", true, false, grow_all(grow::Random{.norm = norm})},
-      {"FireflyOpt", true, false, grow_all(grow::FireflyOpt{.norm = norm, .epsilon = 0.01, .steps = 30})},
-      {"GradMax", true, false, grow_all(grow::GradMax{.norm = norm})},
-      {"GradMaxOpt", true, false, grow_all(grow::GradMaxOpt{.norm = norm})},
-      {"Split", true, false, grow_all(grow::Split{.noise = 0.01})},
+      {"Random", true, false, grow_all<Model>(grow::Random{.norm = norm})},
+      {"FireflyOpt", true, false, grow_all<Model>(grow::FireflyOpt{.norm = norm, .epsilon = 0.01, .steps = 30})},
+      {"GradMax", true, false, grow_all<Model>(grow::GradMax{.norm = norm})},
+      {"GradMaxOpt", true, false, grow_all<Model>(grow::GradMaxOpt{.norm = norm})},
+      {"Split", true, false, grow_all<Model>(grow::Split{.noise = 0.01})},
+      {"Inverse", true, false, grow_all<Model>(grow::InverseGradMaxOpt{.norm = norm}, {.rows = true})},
   };
-  std::vector<Method> methods;
+  std::vector<Method<Model>> methods;
   std::stringstream list(flags.str("methods"));
   for (std::string name; std::getline(list, name, ',');) {
-    auto it = std::find_if(all.begin(), all.end(), [&](const Method& m) { return m.name == name; });
+    auto it = std::find_if(all.begin(), all.end(), [&](const Method<Model>& m) { return m.name == name; });
     require(it != all.end(), "--methods: unknown method '", name, "'");
     methods.push_back(*it);
   }
   const int seeds = static_cast<int>(flags.integer("seeds"));
-  std::printf("netgrow Fashion-MNIST: %td training / %td test images, conv-conv-pool-fc-fc widths (%td, %td, %td) -> "
-              "(%td, %td, %td), %lld steps of batch %td (%.1f epochs), SGD Nesterov 0.9, cosine lr %g, %d seed(s)\n",
-              data.train.size(), data.test.size(), c.seed.c1, c.seed.c2, c.seed.f1, c.target.c1, c.target.c2,
-              c.target.f1, static_cast<long long>(c.steps), c.batch, flags.number("epochs"), c.lr, seeds);
-  std::printf("growing methods: all pairs grow at steps %lld, %lld, ... (%lld growths)\n\n",
+  Rng unused(0);
+  Model seed_model(c.seed, unused), target_model(c.target, unused);
+  std::printf("netgrow Fashion-MNIST: %td training / %td test images, %s, site widths %s -> %s, %lld steps of batch "
+              "%td (%.1f epochs), SGD Nesterov 0.9, cosine lr %g, %d seed(s)\n",
+              data.train.size(), data.test.size(), description.c_str(), widths_of(seed_model).c_str(),
+              widths_of(target_model).c_str(), static_cast<long long>(c.steps), c.batch, flags.number("epochs"), c.lr,
+              seeds);
+  std::printf("growing methods: all sites grow at steps %lld, %lld, ... (%lld growths)\n\n",
               static_cast<long long>(c.start), static_cast<long long>(c.start + c.interval),
               static_cast<long long>(c.growths));
 
@@ -244,12 +236,11 @@ int main(int argc, char** argv) try {
     double loss = 0, flops = 0, secs = 0;
     for (const auto& r : runs[m.name]) acc.push_back(r.test_accuracy), loss += r.test_loss, flops += r.train_flops, secs += r.seconds;
     const double n = static_cast<double>(runs[m.name].size());
-    const Widths w = runs[m.name][0].final_widths;
     char flops_text[32] = "n/a";
     if (big_flops > 0) std::snprintf(flops_text, sizeof flops_text, "%.2f", flops / n / big_flops);
-    std::printf("%-15s %-28s %-12.4f %-18s %-10.1f (%td, %td, %td)\n", m.name.c_str(),
-                examples::format_interval(examples::interval_80(acc)).c_str(), loss / n, flops_text, secs / n, w.c1,
-                w.c2, w.f1);
+    std::printf("%-15s %-28s %-12.4f %-18s %-10.1f %s\n", m.name.c_str(),
+                examples::format_interval(examples::interval_80(acc)).c_str(), loss / n, flops_text, secs / n,
+                runs[m.name][0].final_widths.c_str());
   }
 
   std::vector<std::string> rows;
@@ -257,15 +248,62 @@ int main(int argc, char** argv) try {
     for (std::size_t s = 0; s < runs[m.name].size(); ++s)
       for (const auto& p : runs[m.name][s].curve) {
         char buf[256];
-        std::snprintf(buf, sizeof buf, "%s,%zu,%lld,%.5f,%.4f,%td,%.4e,%td,%td,%td", m.name.c_str(), s,
-                      static_cast<long long>(p.step), p.loss, p.accuracy, p.params, p.flops, p.widths.c1, p.widths.c2,
-                      p.widths.f1);
+        std::snprintf(buf, sizeof buf, "%s,%zu,%lld,%.5f,%.4f,%td,%.4e,%s", m.name.c_str(), s,
+                      static_cast<long long>(p.step), p.loss, p.accuracy, p.params, p.flops, p.widths.c_str());
         rows.push_back(buf);
       }
   const std::string csv = flags.str("csv") + "_curves.csv";
-  examples::write_csv(csv, "method,seed,step,train_loss,train_accuracy,parameters,train_flops,c1,c2,f1", rows);
+  examples::write_csv(csv, "method,seed,step,train_loss,train_accuracy,parameters,train_flops,site_widths", rows);
   std::printf("\ncurves written to %s\n", csv.c_str());
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  examples::Flags flags(argc, argv,
+                        {{"model", "small"},
+                         {"wrn-depth", "16"},
+                         {"wrn-k", "1"},
+                         {"epochs", "3"},
+                         {"seeds", "1"},
+                         {"lr", "0.05"},
+                         {"seed-fraction", "0.25"},
+                         {"growths", "4"},
+                         {"start", "0"},
+                         {"interval", "0"},
+                         {"methods", "Baseline-Small,Baseline-Big,Random,FireflyOpt,GradMax"},
+                         {"data", ""},
+                         {"train-limit", "0"},
+                         {"csv", "fashion_mnist"}});
+  if (flags.help()) {
+    std::printf("fashion_mnist: growing a CNN on Fashion-MNIST with GradMax and its peers\n%s", flags.usage().c_str());
+    return 0;
+  }
+  const FashionMnist data = load_fashion_mnist({.directory = flags.str("data"), .max_train = flags.integer("train-limit")});
+  const double fraction = flags.number("seed-fraction");
+  require(fraction > 0 && fraction <= 1, "--seed-fraction must be in (0, 1]");
+  const std::string model = flags.str("model");
+  if (model == "small" || model == "small-bn") {
+    models::SmallCnnConfig seed{.width_multiplier = fraction}, target{};
+    if (model == "small")
+      return run_experiment<models::SmallCnn<float, Cpu>>(flags, data, seed, target, "conv-conv-pool-fc-fc");
+    return run_experiment<models::SmallCnn<float, Cpu, true>>(flags, data, seed, target,
+                                                              "conv-BN-conv-BN-pool-fc-fc");
+  }
+  if (model == "wrn") {
+    const models::WideResNetConfig seed{.depth = static_cast<int>(flags.integer("wrn-depth")),
+                                        .width_multiplier = flags.number("wrn-k"),
+                                        .block_width = fraction,
+                                        .in_channels = 1,
+                                        .classes = 10};
+    models::WideResNetConfig target = seed;
+    target.block_width = 1.0;
+    return run_experiment<models::WideResNet<float, Cpu>>(
+        flags, data, seed, target,
+        "WRN-" + std::to_string(seed.depth) + "-" + flags.str("wrn-k") + " (inner block widths grow)");
+  }
+  throw Error("--model: unknown model '" + model + "' (small, small-bn, wrn)");
 } catch (const std::exception& e) {
   std::fprintf(stderr, "fashion_mnist: %s\n", e.what());
   return 1;
