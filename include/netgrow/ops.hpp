@@ -9,4 +9,8 @@
 #include "netgrow/backend/cpu/optim.hpp"
 #include "netgrow/backend/cpu/layout.hpp"
 #include "netgrow/backend/cpu/svd.hpp"
+#include "netgrow/backend/cpu/batch_norm.hpp"
 #include "netgrow/backend/cpu/conv.hpp"
+#include "netgrow/backend/cpu/conv2d.hpp"
+#include "netgrow/backend/cpu/depthwise.hpp"
+#include "netgrow/backend/cpu/pool.hpp"

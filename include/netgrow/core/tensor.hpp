@@ -8,7 +8,9 @@
 // - Views never own; they stay valid until their tensor is resized, moved from or destroyed.
 //   `TensorView<const T, D>` is the read-only view; a mutable view converts to it implicitly.
 // - Element access with at()/operator[] exists only for Cpu tensors; device tensors move through
-//   explicit transfers.
+//   explicit transfers (backend/cuda/transfer.hpp). The members that only copy or zero whole
+//   buffers (zero-filled construction, clone, copy_from, reserve, shrink_to_fit, fill_zero) work on
+//   every device through the hooks of detail::Buffer<T, D> (Cuda: backend/cuda/memory.hpp).
 #pragma once
 
 #include <algorithm>
@@ -75,6 +77,15 @@ class Buffer<T, Cpu> {
 
   T* data() const { return data_; }
   Index capacity() const { return capacity_; }
+
+  // Element-level hooks Tensor uses for its device-generic members (every Buffer<T, D> has them):
+  // copy n elements (the ranges may overlap) and zero n elements.
+  static void copy_n(T* dst, const T* src, Index n) {
+    if (n > 0 && dst != src) std::memmove(static_cast<void*>(dst), src, static_cast<std::size_t>(n) * sizeof(T));
+  }
+  static void zero_n(T* dst, Index n) {
+    if (n > 0) std::memset(static_cast<void*>(dst), 0, static_cast<std::size_t>(n) * sizeof(T));
+  }
 
  private:
   void allocate(Index n) {
@@ -237,12 +248,11 @@ class Tensor {
     return t;
   }
 
-  // Makes this tensor an element-wise copy of `src` (reshaping it to src's shape).
-  void copy_from(ConstView<T, D> src)
-    requires std::same_as<D, Cpu>
-  {
+  // Makes this tensor an element-wise copy of `src` (reshaping it to src's shape). On a device the
+  // copy is queued on the calling thread's stream.
+  void copy_from(ConstView<T, D> src) {
     resize(src.shape());
-    if (src.numel() > 0) std::memmove(data(), src.data(), static_cast<std::size_t>(src.numel()) * sizeof(T));
+    detail::Buffer<T, D>::copy_n(data(), src.data(), src.numel());
   }
 
   // Changes the shape. Reuses the allocation when the new shape fits; contents are unspecified
@@ -252,10 +262,8 @@ class Tensor {
     shape_ = shape;
   }
 
-  // Ensures capacity for n elements, keeping the current ones (Cpu).
-  void reserve(Index n)
-    requires std::same_as<D, Cpu>
-  {
+  // Ensures capacity for n elements, keeping the current ones.
+  void reserve(Index n) {
     buffer_.reserve_keeping(n, numel());
   }
 
@@ -268,9 +276,7 @@ class Tensor {
   }
 
   // Releases spare capacity (after growth has finished, for example).
-  void shrink_to_fit()
-    requires std::same_as<D, Cpu>
-  {
+  void shrink_to_fit() {
     if (capacity() == numel()) return;
     Tensor t = clone();
     *this = std::move(t);
@@ -281,11 +287,7 @@ class Tensor {
   {
     std::fill_n(data(), numel(), value);
   }
-  void fill_zero()
-    requires std::same_as<D, Cpu>
-  {
-    if (numel() > 0) std::memset(static_cast<void*>(data()), 0, static_cast<std::size_t>(numel()) * sizeof(T));
-  }
+  void fill_zero() { detail::Buffer<T, D>::zero_n(data(), numel()); }
 
   T* data() { return buffer_.data(); }
   const T* data() const { return buffer_.data(); }

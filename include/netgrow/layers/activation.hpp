@@ -7,6 +7,9 @@
 #include "netgrow/backend/cpu/elementwise.hpp"
 #include "netgrow/layers/activation_functions.hpp"
 #include "netgrow/layers/layer.hpp"
+#if defined(__CUDACC__)
+#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
+#endif
 
 namespace netgrow {
 

@@ -107,10 +107,12 @@ struct Gelu {
   static constexpr bool nonzero_slope_at_zero = true;
   constexpr double slope_at_zero() const { return 0.5; }
   template <class T>
-  NETGROW_HOST_DEVICE T f(T x) const { return T(0.5) * x * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2))); }
+  // Phi(x) = erfc(-x / sqrt 2) / 2, not (1 + erf(x / sqrt 2)) / 2: the latter cancels for negative x and
+  // loses all relative precision there (and CPU and GPU erf then disagree in the leading digits).
+  NETGROW_HOST_DEVICE T f(T x) const { return T(0.5) * x * std::erfc(-x * T(std::numbers::sqrt2 / 2)); }
   template <class T>
   NETGROW_HOST_DEVICE T df(T x, T) const {
-    const T cdf = T(0.5) * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2)));
+    const T cdf = T(0.5) * std::erfc(-x * T(std::numbers::sqrt2 / 2));
     const T pdf = T(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2) * std::exp(T(-0.5) * x * x);
     return cdf + x * pdf;
   }

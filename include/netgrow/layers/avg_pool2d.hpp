@@ -2,14 +2,17 @@
 // the average always divides by k * k, PyTorch's count_include_pad = true).
 //
 // Shapes: x (N, C, H, W) -> y (N, C, Ho, Wo). Channel-wise and linear, so it grows by identity between
-// a grown pair.
+// a grown pair. The math is the op facade's ops::avg_pool2d_* (backend/cpu/pool.hpp; backend/cuda/pool.hpp
+// for Cuda).
 #pragma once
 
 #include <string>
 
-#include "netgrow/backend/cpu/conv.hpp"
-#include "netgrow/backend/cpu/parallel.hpp"
+#include "netgrow/backend/cpu/pool.hpp"
 #include "netgrow/layers/layer.hpp"
+#if defined(__CUDACC__)
+#include "netgrow/backend/cuda/pool.hpp"  // the Cuda overloads of the ops:: calls below
+#endif
 
 namespace netgrow {
 
@@ -51,28 +54,12 @@ class AvgPool2dLayer {
   }
 
   void forward(ConstView<S, D> x, TensorView<S, D> y, Mode) {
-    const auto g = geometry(x.shape());
-    const Index maps = x.dim(0) * x.dim(1), hw = g.height * g.width, ohw = g.positions();
-    const S scale = S(1) / static_cast<S>(g.kernel * g.kernel);
-    ops::parallel_for(maps, [&](Index m, int) {
-      const S* in = x.data() + m * hw;
-      S* out = y.data() + m * ohw;
-      for_each_tap(g, [&](Index o, Index i) { out[o] += in[i]; }, out);
-      for (Index o = 0; o < ohw; ++o) out[o] *= scale;
-    });
+    ops::avg_pool2d_forward<S>(x, geometry(x.shape()), y);
   }
 
   void backward(ConstView<S, D> x, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool) {
     if (dx.empty()) return;
-    const auto g = geometry(x.shape());
-    const Index maps = x.dim(0) * x.dim(1), hw = g.height * g.width, ohw = g.positions();
-    const S scale = S(1) / static_cast<S>(g.kernel * g.kernel);
-    ops::parallel_for(maps, [&](Index m, int) {
-      const S* go = dy.data() + m * ohw;
-      S* gi = dx.data() + m * hw;
-      std::fill_n(gi, hw, S(0));
-      for_each_tap(g, [&](Index o, Index i) { gi[i] += scale * go[o]; }, nullptr);
-    });
+    ops::avg_pool2d_backward<S>(dy, geometry(x.shape()), dx);
   }
 
   void grow_channels(Index) {}
@@ -87,23 +74,6 @@ class AvgPool2dLayer {
   }
 
  private:
-  // Zeroes `zero_first` (when given, Ho Wo entries), then calls f(output index, input index) for every
-  // in-bounds window element.
-  template <class F>
-  static void for_each_tap(const ops::ConvGeometry& g, F&& f, S* zero_first) {
-    if (zero_first) std::fill_n(zero_first, g.positions(), S(0));
-    for (Index oy = 0; oy < g.out_height(); ++oy)
-      for (Index ox = 0; ox < g.out_width(); ++ox)
-        for (Index i = 0; i < g.kernel; ++i) {
-          const Index iy = oy * g.stride - g.padding + i;
-          if (iy < 0 || iy >= g.height) continue;
-          for (Index j = 0; j < g.kernel; ++j) {
-            const Index ix = ox * g.stride - g.padding + j;
-            if (ix >= 0 && ix < g.width) f(oy * g.out_width() + ox, iy * g.width + ix);
-          }
-        }
-  }
-
   AvgPool2d kind_;
 };
 

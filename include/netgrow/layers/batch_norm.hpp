@@ -11,17 +11,20 @@
 // Identity growth between a grown pair: new channels get gamma 1, beta 0, mean 0, variance 1, and the
 // momentum stays (the GradMax reference silently resets it; this does not). A new channel whose input
 // is zero outputs zero in both modes.
+// The math is the op facade's ops::batch_norm_* (backend/cpu/batch_norm.hpp; backend/cuda/batch_norm.hpp
+// for Cuda).
 #pragma once
 
-#include <cmath>
 #include <span>
 #include <string>
-#include <vector>
 
+#include "netgrow/backend/cpu/batch_norm.hpp"
 #include "netgrow/backend/cpu/blas.hpp"
-#include "netgrow/backend/cpu/parallel.hpp"
 #include "netgrow/grow/parameter_growth.hpp"
 #include "netgrow/layers/layer.hpp"
+#if defined(__CUDACC__)
+#include "netgrow/backend/cuda/batch_norm.hpp"  // the Cuda overloads of the ops:: calls below
+#endif
 
 namespace netgrow {
 
@@ -54,8 +57,8 @@ class BatchNormLayer {
     beta_ = Parameter<S, D>(c);
     mean_ = Parameter<S, D>(c);
     var_ = Parameter<S, D>(c);
-    gamma_.value.fill(S(1));
-    var_.value.fill(S(1));
+    ops::fill<S>(gamma_.value.view(), S(1));
+    ops::fill<S>(var_.value.view(), S(1));
     gamma_.weight_decay = beta_.weight_decay = false;
     mean_.trainable = var_.trainable = false;
   }
@@ -76,80 +79,23 @@ class BatchNormLayer {
   }
 
   void forward(ConstView<S, D> x, TensorView<S, D> y, Mode mode) {
-    const Index n = x.dim(0), c = channels(), m = x.rank() == 4 ? x.dim(2) * x.dim(3) : 1;
     mode_ = mode;
-    batch_mean_.resize(static_cast<std::size_t>(c));
-    inv_std_.resize(static_cast<std::size_t>(c));
-    const double count = static_cast<double>(n * m);
+    const Shape c{channels()};
+    batch_mean_.resize(c);
+    inv_std_.resize(c);
     if (mode == Mode::train)
-      require<ShapeError>(n * m > 1, "BatchNorm in training mode needs more than one value per channel, got input ",
-                          x.shape());
-    ops::parallel_for(c, [&](Index ch, int) {
-      double mean, var;
-      if (mode == Mode::train) {
-        double sum = 0, sq = 0;
-        for (Index i = 0; i < n; ++i) {
-          const S* p = x.data() + (i * c + ch) * m;
-          for (Index j = 0; j < m; ++j) sum += p[j];
-        }
-        mean = sum / count;
-        for (Index i = 0; i < n; ++i) {
-          const S* p = x.data() + (i * c + ch) * m;
-          for (Index j = 0; j < m; ++j) sq += (p[j] - mean) * (p[j] - mean);
-        }
-        var = sq / count;
-        mean_.value[ch] = static_cast<S>((1 - momentum_) * mean_.value[ch] + momentum_ * mean);
-        var_.value[ch] = static_cast<S>((1 - momentum_) * var_.value[ch] + momentum_ * var * count / (count - 1));
-      } else {
-        mean = mean_.value[ch];
-        var = var_.value[ch];
-      }
-      const double inv = 1.0 / std::sqrt(var + eps_);
-      batch_mean_[static_cast<std::size_t>(ch)] = mean;
-      inv_std_[static_cast<std::size_t>(ch)] = inv;
-      const S scale = static_cast<S>(gamma_.value[ch] * inv);
-      const S shift = static_cast<S>(beta_.value[ch] - gamma_.value[ch] * inv * mean);
-      for (Index i = 0; i < n; ++i) {
-        const S* p = x.data() + (i * c + ch) * m;
-        S* q = y.data() + (i * c + ch) * m;
-        for (Index j = 0; j < m; ++j) q[j] = scale * p[j] + shift;
-      }
-    });
+      ops::batch_norm_forward_train<S>(x, gamma_.value.cview(), beta_.value.cview(), momentum_, eps_,
+                                       mean_.value.view(), var_.value.view(), batch_mean_.view(), inv_std_.view(), y);
+    else
+      ops::batch_norm_forward_eval<S>(x, gamma_.value.cview(), beta_.value.cview(), mean_.value.cview(),
+                                      var_.value.cview(), eps_, batch_mean_.view(), inv_std_.view(), y);
   }
 
   void backward(ConstView<S, D> x, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool accumulate) {
-    const Index n = x.dim(0), c = channels(), m = x.rank() == 4 ? x.dim(2) * x.dim(3) : 1;
-    require<StateError>(static_cast<Index>(inv_std_.size()) == c, "BatchNorm::backward: run forward first");
-    const double count = static_cast<double>(n * m);
-    ops::parallel_for(c, [&](Index ch, int) {
-      const double mean = batch_mean_[static_cast<std::size_t>(ch)], inv = inv_std_[static_cast<std::size_t>(ch)];
-      double sum_dy = 0, sum_dy_xhat = 0;
-      for (Index i = 0; i < n; ++i) {
-        const S* p = x.data() + (i * c + ch) * m;
-        const S* g = dy.data() + (i * c + ch) * m;
-        for (Index j = 0; j < m; ++j) {
-          sum_dy += g[j];
-          sum_dy_xhat += g[j] * (p[j] - mean) * inv;
-        }
-      }
-      gamma_.grad[ch] = static_cast<S>(sum_dy_xhat + (accumulate ? gamma_.grad[ch] : S(0)));
-      beta_.grad[ch] = static_cast<S>(sum_dy + (accumulate ? beta_.grad[ch] : S(0)));
-      if (dx.empty()) return;
-      const double gi = gamma_.value[ch] * inv;
-      for (Index i = 0; i < n; ++i) {
-        const S* p = x.data() + (i * c + ch) * m;
-        const S* g = dy.data() + (i * c + ch) * m;
-        S* q = dx.data() + (i * c + ch) * m;
-        if (mode_ == Mode::train) {
-          for (Index j = 0; j < m; ++j) {
-            const double xhat = (p[j] - mean) * inv;
-            q[j] = static_cast<S>(gi * (g[j] - sum_dy / count - xhat * sum_dy_xhat / count));
-          }
-        } else {
-          for (Index j = 0; j < m; ++j) q[j] = static_cast<S>(gi * g[j]);
-        }
-      }
-    });
+    require<StateError>(inv_std_.numel() == channels(), "BatchNorm::backward: run forward first");
+    ops::batch_norm_backward<S>(x, dy, gamma_.value.cview(), batch_mean_.cview(), inv_std_.cview(),
+                                mode_ == Mode::train ? ops::NormStatistics::batch : ops::NormStatistics::running,
+                                gamma_.grad.view(), beta_.grad.view(), accumulate, dx);
   }
 
   // Identity growth: k channels with gamma 1, beta 0, running mean 0, running variance 1.
@@ -196,7 +142,7 @@ class BatchNormLayer {
   Parameter<S, D> gamma_, beta_, mean_, var_;
   double momentum_, eps_;
   Mode mode_ = Mode::train;
-  std::vector<double> batch_mean_, inv_std_;  // per channel, from the last forward
+  Tensor<double, D> batch_mean_, inv_std_;  // (C): the statistics the last forward used
 };
 
 static_assert(Layer<BatchNormLayer<float, Cpu>> && LayerKind<BatchNorm>);

@@ -1,21 +1,25 @@
 // netgrow/layers/conv2d.hpp: 2-D convolution through im2col + GEMM (col2im for the input gradient).
 //
 // Shapes: x (N, C_in, H, W), W (C_out, C_in, k, k) as in PyTorch, b (C_out), y (N, C_out, Ho, Wo) with
-// Ho = (H + 2 p - k) / s + 1. Square kernel, stride and zero padding. Samples are processed in
-// parallel (OpenMP), each with a (C_in k k, Ho Wo) column buffer: y_n = W cols_n + b.
+// Ho = (H + 2 p - k) / s + 1. Square kernel, stride and zero padding. The math is the op facade's
+// ops::conv2d_forward / conv2d_backward (backend/cpu/conv2d.hpp; backend/cuda/conv2d.hpp for Cuda).
 // Width growth: output channels are W's axis 0 (a new channel's incoming weights: a (C_in, k, k)
 // filter), input channels its axis 1 (a new channel's outgoing weights: a (C_out, k, k) slice).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <string>
-#include <vector>
 
 #include "netgrow/backend/cpu/blas.hpp"
-#include "netgrow/backend/cpu/conv.hpp"
-#include "netgrow/backend/cpu/parallel.hpp"
+#include "netgrow/backend/cpu/conv2d.hpp"
+#include "netgrow/backend/cpu/layout.hpp"
 #include "netgrow/core/init.hpp"
 #include "netgrow/grow/parameter_growth.hpp"
 #include "netgrow/layers/layer.hpp"
+#if defined(__CUDACC__)
+#include "netgrow/backend/cuda/conv2d.hpp"  // the Cuda overloads of the ops:: calls below
+#endif
 
 namespace netgrow {
 
@@ -59,18 +63,16 @@ class Conv2dLayer {
     reset_parameters(rng);
   }
 
-  void reset_parameters(Rng& rng)
-    requires std::same_as<D, Cpu>
-  {
-    const Index k2 = kernel_ * kernel_;
-    init_weights(weight_.value.view(), init_, in_channels() * k2, out_channels() * k2, rng);
-    if (has_bias_) {
-      if (init_ == WeightInit::torch_default) {
-        const double a = 1.0 / std::sqrt(static_cast<double>(in_channels() * k2));
-        fill_uniform(bias_.value.view(), -a, a, rng);
-      } else {
-        bias_.value.fill_zero();
-      }
+  // Re-draws W (and b for torch_default) from the layer's WeightInit. On a device the values are drawn
+  // on the host, exactly as a Cpu layer draws them from the same rng, and then copied over.
+  void reset_parameters(Rng& rng) {
+    if constexpr (std::same_as<D, Cpu>) {
+      draw_parameters(weight_.value.view(), bias_.value.view(), rng);
+    } else {
+      Tensor<S, Cpu> w(weight_.value.shape()), b(bias_.value.shape());
+      draw_parameters(w.view(), b.view(), rng);
+      copy(w.cview(), weight_.value.view());  // backend/cuda/transfer.hpp (found by argument lookup)
+      if (has_bias_) copy(b.cview(), bias_.value.view());
     }
   }
 
@@ -106,54 +108,15 @@ class Conv2dLayer {
     return Shape{in[0], out_channels(), g.out_height(), g.out_width()};
   }
 
-  // y_n (out, Ho Wo) = W (out, C k k) cols_n + b
+  // y (N, out, Ho, Wo) = conv(x, W) + b, through ops::conv2d_forward.
   void forward(ConstView<S, D> x, TensorView<S, D> y, Mode) {
-    const auto g = geometry(x.shape());
-    const Index n = x.dim(0), in_size = x.shape().inner_numel(), out_size = y.shape().inner_numel();
-    prepare_scratch(g);
-    const auto w = weight_matrix();
-    ops::parallel_for(n, [&](Index i, int t) {
-      S* cols = scratch_[static_cast<std::size_t>(t)].cols.data();
-      ops::im2col(x.data() + i * in_size, g, cols);
-      Eigen::Map<RowMajorMatrix<S>> yi(y.data() + i * out_size, out_channels(), g.positions());
-      yi.noalias() = w * Eigen::Map<const RowMajorMatrix<S>>(cols, g.patch_size(), g.positions());
-      if (has_bias_) yi.colwise() += vector(bias_.value.cview());
-    });
+    ops::conv2d_forward<S>(x, weight_.value.cview(), bias_value(), geometry(x.shape()), y, workspace_);
   }
 
   // dW = sum_n dy_n cols_n^T; db = sum over n and positions of dy; dx_n = col2im(W^T dy_n).
   void backward(ConstView<S, D> x, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool accumulate) {
-    const auto g = geometry(x.shape());
-    const Index n = x.dim(0), in_size = x.shape().inner_numel(), out_size = dy.shape().inner_numel();
-    prepare_scratch(g);
-    const auto w = weight_matrix();
-    for (auto& s : scratch_) matrix(s.dw).setZero();
-    ops::parallel_for(n, [&](Index i, int t) {
-      Scratch& s = scratch_[static_cast<std::size_t>(t)];
-      ops::im2col(x.data() + i * in_size, g, s.cols.data());
-      const Eigen::Map<const RowMajorMatrix<S>> cols(s.cols.data(), g.patch_size(), g.positions());
-      const Eigen::Map<const RowMajorMatrix<S>> dyi(dy.data() + i * out_size, out_channels(), g.positions());
-      matrix(s.dw).noalias() += dyi * cols.transpose();
-      if (!dx.empty()) {
-        Eigen::Map<RowMajorMatrix<S>> dcols(s.cols.data(), g.patch_size(), g.positions());
-        dcols.noalias() = w.transpose() * dyi;
-        S* dxi = dx.data() + i * in_size;
-        std::fill_n(dxi, in_size, S(0));
-        ops::col2im(s.cols.data(), g, dxi);
-      }
-    });
-    auto dw = Eigen::Map<RowMajorMatrix<S>>(weight_.grad.data(), out_channels(), g.patch_size());
-    if (!accumulate) dw.setZero();
-    for (auto& s : scratch_) dw += matrix(s.dw);
-    if (has_bias_) {
-      const auto per_channel = Eigen::Map<const RowMajorMatrix<S>>(dy.data(), n * out_channels(), g.positions())
-                                   .rowwise()
-                                   .sum()
-                                   .eval();  // (N out)
-      auto db = vector(bias_.grad.view());
-      if (!accumulate) db.setZero();
-      for (Index i = 0; i < n; ++i) db += per_channel.segment(i * out_channels(), out_channels());
-    }
+    ops::conv2d_backward<S>(x, dy, weight_.value.cview(), geometry(x.shape()), weight_.grad.view(),
+                            has_bias_ ? bias_.grad.view() : TensorView<S, D>{}, accumulate, dx, workspace_);
   }
 
   // Appends k output channels: incoming (k, C_in k k) filters and bias (k) (empty: zero bias).
@@ -206,20 +169,18 @@ class Conv2dLayer {
   }
 
  private:
-  struct Scratch {
-    Tensor<S, Cpu> cols;  // (C k k, Ho Wo)
-    Tensor<S, Cpu> dw;    // (out, C k k) partial weight gradient of this thread's samples
-  };
+  ConstView<S, D> bias_value() const { return has_bias_ ? bias_.value.cview() : ConstView<S, D>{}; }
 
-  Eigen::Map<const RowMajorMatrix<S>> weight_matrix() const {
-    return {weight_.value.data(), out_channels(), in_channels() * kernel_ * kernel_};
-  }
-
-  void prepare_scratch(const ops::ConvGeometry& g) {
-    scratch_.resize(static_cast<std::size_t>(ops::max_threads()));
-    for (auto& s : scratch_) {
-      s.cols.resize(Shape{g.patch_size(), g.positions()});
-      s.dw.resize(Shape{out_channels(), g.patch_size()});
+  void draw_parameters(TensorView<S, Cpu> w, TensorView<S, Cpu> b, Rng& rng) const {
+    const Index k2 = kernel_ * kernel_;
+    init_weights(w, init_, in_channels() * k2, out_channels() * k2, rng);
+    if (has_bias_) {
+      if (init_ == WeightInit::torch_default) {
+        const double a = 1.0 / std::sqrt(static_cast<double>(in_channels() * k2));
+        fill_uniform(b, -a, a, rng);
+      } else {
+        std::fill_n(b.data(), b.numel(), S(0));
+      }
     }
   }
 
@@ -228,7 +189,9 @@ class Conv2dLayer {
   Index kernel_, stride_, padding_;
   bool has_bias_;
   WeightInit init_;
-  std::vector<Scratch> scratch_;
+  // Scratch of ops::conv2d_*, kept so steps do not allocate: Cpu, a column buffer (C k k, Ho Wo) and a
+  // weight-gradient buffer per thread; Cuda, the batch's columns and GEMM output ((C k k + out) N Ho Wo).
+  Tensor<S, D> workspace_;
 };
 
 static_assert(Layer<Conv2dLayer<float, Cpu>> && LayerKind<Conv2d>);

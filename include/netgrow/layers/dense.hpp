@@ -5,6 +5,8 @@
 // side); widths are run-time values and kind() reports the current ones.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "netgrow/backend/cpu/blas.hpp"
@@ -12,6 +14,9 @@
 #include "netgrow/core/init.hpp"
 #include "netgrow/grow/parameter_growth.hpp"
 #include "netgrow/layers/layer.hpp"
+#if defined(__CUDACC__)
+#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
+#endif
 
 namespace netgrow {
 
@@ -48,18 +53,17 @@ class DenseLayer {
     reset_parameters(rng);
   }
 
-  // Re-draws W (and b for torch_default) from the layer's WeightInit.
-  void reset_parameters(Rng& rng)
-    requires std::same_as<D, Cpu>
-  {
-    init_weights(weight_.value.view(), init_, in_features(), out_features(), rng);
-    if (has_bias_) {
-      if (init_ == WeightInit::torch_default) {
-        const double a = 1.0 / std::sqrt(static_cast<double>(in_features()));
-        fill_uniform(bias_.value.view(), -a, a, rng);
-      } else {
-        bias_.value.fill_zero();
-      }
+  // Re-draws W (and b for torch_default) from the layer's WeightInit. On a device the values are
+  // drawn on the host, exactly as a Cpu layer draws them from the same rng, and then copied over.
+  void reset_parameters(Rng& rng) {
+    if constexpr (std::same_as<D, Cpu>) {
+      draw_parameters(weight_.value.view(), bias_.value.view(), rng);
+    } else {
+      Tensor<S, Cpu> w(weight_.value.shape());
+      Tensor<S, Cpu> b(bias_.value.shape());
+      draw_parameters(w.view(), b.view(), rng);
+      copy(w.cview(), weight_.value.view());  // backend/cuda/transfer.hpp (found by argument lookup)
+      if (has_bias_) copy(b.cview(), bias_.value.view());
     }
   }
 
@@ -154,6 +158,18 @@ class DenseLayer {
   }
 
  private:
+  void draw_parameters(TensorView<S, Cpu> w, TensorView<S, Cpu> b, Rng& rng) const {
+    init_weights(w, init_, in_features(), out_features(), rng);
+    if (has_bias_) {
+      if (init_ == WeightInit::torch_default) {
+        const double a = 1.0 / std::sqrt(static_cast<double>(in_features()));
+        fill_uniform(b, -a, a, rng);
+      } else {
+        std::fill_n(b.data(), b.numel(), S(0));
+      }
+    }
+  }
+
   Parameter<S, D> weight_;
   Parameter<S, D> bias_;
   bool has_bias_;

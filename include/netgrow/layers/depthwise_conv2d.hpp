@@ -6,16 +6,20 @@
 // Between a grown pair of pointwise convolutions it grows by identity: a new channel gets the filter
 // with centre tap 1 and bias 0 (an identity map for odd k, stride 1 and padding k / 2; since the new
 // channel's input is zero, any geometry keeps the network's function).
+// The math is the op facade's ops::depthwise_conv2d_forward / _backward (backend/cpu/depthwise.hpp;
+// backend/cuda/depthwise.hpp for Cuda).
 #pragma once
 
 #include <span>
 #include <string>
 
-#include "netgrow/backend/cpu/conv.hpp"
-#include "netgrow/backend/cpu/parallel.hpp"
+#include "netgrow/backend/cpu/depthwise.hpp"
 #include "netgrow/core/init.hpp"
 #include "netgrow/grow/parameter_growth.hpp"
 #include "netgrow/layers/layer.hpp"
+#if defined(__CUDACC__)
+#include "netgrow/backend/cuda/depthwise.hpp"  // the Cuda overloads of the ops:: calls below
+#endif
 
 namespace netgrow {
 
@@ -52,7 +56,13 @@ class DepthwiseConv2dLayer {
       bias_ = Parameter<S, D>(Shape{kind.channels});
       bias_.weight_decay = false;
     }
-    init_weights(weight_.value.view(), init_, kernel_ * kernel_, kernel_ * kernel_, rng);
+    if constexpr (std::same_as<D, Cpu>) {
+      init_weights(weight_.value.view(), init_, kernel_ * kernel_, kernel_ * kernel_, rng);
+    } else {  // drawn on the host as a Cpu layer draws them, then copied over
+      Tensor<S, Cpu> w(weight_.value.shape());
+      init_weights(w.view(), init_, kernel_ * kernel_, kernel_ * kernel_, rng);
+      copy(w.cview(), weight_.value.view());  // backend/cuda/transfer.hpp (found by argument lookup)
+    }
   }
 
   Index channels() const { return weight_.value.dim(0); }
@@ -76,44 +86,15 @@ class DepthwiseConv2dLayer {
     return Shape{in[0], channels(), g.out_height(), g.out_width()};
   }
 
+  // y = depthwise(x, W) + b, through ops::depthwise_conv2d_forward.
   void forward(ConstView<S, D> x, TensorView<S, D> y, Mode) {
-    const auto g = geometry(x.shape());
-    const Index c = channels(), hw = g.height * g.width, ohw = g.positions(), kk = kernel_ * kernel_;
-    ops::parallel_for(x.dim(0) * c, [&](Index nc, int) {
-      const Index ch = nc % c;
-      const S* w = weight_.value.data() + ch * kk;
-      const S* in = x.data() + nc * hw;
-      S* out = y.data() + nc * ohw;
-      std::fill_n(out, ohw, has_bias_ ? bias_.value[ch] : S(0));
-      for_each_tap(g, [&](Index o, Index i, Index tap) { out[o] += w[tap] * in[i]; });
-    });
+    ops::depthwise_conv2d_forward<S>(x, weight_.value.cview(), has_bias_ ? bias_.value.cview() : ConstView<S, D>{},
+                                     geometry(x.shape()), y);
   }
 
   void backward(ConstView<S, D> x, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool accumulate) {
-    const auto g = geometry(x.shape());
-    const Index n = x.dim(0), c = channels(), hw = g.height * g.width, ohw = g.positions(), kk = kernel_ * kernel_;
-    if (!accumulate) {
-      weight_.grad.fill_zero();
-      if (has_bias_) bias_.grad.fill_zero();
-    }
-    // Parallel over channels: each channel's filter gradient sums over the batch.
-    ops::parallel_for(c, [&](Index ch, int) {
-      const S* w = weight_.value.data() + ch * kk;
-      S* dw = weight_.grad.data() + ch * kk;
-      S db = 0;
-      for (Index i = 0; i < n; ++i) {
-        const S* in = x.data() + (i * c + ch) * hw;
-        const S* go = dy.data() + (i * c + ch) * ohw;
-        for (Index o = 0; o < ohw; ++o) db += go[o];
-        for_each_tap(g, [&](Index o, Index idx, Index tap) { dw[tap] += go[o] * in[idx]; });
-        if (!dx.empty()) {
-          S* gi = dx.data() + (i * c + ch) * hw;
-          std::fill_n(gi, hw, S(0));
-          for_each_tap(g, [&](Index o, Index idx, Index tap) { gi[idx] += go[o] * w[tap]; });
-        }
-      }
-      if (has_bias_) bias_.grad[ch] += db;
-    });
+    ops::depthwise_conv2d_backward<S>(x, dy, weight_.value.cview(), geometry(x.shape()), weight_.grad.view(),
+                                      has_bias_ ? bias_.grad.view() : TensorView<S, D>{}, accumulate, dx);
   }
 
   // Identity growth: k new channels with centre tap 1 and bias 0.
@@ -156,23 +137,6 @@ class DepthwiseConv2dLayer {
   }
 
  private:
-  // Calls f(output index, input index, tap index) for every in-bounds tap of one channel.
-  template <class F>
-  void for_each_tap(const ops::ConvGeometry& g, F&& f) const {
-    const Index ho = g.out_height(), wo = g.out_width();
-    for (Index oy = 0; oy < ho; ++oy)
-      for (Index i = 0; i < kernel_; ++i) {
-        const Index iy = oy * stride_ - padding_ + i;
-        if (iy < 0 || iy >= g.height) continue;
-        for (Index ox = 0; ox < wo; ++ox)
-          for (Index j = 0; j < kernel_; ++j) {
-            const Index ix = ox * stride_ - padding_ + j;
-            if (ix < 0 || ix >= g.width) continue;
-            f(oy * wo + ox, iy * g.width + ix, i * kernel_ + j);
-          }
-      }
-  }
-
   Parameter<S, D> weight_;
   Parameter<S, D> bias_;
   Index kernel_, stride_, padding_;

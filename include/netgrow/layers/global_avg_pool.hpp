@@ -1,13 +1,17 @@
 // netgrow/layers/global_avg_pool.hpp: the mean of each channel over its spatial positions.
 //
 // Shapes: x (N, C, H, W) -> y (N, C). Channel-wise, so it grows by identity between a grown pair, and a
-// convolution before it feeds a Dense layer one input per channel.
+// convolution before it feeds a Dense layer one input per channel. The math is the op facade's
+// ops::global_avg_pool_* (backend/cpu/pool.hpp; backend/cuda/pool.hpp for Cuda).
 #pragma once
 
 #include <string>
 
-#include "netgrow/backend/cpu/blas.hpp"
+#include "netgrow/backend/cpu/pool.hpp"
 #include "netgrow/layers/layer.hpp"
+#if defined(__CUDACC__)
+#include "netgrow/backend/cuda/pool.hpp"  // the Cuda overloads of the ops:: calls below
+#endif
 
 namespace netgrow {
 
@@ -34,17 +38,10 @@ class GlobalAvgPoolLayer {
     return Shape{in[0], in[1]};
   }
 
-  void forward(ConstView<S, D> x, TensorView<S, D> y, Mode) {
-    const Index hw = x.dim(2) * x.dim(3);
-    const auto maps = Eigen::Map<const RowMajorMatrix<S>>(x.data(), x.dim(0) * x.dim(1), hw);
-    vector(y) = maps.rowwise().mean();
-  }
+  void forward(ConstView<S, D> x, TensorView<S, D> y, Mode) { ops::global_avg_pool_forward<S>(x, y); }
 
-  void backward(ConstView<S, D> x, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool) {
-    if (dx.empty()) return;
-    const Index hw = x.dim(2) * x.dim(3);
-    auto maps = Eigen::Map<RowMajorMatrix<S>>(dx.data(), x.dim(0) * x.dim(1), hw);
-    maps = (vector(dy) / static_cast<S>(hw)).replicate(1, hw);
+  void backward(ConstView<S, D>, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool) {
+    if (!dx.empty()) ops::global_avg_pool_backward<S>(dy, dx);
   }
 
   void grow_channels(Index) {}

@@ -4,15 +4,16 @@
 // output's gradient to the position that won its window; ties go to the first position in row-major
 // window order (so a window of equal values, such as a grown channel's zeros, routes to its first
 // in-bounds element). Channel-wise, so it grows by identity between a grown pair.
+// The math is the op facade's ops::max_pool2d_* (backend/cpu/pool.hpp; backend/cuda/pool.hpp for Cuda).
 #pragma once
 
-#include <limits>
 #include <string>
-#include <vector>
 
-#include "netgrow/backend/cpu/conv.hpp"
-#include "netgrow/backend/cpu/parallel.hpp"
+#include "netgrow/backend/cpu/pool.hpp"
 #include "netgrow/layers/layer.hpp"
+#if defined(__CUDACC__)
+#include "netgrow/backend/cuda/pool.hpp"  // the Cuda overloads of the ops:: calls below
+#endif
 
 namespace netgrow {
 
@@ -54,58 +55,15 @@ class MaxPool2dLayer {
   }
 
   void forward(ConstView<S, D> x, TensorView<S, D> y, Mode) {
-    const auto g = geometry(x.shape());
-    const Index maps = x.dim(0) * x.dim(1), hw = g.height * g.width, ohw = g.positions();
-    argmax_.resize(static_cast<std::size_t>(maps * ohw));
-    if (g.kernel == 2 && g.stride == 2 && g.padding == 0) {  // the common case, without bounds checks
-      ops::parallel_for(maps, [&](Index m, int) {
-        const S* in = x.data() + m * hw;
-        S* out = y.data() + m * ohw;
-        Index* arg = argmax_.data() + m * ohw;
-        for (Index oy = 0; oy < g.out_height(); ++oy)
-          for (Index ox = 0; ox < g.out_width(); ++ox) {
-            const Index base = 2 * oy * g.width + 2 * ox;
-            Index where = base;
-            for (Index cand : {base + 1, base + g.width, base + g.width + 1})
-              if (in[cand] > in[where] || (in[cand] != in[cand] && in[where] == in[where])) where = cand;
-            out[oy * g.out_width() + ox] = in[where];
-            arg[oy * g.out_width() + ox] = where;
-          }
-      });
-      return;
-    }
-    ops::parallel_for(maps, [&](Index m, int) {
-      const S* in = x.data() + m * hw;
-      for (Index oy = 0; oy < g.out_height(); ++oy)
-        for (Index ox = 0; ox < g.out_width(); ++ox) {
-          S best = -std::numeric_limits<S>::infinity();
-          Index where = -1;
-          for (Index i = 0; i < g.kernel; ++i) {
-            const Index iy = oy * g.stride - g.padding + i;
-            if (iy < 0 || iy >= g.height) continue;
-            for (Index j = 0; j < g.kernel; ++j) {
-              const Index ix = ox * g.stride - g.padding + j;
-              if (ix < 0 || ix >= g.width) continue;
-              const S v = in[iy * g.width + ix];
-              if (where < 0 || v > best || (v != v && best == best)) best = v, where = iy * g.width + ix;
-            }
-          }
-          const Index o = oy * g.out_width() + ox;
-          y.data()[m * ohw + o] = best;
-          argmax_[static_cast<std::size_t>(m * ohw + o)] = where;
-        }
-    });
+    argmax_.resize(y.shape());
+    ops::max_pool2d_forward<S>(x, geometry(x.shape()), y, argmax_.view());
   }
 
   void backward(ConstView<S, D> x, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool) {
     if (dx.empty()) return;
-    const Index maps = x.dim(0) * x.dim(1), hw = x.dim(2) * x.dim(3), ohw = dy.dim(2) * dy.dim(3);
-    require<StateError>(static_cast<Index>(argmax_.size()) == maps * ohw, "MaxPool2d::backward: run forward first");
-    ops::parallel_for(maps, [&](Index m, int) {
-      S* gi = dx.data() + m * hw;
-      std::fill_n(gi, hw, S(0));
-      for (Index o = 0; o < ohw; ++o) gi[argmax_[static_cast<std::size_t>(m * ohw + o)]] += dy.data()[m * ohw + o];
-    });
+    require<StateError>(argmax_.shape() == dy.shape() && output_shape(x.shape()) == dy.shape(),
+                        "MaxPool2d::backward: run forward first (on an input of this shape)");
+    ops::max_pool2d_backward<S>(dy, argmax_.cview(), geometry(x.shape()), dx);
   }
 
   void grow_channels(Index) {}
@@ -121,7 +79,7 @@ class MaxPool2dLayer {
 
  private:
   MaxPool2d kind_;
-  std::vector<Index> argmax_;  // (N C Ho Wo): winning input position within its (H W) map
+  Tensor<ops::PoolIndex, D> argmax_;  // (N, C, Ho, Wo): winning input position within its (H, W) map
 };
 
 static_assert(Layer<MaxPool2dLayer<float, Cpu>> && LayerKind<MaxPool2d>);

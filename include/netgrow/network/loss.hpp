@@ -5,6 +5,9 @@
 #include <cstdint>
 
 #include "netgrow/backend/cpu/loss.hpp"
+#if defined(__CUDACC__)
+#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
+#endif
 
 namespace netgrow {
 

@@ -14,6 +14,9 @@
 
 #include "netgrow/backend/cpu/optim.hpp"
 #include "netgrow/optim/optimizer.hpp"
+#if defined(__CUDACC__)
+#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
+#endif
 
 namespace netgrow {
 

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs netgrow's CUDA checks on a machine with an NVIDIA GPU: every CUDA test executable, the same
+# executables under compute-sanitizer (memcheck and racecheck), and the GPU benchmarks.
+#
+#   scripts/gpu_check.sh BUILD_DIR [OUT_DIR]
+#
+# BUILD_DIR is a build configured with NETGROW_CUDA=ON (e.g. cmake --preset cuda). Logs go to OUT_DIR
+# (default gpu-check/); the script prints a one-line summary per step and exits non-zero when a test
+# fails or the sanitizer reports anything. GPU_CHECK_BENCH_ARGS adds arguments to every benchmark
+# (e.g. --benchmark_filter=... --benchmark_min_time=0.1s); GPU_CHECK_SANITIZE=0 skips the sanitizer;
+# GPU_CHECK_STEP_TIMEOUT (seconds) bounds every step; GPU_CHECK_RACECHECK_ARGS_<test> adds arguments
+# to the racecheck run of one test executable (a doctest -tc= filter for the slow ones: racecheck
+# makes every shared-memory access a check). memcheck runs with --report-api-errors no: the tests
+# provoke failing calls on purpose (out of memory) and netgrow turns every failing call into an
+# exception the tests see.
+set -uo pipefail
+build=${1:?usage: scripts/gpu_check.sh BUILD_DIR [OUT_DIR]}
+out=${2:-gpu-check}
+mkdir -p "$out"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$out/gpu.txt"
+
+status=0
+step() {  # step NAME LOG COMMAND...
+  local name=$1 log=$2
+  shift 2
+  local start=$SECONDS limit=()
+  [ "${GPU_CHECK_STEP_TIMEOUT:-0}" -gt 0 ] && limit=(timeout "$GPU_CHECK_STEP_TIMEOUT")
+  if "${limit[@]}" "$@" >"$log" 2>&1; then
+    echo "PASS  $name ($((SECONDS - start)) s)"
+  else
+    echo "FAIL  $name ($((SECONDS - start)) s): see $log"
+    tail -n 20 "$log"
+    status=1
+  fi
+}
+
+tests=$(find "$build/tests/cuda" -type f -executable -name 'test_cuda*' | sort)
+[ -n "$tests" ] || { echo "no CUDA test executables under $build/tests/cuda"; exit 1; }
+for t in $tests; do
+  name=$(basename "$t")
+  step "$name" "$out/$name.log" "$t"
+done
+if [ "${GPU_CHECK_SANITIZE:-1}" = 0 ]; then
+  echo "SKIP  compute-sanitizer (GPU_CHECK_SANITIZE=0)"
+elif command -v compute-sanitizer >/dev/null; then
+  for t in $tests; do
+    name=$(basename "$t")
+    args_var="GPU_CHECK_RACECHECK_ARGS_${name}"
+    # shellcheck disable=SC2206
+    extra=(${!args_var:-})
+    step "$name under memcheck" "$out/$name.memcheck.log" \
+      compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 "$t"
+    step "$name under racecheck" "$out/$name.racecheck.log" \
+      compute-sanitizer --tool racecheck --error-exitcode 9 "$t" "${extra[@]}"
+  done
+else
+  echo "SKIP  compute-sanitizer is not installed"
+fi
+for b in $(find "$build/bench/cuda" -maxdepth 1 -type f -executable -name 'bench_*' 2>/dev/null | sort); do
+  name=$(basename "$b")
+  # shellcheck disable=SC2086
+  step "$name" "$out/$name.txt" "$b" --benchmark_counters_tabular=true ${GPU_CHECK_BENCH_ARGS:-}
+done
+exit $status

@@ -1,0 +1,42 @@
+// Device side of the layer tests: the Cuda instantiations of run_layer (layer_run.hpp) and
+// train_cnn (cnn_twin.hpp).
+#include "netgrow/cuda.hpp"
+
+#include "cnn_twin.hpp"
+#include "layer_run.hpp"
+
+namespace netgrow::test {
+
+LayerRun run_layer_on_cuda(const Conv2d& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
+  return run_layer<Conv2d, Cuda>(kind, seed, x, dy, options);
+}
+LayerRun run_layer_on_cuda(const DepthwiseConv2d& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
+  return run_layer<DepthwiseConv2d, Cuda>(kind, seed, x, dy, options);
+}
+LayerRun run_layer_on_cuda(const BatchNorm& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
+  return run_layer<BatchNorm, Cuda>(kind, seed, x, dy, options);
+}
+LayerRun run_layer_on_cuda(const MaxPool2d& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
+  return run_layer<MaxPool2d, Cuda>(kind, seed, x, dy, options);
+}
+LayerRun run_layer_on_cuda(const AvgPool2d& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
+  return run_layer<AvgPool2d, Cuda>(kind, seed, x, dy, options);
+}
+LayerRun run_layer_on_cuda(const GlobalAvgPool& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
+  return run_layer<GlobalAvgPool, Cuda>(kind, seed, x, dy, options);
+}
+
+CnnTrace<float> train_cnn_on_cuda(std::uint64_t seed, const CnnData<float>& data, int steps) {
+  return train_cnn<float, Cuda>(seed, data, steps);
+}
+CnnTrace<double> train_cnn_on_cuda(std::uint64_t seed, const CnnData<double>& data, int steps) {
+  return train_cnn<double, Cuda>(seed, data, steps);
+}
+
+}  // namespace netgrow::test
