@@ -34,6 +34,7 @@
 
 #include <netgrow/kernels/gemm.cuh>
 
+#include "event_timer.hpp"
 #include "netgrow/backend/cuda/check.hpp"
 #include "netgrow/backend/cuda/library_check.hpp"
 
@@ -141,28 +142,11 @@ void native_gemm(Operands& x, kernels::GemmVersion version, kernels::GemmTile ti
                                  x.c.get(), x.ldc, gpu().stream, version, tile);
 }
 
-// Seconds per call of `run` over `calls` back-to-back launches, timed with CUDA events.
-template <class Run>
-double seconds_per_call(Run&& run, int calls) {
-  cudaEvent_t start = nullptr, stop = nullptr;
-  NETGROW_CUDA_CHECK(cudaEventCreate(&start));
-  NETGROW_CUDA_CHECK(cudaEventCreate(&stop));
-  NETGROW_CUDA_CHECK(cudaEventRecord(start, gpu().stream));
-  for (int i = 0; i < calls; ++i) run();
-  NETGROW_CUDA_CHECK(cudaEventRecord(stop, gpu().stream));
-  NETGROW_CUDA_CHECK(cudaEventSynchronize(stop));
-  float ms = 0;
-  NETGROW_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-  NETGROW_CUDA_CHECK(cudaEventDestroy(start));
-  NETGROW_CUDA_CHECK(cudaEventDestroy(stop));
-  return static_cast<double>(ms) * 1e-3 / calls;
-}
-
 // Calls per timed iteration: about a millisecond of GPU work, at least 1, at most 1000.
 template <class Run>
 int calls_per_iteration(Run&& run) {
   run();  // warm-up (first-launch costs, occupancy queries)
-  const double once = seconds_per_call(run, 3);
+  const double once = netgrow::bench::seconds_per_call(run, 3, gpu().stream);
   return static_cast<int>(std::clamp(1e-3 / std::max(once, 1e-9), 1.0, 1000.0));
 }
 
@@ -174,7 +158,7 @@ double cublas_seconds(const Shape& s, Operands& x) {
   const auto run = [&] { cublas_gemm(x); };
   const int calls = calls_per_iteration(run);
   double best = 1e30;
-  for (int i = 0; i < 5; ++i) best = std::min(best, seconds_per_call(run, calls));
+  for (int i = 0; i < 5; ++i) best = std::min(best, netgrow::bench::seconds_per_call(run, calls, gpu().stream));
   measured[s.name] = best;
   return best;
 }
@@ -205,7 +189,7 @@ void time_gemm(benchmark::State& state, const Shape& s, double cublas_per_call, 
   double total_seconds = 0;
   std::int64_t total_calls = 0;
   for (auto _ : state) {
-    const double per_call = seconds_per_call(run, calls);
+    const double per_call = netgrow::bench::seconds_per_call(run, calls, gpu().stream);
     state.SetIterationTime(per_call * calls);
     total_seconds += per_call * calls;
     total_calls += calls;

@@ -36,6 +36,7 @@
 #include <netgrow/kernels/svd_jacobi.cuh>
 #include <netgrow/kernels/svd_topk.cuh>
 
+#include "event_timer.hpp"
 #include "netgrow/backend/cuda/check.hpp"
 #include "netgrow/backend/cuda/library_check.hpp"
 #include "netgrow/backend/cuda/solver.hpp"
@@ -198,32 +199,17 @@ const Planted& planted(Index n) {
 // ---------------------------------------------------------------------------------------------
 // Timing
 
-template <class Run>
-double seconds_per_call(Run&& run, int calls) {
-  cudaEvent_t start = nullptr, stop = nullptr;
-  NETGROW_CUDA_CHECK(cudaEventCreate(&start));
-  NETGROW_CUDA_CHECK(cudaEventCreate(&stop));
-  NETGROW_CUDA_CHECK(cudaEventRecord(start, gpu().stream));
-  for (int i = 0; i < calls; ++i) run();
-  NETGROW_CUDA_CHECK(cudaEventRecord(stop, gpu().stream));
-  NETGROW_CUDA_CHECK(cudaEventSynchronize(stop));
-  float ms = 0;
-  NETGROW_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-  NETGROW_CUDA_CHECK(cudaEventDestroy(start));
-  NETGROW_CUDA_CHECK(cudaEventDestroy(stop));
-  return static_cast<double>(ms) * 1e-3 / calls;
-}
 
 // Times `run` (calls per iteration chosen so one iteration is about a millisecond) and sets counters.
 template <class Run>
 void time_calls(benchmark::State& state, Run&& run, double target_us, double matrices = 1) {
   run();  // warm-up: first-launch costs, shared-memory opt-in
-  const double once = seconds_per_call(run, 3);
+  const double once = netgrow::bench::seconds_per_call(run, 3, gpu().stream);
   const int calls = static_cast<int>(std::clamp(1e-3 / std::max(once, 1e-9), 1.0, 1000.0));
   double total = 0;
   std::int64_t count = 0;
   for (auto _ : state) {
-    const double per_call = seconds_per_call(run, calls);
+    const double per_call = netgrow::bench::seconds_per_call(run, calls, gpu().stream);
     state.SetIterationTime(per_call * calls);
     total += per_call * calls;
     count += calls;
