@@ -199,7 +199,6 @@ const Planted& planted(Index n) {
 // ---------------------------------------------------------------------------------------------
 // Timing
 
-
 // Times `run` (calls per iteration chosen so one iteration is about a millisecond) and sets counters.
 template <class Run>
 void time_calls(benchmark::State& state, Run&& run, double target_us, double matrices = 1) {
