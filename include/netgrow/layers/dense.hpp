@@ -56,15 +56,7 @@ class DenseLayer {
   // Re-draws W (and b for torch_default) from the layer's WeightInit. On a device the values are
   // drawn on the host, exactly as a Cpu layer draws them from the same rng, and then copied over.
   void reset_parameters(Rng& rng) {
-    if constexpr (std::same_as<D, Cpu>) {
-      draw_parameters(weight_.value.view(), bias_.value.view(), rng);
-    } else {
-      Tensor<S, Cpu> w(weight_.value.shape());
-      Tensor<S, Cpu> b(bias_.value.shape());
-      draw_parameters(w.view(), b.view(), rng);
-      copy(w.cview(), weight_.value.view());  // backend/cuda/transfer.hpp (found by argument lookup)
-      if (has_bias_) copy(b.cview(), bias_.value.view());
-    }
+    draw_on_host(weight_, bias_, [&](TensorView<S, Cpu> w, TensorView<S, Cpu> b) { draw_parameters(w, b, rng); });
   }
 
   Index in_features() const { return weight_.value.dim(1); }

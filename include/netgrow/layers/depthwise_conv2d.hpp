@@ -56,13 +56,10 @@ class DepthwiseConv2dLayer {
       bias_ = Parameter<S, D>(Shape{kind.channels});
       bias_.weight_decay = false;
     }
-    if constexpr (std::same_as<D, Cpu>) {
-      init_weights(weight_.value.view(), init_, kernel_ * kernel_, kernel_ * kernel_, rng);
-    } else {  // drawn on the host as a Cpu layer draws them, then copied over
-      Tensor<S, Cpu> w(weight_.value.shape());
-      init_weights(w.view(), init_, kernel_ * kernel_, kernel_ * kernel_, rng);
-      copy(w.cview(), weight_.value.view());  // backend/cuda/transfer.hpp (found by argument lookup)
-    }
+    // The bias stays zero.
+    draw_on_host(weight_, bias_, [&](TensorView<S, Cpu> w, TensorView<S, Cpu>) {
+      init_weights(w, init_, kernel_ * kernel_, kernel_ * kernel_, rng);
+    });
   }
 
   Index channels() const { return weight_.value.dim(0); }

@@ -42,4 +42,20 @@ struct Parameter {
   const Shape& shape() const { return value.shape(); }
 };
 
+// Sets a layer's weight and bias (bias may be empty) to values that draw(TensorView<S, Cpu> w,
+// TensorView<S, Cpu> b) writes on the host: in place on the Cpu; on a device into host tensors that
+// are then copied over (backend/cuda/transfer.hpp, found by argument lookup), so a device layer starts
+// exactly as the Cpu layer built from the same rng.
+template <class S, class D, class Draw>
+void draw_on_host(Parameter<S, D>& weight, Parameter<S, D>& bias, Draw&& draw) {
+  if constexpr (std::same_as<D, Cpu>) {
+    draw(weight.value.view(), bias.value.view());
+  } else {
+    Tensor<S, Cpu> w(weight.value.shape()), b(bias.value.shape());
+    draw(w.view(), b.view());
+    copy(w.cview(), weight.value.view());
+    if (!bias.value.empty()) copy(b.cview(), bias.value.view());
+  }
+}
+
 }  // namespace netgrow
