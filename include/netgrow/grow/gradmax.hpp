@@ -29,20 +29,23 @@
 
 #include "netgrow/backend/cpu/svd.hpp"
 #include "netgrow/grow/initializer.hpp"
+#if defined(__CUDACC__)
+#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below (svd_topk included)
+#endif
 
 namespace netgrow::grow {
 
 // Streaming estimate of M = E[dL/dz h^T] over batches of possibly different sizes: batch b with N_b
 // samples contributes N_b * (dz_b^T h_b) (dz_b already carries the 1/N_b of a mean loss), and
-// value() divides by the total sample count.
-template <class S>
+// value() divides by the total sample count. On the device of its inputs.
+template <class S, class D = Cpu>
 class GradMaxMatrix {
  public:
   // h (N, fan_in), dz (N, fan_out) of one batch.
-  void add(ConstView<S, Cpu> h, ConstView<S, Cpu> dz) {
+  void add(ConstView<S, D> h, ConstView<S, D> dz) {
     require<ShapeError>(h.rank() == 2 && dz.rank() == 2 && h.dim(0) == dz.dim(0), "GradMaxMatrix::add: h ",
                         h.shape(), " and dL/dz ", dz.shape(), " must be (N, fan_in) and (N, fan_out)");
-    if (sum_.empty()) sum_ = Tensor<S, Cpu>(Shape{dz.dim(1), h.dim(1)});
+    if (sum_.empty()) sum_ = Tensor<S, D>(Shape{dz.dim(1), h.dim(1)});
     require<ShapeError>(sum_.shape() == Shape{dz.dim(1), h.dim(1)}, "GradMaxMatrix::add: batch gives (",
                         dz.dim(1), ", ", h.dim(1), ") but earlier batches gave ", sum_.shape());
     ops::gemm<S>(ops::Trans::yes, ops::Trans::no, static_cast<S>(h.dim(0)), dz, h, S(1), sum_.view());
@@ -50,48 +53,36 @@ class GradMaxMatrix {
   }
   Index samples() const { return samples_; }
   // M (fan_out, fan_in).
-  Tensor<S, Cpu> value() const {
+  Tensor<S, D> value() const {
     require<StateError>(samples_ > 0, "GradMaxMatrix::value: no batch added");
-    Tensor<S, Cpu> m = sum_.clone();
+    Tensor<S, D> m = sum_.clone();
     ops::scale<S>(m.view(), S(1) / static_cast<S>(samples_));
     return m;
   }
   void clear() {
-    sum_ = Tensor<S, Cpu>();
+    sum_ = Tensor<S, D>();
     samples_ = 0;
   }
 
  private:
-  Tensor<S, Cpu> sum_;
+  Tensor<S, D> sum_;
   Index samples_ = 0;
 };
 
-template <class S>
+template <class S, class D = Cpu>
 struct GradMaxDirections {
-  Tensor<S, Cpu> rows;                  // (k, fan_out) unit outgoing directions
+  Tensor<S, D> rows;                    // (k, fan_out) unit outgoing directions
   std::vector<double> singular_values;  // (min(k, rank)) top singular values of M
 };
 
-// The top-k left singular vectors of M as rows, completed as described above.
-template <class S>
-GradMaxDirections<S> gradmax_directions(const GrowthData<S>& data, Index k, const ops::SvdOptions& svd, Rng& rng) {
-  const bool use_batch = !data.has_matrix() && data.has_batch();
-  const Index m = use_batch ? data.output_grads().dim(1) : data.matrix().dim(0);
-  const Index n = use_batch ? data.inputs().dim(1) : data.matrix().dim(1);
-  const Index kk = std::min(k, std::min(m, n));
-  const ops::TopSvd<S> top = use_batch ? ops::svd_topk_of_product<S>(data.output_grads(), data.inputs(), kk, svd)
-                                       : ops::svd_topk<S>(data.matrix().cview(), kk, svd);
-  const double cutoff = (top.sigma.empty() ? 0.0 : top.sigma[0]) * static_cast<double>(std::max(m, n)) *
-                        std::numeric_limits<S>::epsilon();
-  Index rank = 0;
-  while (rank < kk && top.sigma[static_cast<std::size_t>(rank)] > cutoff) ++rank;
+namespace detail {
 
-  GradMaxDirections<S> d;
-  d.rows = Tensor<S, Cpu>(Shape{k, m});
-  auto rows = matrix(d.rows);
-  rows.topRows(rank) = matrix(top.u).leftCols(rank).transpose();
-  d.singular_values.assign(top.sigma.begin(), top.sigma.begin() + rank);
-  // Random orthonormal complement (Gram-Schmidt, twice for stability), then random unit rows.
+// rows (k, m) whose first `rank` rows are orthonormal: the rest become a random orthonormal
+// complement (Gram-Schmidt, twice for stability), and beyond m, random unit rows. Draws from rng.
+template <class S>
+void complete_directions(Tensor<S, Cpu>& directions, Index rank, Rng& rng) {
+  auto rows = matrix(directions);
+  const Index k = rows.rows(), m = rows.cols();
   for (Index i = rank; i < k; ++i) {
     EigenVector<S> v(m);
     for (Index j = 0; j < m; ++j) v(j) = static_cast<S>(rng.normal());
@@ -100,6 +91,45 @@ GradMaxDirections<S> gradmax_directions(const GrowthData<S>& data, Index k, cons
         for (Index p = 0; p < i; ++p) v -= rows.row(p).transpose() * rows.row(p).dot(v.transpose());
     }
     rows.row(i) = (v / v.norm()).transpose();
+  }
+}
+
+}  // namespace detail
+
+// The top-k left singular vectors of M as rows, completed as described above. On the device of the
+// data: the SVD and the directions stay there; only the singular values come to the host, and, when
+// M's rank is below k, the directions (to complete them there with the Cpu's draws).
+template <class S, class D>
+GradMaxDirections<S, D> gradmax_directions(const GrowthData<S, D>& data, Index k, const ops::SvdOptions& svd, Rng& rng) {
+  const bool use_batch = !data.has_matrix() && data.has_batch();
+  const Index m = use_batch ? data.output_grads().dim(1) : data.matrix().dim(0);
+  const Index n = use_batch ? data.inputs().dim(1) : data.matrix().dim(1);
+  const Index kk = std::min(k, std::min(m, n));
+  const ops::TopSvd<S, D> top = use_batch ? ops::svd_topk_of_product<S>(data.output_grads(), data.inputs(), kk, svd)
+                                          : ops::svd_topk<S>(data.matrix().cview(), kk, svd);
+  const double cutoff = (top.sigma.empty() ? 0.0 : top.sigma[0]) * static_cast<double>(std::max(m, n)) *
+                        std::numeric_limits<S>::epsilon();
+  Index rank = 0;
+  while (rank < kk && top.sigma[static_cast<std::size_t>(rank)] > cutoff) ++rank;
+
+  GradMaxDirections<S, D> d;
+  d.singular_values.assign(top.sigma.begin(), top.sigma.begin() + rank);
+  if constexpr (std::same_as<D, Cpu>) {
+    d.rows = Tensor<S, Cpu>(Shape{k, m});
+    matrix(d.rows).topRows(rank) = matrix(top.u).leftCols(rank).transpose();
+    detail::complete_directions(d.rows, rank, rng);
+  } else {
+    Tensor<S, D> found(Shape{kk, m});  // u^T: row j is the j-th left singular vector
+    ops::axis_to_rows<S>(top.u.cview(), 1, found.view());
+    if (rank == k) {
+      d.rows = std::move(found);
+    } else {
+      Tensor<S, Cpu> rows(Shape{k, m});
+      const Tensor<S, Cpu> host = to<Cpu>(found);
+      matrix(rows).topRows(rank) = matrix(host).topRows(rank);
+      detail::complete_directions(rows, rank, rng);
+      d.rows = host_to<D>(std::move(rows));
+    }
   }
   return d;
 }
@@ -113,26 +143,29 @@ struct GradMax {
   double epsilon = 0.0;                      // incoming side: norm.with_scale(epsilon), random direction
   ops::SvdOptions svd{};
 
-  template <class S>
-  NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>& data, Rng& rng) const {
+  template <class S, class D>
+  NewNeurons<S, D> initialize(const PairView<S, D>& pair, Index k, const GrowthData<S, D>& data, Rng& rng) const {
     require(pair.slope_at_zero != 0, "GradMax: an activation between the pair has f'(0) = 0, so the new neurons "
                                      "would get no gradient; use Relu1 or a nonzero LeakyRelu slope");
-    NewNeurons<S> n;
-    n.incoming = random_unit_rows<S>(k, pair.fan_in(), RandomDirection::sphere, rng);
-    set_row_norms(n.incoming, norm.with_scale(epsilon).magnitude(pair.mean_incoming_norm));
-    GradMaxDirections<S> d = gradmax_directions(data, k, svd, rng);
+    NewNeurons<S, D> n;
+    Tensor<S, Cpu> incoming = random_unit_rows<S>(k, pair.fan_in(), RandomDirection::sphere, rng);
+    set_row_norms(incoming, norm.with_scale(epsilon).magnitude(pair.mean_incoming_norm));
+    n.incoming = host_to<D>(std::move(incoming));
+    GradMaxDirections<S, D> d = gradmax_directions(data, k, svd, rng);
     require<ShapeError>(d.rows.dim(1) == pair.fan_out() && data_fan_in(data) == pair.fan_in(),
                         "GradMax: the gradient matrix is (", d.rows.dim(1), ", ", data_fan_in(data),
                         ") but the pair has fan_out ", pair.fan_out(), " and fan_in ", pair.fan_in());
     n.outgoing = std::move(d.rows);
-    set_row_norms(n.outgoing, norm.magnitude(pair.mean_outgoing_norm));
+    const double magnitude = norm.magnitude(pair.mean_outgoing_norm);
+    if constexpr (std::same_as<D, Cpu>) set_row_norms(n.outgoing, magnitude);
+    else ops::scale<S>(n.outgoing.view(), static_cast<S>(magnitude));  // the directions are unit rows
     n.singular_values = std::move(d.singular_values);
     return n;
   }
 
  private:
-  template <class S>
-  static Index data_fan_in(const GrowthData<S>& data) {
+  template <class S, class D>
+  static Index data_fan_in(const GrowthData<S, D>& data) {
     return !data.has_matrix() && data.has_batch() ? data.inputs().dim(1) : data.matrix().dim(1);
   }
 };

@@ -4,6 +4,11 @@
 //
 //   NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>& data, Rng& rng) const
 //
+// The three types take the network's device as a second parameter (Cpu by default). An initializer
+// that works on every device is a template over it (Random, GradMax); one written for the Cpu only
+// (Split, Firefly, GradMax-Opt) takes the Cpu types, and grow_width on a device network then refuses
+// it at compile time with a message.
+//
 // Vectors are per neuron: a new neuron's *incoming* weights are one row of the producer (fan_in
 // values: Dense in), its *outgoing* weights the flattened slice of the consumer it feeds (fan_out
 // values: Dense out). Initializers may also declare
@@ -24,18 +29,22 @@
 
 #include "netgrow/backend/cpu/blas.hpp"
 #include "netgrow/core/init.hpp"
+#include "netgrow/grow/parameter_growth.hpp"
 #include "netgrow/layers/parameter.hpp"
+#if defined(__CUDACC__)
+#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
+#endif
 
 namespace netgrow::grow {
 
-// The weights of k new neurons.
-template <class S>
+// The weights of k new neurons, on the network's device D.
+template <class S, class D = Cpu>
 struct NewNeurons {
-  Tensor<S, Cpu> incoming;  // (k, fan_in): each new neuron's incoming weights
-  Tensor<S, Cpu> bias;      // (k) producer bias of the new neurons, or empty for zero
-  Tensor<S, Cpu> outgoing;  // (k, fan_out): each new neuron's outgoing weights
+  Tensor<S, D> incoming;  // (k, fan_in): each new neuron's incoming weights
+  Tensor<S, D> bias;      // (k) producer bias of the new neurons, or empty for zero
+  Tensor<S, D> outgoing;  // (k, fan_out): each new neuron's outgoing weights
   // (width) factors applied to the *existing* neurons' outgoing weights, or empty (Net2Net's split
-  // divides the outgoing weights of the neurons it duplicates).
+  // divides the outgoing weights of the neurons it duplicates). Cpu initializers only.
   Tensor<S, Cpu> existing_outgoing_scale;
   // For copies of existing neurons (Split): the neuron each new one copies. Layers between the pair
   // then copy those channels (BatchNorm statistics, depthwise filters) instead of growing by identity.
@@ -43,20 +52,21 @@ struct NewNeurons {
   std::vector<double> singular_values;  // diagnostics: GradMax's top singular values
 };
 
-// What an initializer may read about the pair before it grows.
-template <class S>
+// What an initializer may read about the pair before it grows; tensors on the network's device D.
+template <class S, class D = Cpu>
 struct PairView {
-  ConstView<S, Cpu> incoming;      // (width, fan_in): existing incoming weights, a row per neuron
-  ConstView<S, Cpu> bias;          // (width) producer bias, or empty without bias
+  ConstView<S, D> incoming;        // (width, fan_in): existing incoming weights, a row per neuron
+  ConstView<S, D> bias;            // (width) producer bias, or empty without bias
   double mean_incoming_norm = 0;   // mean over existing neurons of their incoming vector's norm
   double mean_outgoing_norm = 0;   // mean over existing neurons of their outgoing vector's norm
   Index fan_out_size = 0;          // values per outgoing vector
   // (width, fan_out): existing outgoing weights, a row per neuron; gathered from the consumer on
   // demand (a copy), for initializers that need more than their norms (Split).
-  std::function<Tensor<S, Cpu>()> outgoing;
+  std::function<Tensor<S, D>()> outgoing;
   double slope_at_zero = 1;        // product of f'(0) over the activations between the pair
   // Applies the layers between the pair to new neurons' pre-activations z (N, k) -> h (N, k), and
   // back-propagates dh -> dz (for methods that optimise incoming weights through the activation).
+  // Set on the Cpu only.
   std::function<void(ConstView<S, Cpu> z, TensorView<S, Cpu> h)> between_forward;
   std::function<void(ConstView<S, Cpu> z, ConstView<S, Cpu> h, ConstView<S, Cpu> dh, TensorView<S, Cpu> dz)>
       between_backward;
@@ -72,18 +82,19 @@ struct PairView {
 //                 (GradMax's E[dL/dz h^T]); estimated over one or many batches
 //   inputs        h (N, fan_in) and output_grads dL/dz (N, fan_out) of a batch, from which M = dz^T h
 //   recompute     runs forward, loss and backward on the grow batch for the network as it is now
-template <class S>
+// Tensors live on the network's device D; M is formed there (ops::gemm) when asked for.
+template <class S, class D = Cpu>
 class GrowthData {
  public:
   GrowthData() = default;
 
-  static GrowthData from_matrix(Tensor<S, Cpu> m) {
+  static GrowthData from_matrix(Tensor<S, D> m) {
     require<ShapeError>(m.rank() == 2, "GrowthData::from_matrix: M must be a matrix, got ", m.shape());
     GrowthData d;
     d.matrix_ = std::move(m);
     return d;
   }
-  static GrowthData from_batch(ConstView<S, Cpu> inputs, ConstView<S, Cpu> output_grads) {
+  static GrowthData from_batch(ConstView<S, D> inputs, ConstView<S, D> output_grads) {
     require<ShapeError>(inputs.rank() == 2 && output_grads.rank() == 2 && inputs.dim(0) == output_grads.dim(0),
                         "GrowthData::from_batch: inputs ", inputs.shape(), " and output gradients ",
                         output_grads.shape(), " must be (N, fan_in) and (N, fan_out)");
@@ -93,7 +104,7 @@ class GrowthData {
     return d;
   }
   // The same from tensors the data then owns (rows built for the purpose, e.g. centred inputs).
-  static GrowthData from_owned_batch(Tensor<S, Cpu> inputs, Tensor<S, Cpu> output_grads) {
+  static GrowthData from_owned_batch(Tensor<S, D> inputs, Tensor<S, D> output_grads) {
     GrowthData d = from_batch(inputs.cview(), output_grads.cview());
     d.owned_inputs_ = std::move(inputs);
     d.owned_output_grads_ = std::move(output_grads);
@@ -118,20 +129,20 @@ class GrowthData {
   bool can_recompute() const { return static_cast<bool>(recompute_); }
 
   // M (fan_out, fan_in): the given matrix, or dz^T h of the batch (computed once).
-  const Tensor<S, Cpu>& matrix() const {
+  const Tensor<S, D>& matrix() const {
     if (matrix_.empty()) {
       require(has_batch(), "GrowthData: this initializer needs GradMax's gradient matrix; pass "
                            "GrowthData::from_matrix(M) or GrowthData::from_batch(h, dL/dz)");
-      matrix_ = Tensor<S, Cpu>(Shape{output_grads_.dim(1), inputs_.dim(1)});
+      matrix_ = Tensor<S, D>(Shape{output_grads_.dim(1), inputs_.dim(1)});
       ops::gemm<S>(ops::Trans::yes, ops::Trans::no, S(1), output_grads_, inputs_, S(0), matrix_.view());
     }
     return matrix_;
   }
-  ConstView<S, Cpu> inputs() const {
+  ConstView<S, D> inputs() const {
     require(has_batch(), "GrowthData: this initializer needs a batch (GrowthData::from_batch(h, dL/dz))");
     return inputs_;
   }
-  ConstView<S, Cpu> output_grads() const {
+  ConstView<S, D> output_grads() const {
     require(has_batch(), "GrowthData: this initializer needs a batch (GrowthData::from_batch(h, dL/dz))");
     return output_grads_;
   }
@@ -141,10 +152,10 @@ class GrowthData {
   }
 
  private:
-  mutable Tensor<S, Cpu> matrix_;
-  ConstView<S, Cpu> inputs_;
-  ConstView<S, Cpu> output_grads_;
-  Tensor<S, Cpu> owned_inputs_, owned_output_grads_;
+  mutable Tensor<S, D> matrix_;
+  ConstView<S, D> inputs_;
+  ConstView<S, D> output_grads_;
+  Tensor<S, D> owned_inputs_, owned_output_grads_;
   std::function<void()> recompute_;
   double gradient_scale_ = 1.0;
 };
@@ -152,7 +163,7 @@ class GrowthData {
 // Access to the grown pair after growth, for initializers that refine their neurons by training.
 // New neurons are indices [old_width, old_width + k) of the producer weight along its output axis,
 // and [old_width m, (old_width + k) m) along the consumer weight's input axis (m consumer inputs per
-// neuron: the spatial size after a Flatten, else 1).
+// neuron: the spatial size after a Flatten, else 1). Cpu networks only.
 template <class S>
 struct RefineContext {
   Parameter<S, Cpu>& producer_weight;

@@ -50,6 +50,9 @@
 #include "netgrow/layers/flatten.hpp"
 #include "netgrow/layers/global_avg_pool.hpp"
 #include "netgrow/layers/max_pool2d.hpp"
+#if defined(__CUDACC__)
+#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
+#endif
 
 namespace netgrow::grow {
 
@@ -164,17 +167,22 @@ using RowMajor = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajo
 
 // GrowthData for pair (P, C) from the network's last forward/backward (see the header comment).
 // The result may view the network's stored tensors: use it before the next forward().
+//
+// On a device network (Cuda) Dense -> ... -> Dense pairs stay on the device (BatchNorm centring
+// included); convolutional pairs are Cpu-only so far and do not compile there.
 template <std::size_t P, std::size_t C, class Net>
-GrowthData<typename Net::scalar_type> data_from_last_backward(Net& net, const PairDataOptions& options = {}) {
+GrowthData<typename Net::scalar_type, typename Net::device_type> data_from_last_backward(
+    Net& net, const PairDataOptions& options = {}) {
   using S = typename Net::scalar_type;
+  using D = typename Net::device_type;
   using Traits = PairTraits<Net, P, C>;
   using Producer = typename Traits::Producer;
   using Consumer = typename Traits::Consumer;
   check_growable_pair<Net, P, C>();
-  ConstView<S, Cpu> h;
+  ConstView<S, D> h;
   if constexpr (P == 0) h = net.input();
   else h = net.template output<P - 1>();
-  const ConstView<S, Cpu> dz = net.template output_grad<C>();
+  const ConstView<S, D> dz = net.template output_grad<C>();
   require<StateError>(!h.empty() && !dz.empty(), "data_from_last_backward: run forward() and backward() on the "
                                                 "grow batch first");
 
@@ -182,14 +190,28 @@ GrowthData<typename Net::scalar_type> data_from_last_backward(Net& net, const Pa
     const detail::ChannelPath path = detail::channel_path<P, C>(net, 1, 1, options);
     require(path.identity && path.terminal_multiplier <= 1, "data_from_last_backward: unsupported layers between "
                                                             "two Dense layers");
-    const ConstView<S, Cpu> rows = h.as_matrix();
-    if (!path.centre) return GrowthData<S>::from_batch(rows, dz.as_matrix()).with_gradient_scale(path.scale);
-    Tensor<S, Cpu> centred;
+    const ConstView<S, D> rows = h.as_matrix();
+    if (!path.centre) return GrowthData<S, D>::from_batch(rows, dz.as_matrix()).with_gradient_scale(path.scale);
+    Tensor<S, D> centred;
     centred.copy_from(rows);
-    matrix(centred).rowwise() -= matrix(rows).colwise().mean();
-    Tensor<S, Cpu> grads;
+    if constexpr (std::same_as<D, Cpu>) {
+      matrix(centred).rowwise() -= matrix(rows).colwise().mean();
+    } else {  // centred -= (1 / N) 1 (column sums)^T
+      const Index n = rows.dim(0), f = rows.dim(1);
+      Tensor<S, D> sums(Shape{1, f}), ones(Shape{n, 1});
+      ops::sum_rows<S>(rows, S(0), sums.view());
+      ops::fill<S>(ones.view(), S(1));
+      ops::gemm<S>(ops::Trans::no, ops::Trans::no, S(-1) / static_cast<S>(n), ones.cview(), sums.cview(), S(1),
+                   centred.view());
+    }
+    Tensor<S, D> grads;
     grads.copy_from(dz.as_matrix());
-    return GrowthData<S>::from_owned_batch(std::move(centred), std::move(grads)).with_gradient_scale(path.scale);
+    return GrowthData<S, D>::from_owned_batch(std::move(centred), std::move(grads)).with_gradient_scale(path.scale);
+  } else if constexpr (!std::same_as<D, Cpu>) {
+    static_assert(std::same_as<D, Cpu>, "data_from_last_backward: convolutional pairs on a device network are not "
+                                        "supported yet (Dense -> Dense pairs are); grow convolutional pairs with "
+                                        "Random, or compute M on the Cpu twin");
+    return {};
   } else {
     static_assert(detail::is_kind<Producer, Conv2d>, "data_from_last_backward: unsupported producer layer");
     auto& producer = net.template layer<P>();

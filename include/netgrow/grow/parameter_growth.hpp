@@ -2,12 +2,18 @@
 // to it: the gradient and every optimizer-state tensor are extended with zeros (old entries kept,
 // as the GradMax reference pads its optimizer slots), per-element learning-rate factors with a
 // given factor. Layers call this from their growth methods; users rarely need it directly.
+// Works on every device: on Cuda the appends run on the device (backend/cuda/layout.hpp).
 #pragma once
 
+#include <concepts>
 #include <vector>
 
+#include "netgrow/backend/cpu/blas.hpp"
 #include "netgrow/backend/cpu/layout.hpp"
 #include "netgrow/layers/parameter.hpp"
+#if defined(__CUDACC__)
+#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
+#endif
 
 namespace netgrow::grow {
 
@@ -21,31 +27,46 @@ inline Index growth_capacity(Index current_capacity, Index needed) {
 
 }  // namespace detail
 
+// A tensor built on the host, on device D: moved on the Cpu, copied over otherwise (the copy is found
+// by argument lookup in backend/cuda/transfer.hpp). For the few values growth builds on the host:
+// identity channels, new neurons drawn from the Rng exactly as on the Cpu.
+template <class D, class S>
+Tensor<S, D> host_to(Tensor<S, Cpu> host) {
+  if constexpr (std::same_as<D, Cpu>) {
+    return host;
+  } else {
+    Tensor<S, D> t(host.shape());
+    copy(host.cview(), t.view());
+    return t;
+  }
+}
+
 // Appends `values` to p.value along `axis` (values has p's shape except along axis). p.grad and each
 // tensor in p.state grow with zeros; p.lr_scale, when present, grows with `lr_scale_of_new`.
 // Growth happens in place within spare capacity (1.5x the new size is reserved when it runs out;
 // Tensor::shrink_to_fit releases it). All-or-nothing: shapes are checked and capacity is reserved
 // for every tensor before any of them changes.
-template <class S>
-void append_to_parameter(Parameter<S, Cpu>& p, int axis, ConstView<S, Cpu> values, S lr_scale_of_new = S(1)) {
+template <class S, class D>
+void append_to_parameter(Parameter<S, D>& p, int axis, ConstView<S, std::type_identity_t<D>> values,
+                         S lr_scale_of_new = S(1)) {
   const Shape extra = values.shape();
   const Shape grown = ops::grown_shape(p.value.shape(), axis, extra[axis]);
   require<ShapeError>(ops::detail::same_except(p.value.shape(), extra, axis < 0 ? axis + extra.rank() : axis),
                       "append_to_parameter: ", extra, " onto a parameter of shape ", p.value.shape(), " along axis ",
                       axis);
-  auto reserve = [&](Tensor<S, Cpu>& t) { t.reserve(detail::growth_capacity(t.capacity(), grown.numel())); };
+  auto reserve = [&](Tensor<S, D>& t) { t.reserve(detail::growth_capacity(t.capacity(), grown.numel())); };
   reserve(p.value);
   if (!p.grad.empty()) reserve(p.grad);
   for (auto& s : p.state) reserve(s);
   if (!p.lr_scale.empty()) reserve(p.lr_scale);
-  Tensor<S, Cpu> scale;
+  Tensor<S, D> scale;
   if (!p.lr_scale.empty()) {
-    scale = Tensor<S, Cpu>(extra);
-    scale.fill(lr_scale_of_new);
+    scale = Tensor<S, D>(extra);
+    ops::fill<S>(scale.view(), lr_scale_of_new);
   }
   // From here on nothing can fail.
   ops::append_in_place<S>(p.value, axis, extra, values.data());
-  if (p.grad.empty()) p.grad = Tensor<S, Cpu>(grown);
+  if (p.grad.empty()) p.grad = Tensor<S, D>(grown);
   else ops::append_in_place<S>(p.grad, axis, extra, nullptr);
   for (auto& s : p.state) ops::append_in_place<S>(s, axis, extra, nullptr);
   if (!p.lr_scale.empty()) ops::append_in_place<S>(p.lr_scale, axis, extra, scale.data());
@@ -53,8 +74,8 @@ void append_to_parameter(Parameter<S, Cpu>& p, int axis, ConstView<S, Cpu> value
 
 // Reserves room for `numel` elements in the parameter's value, gradient, optimizer state and
 // learning-rate factors, so that growth up to that size never allocates.
-template <class S>
-void reserve_parameter(Parameter<S, Cpu>& p, Index numel) {
+template <class S, class D>
+void reserve_parameter(Parameter<S, D>& p, Index numel) {
   p.value.reserve(numel);
   p.grad.reserve(numel);
   for (auto& s : p.state) s.reserve(numel);

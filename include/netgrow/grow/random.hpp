@@ -10,7 +10,8 @@
 //
 // Directions: RandomDirection::sphere (default, isotropic) or nonnegative_uniform (U[0, 1) entries
 // normalised: what the GradMax reference code draws). Draw order: incoming rows, then outgoing rows,
-// always both, so a seed gives the same weights whatever epsilon is.
+// always both, so a seed gives the same weights whatever epsilon is. New neurons are drawn on the host
+// and copied to the network's device, so a Cuda network grows exactly as its Cpu twin.
 #pragma once
 
 #include "netgrow/grow/initializer.hpp"
@@ -19,14 +20,16 @@ namespace netgrow::grow {
 
 namespace detail {
 
-template <class S>
-NewNeurons<S> random_neurons(const PairView<S>& pair, Index k, const NormRule& in_rule, const NormRule& out_rule,
-                             RandomDirection direction, Rng& rng) {
-  NewNeurons<S> n;
-  n.incoming = random_unit_rows<S>(k, pair.fan_in(), direction, rng);
-  n.outgoing = random_unit_rows<S>(k, pair.fan_out(), direction, rng);
-  set_row_norms(n.incoming, in_rule.magnitude(pair.mean_incoming_norm));
-  set_row_norms(n.outgoing, out_rule.magnitude(pair.mean_outgoing_norm));
+template <class S, class D>
+NewNeurons<S, D> random_neurons(const PairView<S, D>& pair, Index k, const NormRule& in_rule, const NormRule& out_rule,
+                                RandomDirection direction, Rng& rng) {
+  Tensor<S, Cpu> incoming = random_unit_rows<S>(k, pair.fan_in(), direction, rng);
+  Tensor<S, Cpu> outgoing = random_unit_rows<S>(k, pair.fan_out(), direction, rng);
+  set_row_norms(incoming, in_rule.magnitude(pair.mean_incoming_norm));
+  set_row_norms(outgoing, out_rule.magnitude(pair.mean_outgoing_norm));
+  NewNeurons<S, D> n;
+  n.incoming = host_to<D>(std::move(incoming));
+  n.outgoing = host_to<D>(std::move(outgoing));
   return n;
 }
 
@@ -41,8 +44,8 @@ struct Random {
   double epsilon = 0.0;                      // incoming side: norm.with_scale(epsilon)
   RandomDirection direction = RandomDirection::sphere;
 
-  template <class S>
-  NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>&, Rng& rng) const {
+  template <class S, class D>
+  NewNeurons<S, D> initialize(const PairView<S, D>& pair, Index k, const GrowthData<S, D>&, Rng& rng) const {
     return detail::random_neurons(pair, k, norm.with_scale(epsilon), norm, direction, rng);
   }
 };
@@ -56,8 +59,8 @@ struct RandomOutgoingZero {
   double epsilon = 0.0;                      // outgoing side: norm.with_scale(epsilon)
   RandomDirection direction = RandomDirection::sphere;
 
-  template <class S>
-  NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>&, Rng& rng) const {
+  template <class S, class D>
+  NewNeurons<S, D> initialize(const PairView<S, D>& pair, Index k, const GrowthData<S, D>&, Rng& rng) const {
     return detail::random_neurons(pair, k, norm, norm.with_scale(epsilon), direction, rng);
   }
 };
@@ -71,13 +74,13 @@ struct RandomAllZero {
   double epsilon = 0.0;
   RandomDirection direction = RandomDirection::sphere;
 
-  template <class S>
-  NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>&, Rng& rng) const {
+  template <class S, class D>
+  NewNeurons<S, D> initialize(const PairView<S, D>& pair, Index k, const GrowthData<S, D>&, Rng& rng) const {
     require(!pair.bias.empty(), "RandomAllZero: new neurons get bias 1, so the producer layer needs a bias");
     const NormRule rule = norm.with_scale(epsilon);
-    NewNeurons<S> n = detail::random_neurons(pair, k, rule, rule, direction, rng);
-    n.bias = Tensor<S, Cpu>(Shape{k});
-    n.bias.fill(S(1));
+    NewNeurons<S, D> n = detail::random_neurons(pair, k, rule, rule, direction, rng);
+    n.bias = Tensor<S, D>(Shape{k});
+    ops::fill<S>(n.bias.view(), S(1));
     return n;
   }
 };

@@ -40,22 +40,35 @@ concept ActivationBetween = IdentityGrowable<L> && Activation<typename L::kind_t
 
 namespace detail {
 
-template <class Net, std::size_t P, std::size_t C, std::size_t... Is>
-constexpr bool all_between(std::index_sequence<Is...>, auto predicate) {
-  (void)predicate;  // unused when nothing sits between the pair
-  return (predicate.template operator()<typename Net::template layer_type<P + 1 + Is>>() && ...);
+// True when Predicate::holds<L>() for every layer type L strictly between P and C. (Predicates are
+// structs with a static member template, not template lambdas, which nvcc warns about.)
+template <class Net, std::size_t P, std::size_t C, class Predicate, std::size_t... Is>
+constexpr bool all_between(std::index_sequence<Is...>) {
+  return (Predicate::template holds<typename Net::template layer_type<P + 1 + Is>>() && ...);
 }
 
-template <class L>
-constexpr bool zero_at_zero_or_not_activation() {
-  if constexpr (ActivationBetween<L>) return L::kind_type::zero_at_zero;
-  else return true;
-}
-template <class L>
-constexpr bool nonzero_slope_or_not_activation() {
-  if constexpr (ActivationBetween<L>) return L::kind_type::nonzero_slope_at_zero;
-  else return true;
-}
+struct IsIdentityGrowable {
+  template <class L>
+  static constexpr bool holds() {
+    return IdentityGrowable<L>;
+  }
+};
+// Activations with f(0) = 0; other layers pass.
+struct ZeroAtZero {
+  template <class L>
+  static constexpr bool holds() {
+    if constexpr (ActivationBetween<L>) return L::kind_type::zero_at_zero;
+    else return true;
+  }
+};
+// Activations with f'(0) != 0; other layers pass.
+struct NonzeroSlope {
+  template <class L>
+  static constexpr bool holds() {
+    if constexpr (ActivationBetween<L>) return L::kind_type::nonzero_slope_at_zero;
+    else return true;
+  }
+};
 
 }  // namespace detail
 
@@ -70,14 +83,11 @@ struct PairTraits {
 
   static constexpr bool producer_ok = WidthProducer<Producer>;
   static constexpr bool consumer_ok = WidthConsumer<Consumer>;
-  static constexpr bool between_ok = detail::all_between<Net, P, C>(
-      Between{}, []<class L>() { return IdentityGrowable<L>; });
+  static constexpr bool between_ok = detail::all_between<Net, P, C, detail::IsIdentityGrowable>(Between{});
   // Every activation between the pair has f(0) = 0 (zero incoming weights give zero output).
-  static constexpr bool zero_at_zero = detail::all_between<Net, P, C>(
-      Between{}, []<class L>() { return detail::zero_at_zero_or_not_activation<L>(); });
+  static constexpr bool zero_at_zero = detail::all_between<Net, P, C, detail::ZeroAtZero>(Between{});
   // Every activation between the pair has f'(0) != 0 (GradMax's new neurons receive a gradient).
-  static constexpr bool nonzero_slope = detail::all_between<Net, P, C>(
-      Between{}, []<class L>() { return detail::nonzero_slope_or_not_activation<L>(); });
+  static constexpr bool nonzero_slope = detail::all_between<Net, P, C, detail::NonzeroSlope>(Between{});
 };
 
 // Fails compilation with a readable message when the pair cannot grow at all.

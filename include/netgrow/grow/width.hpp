@@ -29,6 +29,9 @@
 #include "netgrow/grow/pair_data.hpp"
 #include "netgrow/grow/parameter_growth.hpp"
 #include "netgrow/grow/traits.hpp"
+#if defined(__CUDACC__)
+#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
+#endif
 
 namespace netgrow::grow {
 
@@ -106,10 +109,14 @@ struct BetweenRunner {
 }  // namespace detail
 
 // Grows k neurons between layers P and C of net with initializer `init`.
+// On a device network (Cuda) the growth runs on the device: the initializer's work (GradMax's SVD
+// included), the appends to weights, gradients and optimizer state. Initializers written for the
+// Cpu only (Split, Firefly, GradMax-Opt) do not compile there.
 template <std::size_t P, std::size_t C, class Net, class Init>
 GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
-                        const GrowthData<typename Net::scalar_type>& data = {}) {
+                        const GrowthData<typename Net::scalar_type, typename Net::device_type>& data = {}) {
   using S = typename Net::scalar_type;
+  using D = typename Net::device_type;
   using Traits = PairTraits<Net, P, C>;
   check_growable_pair<Net, P, C>();
   static_assert(!Init::needs_zero_at_zero || Traits::zero_at_zero,
@@ -125,8 +132,8 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   const auto start = std::chrono::steady_clock::now();
   auto& producer = net.template layer<P>();
   auto& consumer = net.template layer<C>();
-  const Tensor<S, Cpu>& w_in = producer.weight().value;
-  const Tensor<S, Cpu>& w_out = consumer.weight().value;
+  const Tensor<S, D>& w_in = producer.weight().value;
+  const Tensor<S, D>& w_out = consumer.weight().value;
   const Index width = w_in.dim(Producer::output_axis);
   require(k >= 0, "grow_width: cannot add ", k, " neurons");
   // Each producer channel may feed several consumer inputs (m = H W after a Flatten).
@@ -149,7 +156,7 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   report.new_width = width + k;
   if (k == 0) return report;
 
-  PairView<S> view;
+  PairView<S, D> view;
   view.incoming = w_in.cview().reshape(Shape{width, w_in.numel() / width});
   if (producer.has_bias()) view.bias = producer.bias().value.cview();
   view.fan_out_size = w_out.numel() / width;
@@ -161,7 +168,7 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   view.mean_incoming_norm = mean(ops::axis_norms<S>(w_in.cview(), Producer::output_axis));
   view.mean_outgoing_norm = mean(ops::axis_norms<S>(w_out.cview().reshape(consumer_shape), 1));
   view.outgoing = [&w_out, width, consumer_shape] {
-    Tensor<S, Cpu> rows(Shape{width, w_out.numel() / width});
+    Tensor<S, D> rows(Shape{width, w_out.numel() / width});
     ops::axis_to_rows<S>(w_out.cview().reshape(consumer_shape), 1, rows.view());
     return rows;
   };
@@ -169,31 +176,40 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
     using L = std::remove_reference_t<decltype(layer)>;
     if constexpr (ActivationBetween<L>) view.slope_at_zero *= layer.activation().slope_at_zero();
   });
-  auto between = std::make_shared<detail::BetweenRunner<Net, P, C>>();
-  between->net = &net;
-  view.between_forward = [between](ConstView<S, Cpu> z, TensorView<S, Cpu> h) { between->forward(z, h); };
-  view.between_backward = [between](ConstView<S, Cpu> z, ConstView<S, Cpu> h, ConstView<S, Cpu> dh,
-                                    TensorView<S, Cpu> dz) { between->backward(z, h, dh, dz); };
+  if constexpr (std::same_as<D, Cpu>) {
+    auto between = std::make_shared<detail::BetweenRunner<Net, P, C>>();
+    between->net = &net;
+    view.between_forward = [between](ConstView<S, Cpu> z, TensorView<S, Cpu> h) { between->forward(z, h); };
+    view.between_backward = [between](ConstView<S, Cpu> z, ConstView<S, Cpu> h, ConstView<S, Cpu> dh,
+                                      TensorView<S, Cpu> dz) { between->backward(z, h, dh, dz); };
+  }
 
-  NewNeurons<S> n = init.initialize(view, k, data, rng);
+  static_assert(requires { init.initialize(view, k, data, rng); },
+                "netgrow::grow: this initializer is written for Cpu networks only (Split, Firefly, FireflyOpt, "
+                "GradMaxOpt and InverseGradMaxOpt so far); on a device network use Random, RandomOutgoingZero, "
+                "RandomAllZero or GradMax");
+  NewNeurons<S, D> n = init.initialize(view, k, data, rng);
   require<ShapeError>(n.incoming.shape() == Shape{k, view.fan_in()} && n.outgoing.shape() == Shape{k, view.fan_out()},
                       "grow_width: the initializer returned incoming ", n.incoming.shape(), " and outgoing ",
                       n.outgoing.shape(), " for ", k, " neurons with fan_in ", view.fan_in(), " and fan_out ",
                       view.fan_out());
 
-  if (!n.existing_outgoing_scale.empty()) {
-    require<ShapeError>(n.existing_outgoing_scale.numel() == width, "grow_width: existing_outgoing_scale of ",
-                        n.existing_outgoing_scale.numel(), " entries for width ", width);
-    Tensor<S, Cpu> outgoing = view.outgoing();
-    auto rows = matrix(outgoing);
-    for (Index j = 0; j < width; ++j) rows.row(j) *= n.existing_outgoing_scale[j];
-    ops::rows_to_axis<S>(outgoing.cview(), 1, consumer.weight().value.view().reshape(consumer_shape));
+  if constexpr (std::same_as<D, Cpu>) {
+    if (!n.existing_outgoing_scale.empty()) {
+      require<ShapeError>(n.existing_outgoing_scale.numel() == width, "grow_width: existing_outgoing_scale of ",
+                          n.existing_outgoing_scale.numel(), " entries for width ", width);
+      Tensor<S, Cpu> outgoing = view.outgoing();
+      auto rows = matrix(outgoing);
+      for (Index j = 0; j < width; ++j) rows.row(j) *= n.existing_outgoing_scale[j];
+      ops::rows_to_axis<S>(outgoing.cview(), 1, consumer.weight().value.view().reshape(consumer_shape));
+    }
   }
   producer.grow_outputs(n.incoming.cview(), n.bias.cview());
   detail::for_each_between<Net, P, C>(net, [&](auto& layer) {
     if (n.duplicate_of.empty()) {
       layer.grow_channels(k);
-    } else if constexpr (requires { layer.grow_channels_from(std::span<const Index>(n.duplicate_of)); }) {
+    } else if constexpr (requires { layer.grow_channels_from(std::span<const Index>(n.duplicate_of)); } &&
+                         std::same_as<D, Cpu>) {
       layer.grow_channels_from(std::span<const Index>(n.duplicate_of));
     } else {
       require(netgrow::parameter_count(layer) == 0, "grow_width: the initializer copies neurons, but ",
@@ -203,7 +219,7 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   });
   consumer.grow_inputs(n.outgoing.cview());
 
-  if constexpr (requires(RefineContext<S>& c) { init.refine(c); }) {
+  if constexpr (std::same_as<D, Cpu> && requires(RefineContext<S>& c) { init.refine(c); }) {
     RefineContext<S> context{producer.weight(), Producer::output_axis, consumer.weight(), Consumer::input_axis,
                              multiplier, width, k, data};
     init.refine(context);
@@ -257,7 +273,7 @@ GrowthReport grow_pair(Net& net, PairList<Pairs...>, std::size_t index, Index k,
     if constexpr (Init::needs_data) {
       require(static_cast<bool>(refresh), "grow_pair: this initializer needs the grow batch; pass refresh");
       refresh();
-      GrowthData<S> data = data_from_last_backward<Pr::producer, Pr::consumer>(net);
+      GrowthData<S, typename Net::device_type> data = data_from_last_backward<Pr::producer, Pr::consumer>(net);
       data.with_recompute(refresh);
       report = grow_width<Pr::producer, Pr::consumer>(net, k, init, rng, data);
     } else {

@@ -99,11 +99,9 @@ class BatchNormLayer {
   }
 
   // Identity growth: k channels with gamma 1, beta 0, running mean 0, running variance 1.
-  void grow_channels(Index k)
-    requires std::same_as<D, Cpu>
-  {
+  void grow_channels(Index k) {
     Tensor<S, D> ones(Shape{k}), zeros(Shape{k});
-    ones.fill(S(1));
+    ops::fill<S>(ones.view(), S(1));
     grow::append_to_parameter(gamma_, 0, ones.cview());
     grow::append_to_parameter(beta_, 0, zeros.cview());
     grow::append_to_parameter(mean_, 0, zeros.cview());

@@ -113,9 +113,7 @@ class Conv2dLayer {
   }
 
   // Appends k output channels: incoming (k, C_in k k) filters and bias (k) (empty: zero bias).
-  void grow_outputs(ConstView<S, D> incoming, ConstView<S, D> bias)
-    requires std::same_as<D, Cpu>
-  {
+  void grow_outputs(ConstView<S, D> incoming, ConstView<S, D> bias) {
     const Index fan = in_channels() * kernel_ * kernel_;
     require<ShapeError>(incoming.rank() == 2 && incoming.dim(1) == fan, describe(),
                         "::grow_outputs: incoming weights must be (k, ", fan, "), got ", incoming.shape());
@@ -133,9 +131,7 @@ class Conv2dLayer {
 
   // Appends k input channels: outgoing (k, C_out k k), one row per new channel holding its
   // (C_out, k, k) slice of W.
-  void grow_inputs(ConstView<S, D> outgoing)
-    requires std::same_as<D, Cpu>
-  {
+  void grow_inputs(ConstView<S, D> outgoing) {
     const Index fan = out_channels() * kernel_ * kernel_;
     require<ShapeError>(outgoing.rank() == 2 && outgoing.dim(1) == fan, describe(),
                         "::grow_inputs: outgoing weights must be (k, ", fan, "), got ", outgoing.shape());

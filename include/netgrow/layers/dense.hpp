@@ -103,9 +103,7 @@ class DenseLayer {
 
   // Appends k output neurons: incoming (k, in) weights and bias (k) (empty: zero bias). Gradient
   // and optimizer state grow with zeros.
-  void grow_outputs(ConstView<S, D> incoming, ConstView<S, D> bias)
-    requires std::same_as<D, Cpu>
-  {
+  void grow_outputs(ConstView<S, D> incoming, ConstView<S, D> bias) {
     const Index k = incoming.rank() == 2 ? incoming.dim(0) : -1;
     require<ShapeError>(k >= 0 && incoming.dim(1) == in_features(), "Dense(", in_features(), " -> ", out_features(),
                         ")::grow_outputs: incoming weights must be (k, ", in_features(), "), got ", incoming.shape());
@@ -124,9 +122,7 @@ class DenseLayer {
   // columns of W). After a Flatten each new neuron feeds m consecutive inputs: rows are then
   // (k, out m), a new neuron's (out, m) block of W flattened. Gradient and optimizer state grow with
   // zeros.
-  void grow_inputs(ConstView<S, D> outgoing)
-    requires std::same_as<D, Cpu>
-  {
+  void grow_inputs(ConstView<S, D> outgoing) {
     require<ShapeError>(outgoing.rank() == 2 && outgoing.dim(1) % out_features() == 0, "Dense(", in_features(),
                         " -> ", out_features(), ")::grow_inputs: outgoing weights must be (k, ", out_features(),
                         " m), got ", outgoing.shape());

@@ -95,12 +95,10 @@ class DepthwiseConv2dLayer {
   }
 
   // Identity growth: k new channels with centre tap 1 and bias 0.
-  void grow_channels(Index k)
-    requires std::same_as<D, Cpu>
-  {
-    Tensor<S, D> filters(Shape{k, 1, kernel_, kernel_});
+  void grow_channels(Index k) {
+    Tensor<S, Cpu> filters(Shape{k, 1, kernel_, kernel_});
     for (Index i = 0; i < k; ++i) filters.at(i, 0, kernel_ / 2, kernel_ / 2) = S(1);
-    grow::append_to_parameter(weight_, 0, filters.cview());
+    grow::append_to_parameter(weight_, 0, grow::host_to<D>(std::move(filters)).cview());
     if (has_bias_) grow::append_to_parameter(bias_, 0, Tensor<S, D>(Shape{k}).cview());
   }
 

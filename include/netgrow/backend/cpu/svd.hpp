@@ -39,10 +39,11 @@ struct SvdOptions {
   std::uint64_t seed = 0x5eed; // randomized: start block
 };
 
-template <class T>
+// The result of a top-k SVD; u and v on the device the SVD ran on, the k singular values on the host.
+template <class T, class D = Cpu>
 struct TopSvd {
-  Tensor<T, Cpu> u;           // (m, k) left singular vectors, one per column
-  Tensor<T, Cpu> v;           // (n, k) right singular vectors, one per column
+  Tensor<T, D> u;             // (m, k) left singular vectors, one per column
+  Tensor<T, D> v;             // (n, k) right singular vectors, one per column (empty if not asked for)
   std::vector<double> sigma;  // (k) singular values, descending
 };
 

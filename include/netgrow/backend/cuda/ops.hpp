@@ -20,4 +20,5 @@
 #include "netgrow/backend/cuda/memory.hpp"
 #include "netgrow/backend/cuda/optim.hpp"
 #include "netgrow/backend/cuda/pool.hpp"
+#include "netgrow/backend/cuda/svd.hpp"
 #include "netgrow/backend/cuda/transfer.hpp"
