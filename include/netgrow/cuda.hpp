@@ -1,25 +1,31 @@
-// netgrow/cuda.hpp: netgrow with its CUDA backend. Include this one header, instead of
-// <netgrow/netgrow.hpp> and before any other netgrow header, from translation units compiled by nvcc:
-//
-//   Rng rng(42);
-//   auto net = make_sequential<float, Cuda>(rng, Dense{.in = 784, .out = 1024}, Relu1{},
-//                                           Dense{.in = 1024, .out = 10});
-//   Tensor<float, Cuda> x = to<Cuda>(x_host);          // explicit transfers (backend/cuda/transfer.hpp)
-//   auto logits = net.forward(x);
-//
-// What it adds to the CPU library:
-//   backend/cuda/check.hpp        CUDA errors as exceptions (CudaError, CudaOutOfMemory), device queries
-//   backend/cuda/device_pool.hpp  the pooled device allocator (size classes, per-stream reuse, trim())
-//   backend/cuda/context.hpp      cuda::context(): stream, cuBLAS/cuSOLVER handles, workspace, GemmPath
-//   backend/cuda/memory.hpp       device buffers: Tensor<T, Cuda>
-//   backend/cuda/transfer.hpp     to<Cuda>(t), to<Cpu>(t), copy(src, dst) across devices
-//   backend/cuda/ops.hpp          the op facade on Cuda views (GEMM, element-wise, reductions, losses,
-//                                 optimizer updates, layout ops, convolution, depthwise convolution,
-//                                 BatchNorm, pooling), over kernels/*.cuh and cuBLAS
-//   backend/cuda/solver.hpp       cuSOLVER SVD paths (gesvdj, gesvd) beside the native kernels/svd_*.cuh
-// Every layer (Dense, Conv2d, DepthwiseConv2d, BatchNorm, pooling, activations, Flatten), Sequential,
-// the losses and Sgd/Adam work on Cuda; growth operations are Cpu-only for now. The host-only parts (check, device_pool, context, memory,
-// transfer) also compile with the host compiler; Eigen is host-only (EIGEN_NO_CUDA).
+/// \file
+/// netgrow/cuda.hpp: netgrow with its CUDA backend. Include this one header, instead of
+/// <netgrow/netgrow.hpp> and before any other netgrow header, from translation units compiled by nvcc:
+///
+/// ~~~
+///   Rng rng(42);
+///   auto net = make_sequential<float, Cuda>(rng, Dense{.in = 784, .out = 1024}, Relu1{},
+///                                           Dense{.in = 1024, .out = 10});
+///   Tensor<float, Cuda> x = to<Cuda>(x_host);          // explicit transfers (backend/cuda/transfer.hpp)
+///   auto logits = net.forward(x);
+/// ~~~
+///
+/// What it adds to the CPU library:
+/// ~~~{.unparsed}
+///   backend/cuda/check.hpp        CUDA errors as exceptions (CudaError, CudaOutOfMemory), device queries
+///   backend/cuda/device_pool.hpp  the pooled device allocator (size classes, per-stream reuse, trim())
+///   backend/cuda/context.hpp      cuda::context(): stream, cuBLAS/cuSOLVER handles, workspace, GemmPath
+///   backend/cuda/memory.hpp       device buffers: Tensor<T, Cuda>
+///   backend/cuda/transfer.hpp     to<Cuda>(t), to<Cpu>(t), copy(src, dst) across devices
+///   backend/cuda/ops.hpp          the op facade on Cuda views (GEMM, element-wise, reductions, losses,
+///                                 optimizer updates, layout ops, convolution, depthwise convolution,
+///                                 BatchNorm, pooling, top-k SVD), over kernels/*.cuh and cuBLAS
+///   backend/cuda/solver.hpp       cuSOLVER SVD paths (gesvdj, gesvd) beside the native kernels/svd_*.cuh
+/// ~~~
+/// Every layer (Dense, Conv2d, DepthwiseConv2d, BatchNorm, pooling, activations, Flatten), Sequential,
+/// the losses and Sgd/Adam work on Cuda, and so does width growth with Random and GradMax (see
+/// grow/width.hpp for what is still Cpu-only). The host-only parts (check, device_pool, context,
+/// memory, transfer) also compile with the host compiler; Eigen is host-only (EIGEN_NO_CUDA).
 #pragma once
 
 // First: the CUDA overloads must be declared before the layers that call them (see backend/cuda/ops.hpp).
@@ -34,3 +40,7 @@
 #include "netgrow/core/device.hpp"
 #include "netgrow/layers/activation_functions.hpp"
 #include "netgrow/netgrow.hpp"
+
+/// \namespace netgrow::cuda
+/// The CUDA backend's host side: device queries, contexts (stream, cuBLAS and cuSOLVER handles, workspace),
+/// the pooled device allocator and the cuSOLVER SVD paths.

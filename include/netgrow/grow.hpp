@@ -1,5 +1,6 @@
-// netgrow/grow.hpp: growing networks. Width growth of weight-layer pairs with GradMax and its peers,
-// and the schedules that decide when to grow.
+/// \file
+/// netgrow/grow.hpp: growing networks. Width growth of weight-layer pairs with GradMax and its peers,
+/// and the schedules that decide when to grow.
 #pragma once
 
 #include "netgrow/grow/firefly.hpp"
@@ -13,3 +14,7 @@
 #include "netgrow/grow/split.hpp"
 #include "netgrow/grow/traits.hpp"
 #include "netgrow/grow/width.hpp"
+
+/// \namespace netgrow::grow
+/// Width growth: initializers (GradMax, Random, Split, FireflyOpt, GradMaxOpt), pair data, grow_width and
+/// the schedules that decide when to grow.

@@ -1,13 +1,16 @@
-// netgrow/netgrow.hpp: everything netgrow offers on the CPU. Include this one header.
-//
-// Map of the library (each header starts with what it is for):
-//   core/      tensors and views, shapes, device tags, the RNG, initialisers, errors, Eigen interop
-//   backend/   the op facade's device implementations (cpu: Eigen)
-//   layers/    one layer kind per header: Dense, Conv2d, DepthwiseConv2d, BatchNorm, pooling,
-//              activations (Relu1, Relu, ...), Flatten
-//   network/   Sequential (a flat list of layer kinds), losses
-//   optim/     Sgd, Adam, AdamW, learning-rate schedules
-//   data/      the teacher-student task, Fashion-MNIST (IDX files), mini-batches, augmentation
+/// \file
+/// netgrow/netgrow.hpp: everything netgrow offers on the CPU. Include this one header.
+///
+/// Map of the library (each header starts with what it is for):
+/// ~~~{.unparsed}
+///   core/      tensors and views, shapes, device tags, the RNG, initialisers, errors, Eigen interop
+///   backend/   the op facade's device implementations (cpu: Eigen)
+///   layers/    one layer kind per header: Dense, Conv2d, DepthwiseConv2d, BatchNorm, pooling,
+///              activations (Relu1, Relu, ...), Flatten
+///   network/   Sequential (a flat list of layer kinds), losses
+///   optim/     Sgd, Adam, AdamW, learning-rate schedules
+///   data/      the teacher-student task, Fashion-MNIST (IDX files), mini-batches, augmentation
+/// ~~~
 #pragma once
 
 #include "netgrow/core/config.hpp"
@@ -51,3 +54,11 @@
 #include "netgrow/optim/lr_schedule.hpp"
 #include "netgrow/optim/optimizer.hpp"
 #include "netgrow/optim/sgd.hpp"
+
+/// \namespace netgrow
+/// Everything netgrow offers: tensors, layers, networks, losses and optimizers at the top level; the op
+/// facade in netgrow::ops, growth in netgrow::grow, model builders in netgrow::models.
+
+/// \namespace netgrow::models
+/// Model builders (Mlp, SmallCnn, Vgg11, MobileNetV1, WideResNet) that list their growth sites, and growth
+/// plans over those sites.

@@ -1,6 +1,7 @@
-// netgrow/ops.hpp: the op facade. Layers call ops::gemm, ops::activation_forward, ops::mse, ...;
-// overloads on the tensors' device type route to backend/cpu (Eigen) or, in translation units
-// compiled by nvcc that include <netgrow/cuda.hpp>, to backend/cuda.
+/// \file
+/// netgrow/ops.hpp: the op facade. Layers call ops::gemm, ops::activation_forward, ops::mse, ...;
+/// overloads on the tensors' device type route to backend/cpu (Eigen) or, in translation units
+/// compiled by nvcc that include <netgrow/cuda.hpp>, to backend/cuda.
 #pragma once
 
 #include "netgrow/backend/cpu/blas.hpp"
@@ -14,3 +15,7 @@
 #include "netgrow/backend/cpu/conv2d.hpp"
 #include "netgrow/backend/cpu/depthwise.hpp"
 #include "netgrow/backend/cpu/pool.hpp"
+
+/// \namespace netgrow::ops
+/// The op facade: device-overloaded operations on tensor views (GEMM, element-wise maps, reductions,
+/// losses, optimizer updates, layout ops, convolution, BatchNorm, pooling, SVD).

@@ -1,7 +1,8 @@
-// netgrow/core/init.hpp: random initialisers for Cpu tensors, drawn from a netgrow::Rng.
-//
-// Same seed -> bitwise-identical tensors. Device tensors are initialised on the host and transferred,
-// so a CPU and a GPU network built from the same seed start from identical weights.
+/// \file
+/// netgrow/core/init.hpp: random initialisers for Cpu tensors, drawn from a netgrow::Rng.
+///
+/// Same seed -> bitwise-identical tensors. Device tensors are initialised on the host and transferred,
+/// so a CPU and a GPU network built from the same seed start from identical weights.
 #pragma once
 
 #include <cmath>
@@ -12,17 +13,18 @@
 
 namespace netgrow {
 
-// Weight initialisation schemes (fan_in / fan_out as in Glorot & Bengio 2010, He et al. 2015).
+/// Weight initialisation schemes (fan_in / fan_out as in Glorot & Bengio 2010, He et al. 2015).
 enum class WeightInit {
-  zeros,
-  glorot_uniform,  // U(-a, a), a = sqrt(6 / (fan_in + fan_out)); the Keras default
-  glorot_normal,   // N(0, 2 / (fan_in + fan_out))
-  he_uniform,      // U(-a, a), a = sqrt(6 / fan_in)
-  he_normal,       // N(0, 2 / fan_in) (not truncated)
-  lecun_normal,    // N(0, 1 / fan_in)
-  torch_default,   // U(-a, a), a = 1 / sqrt(fan_in); PyTorch's nn.Linear / nn.Conv default
+  zeros,           ///< all zero
+  glorot_uniform,  ///< U(-a, a), a = sqrt(6 / (fan_in + fan_out)); the Keras default
+  glorot_normal,   ///< N(0, 2 / (fan_in + fan_out))
+  he_uniform,      ///< U(-a, a), a = sqrt(6 / fan_in)
+  he_normal,       ///< N(0, 2 / fan_in) (not truncated)
+  lecun_normal,    ///< N(0, 1 / fan_in)
+  torch_default,   ///< U(-a, a), a = 1 / sqrt(fan_in); PyTorch's nn.Linear / nn.Conv default
 };
 
+/// The scheme's name as spelled in the enum ("glorot_uniform", ...).
 constexpr std::string_view to_string(WeightInit init) {
   switch (init) {
     case WeightInit::zeros: return "zeros";
@@ -36,14 +38,14 @@ constexpr std::string_view to_string(WeightInit init) {
   return "unknown";
 }
 
-// Fills t with U[lo, hi) drawn in double (for float tensors, rounding can give exactly hi).
+/// Fills t with U[lo, hi) drawn in double (for float tensors, rounding can give exactly hi).
 template <class T>
 void fill_uniform(TensorView<T, Cpu> t, double lo, double hi, Rng& rng) {
   require(lo <= hi, "fill_uniform: lo ", lo, " > hi ", hi);
   for (Index i = 0; i < t.numel(); ++i) t[i] = static_cast<T>(rng.uniform(lo, hi));
 }
 
-// Fills t with N(mean, stddev^2).
+/// Fills t with N(mean, stddev^2).
 template <class T>
 void fill_normal(TensorView<T, Cpu> t, double mean, double stddev, Rng& rng) {
   require(stddev >= 0, "fill_normal: negative stddev ", stddev);
@@ -55,7 +57,7 @@ void fill_normal(TensorView<T, Cpu> t, double mean, double stddev, Rng& rng) {
   }
 }
 
-// Fills a weight tensor according to `init` with the given fans.
+/// Fills a weight tensor according to `init` with the given fans.
 template <class T>
 void init_weights(TensorView<T, Cpu> t, WeightInit init, Index fan_in, Index fan_out, Rng& rng) {
   require(fan_in > 0 && fan_out > 0, "init_weights: fans must be positive, got fan_in=", fan_in,

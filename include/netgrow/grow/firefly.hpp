@@ -1,17 +1,18 @@
-// netgrow/grow/firefly.hpp: FireflyOpt, new neurons trained for a few steps to lower the loss
-// (Wu et al. 2020, eq. 4 of arXiv:2102.08574, as the GradMax reference code runs it, without
-// candidate selection or splitting).
-//
-// The new neurons start as Random does: incoming weights a random direction x epsilon-rule, outgoing
-// weights a random direction x norm rule. After they are in place, `steps` Adam steps minimise the
-// grow batch's loss over the new incoming and outgoing weights only (GrowthData::recompute runs
-// forward, loss and backward), and after each step every new neuron's incoming and outgoing vectors
-// are rescaled to the mean norms they started with.
-//
-// With epsilon = 0 this is exactly Random: the incoming weights start at zero, so their target norm
-// is zero and the projection keeps them there, and the outgoing weights get no gradient because the
-// new neurons output f(0) = 0. The reference code uses epsilon 0 everywhere and so never differs from
-// Random; the default here is epsilon 0.01 (of the mean incoming norm) so that it does.
+/// \file
+/// netgrow/grow/firefly.hpp: FireflyOpt, new neurons trained for a few steps to lower the loss
+/// (Wu et al. 2020, eq. 4 of arXiv:2102.08574, as the GradMax reference code runs it, without
+/// candidate selection or splitting).
+///
+/// The new neurons start as Random does: incoming weights a random direction x epsilon-rule, outgoing
+/// weights a random direction x norm rule. After they are in place, `steps` Adam steps minimise the
+/// grow batch's loss over the new incoming and outgoing weights only (GrowthData::recompute runs
+/// forward, loss and backward), and after each step every new neuron's incoming and outgoing vectors
+/// are rescaled to the mean norms they started with.
+///
+/// With epsilon = 0 this is exactly Random: the incoming weights start at zero, so their target norm
+/// is zero and the projection keeps them there, and the outgoing weights get no gradient because the
+/// new neurons output f(0) = 0. The reference code uses epsilon 0 everywhere and so never differs from
+/// Random; the default here is epsilon 0.01 (of the mean incoming norm) so that it does.
 #pragma once
 
 #include <cmath>
@@ -22,17 +23,23 @@
 
 namespace netgrow::grow {
 
+/// Firefly-style growth: Random's neurons, then `steps` Adam steps on the grow batch's loss over the new
+/// weights only (see the file comment). Cpu networks only.
 struct FireflyOpt {
+  /// Initializer traits (grow/initializer.hpp): needs f(0) = 0, needs f'(0) != 0, reads GrowthData.
+  ///@{
   static constexpr bool needs_zero_at_zero = true;
   static constexpr bool needs_nonzero_slope = false;
   static constexpr bool needs_data = true;
+  ///@}
 
-  NormRule norm = NormRule::mean_norm(1.0);  // outgoing side
-  double epsilon = 0.01;                     // incoming side: norm.with_scale(epsilon)
-  int steps = 100;
-  double learning_rate = 1e-3;
-  RandomDirection direction = RandomDirection::sphere;
+  NormRule norm = NormRule::mean_norm(1.0);             ///< outgoing side
+  double epsilon = 0.01;                                ///< incoming side: norm.with_scale(epsilon)
+  int steps = 100;                                      ///< Adam steps in refine() (0: exactly Random)
+  double learning_rate = 1e-3;                          ///< Adam's learning rate
+  RandomDirection direction = RandomDirection::sphere;  ///< how the starting directions are drawn
 
+  /// Random's k new neurons; throws for invalid settings or, with steps > 0, data without recompute.
   template <class S>
   NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>& data, Rng& rng) const {
     require(steps >= 0, "FireflyOpt: steps must be non-negative, got ", steps);
@@ -42,6 +49,8 @@ struct FireflyOpt {
     return Random{norm, epsilon, direction}.initialize(pair, k, data, rng);
   }
 
+  /// Trains the new neurons in place: `steps` times data.recompute() and an Adam step on each side,
+  /// followed by the norm projection.
   template <class S>
   void refine(RefineContext<S>& c) const {
     if (steps == 0 || c.k == 0) return;

@@ -1,25 +1,26 @@
-// netgrow/grow/gradmax.hpp: GradMax (Evci et al., ICLR 2022): new neurons whose incoming weights are
-// zero and whose outgoing weights maximise the gradient norm of those incoming weights.
-//
-// With zero incoming weights and f'(0) = a between the pair, the gradient of the new incoming weights
-// is a * O M, where O (k, fan_out) holds the new outgoing weights and M = E[dL/dz h^T] (fan_out,
-// fan_in) is the gradient of the loss with respect to a zero auxiliary weight from the producer's
-// input h to the consumer's pre-activation z (paper eqs. 12-17). Under per-neuron norm c its
-// Frobenius norm is maximised by the top-k left singular vectors of M:
-//     ||a O M||_F = |a| c sqrt(sigma_1^2 + ... + sigma_k^2).
-// Conventions (those of the GradMax reference code):
-// - each new neuron's outgoing vector is a unit singular vector times the norm rule's magnitude
-//   (mean norm of the existing outgoing weights x scale, or fixed); singular values are not used as
-//   weights; the new incoming weights are a random direction x epsilon-rule (0 by default); bias 0;
-// - singular vector signs are fixed (largest entry positive); the sign does not change the gradient
-//   norm, only its direction;
-// - k beyond the numerical rank r of M (sigma_j <= sigma_1 * max(m, n) * machine epsilon): the
-//   directions r..k-1 are a random orthonormal complement of the singular vectors (drawn from rng);
-//   beyond fan_out directions, where no more orthogonal ones exist, further neurons get random unit
-//   directions. Never NaN, never an error.
-// M comes from GrowthData: a given matrix (e.g. GradMaxMatrix, streamed over many batches) or one
-// batch's h and dL/dz, in which case the SVD works on the product without forming M when that is
-// cheaper (ops::svd_topk_of_product).
+/// \file
+/// netgrow/grow/gradmax.hpp: GradMax (Evci et al., ICLR 2022): new neurons whose incoming weights are
+/// zero and whose outgoing weights maximise the gradient norm of those incoming weights.
+///
+/// With zero incoming weights and f'(0) = a between the pair, the gradient of the new incoming weights
+/// is a * O M, where O (k, fan_out) holds the new outgoing weights and M = E[dL/dz h^T] (fan_out,
+/// fan_in) is the gradient of the loss with respect to a zero auxiliary weight from the producer's
+/// input h to the consumer's pre-activation z (paper eqs. 12-17). Under per-neuron norm c its
+/// Frobenius norm is maximised by the top-k left singular vectors of M:
+///     ||a O M||_F = |a| c sqrt(sigma_1^2 + ... + sigma_k^2).
+/// Conventions (those of the GradMax reference code):
+/// - each new neuron's outgoing vector is a unit singular vector times the norm rule's magnitude
+///   (mean norm of the existing outgoing weights x scale, or fixed); singular values are not used as
+///   weights; the new incoming weights are a random direction x epsilon-rule (0 by default); bias 0;
+/// - singular vector signs are fixed (largest entry positive); the sign does not change the gradient
+///   norm, only its direction;
+/// - k beyond the numerical rank r of M (sigma_j <= sigma_1 * max(m, n) * machine epsilon): the
+///   directions r..k-1 are a random orthonormal complement of the singular vectors (drawn from rng);
+///   beyond fan_out directions, where no more orthogonal ones exist, further neurons get random unit
+///   directions. Never NaN, never an error.
+/// M comes from GrowthData: a given matrix (e.g. GradMaxMatrix, streamed over many batches) or one
+/// batch's h and dL/dz, in which case the SVD works on the product without forming M when that is
+/// cheaper (ops::svd_topk_of_product).
 #pragma once
 
 #include <algorithm>
@@ -35,13 +36,13 @@
 
 namespace netgrow::grow {
 
-// Streaming estimate of M = E[dL/dz h^T] over batches of possibly different sizes: batch b with N_b
-// samples contributes N_b * (dz_b^T h_b) (dz_b already carries the 1/N_b of a mean loss), and
-// value() divides by the total sample count. On the device of its inputs.
+/// Streaming estimate of M = E[dL/dz h^T] over batches of possibly different sizes: batch b with N_b
+/// samples contributes N_b * (dz_b^T h_b) (dz_b already carries the 1/N_b of a mean loss), and
+/// value() divides by the total sample count. On the device of its inputs.
 template <class S, class D = Cpu>
 class GradMaxMatrix {
  public:
-  // h (N, fan_in), dz (N, fan_out) of one batch.
+  /// h (N, fan_in), dz (N, fan_out) of one batch.
   void add(ConstView<S, D> h, ConstView<S, D> dz) {
     require<ShapeError>(h.rank() == 2 && dz.rank() == 2 && h.dim(0) == dz.dim(0), "GradMaxMatrix::add: h ",
                         h.shape(), " and dL/dz ", dz.shape(), " must be (N, fan_in) and (N, fan_out)");
@@ -51,14 +52,15 @@ class GradMaxMatrix {
     ops::gemm<S>(ops::Trans::yes, ops::Trans::no, static_cast<S>(h.dim(0)), dz, h, S(1), sum_.view());
     samples_ += h.dim(0);
   }
-  Index samples() const { return samples_; }
-  // M (fan_out, fan_in).
+  Index samples() const { return samples_; }  ///< samples added so far
+  /// M (fan_out, fan_in).
   Tensor<S, D> value() const {
     require<StateError>(samples_ > 0, "GradMaxMatrix::value: no batch added");
     Tensor<S, D> m = sum_.clone();
     ops::scale<S>(m.view(), S(1) / static_cast<S>(samples_));
     return m;
   }
+  /// Forgets every batch (back to no samples).
   void clear() {
     sum_ = Tensor<S, D>();
     samples_ = 0;
@@ -69,10 +71,11 @@ class GradMaxMatrix {
   Index samples_ = 0;
 };
 
+/// GradMax's outgoing directions for k new neurons, and the singular values behind them.
 template <class S, class D = Cpu>
 struct GradMaxDirections {
-  Tensor<S, D> rows;                    // (k, fan_out) unit outgoing directions
-  std::vector<double> singular_values;  // (min(k, rank)) top singular values of M
+  Tensor<S, D> rows;                    ///< (k, fan_out) unit outgoing directions
+  std::vector<double> singular_values;  ///< (min(k, rank)) top singular values of M
 };
 
 namespace detail {
@@ -96,9 +99,9 @@ void complete_directions(Tensor<S, Cpu>& directions, Index rank, Rng& rng) {
 
 }  // namespace detail
 
-// The top-k left singular vectors of M as rows, completed as described above. On the device of the
-// data: the SVD and the directions stay there; only the singular values come to the host, and, when
-// M's rank is below k, the directions (to complete them there with the Cpu's draws).
+/// The top-k left singular vectors of M as rows, completed as described above. On the device of the
+/// data: the SVD and the directions stay there; only the singular values come to the host, and, when
+/// M's rank is below k, the directions (to complete them there with the Cpu's draws).
 template <class S, class D>
 GradMaxDirections<S, D> gradmax_directions(const GrowthData<S, D>& data, Index k, const ops::SvdOptions& svd, Rng& rng) {
   const bool use_batch = !data.has_matrix() && data.has_batch();
@@ -134,15 +137,22 @@ GradMaxDirections<S, D> gradmax_directions(const GrowthData<S, D>& data, Index k
   return d;
 }
 
+/// GradMax: outgoing weights the top-k left singular vectors of M x norm rule, incoming weights epsilon x
+/// norm rule (zero by default), bias 0 (see the file comment). Any device.
 struct GradMax {
+  /// Initializer traits (grow/initializer.hpp): needs f(0) = 0, needs f'(0) != 0, reads GrowthData.
+  ///@{
   static constexpr bool needs_zero_at_zero = true;
   static constexpr bool needs_nonzero_slope = true;
   static constexpr bool needs_data = true;
+  ///@}
 
-  NormRule norm = NormRule::mean_norm(1.0);  // outgoing side
-  double epsilon = 0.0;                      // incoming side: norm.with_scale(epsilon), random direction
-  ops::SvdOptions svd{};
+  NormRule norm = NormRule::mean_norm(1.0);  ///< outgoing side
+  double epsilon = 0.0;                      ///< incoming side: norm.with_scale(epsilon), random direction
+  ops::SvdOptions svd{};                     ///< how the top-k SVD is computed
 
+  /// k new neurons for `pair` from M (or the batch's h and dL/dz); throws when f'(0) = 0 between the
+  /// pair or the data's shape does not match it.
   template <class S, class D>
   NewNeurons<S, D> initialize(const PairView<S, D>& pair, Index k, const GrowthData<S, D>& data, Rng& rng) const {
     require(pair.slope_at_zero != 0, "GradMax: an activation between the pair has f'(0) = 0, so the new neurons "

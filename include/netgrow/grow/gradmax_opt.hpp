@@ -1,27 +1,30 @@
-// netgrow/grow/gradmax_opt.hpp: GradMax's objective optimised iteratively instead of in closed form.
-//
-// GradMaxOpt (paper section 3, "GradMax-Optimized"): incoming weights zero (epsilon rule), outgoing
-// weights O (k, fan_out) from a random start, then `steps` Adam steps of projected gradient ascent on
-// ||O M||_F (the norm of the new incoming weights' gradient, eq. 14), each followed by a projection:
-//   orthonormal = false (the reference's projection): every new neuron's outgoing vector is rescaled
-//     to the norm rule's magnitude. Under this constraint alone the objective is maximised by putting
-//     every neuron on the top singular direction (k c^2 sigma_1^2 > c^2 (sigma_1^2 + ... + sigma_k^2)),
-//     so long runs drift towards duplicated neurons and can exceed GradMax's gradient norm;
-//   orthonormal = true: the rows are re-orthonormalised (QR) before the rescaling, so the iterates stay
-//     distinct neurons and converge to GradMax's closed form (the top-k singular subspace) from below.
-// The GradMax reference runs 100 steps of Adam with learning rate 1e-3 (the defaults here); its
-// teacher-student notebook's Fig. 2a uses learning rate 100. Adam's per-coordinate scaling bends the
-// ascent direction, so projected Adam stalls a few percent short of the constrained optimum;
-// Ascent::gradient takes plain projected gradient steps, x += learning_rate * gradient, which with
-// orthonormal = true is a damped subspace iteration and converges to GradMax's solution.
-//
-// InverseGradMaxOpt (the "inverse" formulation, paper section 3 after eq. 14): outgoing weights zero
-// (epsilon rule), so the function is kept for any activation; the incoming weights I (k, fan_in) are
-// optimised the same way to maximise the gradient norm of the new outgoing weights, eq. 7:
-//     || dz^T f(h I^T) ||_F     over the grow batch (h (N, fan_in), dz (N, fan_out)),
-// with f the layers between the pair, and each new neuron's incoming vector rescaled to the norm
-// rule's magnitude after every step. This is what the paper suggests with BatchNorm between a pair,
-// where zero incoming weights are unstable.
+/// \file
+/// netgrow/grow/gradmax_opt.hpp: GradMax's objective optimised iteratively instead of in closed form.
+///
+/// GradMaxOpt (paper section 3, "GradMax-Optimized"): incoming weights zero (epsilon rule), outgoing
+/// weights O (k, fan_out) from a random start, then `steps` Adam steps of projected gradient ascent on
+/// ||O M||_F (the norm of the new incoming weights' gradient, eq. 14), each followed by a projection:
+/// ~~~{.unparsed}
+///   orthonormal = false (the reference's projection): every new neuron's outgoing vector is rescaled
+///     to the norm rule's magnitude. Under this constraint alone the objective is maximised by putting
+///     every neuron on the top singular direction (k c^2 sigma_1^2 > c^2 (sigma_1^2 + ... + sigma_k^2)),
+///     so long runs drift towards duplicated neurons and can exceed GradMax's gradient norm;
+///   orthonormal = true: the rows are re-orthonormalised (QR) before the rescaling, so the iterates stay
+///     distinct neurons and converge to GradMax's closed form (the top-k singular subspace) from below.
+/// ~~~
+/// The GradMax reference runs 100 steps of Adam with learning rate 1e-3 (the defaults here); its
+/// teacher-student notebook's Fig. 2a uses learning rate 100. Adam's per-coordinate scaling bends the
+/// ascent direction, so projected Adam stalls a few percent short of the constrained optimum;
+/// Ascent::gradient takes plain projected gradient steps, x += learning_rate * gradient, which with
+/// orthonormal = true is a damped subspace iteration and converges to GradMax's solution.
+///
+/// InverseGradMaxOpt (the "inverse" formulation, paper section 3 after eq. 14): outgoing weights zero
+/// (epsilon rule), so the function is kept for any activation; the incoming weights I (k, fan_in) are
+/// optimised the same way to maximise the gradient norm of the new outgoing weights, eq. 7:
+///     || dz^T f(h I^T) ||_F     over the grow batch (h (N, fan_in), dz (N, fan_out)),
+/// with f the layers between the pair, and each new neuron's incoming vector rescaled to the norm
+/// rule's magnitude after every step. This is what the paper suggests with BatchNorm between a pair,
+/// where zero incoming weights are unstable.
 #pragma once
 
 #include <cmath>
@@ -32,7 +35,7 @@
 
 namespace netgrow::grow {
 
-// How the iterative initializers climb their objective.
+/// How the iterative initializers climb their objective.
 enum class Ascent { adam, gradient };
 
 namespace detail {
@@ -67,19 +70,26 @@ inline void check_steps(int steps, double lr, const char* who) {
 
 }  // namespace detail
 
+/// GradMax-Optimized: outgoing weights found by projected ascent on ||O M||_F, incoming weights epsilon x
+/// norm rule (see the file comment). Cpu networks only.
 struct GradMaxOpt {
+  /// Initializer traits (grow/initializer.hpp): needs f(0) = 0, needs f'(0) != 0, reads GrowthData.
+  ///@{
   static constexpr bool needs_zero_at_zero = true;
   static constexpr bool needs_nonzero_slope = true;
   static constexpr bool needs_data = true;
+  ///@}
 
-  NormRule norm = NormRule::mean_norm(1.0);  // outgoing side
-  double epsilon = 0.0;                      // incoming side
-  int steps = 100;
-  double learning_rate = 1e-3;
-  RandomDirection start = RandomDirection::sphere;
-  bool orthonormal = false;
-  Ascent ascent = Ascent::adam;
+  NormRule norm = NormRule::mean_norm(1.0);         ///< outgoing side
+  double epsilon = 0.0;                             ///< incoming side
+  int steps = 100;                                  ///< ascent steps
+  double learning_rate = 1e-3;                      ///< step size
+  RandomDirection start = RandomDirection::sphere;  ///< how the starting directions are drawn
+  bool orthonormal = false;                         ///< re-orthonormalise the rows after each step
+  Ascent ascent = Ascent::adam;                     ///< Adam or plain gradient steps
 
+  /// k new neurons for `pair` from M (data.matrix()); throws for invalid settings or an M whose shape
+  /// does not match the pair.
   template <class S>
   NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>& data, Rng& rng) const {
     detail::check_steps(steps, learning_rate, "GradMaxOpt");
@@ -114,18 +124,25 @@ struct GradMaxOpt {
   }
 };
 
+/// The inverse formulation: outgoing weights epsilon x norm rule, incoming weights found by projected ascent
+/// on || dz^T f(h I^T) ||_F over the grow batch (see the file comment). Cpu networks only.
 struct InverseGradMaxOpt {
+  /// Initializer traits (grow/initializer.hpp): needs f(0) = 0, needs f'(0) != 0, reads GrowthData.
+  ///@{
   static constexpr bool needs_zero_at_zero = false;
   static constexpr bool needs_nonzero_slope = false;
   static constexpr bool needs_data = true;
+  ///@}
 
-  NormRule norm = NormRule::mean_norm(1.0);  // incoming side
-  double epsilon = 0.0;                      // outgoing side
-  int steps = 100;
-  double learning_rate = 1e-3;
-  RandomDirection start = RandomDirection::sphere;
-  Ascent ascent = Ascent::adam;
+  NormRule norm = NormRule::mean_norm(1.0);         ///< incoming side
+  double epsilon = 0.0;                             ///< outgoing side
+  int steps = 100;                                  ///< ascent steps
+  double learning_rate = 1e-3;                      ///< step size
+  RandomDirection start = RandomDirection::sphere;  ///< how the starting directions are drawn
+  Ascent ascent = Ascent::adam;                     ///< Adam or plain gradient steps
 
+  /// k new neurons for `pair` from the batch's h and dL/dz (data.inputs(), data.output_grads()), through
+  /// pair.between_forward / between_backward; throws for invalid settings or mismatched shapes.
   template <class S>
   NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>& data, Rng& rng) const {
     detail::check_steps(steps, learning_rate, "InverseGradMaxOpt");

@@ -1,25 +1,30 @@
-// netgrow/grow/initializer.hpp: what every width-growth initializer shares.
-//
-// An initializer decides the weights of k new neurons of a pair (producer P -> ... -> consumer C):
-//
-//   NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>& data, Rng& rng) const
-//
-// The three types take the network's device as a second parameter (Cpu by default). An initializer
-// that works on every device is a template over it (Random, GradMax); one written for the Cpu only
-// (Split, Firefly, GradMax-Opt) takes the Cpu types, and grow_width on a device network then refuses
-// it at compile time with a message.
-//
-// Vectors are per neuron: a new neuron's *incoming* weights are one row of the producer (fan_in
-// values: Dense in), its *outgoing* weights the flattened slice of the consumer it feeds (fan_out
-// values: Dense out). Initializers may also declare
-//   static constexpr bool needs_zero_at_zero    the activations between must have f(0) = 0 for the
-//                                               growth to preserve the network's function
-//   static constexpr bool needs_nonzero_slope   ... must have f'(0) != 0 (GradMax-style methods)
-//   void refine(RefineContext<S>&) const        run after the new neurons are in place (Firefly)
-//
-// Norms. NormRule gives each new neuron's norm on one side: mean_norm(s) is s times the mean norm of
-// the existing neurons on that side, fixed(c) is c itself (the GradMax reference's two rules). The
-// "zero" side of a method gets the same rule with scale epsilon (default 0: exactly zero).
+/// \file
+/// netgrow/grow/initializer.hpp: what every width-growth initializer shares.
+///
+/// An initializer decides the weights of k new neurons of a pair (producer P -> ... -> consumer C):
+///
+/// ~~~
+///   NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>& data, Rng& rng) const
+/// ~~~
+///
+/// The three types take the network's device as a second parameter (Cpu by default). An initializer
+/// that works on every device is a template over it (Random, GradMax); one written for the Cpu only
+/// (Split, Firefly, GradMax-Opt) takes the Cpu types, and grow_width on a device network then refuses
+/// it at compile time with a message.
+///
+/// Vectors are per neuron: a new neuron's *incoming* weights are one row of the producer (fan_in
+/// values: Dense in), its *outgoing* weights the flattened slice of the consumer it feeds (fan_out
+/// values: Dense out). Initializers may also declare
+/// ~~~{.unparsed}
+///   static constexpr bool needs_zero_at_zero    the activations between must have f(0) = 0 for the
+///                                               growth to preserve the network's function
+///   static constexpr bool needs_nonzero_slope   ... must have f'(0) != 0 (GradMax-style methods)
+///   void refine(RefineContext<S>&) const        run after the new neurons are in place (Firefly)
+/// ~~~
+///
+/// Norms. NormRule gives each new neuron's norm on one side: mean_norm(s) is s times the mean norm of
+/// the existing neurons on that side, fixed(c) is c itself (the GradMax reference's two rules). The
+/// "zero" side of a method gets the same rule with scale epsilon (default 0: exactly zero).
 #pragma once
 
 #include <cmath>
@@ -37,63 +42,70 @@
 
 namespace netgrow::grow {
 
-// The weights of k new neurons, on the network's device D.
+/// The weights of k new neurons, on the network's device D.
 template <class S, class D = Cpu>
 struct NewNeurons {
-  Tensor<S, D> incoming;  // (k, fan_in): each new neuron's incoming weights
-  Tensor<S, D> bias;      // (k) producer bias of the new neurons, or empty for zero
-  Tensor<S, D> outgoing;  // (k, fan_out): each new neuron's outgoing weights
-  // (width) factors applied to the *existing* neurons' outgoing weights, or empty (Net2Net's split
-  // divides the outgoing weights of the neurons it duplicates). Cpu initializers only.
+  Tensor<S, D> incoming;  ///< (k, fan_in): each new neuron's incoming weights
+  Tensor<S, D> bias;      ///< (k) producer bias of the new neurons, or empty for zero
+  Tensor<S, D> outgoing;  ///< (k, fan_out): each new neuron's outgoing weights
+  /// (width) factors applied to the *existing* neurons' outgoing weights, or empty (Net2Net's split
+  /// divides the outgoing weights of the neurons it duplicates). Cpu initializers only.
   Tensor<S, Cpu> existing_outgoing_scale;
-  // For copies of existing neurons (Split): the neuron each new one copies. Layers between the pair
-  // then copy those channels (BatchNorm statistics, depthwise filters) instead of growing by identity.
+  /// For copies of existing neurons (Split): the neuron each new one copies. Layers between the pair
+  /// then copy those channels (BatchNorm statistics, depthwise filters) instead of growing by identity.
   std::vector<Index> duplicate_of;
-  std::vector<double> singular_values;  // diagnostics: GradMax's top singular values
+  std::vector<double> singular_values;  ///< diagnostics: GradMax's top singular values
 };
 
-// What an initializer may read about the pair before it grows; tensors on the network's device D.
+/// What an initializer may read about the pair before it grows; tensors on the network's device D.
 template <class S, class D = Cpu>
 struct PairView {
-  ConstView<S, D> incoming;        // (width, fan_in): existing incoming weights, a row per neuron
-  ConstView<S, D> bias;            // (width) producer bias, or empty without bias
-  double mean_incoming_norm = 0;   // mean over existing neurons of their incoming vector's norm
-  double mean_outgoing_norm = 0;   // mean over existing neurons of their outgoing vector's norm
-  Index fan_out_size = 0;          // values per outgoing vector
-  // (width, fan_out): existing outgoing weights, a row per neuron; gathered from the consumer on
-  // demand (a copy), for initializers that need more than their norms (Split).
+  ConstView<S, D> incoming;        ///< (width, fan_in): existing incoming weights, a row per neuron
+  ConstView<S, D> bias;            ///< (width) producer bias, or empty without bias
+  double mean_incoming_norm = 0;   ///< mean over existing neurons of their incoming vector's norm
+  double mean_outgoing_norm = 0;   ///< mean over existing neurons of their outgoing vector's norm
+  Index fan_out_size = 0;          ///< values per outgoing vector
+  /// (width, fan_out): existing outgoing weights, a row per neuron; gathered from the consumer on
+  /// demand (a copy), for initializers that need more than their norms (Split).
   std::function<Tensor<S, D>()> outgoing;
-  double slope_at_zero = 1;        // product of f'(0) over the activations between the pair
-  // Applies the layers between the pair to new neurons' pre-activations z (N, k) -> h (N, k), and
-  // back-propagates dh -> dz (for methods that optimise incoming weights through the activation).
-  // Set on the Cpu only.
+  double slope_at_zero = 1;        ///< product of f'(0) over the activations between the pair
+  /// Applies the layers between the pair to new neurons' pre-activations z (N, k) -> h (N, k), and
+  /// back-propagates dh -> dz (for methods that optimise incoming weights through the activation).
+  /// Set on the Cpu only.
+  ///@{
   std::function<void(ConstView<S, Cpu> z, TensorView<S, Cpu> h)> between_forward;
   std::function<void(ConstView<S, Cpu> z, ConstView<S, Cpu> h, ConstView<S, Cpu> dh, TensorView<S, Cpu> dz)>
       between_backward;
+  ///@}
 
-  Index width() const { return incoming.dim(0); }
-  Index fan_in() const { return incoming.dim(1); }
-  Index fan_out() const { return fan_out_size; }
+  Index width() const { return incoming.dim(0); }   ///< existing neurons
+  Index fan_in() const { return incoming.dim(1); }  ///< values per incoming vector
+  Index fan_out() const { return fan_out_size; }    ///< values per outgoing vector
 };
 
-// The data a data-driven initializer uses, all optional:
-//   matrix        M = dL/dW_aux (fan_out, fan_in), the gradient of the loss with respect to a zero
-//                 weight matrix from the producer's input h to the consumer's pre-activation z
-//                 (GradMax's E[dL/dz h^T]); estimated over one or many batches
-//   inputs        h (N, fan_in) and output_grads dL/dz (N, fan_out) of a batch, from which M = dz^T h
-//   recompute     runs forward, loss and backward on the grow batch for the network as it is now
-// Tensors live on the network's device D; M is formed there (ops::gemm) when asked for.
+/// The data a data-driven initializer uses, all optional:
+/// ~~~{.unparsed}
+///   matrix        M = dL/dW_aux (fan_out, fan_in), the gradient of the loss with respect to a zero
+///                 weight matrix from the producer's input h to the consumer's pre-activation z
+///                 (GradMax's E[dL/dz h^T]); estimated over one or many batches
+///   inputs        h (N, fan_in) and output_grads dL/dz (N, fan_out) of a batch, from which M = dz^T h
+///   recompute     runs forward, loss and backward on the grow batch for the network as it is now
+/// ~~~
+/// Tensors live on the network's device D; M is formed there (ops::gemm) when asked for.
 template <class S, class D = Cpu>
 class GrowthData {
  public:
-  GrowthData() = default;
+  GrowthData() = default;  ///< no data: for initializers that need none
 
+  /// Data holding M (fan_out, fan_in) itself (estimated elsewhere, e.g. over many batches).
   static GrowthData from_matrix(Tensor<S, D> m) {
     require<ShapeError>(m.rank() == 2, "GrowthData::from_matrix: M must be a matrix, got ", m.shape());
     GrowthData d;
     d.matrix_ = std::move(m);
     return d;
   }
+  /// Data from one batch's h (N, fan_in) and dL/dz (N, fan_out), viewed (they must outlive the data);
+  /// M = dz^T h is formed when first asked for.
   static GrowthData from_batch(ConstView<S, D> inputs, ConstView<S, D> output_grads) {
     require<ShapeError>(inputs.rank() == 2 && output_grads.rank() == 2 && inputs.dim(0) == output_grads.dim(0),
                         "GrowthData::from_batch: inputs ", inputs.shape(), " and output gradients ",
@@ -103,32 +115,38 @@ class GrowthData {
     d.output_grads_ = output_grads;
     return d;
   }
-  // The same from tensors the data then owns (rows built for the purpose, e.g. centred inputs).
+  /// The same from tensors the data then owns (rows built for the purpose, e.g. centred inputs).
   static GrowthData from_owned_batch(Tensor<S, D> inputs, Tensor<S, D> output_grads) {
     GrowthData d = from_batch(inputs.cview(), output_grads.cview());
     d.owned_inputs_ = std::move(inputs);
     d.owned_output_grads_ = std::move(output_grads);
     return d;
   }
-  // A factor the gradient of the new incoming weights carries besides the activations' slopes and M:
-  // BatchNorm between the pair scales a new channel's gradient by 1 / sqrt(eps) in training mode.
+  /// A factor the gradient of the new incoming weights carries besides the activations' slopes and M:
+  /// BatchNorm between the pair scales a new channel's gradient by 1 / sqrt(eps) in training mode.
   double gradient_scale() const { return gradient_scale_; }
+  /// Sets gradient_scale() (default 1); chainable.
+  ///@{
   GrowthData& with_gradient_scale(double s) & {
     gradient_scale_ = s;
     return *this;
   }
   GrowthData&& with_gradient_scale(double s) && { return std::move(with_gradient_scale(s)); }
+  ///@}
+  /// Sets the function recompute() runs (forward, loss and backward on the grow batch); chainable.
+  ///@{
   GrowthData& with_recompute(std::function<void()> recompute) & {
     recompute_ = std::move(recompute);
     return *this;
   }
   GrowthData&& with_recompute(std::function<void()> recompute) && { return std::move(with_recompute(std::move(recompute))); }
+  ///@}
 
-  bool has_matrix() const { return !matrix_.empty(); }
-  bool has_batch() const { return !inputs_.empty(); }
-  bool can_recompute() const { return static_cast<bool>(recompute_); }
+  bool has_matrix() const { return !matrix_.empty(); }                  ///< M was given or already formed
+  bool has_batch() const { return !inputs_.empty(); }                   ///< a batch's h and dL/dz are held
+  bool can_recompute() const { return static_cast<bool>(recompute_); }  ///< with_recompute() was set
 
-  // M (fan_out, fan_in): the given matrix, or dz^T h of the batch (computed once).
+  /// M (fan_out, fan_in): the given matrix, or dz^T h of the batch (computed once).
   const Tensor<S, D>& matrix() const {
     if (matrix_.empty()) {
       require(has_batch(), "GrowthData: this initializer needs GradMax's gradient matrix; pass "
@@ -138,14 +156,18 @@ class GrowthData {
     }
     return matrix_;
   }
+  /// The batch's h (N, fan_in); throws without a batch.
   ConstView<S, D> inputs() const {
     require(has_batch(), "GrowthData: this initializer needs a batch (GrowthData::from_batch(h, dL/dz))");
     return inputs_;
   }
+  /// The batch's dL/dz (N, fan_out); throws without a batch.
   ConstView<S, D> output_grads() const {
     require(has_batch(), "GrowthData: this initializer needs a batch (GrowthData::from_batch(h, dL/dz))");
     return output_grads_;
   }
+  /// Re-runs forward, loss and backward on the grow batch for the network as it is now; throws when
+  /// with_recompute() was not set.
   void recompute() const {
     require(can_recompute(), "GrowthData: this initializer needs to re-run the grow batch; set with_recompute()");
     recompute_();
@@ -160,52 +182,55 @@ class GrowthData {
   double gradient_scale_ = 1.0;
 };
 
-// Access to the grown pair after growth, for initializers that refine their neurons by training.
-// New neurons are indices [old_width, old_width + k) of the producer weight along its output axis,
-// and [old_width m, (old_width + k) m) along the consumer weight's input axis (m consumer inputs per
-// neuron: the spatial size after a Flatten, else 1). Cpu networks only.
+/// Access to the grown pair after growth, for initializers that refine their neurons by training.
+/// New neurons are indices [old_width, old_width + k) of the producer weight along its output axis,
+/// and [old_width m, (old_width + k) m) along the consumer weight's input axis (m consumer inputs per
+/// neuron: the spatial size after a Flatten, else 1). Cpu networks only.
 template <class S>
 struct RefineContext {
-  Parameter<S, Cpu>& producer_weight;
-  int producer_axis;
-  Parameter<S, Cpu>& consumer_weight;
-  int consumer_axis;
-  Index consumer_multiplier;
-  Index old_width;
-  Index k;
-  const GrowthData<S>& data;
+  Parameter<S, Cpu>& producer_weight;  ///< the producer's weight, grown
+  int producer_axis;                   ///< the producer weight's output axis
+  Parameter<S, Cpu>& consumer_weight;  ///< the consumer's weight, grown
+  int consumer_axis;                   ///< the consumer weight's input axis
+  Index consumer_multiplier;           ///< m: consumer inputs per neuron
+  Index old_width;                     ///< the producer's width before growth
+  Index k;                             ///< new neurons
+  const GrowthData<S>& data;           ///< the data the initializer was given
 };
 
-// Norm of each new neuron on one side.
+/// Norm of each new neuron on one side.
 struct NormRule {
+  /// mean_norm: scale times the existing neurons' mean norm; fixed: scale itself.
   enum class Kind { mean_norm, fixed };
-  Kind kind = Kind::mean_norm;
-  double scale = 1.0;
+  Kind kind = Kind::mean_norm;  ///< which rule
+  double scale = 1.0;           ///< the factor (mean_norm) or the norm itself (fixed); finite, >= 0
 
+  /// s times the mean norm of the existing neurons on that side.
   static NormRule mean_norm(double scale = 1.0) { return {Kind::mean_norm, scale}; }
+  /// `norm` itself, whatever the existing neurons' norms.
   static NormRule fixed(double norm) { return {Kind::fixed, norm}; }
-  // The same rule with another scale (the "zero" side of a method uses epsilon).
+  /// The same rule with another scale (the "zero" side of a method uses epsilon).
   NormRule with_scale(double s) const { return {kind, s}; }
 
-  // Norm for new neurons next to existing neurons whose vectors have mean norm `mean_existing_norm`.
+  /// Norm for new neurons next to existing neurons whose vectors have mean norm `mean_existing_norm`.
   double magnitude(double mean_existing_norm) const {
     require(std::isfinite(scale) && scale >= 0, "NormRule: scale must be finite and non-negative, got ", scale);
     return kind == Kind::fixed ? scale : scale * mean_existing_norm;
   }
-  // Norm for new neurons next to existing per-neuron rows `existing` (width, fan).
+  /// Norm for new neurons next to existing per-neuron rows `existing` (width, fan).
   template <class S>
   double magnitude(ConstView<S, Cpu> existing) const {
     return magnitude(existing.numel() == 0 ? 0.0 : matrix(existing).template cast<double>().rowwise().norm().mean());
   }
 };
 
-// How random directions are drawn.
+/// How random directions are drawn.
 enum class RandomDirection {
-  sphere,                // uniform on the unit sphere (normalised Gaussian)
-  nonnegative_uniform,   // U[0, 1) entries, normalised: the GradMax reference's choice
+  sphere,                ///< uniform on the unit sphere (normalised Gaussian)
+  nonnegative_uniform,   ///< U[0, 1) entries, normalised: the GradMax reference's choice
 };
 
-// (k, fan) rows of unit norm drawn from `direction`.
+/// (k, fan) rows of unit norm drawn from `direction`.
 template <class S>
 Tensor<S, Cpu> random_unit_rows(Index k, Index fan, RandomDirection direction, Rng& rng) {
   Tensor<S, Cpu> t(Shape{k, fan});
@@ -219,7 +244,7 @@ Tensor<S, Cpu> random_unit_rows(Index k, Index fan, RandomDirection direction, R
   return t;
 }
 
-// Scales every row of t to norm `norm` (rows of zero norm stay zero).
+/// Scales every row of t to norm `norm` (rows of zero norm stay zero).
 template <class S>
 void set_row_norms(Tensor<S, Cpu>& t, double norm) {
   auto m = matrix(t);

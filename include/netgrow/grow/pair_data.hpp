@@ -1,36 +1,41 @@
-// netgrow/grow/pair_data.hpp: GradMax's data for a pair (P, C), from the network's last forward and
-// backward pass on a grow batch, exactly, for dense and convolutional pairs.
-//
-// GradMax needs M = dL/dW_aux (fan_out, fan_in): the gradient of the loss with respect to a zero
-// auxiliary weight that adds the new neurons' path to the consumer's pre-activation. With zero
-// incoming weights, the gradient of the new incoming weights is  slope * scale * O M  for outgoing
-// weights O (k, fan_out). netgrow computes M exactly from the stored tensors:
-//
-//   Dense -> ... -> Dense     M = dz^T h: h (N, fan_in) the producer's input, dz (N, fan_out) the
-//                             consumer's output gradient (kept factored: the SVD never forms M).
-//   Conv -> ... -> Conv       M = sum_n D_n P_n (the DESIGN's D^T P): P_n (Y1, C0 k1 k1) the producer's
-//                             im2col patches of sample n at its Y1 output positions, D_n (C2 k2 k2, Y1)
-//                             the consumer's output gradient gathered per producer position through each
-//                             consumer tap (zero where no consumer output reads that position through
-//                             that tap). Exact for any stride and padding, borders included.
-//   Conv -> ... -> Flatten -> Dense      each channel feeds Y' inputs (its flattened map): M has one
-//                             (out, fan_in) block per position, M[(o, y')] = sum_n dz[n, o] P_n[y'].
-//   Conv -> ... -> GlobalAvgPool -> Dense    M = dz^T mean_y P_n[y].
-// Layers between the pair act on a new channel as they do at zero input: activations multiply by
-// f'(0) (the `slope`, applied by the initializers); max pooling routes each window to its first
-// element (its tie rule); average pooling averages its window; a depthwise convolution with the
-// identity filter (stride 1, padding k / 2) is the identity; BatchNorm is discussed below.
-//
-// BatchNorm between the pair. In training mode a new channel (zero input, zero variance) leaves
-// BatchNorm through  (1 / sqrt(eps)) (I - 1 1^T / R): the gradient is scaled by about 316 (eps 1e-5)
-// and centred over the R = N Y values of the channel. Options:
-//   BatchNormJacobian::train_mode (default)  the exact Jacobian: P is centred over the batch and
-//                                            positions, and GrowthData::gradient_scale is 1 / sqrt(eps);
-//   BatchNormJacobian::ignore                the GradMax reference's choice: BatchNorm is skipped.
-// In evaluation mode BatchNorm scales a new channel by 1 / sqrt(1 + eps) (no centring). The paper's
-// appendix C warns that the 1 / sqrt(eps) jump can disrupt training after growth and suggests small
-// outgoing weights (NormRule with a small scale) or the inverse formulation (InverseGradMaxOpt, whose
-// outgoing weights start at zero).
+/// \file
+/// netgrow/grow/pair_data.hpp: GradMax's data for a pair (P, C), from the network's last forward and
+/// backward pass on a grow batch, exactly, for dense and convolutional pairs.
+///
+/// GradMax needs M = dL/dW_aux (fan_out, fan_in): the gradient of the loss with respect to a zero
+/// auxiliary weight that adds the new neurons' path to the consumer's pre-activation. With zero
+/// incoming weights, the gradient of the new incoming weights is  slope * scale * O M  for outgoing
+/// weights O (k, fan_out). netgrow computes M exactly from the stored tensors:
+///
+/// ~~~{.unparsed}
+///   Dense -> ... -> Dense     M = dz^T h: h (N, fan_in) the producer's input, dz (N, fan_out) the
+///                             consumer's output gradient (kept factored: the SVD never forms M).
+///   Conv -> ... -> Conv       M = sum_n D_n P_n (the DESIGN's D^T P): P_n (Y1, C0 k1 k1) the producer's
+///                             im2col patches of sample n at its Y1 output positions, D_n (C2 k2 k2, Y1)
+///                             the consumer's output gradient gathered per producer position through each
+///                             consumer tap (zero where no consumer output reads that position through
+///                             that tap). Exact for any stride and padding, borders included.
+///   Conv -> ... -> Flatten -> Dense      each channel feeds Y' inputs (its flattened map): M has one
+///                             (out, fan_in) block per position, M[(o, y')] = sum_n dz[n, o] P_n[y'].
+///   Conv -> ... -> GlobalAvgPool -> Dense    M = dz^T mean_y P_n[y].
+/// ~~~
+/// Layers between the pair act on a new channel as they do at zero input: activations multiply by
+/// f'(0) (the `slope`, applied by the initializers); max pooling routes each window to its first
+/// element (its tie rule); average pooling averages its window; a depthwise convolution with the
+/// identity filter (stride 1, padding k / 2) is the identity; BatchNorm is discussed below.
+///
+/// BatchNorm between the pair. In training mode a new channel (zero input, zero variance) leaves
+/// BatchNorm through  (1 / sqrt(eps)) (I - 1 1^T / R): the gradient is scaled by about 316 (eps 1e-5)
+/// and centred over the R = N Y values of the channel. Options:
+/// ~~~{.unparsed}
+///   BatchNormJacobian::train_mode (default)  the exact Jacobian: P is centred over the batch and
+///                                            positions, and GrowthData::gradient_scale is 1 / sqrt(eps);
+///   BatchNormJacobian::ignore                the GradMax reference's choice: BatchNorm is skipped.
+/// ~~~
+/// In evaluation mode BatchNorm scales a new channel by 1 / sqrt(1 + eps) (no centring). The paper's
+/// appendix C warns that the 1 / sqrt(eps) jump can disrupt training after growth and suggests small
+/// outgoing weights (NormRule with a small scale) or the inverse formulation (InverseGradMaxOpt, whose
+/// outgoing weights start at zero).
 #pragma once
 
 #include <algorithm>
@@ -56,15 +61,18 @@
 
 namespace netgrow::grow {
 
+/// How BatchNorm between a pair enters M: its exact training-mode Jacobian, or skipped like the GradMax
+/// reference (see the file comment).
 enum class BatchNormJacobian { train_mode, ignore };
 
+/// Options of the pair-data functions below.
 struct PairDataOptions {
-  BatchNormJacobian batch_norm = BatchNormJacobian::train_mode;
-  // Conv -> Conv pairs: also keep the per-position rows (P (N Y1, fan_in) patches, centred like M's;
-  // D (N Y1, fan_out) consumer-side gradients at the producer's positions) instead of only
-  // M = D^T P / N. Initializers that evaluate new neurons on the batch need them (InverseGradMaxOpt);
-  // they cost (N Y1) (fan_in + fan_out) values. Only for pairs whose in-between layers keep positions
-  // (activations, BatchNorm, identity depthwise convolutions).
+  BatchNormJacobian batch_norm = BatchNormJacobian::train_mode;  ///< BatchNorm between the pair
+  /// Conv -> Conv pairs: also keep the per-position rows (P (N Y1, fan_in) patches, centred like M's;
+  /// D (N Y1, fan_out) consumer-side gradients at the producer's positions) instead of only
+  /// M = D^T P / N. Initializers that evaluate new neurons on the batch need them (InverseGradMaxOpt);
+  /// they cost (N Y1) (fan_in + fan_out) values. Only for pairs whose in-between layers keep positions
+  /// (activations, BatchNorm, identity depthwise convolutions).
   bool rows = false;
 };
 
@@ -165,11 +173,11 @@ using RowMajor = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajo
 
 }  // namespace detail
 
-// GrowthData for pair (P, C) from the network's last forward/backward (see the header comment).
-// The result may view the network's stored tensors: use it before the next forward().
-//
-// On a device network (Cuda) Dense -> ... -> Dense pairs stay on the device (BatchNorm centring
-// included); convolutional pairs are Cpu-only so far and do not compile there.
+/// GrowthData for pair (P, C) from the network's last forward/backward (see the header comment).
+/// The result may view the network's stored tensors: use it before the next forward().
+///
+/// On a device network (Cuda) Dense -> ... -> Dense pairs stay on the device (BatchNorm centring
+/// included); convolutional pairs are Cpu-only so far and do not compile there.
 template <std::size_t P, std::size_t C, class Net>
 GrowthData<typename Net::scalar_type, typename Net::device_type> data_from_last_backward(
     Net& net, const PairDataOptions& options = {}) {
@@ -347,16 +355,16 @@ GrowthData<typename Net::scalar_type, typename Net::device_type> data_from_last_
   }
 }
 
-// The GradMax reference code's matrix for a Conv -> ... -> Conv pair, for side-by-side comparison:
-// the gradient G (C2, C0, K, K) of a zero auxiliary convolution with kernel K = k1 + k2 - 1, stride
-// S = s1 + s2 if both strides exceed 1 else s1 + s2 - 1, and TensorFlow 'SAME' padding, from the
-// producer's input to the consumer's output; then VALID k2 x k2 patch extraction:
-//     M_ref[(c2, i2, j2), (c0, i1, j1)] = G[c2, c0, i1 + i2, j1 + j2]      (fan_out, fan_in)
-// Layers between the pair are ignored (BatchNorm's Jacobian included), as in the reference. It equals
-// the exact matrix for stride-1 producers when the signals vanish near the borders; at 'same'-padding
-// borders and for producers with stride > 1 it is an approximation (the composite kernel is then
-// k1 + (k2 - 1) s1 wide with dilated taps). Throws when the auxiliary convolution's output grid does
-// not match the consumer's.
+/// The GradMax reference code's matrix for a Conv -> ... -> Conv pair, for side-by-side comparison:
+/// the gradient G (C2, C0, K, K) of a zero auxiliary convolution with kernel K = k1 + k2 - 1, stride
+/// S = s1 + s2 if both strides exceed 1 else s1 + s2 - 1, and TensorFlow 'SAME' padding, from the
+/// producer's input to the consumer's output; then VALID k2 x k2 patch extraction:
+///     M_ref[(c2, i2, j2), (c0, i1, j1)] = G[c2, c0, i1 + i2, j1 + j2]      (fan_out, fan_in)
+/// Layers between the pair are ignored (BatchNorm's Jacobian included), as in the reference. It equals
+/// the exact matrix for stride-1 producers when the signals vanish near the borders; at 'same'-padding
+/// borders and for producers with stride > 1 it is an approximation (the composite kernel is then
+/// k1 + (k2 - 1) s1 wide with dilated taps). Throws when the auxiliary convolution's output grid does
+/// not match the consumer's.
 template <std::size_t P, std::size_t C, class Net>
 Tensor<typename Net::scalar_type, Cpu> reference_conv_gradmax_matrix(Net& net) {
   using S = typename Net::scalar_type;

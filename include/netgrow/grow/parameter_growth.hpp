@@ -1,8 +1,9 @@
-// netgrow/grow/parameter_growth.hpp: growing one parameter along an axis, with everything attached
-// to it: the gradient and every optimizer-state tensor are extended with zeros (old entries kept,
-// as the GradMax reference pads its optimizer slots), per-element learning-rate factors with a
-// given factor. Layers call this from their growth methods; users rarely need it directly.
-// Works on every device: on Cuda the appends run on the device (backend/cuda/layout.hpp).
+/// \file
+/// netgrow/grow/parameter_growth.hpp: growing one parameter along an axis, with everything attached
+/// to it: the gradient and every optimizer-state tensor are extended with zeros (old entries kept,
+/// as the GradMax reference pads its optimizer slots), per-element learning-rate factors with a
+/// given factor. Layers call this from their growth methods; users rarely need it directly.
+/// Works on every device: on Cuda the appends run on the device (backend/cuda/layout.hpp).
 #pragma once
 
 #include <concepts>
@@ -27,9 +28,9 @@ inline Index growth_capacity(Index current_capacity, Index needed) {
 
 }  // namespace detail
 
-// A tensor built on the host, on device D: moved on the Cpu, copied over otherwise (the copy is found
-// by argument lookup in backend/cuda/transfer.hpp). For the few values growth builds on the host:
-// identity channels, new neurons drawn from the Rng exactly as on the Cpu.
+/// A tensor built on the host, on device D: moved on the Cpu, copied over otherwise (the copy is found
+/// by argument lookup in backend/cuda/transfer.hpp). For the few values growth builds on the host:
+/// identity channels, new neurons drawn from the Rng exactly as on the Cpu.
 template <class D, class S>
 Tensor<S, D> host_to(Tensor<S, Cpu> host) {
   if constexpr (std::same_as<D, Cpu>) {
@@ -41,11 +42,11 @@ Tensor<S, D> host_to(Tensor<S, Cpu> host) {
   }
 }
 
-// Appends `values` to p.value along `axis` (values has p's shape except along axis). p.grad and each
-// tensor in p.state grow with zeros; p.lr_scale, when present, grows with `lr_scale_of_new`.
-// Growth happens in place within spare capacity (1.5x the new size is reserved when it runs out;
-// Tensor::shrink_to_fit releases it). All-or-nothing: shapes are checked and capacity is reserved
-// for every tensor before any of them changes.
+/// Appends `values` to p.value along `axis` (values has p's shape except along axis). p.grad and each
+/// tensor in p.state grow with zeros; p.lr_scale, when present, grows with `lr_scale_of_new`.
+/// Growth happens in place within spare capacity (1.5x the new size is reserved when it runs out;
+/// Tensor::shrink_to_fit releases it). All-or-nothing: shapes are checked and capacity is reserved
+/// for every tensor before any of them changes.
 template <class S, class D>
 void append_to_parameter(Parameter<S, D>& p, int axis, ConstView<S, std::type_identity_t<D>> values,
                          S lr_scale_of_new = S(1)) {
@@ -72,8 +73,8 @@ void append_to_parameter(Parameter<S, D>& p, int axis, ConstView<S, std::type_id
   if (!p.lr_scale.empty()) ops::append_in_place<S>(p.lr_scale, axis, extra, scale.data());
 }
 
-// Reserves room for `numel` elements in the parameter's value, gradient, optimizer state and
-// learning-rate factors, so that growth up to that size never allocates.
+/// Reserves room for `numel` elements in the parameter's value, gradient, optimizer state and
+/// learning-rate factors, so that growth up to that size never allocates.
 template <class S, class D>
 void reserve_parameter(Parameter<S, D>& p, Index numel) {
   p.value.reserve(numel);

@@ -1,17 +1,20 @@
-// netgrow/grow/random.hpp: random new neurons, the GradMax paper's "Random" baseline and its variants.
-//
-//   Random               incoming weights zero (epsilon x norm rule, random direction), outgoing
-//                        weights a random unit direction x norm rule; new bias 0. Preserves the
-//                        network's function when epsilon = 0 and f(0) = 0 between the pair.
-//   RandomOutgoingZero   incoming random x norm rule, outgoing zero (epsilon); preserves the function
-//                        for any activation when epsilon = 0.
-//   RandomAllZero        both sides epsilon x norm rule (default 0) and new bias 1 (the paper's
-//                        Fig. 13a "all zero, unit bias"); needs a producer with bias.
-//
-// Directions: RandomDirection::sphere (default, isotropic) or nonnegative_uniform (U[0, 1) entries
-// normalised: what the GradMax reference code draws). Draw order: incoming rows, then outgoing rows,
-// always both, so a seed gives the same weights whatever epsilon is. New neurons are drawn on the host
-// and copied to the network's device, so a Cuda network grows exactly as its Cpu twin.
+/// \file
+/// netgrow/grow/random.hpp: random new neurons, the GradMax paper's "Random" baseline and its variants.
+///
+/// ~~~{.unparsed}
+///   Random               incoming weights zero (epsilon x norm rule, random direction), outgoing
+///                        weights a random unit direction x norm rule; new bias 0. Preserves the
+///                        network's function when epsilon = 0 and f(0) = 0 between the pair.
+///   RandomOutgoingZero   incoming random x norm rule, outgoing zero (epsilon); preserves the function
+///                        for any activation when epsilon = 0.
+///   RandomAllZero        both sides epsilon x norm rule (default 0) and new bias 1 (the paper's
+///                        Fig. 13a "all zero, unit bias"); needs a producer with bias.
+/// ~~~
+///
+/// Directions: RandomDirection::sphere (default, isotropic) or nonnegative_uniform (U[0, 1) entries
+/// normalised: what the GradMax reference code draws). Draw order: incoming rows, then outgoing rows,
+/// always both, so a seed gives the same weights whatever epsilon is. New neurons are drawn on the host
+/// and copied to the network's device, so a Cuda network grows exactly as its Cpu twin.
 #pragma once
 
 #include "netgrow/grow/initializer.hpp"
@@ -35,45 +38,64 @@ NewNeurons<S, D> random_neurons(const PairView<S, D>& pair, Index k, const NormR
 
 }  // namespace detail
 
+/// The paper's Random baseline: incoming weights epsilon x norm rule (zero by default), outgoing weights a
+/// random direction x norm rule, bias 0 (see the file comment). Any device.
 struct Random {
+  /// Initializer traits (grow/initializer.hpp): needs f(0) = 0, needs f'(0) != 0, reads GrowthData.
+  ///@{
   static constexpr bool needs_zero_at_zero = true;
   static constexpr bool needs_nonzero_slope = false;
   static constexpr bool needs_data = false;
+  ///@}
 
-  NormRule norm = NormRule::mean_norm(1.0);  // outgoing side
-  double epsilon = 0.0;                      // incoming side: norm.with_scale(epsilon)
-  RandomDirection direction = RandomDirection::sphere;
+  NormRule norm = NormRule::mean_norm(1.0);             ///< outgoing side
+  double epsilon = 0.0;                                 ///< incoming side: norm.with_scale(epsilon)
+  RandomDirection direction = RandomDirection::sphere;  ///< how the random directions are drawn
 
+  /// k new neurons for `pair`: incoming rows, then outgoing rows drawn from `rng`; no data used.
   template <class S, class D>
   NewNeurons<S, D> initialize(const PairView<S, D>& pair, Index k, const GrowthData<S, D>&, Rng& rng) const {
     return detail::random_neurons(pair, k, norm.with_scale(epsilon), norm, direction, rng);
   }
 };
 
+/// Incoming weights a random direction x norm rule, outgoing weights epsilon x norm rule (zero by
+/// default), bias 0: keeps the function for any activation. Any device.
 struct RandomOutgoingZero {
+  /// Initializer traits (grow/initializer.hpp): needs f(0) = 0, needs f'(0) != 0, reads GrowthData.
+  ///@{
   static constexpr bool needs_zero_at_zero = false;
   static constexpr bool needs_nonzero_slope = false;
   static constexpr bool needs_data = false;
+  ///@}
 
-  NormRule norm = NormRule::mean_norm(1.0);  // incoming side
-  double epsilon = 0.0;                      // outgoing side: norm.with_scale(epsilon)
-  RandomDirection direction = RandomDirection::sphere;
+  NormRule norm = NormRule::mean_norm(1.0);             ///< incoming side
+  double epsilon = 0.0;                                 ///< outgoing side: norm.with_scale(epsilon)
+  RandomDirection direction = RandomDirection::sphere;  ///< how the random directions are drawn
 
+  /// k new neurons for `pair`: incoming rows, then outgoing rows drawn from `rng`; no data used.
   template <class S, class D>
   NewNeurons<S, D> initialize(const PairView<S, D>& pair, Index k, const GrowthData<S, D>&, Rng& rng) const {
     return detail::random_neurons(pair, k, norm, norm.with_scale(epsilon), direction, rng);
   }
 };
 
+/// Both sides epsilon x norm rule (zero by default) and bias 1 (the paper's "all zero, unit bias"); needs
+/// a producer with bias. Any device.
 struct RandomAllZero {
+  /// Initializer traits (grow/initializer.hpp): needs f(0) = 0, needs f'(0) != 0, reads GrowthData.
+  ///@{
   static constexpr bool needs_zero_at_zero = false;
   static constexpr bool needs_nonzero_slope = false;
   static constexpr bool needs_data = false;
+  ///@}
 
-  NormRule norm = NormRule::mean_norm(1.0);  // its kind is used, with scale epsilon, on both sides
-  double epsilon = 0.0;
-  RandomDirection direction = RandomDirection::sphere;
+  NormRule norm = NormRule::mean_norm(1.0);             ///< its kind is used, with scale epsilon, on both sides
+  double epsilon = 0.0;                                 ///< the scale of that rule on both sides
+  RandomDirection direction = RandomDirection::sphere;  ///< how the random directions are drawn
 
+  /// k new neurons for `pair` with bias 1: incoming rows, then outgoing rows drawn from `rng`; throws
+  /// for a producer without bias.
   template <class S, class D>
   NewNeurons<S, D> initialize(const PairView<S, D>& pair, Index k, const GrowthData<S, D>&, Rng& rng) const {
     require(!pair.bias.empty(), "RandomAllZero: new neurons get bias 1, so the producer layer needs a bias");

@@ -1,14 +1,15 @@
-// netgrow/grow/split.hpp: Net2Net's function-preserving widening (Chen, Goodfellow & Shlens 2016).
-//
-// Each new neuron copies an existing one: same incoming weights and bias, and the outgoing weights of
-// the original are shared among its copies: a neuron duplicated c - 1 times has its outgoing weights
-// divided by c, for the original and every copy. That keeps the network's function exactly, for any
-// activation. Neurons to copy are drawn without replacement (a random permutation of the existing
-// ones, restarted when k exceeds the width). `noise` adds N(0, (noise * ||w|| / sqrt(fan_in))^2)
-// to each copied incoming weight w to break the symmetry between copies (function kept only
-// approximately then). Layers between the pair copy the duplicated channels too (BatchNorm's gamma,
-// beta and statistics, a depthwise filter), so the function is kept through them as well. This
-// changes the existing neurons' outgoing weights; their optimizer state is kept as it is.
+/// \file
+/// netgrow/grow/split.hpp: Net2Net's function-preserving widening (Chen, Goodfellow & Shlens 2016).
+///
+/// Each new neuron copies an existing one: same incoming weights and bias, and the outgoing weights of
+/// the original are shared among its copies: a neuron duplicated c - 1 times has its outgoing weights
+/// divided by c, for the original and every copy. That keeps the network's function exactly, for any
+/// activation. Neurons to copy are drawn without replacement (a random permutation of the existing
+/// ones, restarted when k exceeds the width). `noise` adds N(0, (noise * ||w|| / sqrt(fan_in))^2)
+/// to each copied incoming weight w to break the symmetry between copies (function kept only
+/// approximately then). Layers between the pair copy the duplicated channels too (BatchNorm's gamma,
+/// beta and statistics, a depthwise filter), so the function is kept through them as well. This
+/// changes the existing neurons' outgoing weights; their optimizer state is kept as it is.
 #pragma once
 
 #include <cmath>
@@ -19,13 +20,20 @@
 
 namespace netgrow::grow {
 
+/// Net2Net's split: new neurons copy randomly chosen existing ones, sharing their outgoing weights
+/// (see the file comment). Cpu networks only.
 struct Split {
+  /// Initializer traits (grow/initializer.hpp): needs f(0) = 0, needs f'(0) != 0, reads GrowthData.
+  ///@{
   static constexpr bool needs_zero_at_zero = false;
   static constexpr bool needs_nonzero_slope = false;
   static constexpr bool needs_data = false;
+  ///@}
 
-  double noise = 0.0;
+  double noise = 0.0;  ///< noise on copied incoming weights, relative to their norm (0: exact copies)
 
+  /// k copies of existing neurons of `pair` (duplicate_of and existing_outgoing_scale set); throws for
+  /// a negative or non-finite noise.
   template <class S>
   NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>&, Rng& rng) const {
     require(noise >= 0 && std::isfinite(noise), "Split: noise must be finite and non-negative, got ", noise);

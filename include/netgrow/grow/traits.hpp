@@ -1,11 +1,14 @@
-// netgrow/grow/traits.hpp: which layers can take part in width growth, as concepts, and the
-// compile-time check that a (producer, consumer) pair of a network can grow.
-//
-// A pair P -> C grows k neurons by appending k outputs to layer P (its incoming weights), k inputs to
-// layer C (its outgoing weights), and k channels to every layer between them by identity.
-//   WidthProducer      has weight() with neurons along output_axis, and grow_outputs(incoming, bias)
-//   WidthConsumer      has weight() with neurons along input_axis, and grow_inputs(outgoing)
-//   IdentityGrowable   grow_channels(k) keeps its function on the old channels (activations)
+/// \file
+/// netgrow/grow/traits.hpp: which layers can take part in width growth, as concepts, and the
+/// compile-time check that a (producer, consumer) pair of a network can grow.
+///
+/// A pair P -> C grows k neurons by appending k outputs to layer P (its incoming weights), k inputs to
+/// layer C (its outgoing weights), and k channels to every layer between them by identity.
+/// ~~~{.unparsed}
+///   WidthProducer      has weight() with neurons along output_axis, and grow_outputs(incoming, bias)
+///   WidthConsumer      has weight() with neurons along input_axis, and grow_inputs(outgoing)
+///   IdentityGrowable   grow_channels(k) keeps its function on the old channels (activations)
+/// ~~~
 #pragma once
 
 #include <concepts>
@@ -17,6 +20,7 @@
 
 namespace netgrow::grow {
 
+/// A layer that can add output neurons: weight() with neurons along output_axis, grow_outputs(incoming, bias).
 template <class L>
 concept WidthProducer = requires(L& l, ConstView<typename L::scalar_type, typename L::device_type> v) {
   l.grow_outputs(v, v);
@@ -24,6 +28,7 @@ concept WidthProducer = requires(L& l, ConstView<typename L::scalar_type, typena
   { L::output_axis } -> std::convertible_to<int>;
 };
 
+/// A layer that can add input neurons: weight() with neurons along input_axis, grow_inputs(outgoing).
 template <class L>
 concept WidthConsumer = requires(L& l, ConstView<typename L::scalar_type, typename L::device_type> v) {
   l.grow_inputs(v);
@@ -31,10 +36,11 @@ concept WidthConsumer = requires(L& l, ConstView<typename L::scalar_type, typena
   { L::input_axis } -> std::convertible_to<int>;
 };
 
+/// A layer that grows k channels by identity with grow_channels(k), keeping its function on the old ones.
 template <class L>
 concept IdentityGrowable = requires(L& l, Index k) { l.grow_channels(k); };
 
-// The activation of a layer between a grown pair, when it is one.
+/// The activation of a layer between a grown pair, when it is one.
 template <class L>
 concept ActivationBetween = IdentityGrowable<L> && Activation<typename L::kind_type>;
 
@@ -72,25 +78,26 @@ struct NonzeroSlope {
 
 }  // namespace detail
 
-// Compile-time facts about the pair (P, C) of network type Net.
+/// Compile-time facts about the pair (P, C) of network type Net.
 template <class Net, std::size_t P, std::size_t C>
 struct PairTraits {
   static_assert(P < C, "netgrow::grow: a pair needs producer index P < consumer index C");
   static_assert(C < Net::size, "netgrow::grow: consumer index C is past the last layer");
-  using Producer = typename Net::template layer_type<P>;
-  using Consumer = typename Net::template layer_type<C>;
-  using Between = std::make_index_sequence<C - P - 1>;
+  using Producer = typename Net::template layer_type<P>;  ///< the layer type at index P
+  using Consumer = typename Net::template layer_type<C>;  ///< the layer type at index C
+  using Between = std::make_index_sequence<C - P - 1>;    ///< offsets of the layers between them
 
-  static constexpr bool producer_ok = WidthProducer<Producer>;
-  static constexpr bool consumer_ok = WidthConsumer<Consumer>;
+  static constexpr bool producer_ok = WidthProducer<Producer>;  ///< the producer can add output neurons
+  static constexpr bool consumer_ok = WidthConsumer<Consumer>;  ///< the consumer can add input neurons
+  /// Every layer between the pair grows by identity.
   static constexpr bool between_ok = detail::all_between<Net, P, C, detail::IsIdentityGrowable>(Between{});
-  // Every activation between the pair has f(0) = 0 (zero incoming weights give zero output).
+  /// Every activation between the pair has f(0) = 0 (zero incoming weights give zero output).
   static constexpr bool zero_at_zero = detail::all_between<Net, P, C, detail::ZeroAtZero>(Between{});
-  // Every activation between the pair has f'(0) != 0 (GradMax's new neurons receive a gradient).
+  /// Every activation between the pair has f'(0) != 0 (GradMax's new neurons receive a gradient).
   static constexpr bool nonzero_slope = detail::all_between<Net, P, C, detail::NonzeroSlope>(Between{});
 };
 
-// Fails compilation with a readable message when the pair cannot grow at all.
+/// Fails compilation with a readable message when the pair cannot grow at all.
 template <class Net, std::size_t P, std::size_t C>
 constexpr void check_growable_pair() {
   using T = PairTraits<Net, P, C>;

@@ -1,20 +1,23 @@
-// netgrow/grow/width.hpp: width growth of a network, one pair of weight layers at a time.
-//
-//   // after a forward/backward on a grow batch:
-//   auto data = grow::data_from_last_backward<0, 2>(net);             // h and dL/dz of that batch
-//   grow::grow_width<0, 2>(net, 4, grow::GradMax{}, rng, data);       // 4 neurons between 0 and 2
-//
-// grow_width<P, C> appends k output neurons to layer P (their incoming weights and bias), grows every
-// layer between P and C by identity (activations: nothing to do), and appends k inputs to layer C
-// (the new neurons' outgoing weights), with gradients and optimizer state (momentum, Adam moments)
-// extended by zeros in the same step. Which pairs may grow is checked at compile time (grow/traits.hpp):
-// an illegal pair, or an initializer whose assumptions the activations between the pair break
-// (GradMax with the standard Relu), does not compile and says why.
-//
-// Several pairs: grow_pair(net, PairList<Pair<0, 2>, Pair<2, 4>>{}, index, ...) grows one chosen at
-// run time (round-robin schedules); grow_all_at_once grows each in network order. Both take a
-// `refresh` callable that runs forward, loss and backward on the grow batch; it is called before each
-// data-driven growth, so each pair sees the gradients of the network as it is at that moment.
+/// \file
+/// netgrow/grow/width.hpp: width growth of a network, one pair of weight layers at a time.
+///
+/// ~~~
+///   // after a forward/backward on a grow batch:
+///   auto data = grow::data_from_last_backward<0, 2>(net);             // h and dL/dz of that batch
+///   grow::grow_width<0, 2>(net, 4, grow::GradMax{}, rng, data);       // 4 neurons between 0 and 2
+/// ~~~
+///
+/// grow_width<P, C> appends k output neurons to layer P (their incoming weights and bias), grows every
+/// layer between P and C by identity (activations: nothing to do), and appends k inputs to layer C
+/// (the new neurons' outgoing weights), with gradients and optimizer state (momentum, Adam moments)
+/// extended by zeros in the same step. Which pairs may grow is checked at compile time (grow/traits.hpp):
+/// an illegal pair, or an initializer whose assumptions the activations between the pair break
+/// (GradMax with the standard Relu), does not compile and says why.
+///
+/// Several pairs: grow_pair(net, PairList<Pair<0, 2>, Pair<2, 4>>{}, index, ...) grows one chosen at
+/// run time (round-robin schedules); grow_all_at_once grows each in network order. Both take a
+/// `refresh` callable that runs forward, loss and backward on the grow batch; it is called before each
+/// data-driven growth, so each pair sees the gradients of the network as it is at that moment.
 #pragma once
 
 #include <chrono>
@@ -35,11 +38,18 @@
 
 namespace netgrow::grow {
 
+/// What one growth of a pair did.
 struct GrowthReport {
-  std::size_t producer = 0, consumer = 0;  // layer indices
+  /// The pair's layer indices.
+  ///@{
+  std::size_t producer = 0, consumer = 0;
+  ///@}
+  /// The producer's width before and after.
+  ///@{
   Index old_width = 0, new_width = 0;
-  std::vector<double> singular_values;     // GradMax: the top singular values of M
-  double seconds = 0;                      // wall time of the growth (initializer included)
+  ///@}
+  std::vector<double> singular_values;  ///< GradMax: the top singular values of M
+  double seconds = 0;                   ///< wall time of the growth (initializer included)
 };
 
 namespace detail {
@@ -108,10 +118,10 @@ struct BetweenRunner {
 
 }  // namespace detail
 
-// Grows k neurons between layers P and C of net with initializer `init`.
-// On a device network (Cuda) the growth runs on the device: the initializer's work (GradMax's SVD
-// included), the appends to weights, gradients and optimizer state. Initializers written for the
-// Cpu only (Split, Firefly, GradMax-Opt) do not compile there.
+/// Grows k neurons between layers P and C of net with initializer `init`.
+/// On a device network (Cuda) the growth runs on the device: the initializer's work (GradMax's SVD
+/// included), the appends to weights, gradients and optimizer state. Initializers written for the
+/// Cpu only (Split, Firefly, GradMax-Opt) do not compile there.
 template <std::size_t P, std::size_t C, class Net, class Init>
 GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
                         const GrowthData<typename Net::scalar_type, typename Net::device_type>& data = {}) {
@@ -229,8 +239,8 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   return report;
 }
 
-// Reserves the memory pair (P, C) needs at `target_width` neurons (weights, bias, gradients and the
-// optimizer state that exists now), so that growing up to it moves elements but never allocates.
+/// Reserves the memory pair (P, C) needs at `target_width` neurons (weights, bias, gradients and the
+/// optimizer state that exists now), so that growing up to it moves elements but never allocates.
 template <std::size_t P, std::size_t C, class Net>
 void reserve_width(Net& net, Index target_width) {
   check_growable_pair<Net, P, C>();
@@ -246,20 +256,21 @@ void reserve_width(Net& net, Index target_width) {
                           consumer.weight().numel() / consumer.weight().value.dim(Consumer::input_axis) * target_width);
 }
 
-// A pair of layer indices, and a list of pairs a schedule chooses from.
+/// A pair of layer indices, and a list of pairs a schedule chooses from.
 template <std::size_t P, std::size_t C>
 struct Pair {
-  static constexpr std::size_t producer = P;
-  static constexpr std::size_t consumer = C;
+  static constexpr std::size_t producer = P;  ///< the producer's layer index
+  static constexpr std::size_t consumer = C;  ///< the consumer's layer index
 };
+/// A list of Pair types (a schedule picks one by its position).
 template <class... Pairs>
 struct PairList {
-  static constexpr std::size_t size = sizeof...(Pairs);
+  static constexpr std::size_t size = sizeof...(Pairs);  ///< number of pairs
 };
 
-// Grows pair number `index` of the list by k neurons. For data-driven initializers, calls refresh()
-// first and takes the grow batch from the network (data_from_last_backward), with refresh as the
-// recompute step (FireflyOpt).
+/// Grows pair number `index` of the list by k neurons. For data-driven initializers, calls refresh()
+/// first and takes the grow batch from the network (data_from_last_backward), with refresh as the
+/// recompute step (FireflyOpt).
 template <class Net, class Init, class... Pairs>
 GrowthReport grow_pair(Net& net, PairList<Pairs...>, std::size_t index, Index k, const Init& init, Rng& rng,
                        const std::function<void()>& refresh = {}) {
@@ -284,8 +295,8 @@ GrowthReport grow_pair(Net& net, PairList<Pairs...>, std::size_t index, Index k,
   return report;
 }
 
-// Grows every pair of the list in network order, pair i by ks[i] neurons (the GradMax reference's
-// AllAtOnce updater).
+/// Grows every pair of the list in network order, pair i by ks[i] neurons (the GradMax reference's
+/// AllAtOnce updater).
 template <class Net, class Init, class... Pairs>
 std::vector<GrowthReport> grow_all_at_once(Net& net, PairList<Pairs...> pairs, std::span<const Index> ks,
                                            const Init& init, Rng& rng, const std::function<void()>& refresh = {}) {

@@ -1,5 +1,6 @@
-// netgrow/layers/activation.hpp: the layer that applies an activation function element-wise
-// (the functions and their traits are in activation_functions.hpp).
+/// \file
+/// netgrow/layers/activation.hpp: the layer that applies an activation function element-wise
+/// (the functions and their traits are in activation_functions.hpp).
 #pragma once
 
 #include <string>
@@ -13,36 +14,48 @@
 
 namespace netgrow {
 
-// Applies Act element-wise; any input rank; no parameters.
+/// Applies Act element-wise; any input rank; no parameters.
 template <class Act, class S, class D>
 class ActivationLayer {
   static_assert(Activation<Act>, "ActivationLayer: Act must satisfy netgrow::Activation (f, df and traits)");
 
  public:
+  /// Layer concept types (layers/layer.hpp): scalar, device and kind.
+  ///@{
   using scalar_type = S;
   using device_type = D;
   using kind_type = Act;
+  ///@}
 
+  /// Builds the layer from its activation kind; no parameters, so `rng` is not used.
   ActivationLayer(const Act& act, Rng&) : act_(act) {}
 
+  /// The input shape: the activation is element-wise.
   Shape output_shape(const Shape& in) const { return in; }
 
+  /// out = f(in), element-wise (any shape; out may alias in).
   void forward(ConstView<S, D> in, TensorView<S, D> out, Mode) { ops::activation_forward(act_, in, out); }
 
+  /// grad_in = grad_out * f'(in), element-wise (skipped when grad_in is empty); no parameter gradients.
   void backward(ConstView<S, D> in, ConstView<S, D> out, ConstView<S, D> grad_out, TensorView<S, D> grad_in,
                 bool) {
     if (grad_in.empty()) return;
     ops::activation_backward(act_, in, out, grad_out, grad_in);
   }
 
+  /// No parameters: f is never called.
   template <class F>
   void visit_parameters(F&&) {}
 
-  // Identity growth between a grown pair: element-wise, so nothing to do.
+  /// Identity growth between a grown pair: element-wise, so nothing to do.
   void grow_channels(Index) {}
 
+  /// The activation kind (its settings, e.g. LeakyRelu's slope).
+  ///@{
   const Act& kind() const { return act_; }
   const Act& activation() const { return act_; }
+  ///@}
+  /// The activation's name, e.g. "Relu1".
   std::string describe() const { return std::string(Act::name); }
 
  private:

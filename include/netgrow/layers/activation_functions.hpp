@@ -1,16 +1,21 @@
-// netgrow/layers/activation_functions.hpp: activation functions as types, with compile-time traits.
-//
-// Each activation is a layer kind (put it straight into a network's type list; its layer_type is
-// ActivationLayer from layers/activation.hpp) and a functor with
-//   T f(T x) const          the activation
-//   T df(T x, T y) const    its derivative at x, given y = f(x) (whichever is cheaper is used)
-// usable on host and device (this header needs neither Eigen nor CUDA). The traits say what growth
-// methods may rely on:
-//   zero_at_zero            f(0) == 0: a neuron with zero incoming weights outputs 0, so adding it
-//                           preserves the network's function
-//   nonzero_slope_at_zero   f'(0) != 0: GradMax's new neurons (zero incoming weights, pre-activation
-//                           0) receive a gradient; with f'(0) == 0 (standard Relu) it vanishes
-//   slope_at_zero()         the value f'(0) (the subgradient chosen at kinks)
+/// \file
+/// netgrow/layers/activation_functions.hpp: activation functions as types, with compile-time traits.
+///
+/// Each activation is a layer kind (put it straight into a network's type list; its layer_type is
+/// ActivationLayer from layers/activation.hpp) and a functor with
+/// ~~~{.unparsed}
+///   T f(T x) const          the activation
+///   T df(T x, T y) const    its derivative at x, given y = f(x) (whichever is cheaper is used)
+/// ~~~
+/// usable on host and device (this header needs neither Eigen nor CUDA). The traits say what growth
+/// methods may rely on:
+/// ~~~{.unparsed}
+///   zero_at_zero            f(0) == 0: a neuron with zero incoming weights outputs 0, so adding it
+///                           preserves the network's function
+///   nonzero_slope_at_zero   f'(0) != 0: GradMax's new neurons (zero incoming weights, pre-activation
+///                           0) receive a gradient; with f'(0) == 0 (standard Relu) it vanishes
+///   slope_at_zero()         the value f'(0) (the subgradient chosen at kinks)
+/// ~~~
 #pragma once
 
 #include <cmath>
@@ -25,9 +30,11 @@ namespace netgrow {
 template <class Act, class S, class D>
 class ActivationLayer;
 
-// ReLU with subgradient 1 at 0: max(x, 0), f'(0) = 1. The GradMax paper's choice for activations
-// between grown layers (the reference code's "relu1").
+/// ReLU with subgradient 1 at 0: max(x, 0), f'(0) = 1. The GradMax paper's choice for activations
+/// between grown layers (the reference code's "relu1").
 struct Relu1 {
+  /// Activation interface (see the file comment): layer_type, name, traits, f(x), df(x, y = f(x)).
+  ///@{
   template <class S, class D>
   using layer_type = ActivationLayer<Relu1, S, D>;
   static constexpr std::string_view name = "Relu1";
@@ -38,10 +45,13 @@ struct Relu1 {
   NETGROW_HOST_DEVICE T f(T x) const { return x > T(0) ? x : T(0); }
   template <class T>
   NETGROW_HOST_DEVICE T df(T x, T) const { return x >= T(0) ? T(1) : T(0); }
+  ///@}
 };
 
-// Standard ReLU: max(x, 0) with f'(0) = 0 (PyTorch's and TensorFlow's convention).
+/// Standard ReLU: max(x, 0) with f'(0) = 0 (PyTorch's and TensorFlow's convention).
 struct Relu {
+  /// Activation interface (see the file comment): layer_type, name, traits, f(x), df(x, y = f(x)).
+  ///@{
   template <class S, class D>
   using layer_type = ActivationLayer<Relu, S, D>;
   static constexpr std::string_view name = "Relu";
@@ -52,26 +62,32 @@ struct Relu {
   NETGROW_HOST_DEVICE T f(T x) const { return x > T(0) ? x : T(0); }
   template <class T>
   NETGROW_HOST_DEVICE T df(T x, T) const { return x > T(0) ? T(1) : T(0); }
+  ///@}
 };
 
-// Leaky ReLU: x for x > 0, slope * x otherwise; f'(0) = slope (PyTorch's convention).
-// nonzero_slope_at_zero holds for slope != 0.
+/// Leaky ReLU: x for x > 0, slope * x otherwise; f'(0) = slope (PyTorch's convention).
+/// nonzero_slope_at_zero holds for slope != 0.
 struct LeakyRelu {
+  /// Activation interface (see the file comment): layer_type, name, traits, f(x), df(x, y = f(x)).
+  ///@{
   template <class S, class D>
   using layer_type = ActivationLayer<LeakyRelu, S, D>;
   static constexpr std::string_view name = "LeakyRelu";
   static constexpr bool zero_at_zero = true;
   static constexpr bool nonzero_slope_at_zero = true;
-  double slope = 0.01;
+  double slope = 0.01;  ///< f(x) = slope * x for x <= 0
   constexpr double slope_at_zero() const { return slope; }
   template <class T>
   NETGROW_HOST_DEVICE T f(T x) const { return x > T(0) ? x : T(slope) * x; }
   template <class T>
   NETGROW_HOST_DEVICE T df(T x, T) const { return x > T(0) ? T(1) : T(slope); }
+  ///@}
 };
 
-// Hyperbolic tangent; f'(0) = 1.
+/// Hyperbolic tangent; f'(0) = 1.
 struct Tanh {
+  /// Activation interface (see the file comment): layer_type, name, traits, f(x), df(x, y = f(x)).
+  ///@{
   template <class S, class D>
   using layer_type = ActivationLayer<Tanh, S, D>;
   static constexpr std::string_view name = "Tanh";
@@ -82,10 +98,13 @@ struct Tanh {
   NETGROW_HOST_DEVICE T f(T x) const { return std::tanh(x); }
   template <class T>
   NETGROW_HOST_DEVICE T df(T, T y) const { return T(1) - y * y; }
+  ///@}
 };
 
-// Identity (a linear layer); f'(0) = 1.
+/// Identity (a linear layer); f'(0) = 1.
 struct Identity {
+  /// Activation interface (see the file comment): layer_type, name, traits, f(x), df(x, y = f(x)).
+  ///@{
   template <class S, class D>
   using layer_type = ActivationLayer<Identity, S, D>;
   static constexpr std::string_view name = "Identity";
@@ -96,10 +115,13 @@ struct Identity {
   NETGROW_HOST_DEVICE T f(T x) const { return x; }
   template <class T>
   NETGROW_HOST_DEVICE T df(T, T) const { return T(1); }
+  ///@}
 };
 
-// GELU, exact form x * Phi(x) (PyTorch's default); f'(0) = 1/2.
+/// GELU, exact form x * Phi(x) (PyTorch's default); f'(0) = 1/2.
 struct Gelu {
+  /// Activation interface (see the file comment): layer_type, name, traits, f(x), df(x, y = f(x)).
+  ///@{
   template <class S, class D>
   using layer_type = ActivationLayer<Gelu, S, D>;
   static constexpr std::string_view name = "Gelu";
@@ -116,11 +138,14 @@ struct Gelu {
     const T pdf = T(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2) * std::exp(T(-0.5) * x * x);
     return cdf + x * pdf;
   }
+  ///@}
 };
 
-// Logistic sigmoid shifted to pass through the origin: 1 / (1 + e^-x) - 1/2 (the GradMax paper's
-// suggestion for making the logistic usable with GradMax); f'(0) = 1/4.
+/// Logistic sigmoid shifted to pass through the origin: 1 / (1 + e^-x) - 1/2 (the GradMax paper's
+/// suggestion for making the logistic usable with GradMax); f'(0) = 1/4.
 struct CenteredLogistic {
+  /// Activation interface (see the file comment): layer_type, name, traits, f(x), df(x, y = f(x)).
+  ///@{
   template <class S, class D>
   using layer_type = ActivationLayer<CenteredLogistic, S, D>;
   static constexpr std::string_view name = "CenteredLogistic";
@@ -135,10 +160,11 @@ struct CenteredLogistic {
     return e / (T(1) + e) - T(0.5);
   }
   template <class T>
-  NETGROW_HOST_DEVICE T df(T, T y) const { return T(0.25) - y * y; }  // s(1 - s) with s = y + 1/2
+  NETGROW_HOST_DEVICE T df(T, T y) const { return T(0.25) - y * y; }  ///< s(1 - s) with s = y + 1/2
+  ///@}
 };
 
-// An activation kind: a functor with f/df and the traits above.
+/// An activation kind: a functor with f/df and the traits above.
 template <class A>
 concept Activation = requires(const A& a, float x, double xd) {
   { A::name } -> std::convertible_to<std::string_view>;
@@ -150,11 +176,11 @@ concept Activation = requires(const A& a, float x, double xd) {
   { a.f(xd) } -> std::same_as<double>;
 };
 
-// Compile-time facts about an activation, in one place for growth code to query.
+/// Compile-time facts about an activation, in one place for growth code to query.
 template <Activation A>
 struct activation_traits {
-  static constexpr bool zero_at_zero = A::zero_at_zero;
-  static constexpr bool nonzero_slope_at_zero = A::nonzero_slope_at_zero;
+  static constexpr bool zero_at_zero = A::zero_at_zero;                    ///< f(0) == 0
+  static constexpr bool nonzero_slope_at_zero = A::nonzero_slope_at_zero;  ///< f'(0) != 0
 };
 
 }  // namespace netgrow

@@ -1,18 +1,19 @@
-// netgrow/layers/batch_norm.hpp: batch normalisation of dense (N, C) or convolutional (N, C, H, W)
-// activations, per channel.
-//
-// Training mode: y = gamma (x - mu) / sqrt(var + eps) + beta with mu, var the batch mean and (biased)
-// variance over N (and H, W); the running statistics move as PyTorch's BatchNorm does:
-//     running = (1 - momentum) running + momentum batch    (variance: the unbiased batch variance)
-// so momentum 0.1 here is Keras' momentum 0.9. Evaluation mode uses the running statistics.
-// Parameters: "weight" (gamma) and "bias" (beta), trainable without weight decay; "running_mean" and
-// "running_var" are state, visited with trainable = false so checkpoints carry them and optimizers
-// skip them (PyTorch's state-dict names).
-// Identity growth between a grown pair: new channels get gamma 1, beta 0, mean 0, variance 1, and the
-// momentum stays (the GradMax reference silently resets it; this does not). A new channel whose input
-// is zero outputs zero in both modes.
-// The math is the op facade's ops::batch_norm_* (backend/cpu/batch_norm.hpp; backend/cuda/batch_norm.hpp
-// for Cuda).
+/// \file
+/// netgrow/layers/batch_norm.hpp: batch normalisation of dense (N, C) or convolutional (N, C, H, W)
+/// activations, per channel.
+///
+/// Training mode: y = gamma (x - mu) / sqrt(var + eps) + beta with mu, var the batch mean and (biased)
+/// variance over N (and H, W); the running statistics move as PyTorch's BatchNorm does:
+///     running = (1 - momentum) running + momentum batch    (variance: the unbiased batch variance)
+/// so momentum 0.1 here is Keras' momentum 0.9. Evaluation mode uses the running statistics.
+/// Parameters: "weight" (gamma) and "bias" (beta), trainable without weight decay; "running_mean" and
+/// "running_var" are state, visited with trainable = false so checkpoints carry them and optimizers
+/// skip them (PyTorch's state-dict names).
+/// Identity growth between a grown pair: new channels get gamma 1, beta 0, mean 0, variance 1, and the
+/// momentum stays (the GradMax reference silently resets it; this does not). A new channel whose input
+/// is zero outputs zero in both modes.
+/// The math is the op facade's ops::batch_norm_* (backend/cpu/batch_norm.hpp; backend/cuda/batch_norm.hpp
+/// for Cuda).
 #pragma once
 
 #include <span>
@@ -31,23 +32,32 @@ namespace netgrow {
 template <class S, class D>
 class BatchNormLayer;
 
+/// Layer kind: BatchNorm{.channels = 64} (momentum and eps as in PyTorch's defaults).
 struct BatchNorm {
-  static constexpr std::string_view name = "BatchNorm";
-  Index channels = 0;
-  double momentum = 0.1;
-  double eps = 1e-5;
+  static constexpr std::string_view name = "BatchNorm";  ///< the kind's name (checkpoint configs, messages)
+  Index channels = 0;                                    ///< channels C
+  double momentum = 0.1;                                 ///< running-statistics momentum, in [0, 1]
+  double eps = 1e-5;                                     ///< added to the variance, > 0
 
+  /// The layer this kind names: BatchNormLayer<S, D>.
   template <class S, class D>
   using layer_type = BatchNormLayer<S, D>;
 };
 
+/// The BatchNorm layer for scalar S on device D: per-channel normalisation of (N, C) or (N, C, H, W)
+/// inputs with gamma, beta and running statistics of shape (C) (see the file comment).
 template <class S, class D>
 class BatchNormLayer {
  public:
+  /// Layer concept types (layers/layer.hpp): scalar, device and kind.
+  ///@{
   using scalar_type = S;
   using device_type = D;
   using kind_type = BatchNorm;
+  ///@}
 
+  /// gamma 1, beta 0, running mean 0, running variance 1 (no random draws); throws for non-positive
+  /// channels or eps, or a momentum outside [0, 1].
   BatchNormLayer(const BatchNorm& kind, Rng&) : momentum_(kind.momentum), eps_(kind.eps) {
     require(kind.channels > 0, "BatchNorm: channels must be positive, got ", kind.channels);
     require(kind.momentum >= 0 && kind.momentum <= 1, "BatchNorm: momentum must be in [0, 1], got ", kind.momentum);
@@ -63,21 +73,24 @@ class BatchNormLayer {
     mean_.trainable = var_.trainable = false;
   }
 
-  Index channels() const { return gamma_.value.numel(); }
-  Parameter<S, D>& gamma() { return gamma_; }
-  Parameter<S, D>& beta() { return beta_; }
-  Parameter<S, D>& running_mean() { return mean_; }
-  Parameter<S, D>& running_var() { return var_; }
-  double momentum() const { return momentum_; }
-  double eps() const { return eps_; }
-  Mode last_mode() const { return mode_; }  // the mode of the last forward()
+  Index channels() const { return gamma_.value.numel(); }  ///< current C
+  Parameter<S, D>& gamma() { return gamma_; }              ///< scale (C), visited as "weight"
+  Parameter<S, D>& beta() { return beta_; }                ///< shift (C), visited as "bias"
+  Parameter<S, D>& running_mean() { return mean_; }        ///< (C), state (trainable = false)
+  Parameter<S, D>& running_var() { return var_; }          ///< (C), state (trainable = false)
+  double momentum() const { return momentum_; }            ///< running-statistics momentum
+  double eps() const { return eps_; }                      ///< added to the variance
+  Mode last_mode() const { return mode_; }                 ///< the mode of the last forward()
 
+  /// The input shape, (N, C) or (N, C, H, W); throws ShapeError for any other rank or channel count.
   Shape output_shape(const Shape& in) const {
     require<ShapeError>(in.rank() == 2 || in.rank() == 4, "BatchNorm expects (N, C) or (N, C, H, W), got ", in);
     require<ShapeError>(in[1] == channels(), describe(), " expects ", channels(), " channels, got input ", in);
     return in;
   }
 
+  /// y = gamma (x - mean) / sqrt(var + eps) + beta with the batch statistics (train, which also moves
+  /// the running ones) or the running statistics (eval).
   void forward(ConstView<S, D> x, TensorView<S, D> y, Mode mode) {
     mode_ = mode;
     const Shape c{channels()};
@@ -91,6 +104,8 @@ class BatchNormLayer {
                                       var_.value.cview(), eps_, batch_mean_.view(), inv_std_.view(), y);
   }
 
+  /// dgamma, dbeta (C) assigned or accumulated, dx assigned (skipped when empty), for the statistics the
+  /// last forward() used; throws StateError before any forward().
   void backward(ConstView<S, D> x, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool accumulate) {
     require<StateError>(inv_std_.numel() == channels(), "BatchNorm::backward: run forward first");
     ops::batch_norm_backward<S>(x, dy, gamma_.value.cview(), batch_mean_.cview(), inv_std_.cview(),
@@ -98,7 +113,7 @@ class BatchNormLayer {
                                 gamma_.grad.view(), beta_.grad.view(), accumulate, dx);
   }
 
-  // Identity growth: k channels with gamma 1, beta 0, running mean 0, running variance 1.
+  /// Identity growth: k channels with gamma 1, beta 0, running mean 0, running variance 1.
   void grow_channels(Index k) {
     Tensor<S, D> ones(Shape{k}), zeros(Shape{k});
     ops::fill<S>(ones.view(), S(1));
@@ -108,8 +123,8 @@ class BatchNormLayer {
     grow::append_to_parameter(var_, 0, ones.cview());
   }
 
-  // Growth by copying: one new channel per entry of `sources`, with that channel's gamma, beta and
-  // running statistics (Net2Net's split through BatchNorm).
+  /// Growth by copying: one new channel per entry of `sources`, with that channel's gamma, beta and
+  /// running statistics (Net2Net's split through BatchNorm).
   void grow_channels_from(std::span<const Index> sources)
     requires std::same_as<D, Cpu>
   {
@@ -125,6 +140,7 @@ class BatchNormLayer {
     }
   }
 
+  /// Calls f for "weight" (gamma), "bias" (beta), "running_mean" and "running_var", in that order.
   template <class F>
   void visit_parameters(F&& f) {
     f(std::string_view("weight"), gamma_);
@@ -133,7 +149,9 @@ class BatchNormLayer {
     f(std::string_view("running_var"), var_);
   }
 
+  /// The current configuration (channels after growth).
   BatchNorm kind() const { return {channels(), momentum_, eps_}; }
+  /// "BatchNorm(C)".
   std::string describe() const { return "BatchNorm(" + std::to_string(channels()) + ")"; }
 
  private:

@@ -1,10 +1,11 @@
-// netgrow/layers/conv2d.hpp: 2-D convolution through im2col + GEMM (col2im for the input gradient).
-//
-// Shapes: x (N, C_in, H, W), W (C_out, C_in, k, k) as in PyTorch, b (C_out), y (N, C_out, Ho, Wo) with
-// Ho = (H + 2 p - k) / s + 1. Square kernel, stride and zero padding. The math is the op facade's
-// ops::conv2d_forward / conv2d_backward (backend/cpu/conv2d.hpp; backend/cuda/conv2d.hpp for Cuda).
-// Width growth: output channels are W's axis 0 (a new channel's incoming weights: a (C_in, k, k)
-// filter), input channels its axis 1 (a new channel's outgoing weights: a (C_out, k, k) slice).
+/// \file
+/// netgrow/layers/conv2d.hpp: 2-D convolution through im2col + GEMM (col2im for the input gradient).
+///
+/// Shapes: x (N, C_in, H, W), W (C_out, C_in, k, k) as in PyTorch, b (C_out), y (N, C_out, Ho, Wo) with
+/// Ho = (H + 2 p - k) / s + 1. Square kernel, stride and zero padding. The math is the op facade's
+/// ops::conv2d_forward / conv2d_backward (backend/cpu/conv2d.hpp; backend/cuda/conv2d.hpp for Cuda).
+/// Width growth: output channels are W's axis 0 (a new channel's incoming weights: a (C_in, k, k)
+/// filter), input channels its axis 1 (a new channel's outgoing weights: a (C_out, k, k) slice).
 #pragma once
 
 #include <algorithm>
@@ -26,30 +27,41 @@ namespace netgrow {
 template <class S, class D>
 class Conv2dLayer;
 
-// Layer kind: Conv2d{.in = 16, .out = 32, .kernel = 3, .stride = 1, .padding = 1}.
+/// Layer kind: Conv2d{.in = 16, .out = 32, .kernel = 3, .stride = 1, .padding = 1}.
 struct Conv2d {
-  static constexpr std::string_view name = "Conv2d";
-  Index in = 0;
-  Index out = 0;
-  Index kernel = 3;
-  Index stride = 1;
-  Index padding = 1;
-  bool bias = true;
-  WeightInit init = WeightInit::he_normal;
+  static constexpr std::string_view name = "Conv2d";  ///< the kind's name (checkpoint configs, messages)
+  Index in = 0;                                       ///< input channels C_in
+  Index out = 0;                                      ///< output channels C_out
+  Index kernel = 3;                                   ///< square kernel side k
+  Index stride = 1;                                   ///< stride s, both directions
+  Index padding = 1;                                  ///< zero padding p, every side
+  bool bias = true;                                   ///< false: no bias vector
+  WeightInit init = WeightInit::he_normal;            ///< how W (and b with torch_default) is drawn
 
+  /// The layer this kind names: Conv2dLayer<S, D>.
   template <class S, class D>
   using layer_type = Conv2dLayer<S, D>;
 };
 
+/// The Conv2d layer for scalar S on device D: y (N, C_out, Ho, Wo) = conv(x (N, C_in, H, W), W) + b, with
+/// W (C_out, C_in, k, k) and b (C_out) (see the file comment).
 template <class S, class D>
 class Conv2dLayer {
  public:
+  /// Layer concept types (layers/layer.hpp): scalar, device and kind.
+  ///@{
   using scalar_type = S;
   using device_type = D;
   using kind_type = Conv2d;
+  ///@}
+  /// Width growth (see grow/width.hpp): output channels are W's axis 0, input channels its axis 1.
+  ///@{
   static constexpr int output_axis = 0;
   static constexpr int input_axis = 1;
+  ///@}
 
+  /// Builds W (out, in, k, k) and b (out) and draws them from `rng` (see reset_parameters()); throws
+  /// for non-positive channels or an invalid kernel, stride or padding.
   Conv2dLayer(const Conv2d& kind, Rng& rng)
       : kernel_(kind.kernel), stride_(kind.stride), padding_(kind.padding), has_bias_(kind.bias), init_(kind.init) {
     require(kind.in > 0 && kind.out > 0, "Conv2d: channels must be positive, got in=", kind.in, " out=", kind.out);
@@ -63,21 +75,26 @@ class Conv2dLayer {
     reset_parameters(rng);
   }
 
-  // Re-draws W (and b for torch_default) from the layer's WeightInit. On a device the values are drawn
-  // on the host, exactly as a Cpu layer draws them from the same rng, and then copied over.
+  /// Re-draws W (and b for torch_default) from the layer's WeightInit. On a device the values are drawn
+  /// on the host, exactly as a Cpu layer draws them from the same rng, and then copied over.
   void reset_parameters(Rng& rng) {
     draw_on_host(weight_, bias_, [&](TensorView<S, Cpu> w, TensorView<S, Cpu> b) { draw_parameters(w, b, rng); });
   }
 
-  Index in_channels() const { return weight_.value.dim(1); }
-  Index out_channels() const { return weight_.value.dim(0); }
-  Index kernel() const { return kernel_; }
-  Index stride() const { return stride_; }
-  Index padding() const { return padding_; }
-  bool has_bias() const { return has_bias_; }
+  Index in_channels() const { return weight_.value.dim(1); }   ///< current C_in
+  Index out_channels() const { return weight_.value.dim(0); }  ///< current C_out
+  Index kernel() const { return kernel_; }                     ///< kernel side k
+  Index stride() const { return stride_; }                     ///< stride s
+  Index padding() const { return padding_; }                   ///< zero padding p
+  bool has_bias() const { return has_bias_; }                  ///< built with bias = true
 
-  Parameter<S, D>& weight() { return weight_; }  // (out, in, k, k)
+  /// The filters W (out, in, k, k).
+  ///@{
+  Parameter<S, D>& weight() { return weight_; }
   const Parameter<S, D>& weight() const { return weight_; }
+  ///@}
+  /// The bias b (out); throws StateError for a layer built with bias = false.
+  ///@{
   Parameter<S, D>& bias() {
     require<StateError>(has_bias_, "Conv2d::bias: this layer was built with bias = false");
     return bias_;
@@ -86,12 +103,15 @@ class Conv2dLayer {
     require<StateError>(has_bias_, "Conv2d::bias: this layer was built with bias = false");
     return bias_;
   }
+  ///@}
 
-  // The geometry of one sample of input shape (N, C, H, W).
+  /// The geometry of one sample of input shape (N, C, H, W).
   ops::ConvGeometry geometry(const Shape& in) const {
     return ops::ConvGeometry{in[1], in[2], in[3], kernel_, stride_, padding_};
   }
 
+  /// (N, out, Ho, Wo) for an input (N, in, H, W); throws ShapeError for any other input shape or a
+  /// kernel larger than the padded input.
   Shape output_shape(const Shape& in) const {
     require<ShapeError>(in.rank() == 4, "Conv2d expects input (N, C, H, W), got ", in);
     require<ShapeError>(in[1] == in_channels(), describe(), " expects ", in_channels(), " input channels, got input ",
@@ -101,18 +121,18 @@ class Conv2dLayer {
     return Shape{in[0], out_channels(), g.out_height(), g.out_width()};
   }
 
-  // y (N, out, Ho, Wo) = conv(x, W) + b, through ops::conv2d_forward.
+  /// y (N, out, Ho, Wo) = conv(x, W) + b, through ops::conv2d_forward.
   void forward(ConstView<S, D> x, TensorView<S, D> y, Mode) {
     ops::conv2d_forward<S>(x, weight_.value.cview(), bias_value(), geometry(x.shape()), y, workspace_);
   }
 
-  // dW = sum_n dy_n cols_n^T; db = sum over n and positions of dy; dx_n = col2im(W^T dy_n).
+  /// dW = sum_n dy_n cols_n^T; db = sum over n and positions of dy; dx_n = col2im(W^T dy_n).
   void backward(ConstView<S, D> x, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool accumulate) {
     ops::conv2d_backward<S>(x, dy, weight_.value.cview(), geometry(x.shape()), weight_.grad.view(),
                             has_bias_ ? bias_.grad.view() : TensorView<S, D>{}, accumulate, dx, workspace_);
   }
 
-  // Appends k output channels: incoming (k, C_in k k) filters and bias (k) (empty: zero bias).
+  /// Appends k output channels: incoming (k, C_in k k) filters and bias (k) (empty: zero bias).
   void grow_outputs(ConstView<S, D> incoming, ConstView<S, D> bias) {
     const Index fan = in_channels() * kernel_ * kernel_;
     require<ShapeError>(incoming.rank() == 2 && incoming.dim(1) == fan, describe(),
@@ -129,8 +149,8 @@ class Conv2dLayer {
     }
   }
 
-  // Appends k input channels: outgoing (k, C_out k k), one row per new channel holding its
-  // (C_out, k, k) slice of W.
+  /// Appends k input channels: outgoing (k, C_out k k), one row per new channel holding its
+  /// (C_out, k, k) slice of W.
   void grow_inputs(ConstView<S, D> outgoing) {
     const Index fan = out_channels() * kernel_ * kernel_;
     require<ShapeError>(outgoing.rank() == 2 && outgoing.dim(1) == fan, describe(),
@@ -141,16 +161,19 @@ class Conv2dLayer {
     grow::append_to_parameter(weight_, 1, block.cview());
   }
 
+  /// Calls f("weight", W) and then, with a bias, f("bias", b).
   template <class F>
   void visit_parameters(F&& f) {
     f(std::string_view("weight"), weight_);
     if (has_bias_) f(std::string_view("bias"), bias_);
   }
 
+  /// The current configuration (channels after growth).
   Conv2d kind() const {
     return Conv2d{in_channels(), out_channels(), kernel_, stride_, padding_, has_bias_, init_};
   }
 
+  /// E.g. "Conv2d(16 -> 32, 3x3, stride 1, padding 1)" (", no bias)" without bias).
   std::string describe() const {
     return "Conv2d(" + std::to_string(in_channels()) + " -> " + std::to_string(out_channels()) + ", " +
            std::to_string(kernel_) + "x" + std::to_string(kernel_) + ", stride " + std::to_string(stride_) +

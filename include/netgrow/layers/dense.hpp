@@ -1,8 +1,9 @@
-// netgrow/layers/dense.hpp: the fully connected layer y = x W^T + b.
-//
-// Shapes: x (N, in), W (out, in) as in the GradMax paper and PyTorch, b (out), y (N, out).
-// Growing k neurons appends k rows to W and b (the producer side) or k columns to W (the consumer
-// side); widths are run-time values and kind() reports the current ones.
+/// \file
+/// netgrow/layers/dense.hpp: the fully connected layer y = x W^T + b.
+///
+/// Shapes: x (N, in), W (out, in) as in the GradMax paper and PyTorch, b (out), y (N, out).
+/// Growing k neurons appends k rows to W and b (the producer side) or k columns to W (the consumer
+/// side); widths are run-time values and kind() reports the current ones.
 #pragma once
 
 #include <algorithm>
@@ -23,26 +24,34 @@ namespace netgrow {
 template <class S, class D>
 class DenseLayer;
 
-// Layer kind: Dense{.in = 784, .out = 1024}. Bias initialised to zero except with torch_default,
-// where it is U(-1/sqrt(in), 1/sqrt(in)) like PyTorch's nn.Linear.
+/// Layer kind: Dense{.in = 784, .out = 1024}. Bias initialised to zero except with torch_default,
+/// where it is U(-1/sqrt(in), 1/sqrt(in)) like PyTorch's nn.Linear.
 struct Dense {
-  static constexpr std::string_view name = "Dense";
-  Index in = 0;
-  Index out = 0;
-  bool bias = true;
-  WeightInit init = WeightInit::glorot_uniform;
+  static constexpr std::string_view name = "Dense";  ///< the kind's name (checkpoint configs, messages)
+  Index in = 0;                                      ///< input features
+  Index out = 0;                                     ///< output features (neurons)
+  bool bias = true;                                  ///< false: no bias vector
+  WeightInit init = WeightInit::glorot_uniform;      ///< how W (and b with torch_default) is drawn
 
+  /// The layer this kind names: DenseLayer<S, D>.
   template <class S, class D>
   using layer_type = DenseLayer<S, D>;
 };
 
+/// The Dense layer for scalar S on device D: y (N, out) = x (N, in) W^T + b, with W (out, in) and
+/// b (out) (see the file comment).
 template <class S, class D>
 class DenseLayer {
  public:
+  /// Layer concept types (layers/layer.hpp): scalar, device and kind.
+  ///@{
   using scalar_type = S;
   using device_type = D;
   using kind_type = Dense;
+  ///@}
 
+  /// Builds W (out, in) and b (out) and draws them from `rng` (see reset_parameters()); throws when a
+  /// width is not positive.
   DenseLayer(const Dense& kind, Rng& rng) : has_bias_(kind.bias), init_(kind.init) {
     require(kind.in > 0 && kind.out > 0, "Dense: widths must be positive, got in=", kind.in, " out=", kind.out);
     weight_ = Parameter<S, D>(Shape{kind.out, kind.in});
@@ -53,18 +62,23 @@ class DenseLayer {
     reset_parameters(rng);
   }
 
-  // Re-draws W (and b for torch_default) from the layer's WeightInit. On a device the values are
-  // drawn on the host, exactly as a Cpu layer draws them from the same rng, and then copied over.
+  /// Re-draws W (and b for torch_default) from the layer's WeightInit. On a device the values are
+  /// drawn on the host, exactly as a Cpu layer draws them from the same rng, and then copied over.
   void reset_parameters(Rng& rng) {
     draw_on_host(weight_, bias_, [&](TensorView<S, Cpu> w, TensorView<S, Cpu> b) { draw_parameters(w, b, rng); });
   }
 
-  Index in_features() const { return weight_.value.dim(1); }
-  Index out_features() const { return weight_.value.dim(0); }
-  bool has_bias() const { return has_bias_; }
+  Index in_features() const { return weight_.value.dim(1); }   ///< current input width
+  Index out_features() const { return weight_.value.dim(0); }  ///< current output width
+  bool has_bias() const { return has_bias_; }                  ///< built with bias = true
 
-  Parameter<S, D>& weight() { return weight_; }  // (out, in)
+  /// The weights W (out, in).
+  ///@{
+  Parameter<S, D>& weight() { return weight_; }
   const Parameter<S, D>& weight() const { return weight_; }
+  ///@}
+  /// The bias b (out); throws StateError for a layer built with bias = false.
+  ///@{
   Parameter<S, D>& bias() {  // (out)
     require<StateError>(has_bias_, "Dense::bias: this layer was built with bias = false");
     return bias_;
@@ -73,7 +87,9 @@ class DenseLayer {
     require<StateError>(has_bias_, "Dense::bias: this layer was built with bias = false");
     return bias_;
   }
+  ///@}
 
+  /// (N, out) for an input (N, in); throws ShapeError for any other input shape.
   Shape output_shape(const Shape& in) const {
     require<ShapeError>(in.rank() == 2, "Dense expects input (N, in_features), got ", in,
                         in.rank() > 2 ? " (insert a Flatten before it)" : "");
@@ -82,13 +98,13 @@ class DenseLayer {
     return Shape{in[0], out_features()};
   }
 
-  // y (N, out) = x (N, in) W^T + b
+  /// y (N, out) = x (N, in) W^T + b
   void forward(ConstView<S, D> x, TensorView<S, D> y, Mode) {
     ops::gemm<S>(ops::Trans::no, ops::Trans::yes, S(1), x, weight_.value.cview(), S(0), y);
     if (has_bias_) ops::add_row_vector<S>(y, bias_.value.cview());
   }
 
-  // dW (out, in) = dy^T x; db (out) = sum_rows(dy); dx (N, in) = dy W.
+  /// dW (out, in) = dy^T x; db (out) = sum_rows(dy); dx (N, in) = dy W.
   void backward(ConstView<S, D> x, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool accumulate) {
     const S beta = accumulate ? S(1) : S(0);
     ops::gemm<S>(ops::Trans::yes, ops::Trans::no, S(1), dy, x, beta, weight_.grad.view());
@@ -96,13 +112,15 @@ class DenseLayer {
     if (!dx.empty()) ops::gemm<S>(ops::Trans::no, ops::Trans::no, S(1), dy, weight_.value.cview(), S(0), dx);
   }
 
-  // Width growth (see grow/width.hpp). Neurons this layer produces are rows of W (axis 0);
-  // neurons it consumes are columns of W (axis 1).
+  /// Width growth (see grow/width.hpp). Neurons this layer produces are rows of W (axis 0);
+  /// neurons it consumes are columns of W (axis 1).
+  ///@{
   static constexpr int output_axis = 0;
   static constexpr int input_axis = 1;
+  ///@}
 
-  // Appends k output neurons: incoming (k, in) weights and bias (k) (empty: zero bias). Gradient
-  // and optimizer state grow with zeros.
+  /// Appends k output neurons: incoming (k, in) weights and bias (k) (empty: zero bias). Gradient
+  /// and optimizer state grow with zeros.
   void grow_outputs(ConstView<S, D> incoming, ConstView<S, D> bias) {
     const Index k = incoming.rank() == 2 ? incoming.dim(0) : -1;
     require<ShapeError>(k >= 0 && incoming.dim(1) == in_features(), "Dense(", in_features(), " -> ", out_features(),
@@ -118,10 +136,10 @@ class DenseLayer {
     }
   }
 
-  // Appends k input neurons: outgoing (k, out) weights, one row per new neuron (they become
-  // columns of W). After a Flatten each new neuron feeds m consecutive inputs: rows are then
-  // (k, out m), a new neuron's (out, m) block of W flattened. Gradient and optimizer state grow with
-  // zeros.
+  /// Appends k input neurons: outgoing (k, out) weights, one row per new neuron (they become
+  /// columns of W). After a Flatten each new neuron feeds m consecutive inputs: rows are then
+  /// (k, out m), a new neuron's (out, m) block of W flattened. Gradient and optimizer state grow with
+  /// zeros.
   void grow_inputs(ConstView<S, D> outgoing) {
     require<ShapeError>(outgoing.rank() == 2 && outgoing.dim(1) % out_features() == 0, "Dense(", in_features(),
                         " -> ", out_features(), ")::grow_inputs: outgoing weights must be (k, ", out_features(),
@@ -132,14 +150,17 @@ class DenseLayer {
     grow::append_to_parameter(weight_, 1, block.cview().reshape(Shape{out_features(), k * m}));
   }
 
+  /// Calls f("weight", W) and then, with a bias, f("bias", b).
   template <class F>
   void visit_parameters(F&& f) {
     f(std::string_view("weight"), weight_);
     if (has_bias_) f(std::string_view("bias"), bias_);
   }
 
+  /// The current configuration (widths after growth).
   Dense kind() const { return Dense{in_features(), out_features(), has_bias_, init_}; }
 
+  /// "Dense(in -> out)", or "Dense(in -> out, no bias)".
   std::string describe() const {
     return "Dense(" + std::to_string(in_features()) + " -> " + std::to_string(out_features()) +
            (has_bias_ ? ")" : ", no bias)");

@@ -1,9 +1,10 @@
-// netgrow/layers/parameter.hpp: a trainable tensor together with everything that must change shape
-// with it when a network grows: its gradient, its optimizer state and its learning-rate factors.
-//
-// Keeping these in one object is what makes growth safe: an operation that appends rows or columns
-// to `value` extends `grad`, every `state` tensor and `lr_scale` in the same step (old entries kept,
-// new entries zero), so no optimizer can be left holding state of the old shape.
+/// \file
+/// netgrow/layers/parameter.hpp: a trainable tensor together with everything that must change shape
+/// with it when a network grows: its gradient, its optimizer state and its learning-rate factors.
+///
+/// Keeping these in one object is what makes growth safe: an operation that appends rows or columns
+/// to `value` extends `grad`, every `state` tensor and `lr_scale` in the same step (old entries kept,
+/// new entries zero), so no optimizer can be left holding state of the old shape.
 #pragma once
 
 #include <string>
@@ -13,39 +14,46 @@
 
 namespace netgrow {
 
+/// A trainable tensor `value` with its gradient, optimizer state and learning-rate factors, which
+/// always keep its shape (see the file comment).
 template <class S, class D>
 struct Parameter {
-  using scalar_type = S;
-  using device_type = D;
+  using scalar_type = S;  ///< element type
+  using device_type = D;  ///< where the tensors live (Cpu or Cuda)
 
-  Parameter() = default;
+  Parameter() = default;  ///< empty: every tensor of shape (0)
+  /// Zero value and gradient of the given shape; no optimizer state yet.
   explicit Parameter(Shape shape) : value(shape), grad(shape) {}
 
-  Tensor<S, D> value;  // the weights
-  Tensor<S, D> grad;   // dLoss/dvalue, written by backward()
+  Tensor<S, D> value;  ///< the weights
+  Tensor<S, D> grad;   ///< dLoss/dvalue, written by backward()
 
-  // Optimizer state (momentum; Adam's first and second moments), same shape as `value` each.
-  // `state_owner` names the optimizer kind that created it; another kind resets it.
+  /// Optimizer state (momentum; Adam's first and second moments), same shape as `value` each.
+  /// `state_owner` names the optimizer kind that created it; another kind resets it.
+  ///@{
   std::vector<Tensor<S, D>> state;
   std::string state_owner;
+  ///@}
 
-  // Learning-rate factors on top of the optimizer's schedule: lr = schedule(step) * lr_multiplier
-  // * lr_scale[i]. `lr_scale` is empty (all ones) or has the shape of `value`; growth methods use it
-  // for per-slice rates (e.g. the variance-transfer paper's per-stage learning rates).
+  /// Learning-rate factors on top of the optimizer's schedule: lr = schedule(step) *
+  /// lr_multiplier * lr_scale[i]. `lr_scale` is empty (all ones) or has the shape of `value`; growth
+  /// methods use it for per-slice rates (e.g. the variance-transfer paper's per-stage learning rates).
+  ///@{
   double lr_multiplier = 1.0;
   Tensor<S, D> lr_scale;
+  ///@}
 
-  bool trainable = true;     // false: optimizers skip it
-  bool weight_decay = true;  // false: optimizers apply no weight decay to it (e.g. BatchNorm beta)
+  bool trainable = true;     ///< false: optimizers skip it
+  bool weight_decay = true;  ///< false: optimizers apply no weight decay to it (e.g. BatchNorm beta)
 
-  Index numel() const { return value.numel(); }
-  const Shape& shape() const { return value.shape(); }
+  Index numel() const { return value.numel(); }         ///< elements of `value`
+  const Shape& shape() const { return value.shape(); }  ///< the shape of `value`
 };
 
-// Sets a layer's weight and bias (bias may be empty) to values that draw(TensorView<S, Cpu> w,
-// TensorView<S, Cpu> b) writes on the host: in place on the Cpu; on a device into host tensors that
-// are then copied over (backend/cuda/transfer.hpp, found by argument lookup), so a device layer starts
-// exactly as the Cpu layer built from the same rng.
+/// Sets a layer's weight and bias (bias may be empty) to values that draw(TensorView<S, Cpu> w,
+/// TensorView<S, Cpu> b) writes on the host: in place on the Cpu; on a device into host tensors that
+/// are then copied over (backend/cuda/transfer.hpp, found by argument lookup), so a device layer starts
+/// exactly as the Cpu layer built from the same rng.
 template <class S, class D, class Draw>
 void draw_on_host(Parameter<S, D>& weight, Parameter<S, D>& bias, Draw&& draw) {
   if constexpr (std::same_as<D, Cpu>) {

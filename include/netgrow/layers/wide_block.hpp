@@ -1,20 +1,23 @@
-// netgrow/layers/wide_block.hpp: the pre-activation residual basic block of Wide-ResNet, as the
-// GradMax reference builds it.
-//
-//   a = Relu(BatchNorm(x))                                   pre-activation
-//   y = Conv3x3(inner -> out) . Relu1 . [BatchNorm] . Conv3x3(in -> inner, stride s) (a)  + skip
-//   skip = x                          when in == out and s == 1
-//        = Conv1x1(in -> out, stride s)(a)   otherwise (projection of the pre-activated input)
-//
-// Shapes: x (N, in, H, W) -> y (N, out, ceil(H / s), ceil(W / s)). Convolutions have no bias and
-// He-normal weights, like the reference. The inner activation is Relu1 (slope 1 at 0) because the
-// inner width is what grows: new channels start at pre-activation 0, and GradMax needs f'(0) != 0.
-// (The reference needs width multiplier 1 because it never projects when only the channel count
-// changes; here any in/out pair works.)
-//
-// Growth: the inner width is the pair (0, consumer_index) of branch(), a Sequential — grow it with
-// grow::grow_width<0, WideBlockLayer::consumer_index>(block.branch(), ...), and compute GradMax data
-// with grow::data_from_last_backward on branch() after a forward/backward of the whole network.
+/// \file
+/// netgrow/layers/wide_block.hpp: the pre-activation residual basic block of Wide-ResNet, as the
+/// GradMax reference builds it.
+///
+/// ~~~{.unparsed}
+///   a = Relu(BatchNorm(x))                                   pre-activation
+///   y = Conv3x3(inner -> out) . Relu1 . [BatchNorm] . Conv3x3(in -> inner, stride s) (a)  + skip
+///   skip = x                          when in == out and s == 1
+///        = Conv1x1(in -> out, stride s)(a)   otherwise (projection of the pre-activated input)
+/// ~~~
+///
+/// Shapes: x (N, in, H, W) -> y (N, out, ceil(H / s), ceil(W / s)). Convolutions have no bias and
+/// He-normal weights, like the reference. The inner activation is Relu1 (slope 1 at 0) because the
+/// inner width is what grows: new channels start at pre-activation 0, and GradMax needs f'(0) != 0.
+/// (The reference needs width multiplier 1 because it never projects when only the channel count
+/// changes; here any in/out pair works.)
+///
+/// Growth: the inner width is the pair (0, consumer_index) of branch(), a Sequential — grow it with
+/// grow::grow_width<0, WideBlockLayer::consumer_index>(block.branch(), ...), and compute GradMax data
+/// with grow::data_from_last_backward on branch() after a forward/backward of the whole network.
 #pragma once
 
 #include <optional>
@@ -30,23 +33,25 @@ namespace netgrow {
 template <bool InnerNorm, class S, class D>
 class WideBlockLayer;
 
-// Layer kind. WideBlock has no normalisation between the two convolutions (the reference's default,
-// normalization_type 'none'); WideBlockBN puts a BatchNorm there.
+/// Layer kind. WideBlock has no normalisation between the two convolutions (the reference's default,
+/// normalization_type 'none'); WideBlockBN puts a BatchNorm there.
 template <bool InnerNorm>
 struct WideBlockKind {
+  /// The kind's name (checkpoint configs, messages).
   static constexpr std::string_view name = InnerNorm ? "WideBlockBN" : "WideBlock";
-  Index in = 0;
-  Index inner = 0;
-  Index out = 0;
-  Index stride = 1;
-  double bn_momentum = 0.1;  // PyTorch convention (the reference's Keras momentum 0.9)
-  double bn_eps = 1e-5;
+  Index in = 0;              ///< input channels
+  Index inner = 0;           ///< inner width (the output of the first convolution; what grows)
+  Index out = 0;             ///< output channels
+  Index stride = 1;          ///< stride of the first convolution (and of the projection)
+  double bn_momentum = 0.1;  ///< PyTorch convention (the reference's Keras momentum 0.9)
+  double bn_eps = 1e-5;      ///< the BatchNorms' eps
 
+  /// The layer this kind names: WideBlockLayer<InnerNorm, S, D>.
   template <class S, class D>
   using layer_type = WideBlockLayer<InnerNorm, S, D>;
 };
-using WideBlock = WideBlockKind<false>;
-using WideBlockBN = WideBlockKind<true>;
+using WideBlock = WideBlockKind<false>;   ///< no normalisation between the convolutions
+using WideBlockBN = WideBlockKind<true>;  ///< a BatchNorm between the convolutions
 
 namespace detail {
 template <bool InnerNorm, class S, class D>
@@ -59,17 +64,24 @@ struct WideBranch<true, S, D> {
 };
 }  // namespace detail
 
+/// The Wide-ResNet block for scalar S on device D: x (N, in, H, W) -> y (N, out, ceil(H / s), ceil(W / s))
+/// (see the file comment); its parts are Sequentials, so their layers are reachable for growth.
 template <bool InnerNorm, class S, class D>
 class WideBlockLayer {
  public:
+  /// Layer concept types (layers/layer.hpp): scalar, device and kind.
+  ///@{
   using scalar_type = S;
   using device_type = D;
   using kind_type = WideBlockKind<InnerNorm>;
-  using PreActivation = Sequential<S, D, BatchNorm, Relu>;
-  using Branch = typename detail::WideBranch<InnerNorm, S, D>::type;
-  static constexpr std::size_t producer_index = 0;  // the grown pair inside branch()
-  static constexpr std::size_t consumer_index = InnerNorm ? 3 : 2;
+  ///@}
+  using PreActivation = Sequential<S, D, BatchNorm, Relu>;            ///< a = Relu(BatchNorm(x))
+  using Branch = typename detail::WideBranch<InnerNorm, S, D>::type;  ///< Conv2d, [BatchNorm,] Relu1, Conv2d
+  static constexpr std::size_t producer_index = 0;                    ///< the grown pair inside branch()
+  static constexpr std::size_t consumer_index = InnerNorm ? 3 : 2;    ///< the pair's consumer inside branch()
 
+  /// Builds the pre-activation, the branch and, when in != out or stride != 1, the 1x1 projection, drawing
+  /// the convolutions from `rng` in that order.
   WideBlockLayer(const kind_type& kind, Rng& rng)
       : pre_(make_pre(kind, rng)), branch_(make_branch(kind, rng)), stride_(kind.stride) {
     require(kind.stride >= 1, describe_kind(kind), ": stride must be >= 1");
@@ -79,26 +91,35 @@ class WideBlockLayer {
                         rng);
   }
 
+  /// Input channels.
   Index in_channels() const { return pre_.template layer<0>().channels(); }
+  /// The current inner width.
   Index inner_channels() const { return branch_.template layer<0>().out_channels(); }
+  /// Output channels.
   Index out_channels() const { return branch_.template layer<consumer_index>().out_channels(); }
-  Index stride() const { return stride_; }
-  bool has_projection() const { return shortcut_.has_value(); }
+  Index stride() const { return stride_; }                       ///< stride s
+  bool has_projection() const { return shortcut_.has_value(); }  ///< the skip is a 1x1 convolution
 
-  PreActivation& pre_activation() { return pre_; }
+  PreActivation& pre_activation() { return pre_; }  ///< BatchNorm, Relu applied to x
+  /// The residual branch; the grown pair is (producer_index, consumer_index).
+  ///@{
   Branch& branch() { return branch_; }
   const Branch& branch() const { return branch_; }
+  ///@}
+  /// The 1x1 projection of the skip; throws StateError for a block with an identity skip.
   Conv2dLayer<S, D>& projection() {
     require<StateError>(shortcut_.has_value(), "WideBlock::projection: this block has an identity skip");
     return *shortcut_;
   }
 
+  /// (N, out, Ho, Wo) for an input (N, in, H, W); throws ShapeError for any other input shape.
   Shape output_shape(const Shape& in) const {
     require<ShapeError>(in.rank() == 4 && in[1] == in_channels(), describe(), " expects (N, ", in_channels(),
                         ", H, W), got ", in);
     return branch_.output_shape(pre_.output_shape(in));
   }
 
+  /// y = branch(a) + skip, a = pre_activation(x); skip = x or projection(a).
   void forward(ConstView<S, D> x, TensorView<S, D> y, Mode mode) {
     const ConstView<S, D> a = pre_.forward(x, mode);
     const ConstView<S, D> h = branch_.forward(a, mode);
@@ -110,6 +131,8 @@ class WideBlockLayer {
     ops::axpy<S>(S(1), h, y);
   }
 
+  /// Back-propagates dy through the branch, the skip and the pre-activation: parameter gradients
+  /// assigned or accumulated, dx assigned (skipped when empty). Needs the forward() of this x.
   void backward(ConstView<S, D> x, ConstView<S, D> y, ConstView<S, D> dy, TensorView<S, D> dx, bool accumulate) {
     branch_.backward(dy, {.accumulate = accumulate, .input_grad = true});
     const ConstView<S, D> a = pre_.template output<1>();
@@ -127,8 +150,8 @@ class WideBlockLayer {
     (void)x;
   }
 
-  // Names: "pre.0.weight" (BatchNorm), "branch.0.weight" (first conv), "branch.<c>.weight" (second
-  // conv), "shortcut.weight" (projection, when present).
+  /// Names: "pre.0.weight" (BatchNorm), "branch.0.weight" (first conv), "branch.<c>.weight" (second
+  /// conv), "shortcut.weight" (projection, when present).
   template <class F>
   void visit_parameters(F&& f) {
     pre_.visit_parameters([&](const std::string& name, Parameter<S, D>& p) { f(std::string_view("pre." + name), p); });
@@ -139,11 +162,13 @@ class WideBlockLayer {
     });
   }
 
+  /// The current configuration (inner width after growth).
   kind_type kind() const {
     const auto& bn = pre_.template layer<0>();
     return kind_type{in_channels(), inner_channels(), out_channels(), stride_, bn.momentum(), bn.eps()};
   }
 
+  /// E.g. "WideBlock(16 -> 32 -> 32, stride 2)".
   std::string describe() const { return describe_kind(kind()); }
 
  private:

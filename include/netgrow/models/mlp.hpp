@@ -1,5 +1,6 @@
-// netgrow/models/mlp.hpp: a two-hidden-layer perceptron, Dense -> Relu1 -> Dense -> Relu1 -> Dense,
-// whose hidden widths grow (sites "fc1" and "fc2").
+/// \file
+/// netgrow/models/mlp.hpp: a two-hidden-layer perceptron, Dense -> Relu1 -> Dense -> Relu1 -> Dense,
+/// whose hidden widths grow (sites "fc1" and "fc2").
 #pragma once
 
 #include "netgrow/layers/activation.hpp"
@@ -9,23 +10,27 @@
 
 namespace netgrow::models {
 
+/// Mlp's widths.
 struct MlpConfig {
-  Index in = 784;
-  Index hidden1 = 1024;  // at width multiplier 1
-  Index hidden2 = 1024;
-  Index out = 10;
-  double width_multiplier = 1.0;  // the seed network uses e.g. 0.25
+  Index in = 784;                 ///< input features
+  Index hidden1 = 1024;           ///< at width multiplier 1
+  Index hidden2 = 1024;           ///< at width multiplier 1
+  Index out = 10;                 ///< output features (classes)
+  double width_multiplier = 1.0;  ///< the seed network uses e.g. 0.25
 };
 
+/// The MLP for scalar S on device D (see the file comment).
 template <class S, class D>
 class Mlp {
  public:
-  using Net = Sequential<S, D, Dense, Relu1, Dense, Relu1, Dense>;
+  using Net = Sequential<S, D, Dense, Relu1, Dense, Relu1, Dense>;  ///< the network type
 
+  /// Builds the network with hidden widths scaled_width(hidden, width_multiplier), drawing from `rng`.
   Mlp(const MlpConfig& c, Rng& rng) : net_(make(c, rng)) {}
 
-  Net& net() { return net_; }
+  Net& net() { return net_; }  ///< the network
 
+  /// Calls f(site) for "fc1" (layers 0 -> 2) and "fc2" (layers 2 -> 4).
   template <class F>
   void for_each_site(F&& f) {
     auto fc1 = pair_site<0, 2>(net_, "fc1");

@@ -1,13 +1,16 @@
-// netgrow/models/vgg11.hpp: VGG-11 as the GradMax reference builds it for CIFAR (the Firefly paper's
-// variant): no max-pooling and no fully connected layers.
-//
-//   8 x [Conv3x3(w_i, stride s_i) Relu1 [BatchNorm]]  Conv3x3(classes, stride 2)  Flatten
-//
-// widths w = base x (1, 2, 4, 4, 8, 8, 8, 8) with base = int(64 x width_multiplier); stride 2 on the
-// first convolution of every group after the first (convs 2, 3, 5, 7), so 32x32 inputs go
-// 32, 16, 8, 8, 4, 4, 2, 2 -> 1 and the classifier's output is (N, classes). Sites are the 8
-// consecutive convolution pairs "conv<i>" (the classifier only gains inputs). The reference's
-// VGG runs use no BatchNorm (BatchNorms = false).
+/// \file
+/// netgrow/models/vgg11.hpp: VGG-11 as the GradMax reference builds it for CIFAR (the Firefly paper's
+/// variant): no max-pooling and no fully connected layers.
+///
+/// ~~~{.unparsed}
+///   8 x [Conv3x3(w_i, stride s_i) Relu1 [BatchNorm]]  Conv3x3(classes, stride 2)  Flatten
+/// ~~~
+///
+/// widths w = base x (1, 2, 4, 4, 8, 8, 8, 8) with base = int(64 x width_multiplier); stride 2 on the
+/// first convolution of every group after the first (convs 2, 3, 5, 7), so 32x32 inputs go
+/// 32, 16, 8, 8, 4, 4, 2, 2 -> 1 and the classifier's output is (N, classes). Sites are the 8
+/// consecutive convolution pairs "conv<i>" (the classifier only gains inputs). The reference's
+/// VGG runs use no BatchNorm (BatchNorms = false).
 #pragma once
 
 #include <array>
@@ -22,26 +25,32 @@
 
 namespace netgrow::models {
 
+/// Vgg11's settings.
 struct Vgg11Config {
-  double width_multiplier = 1.0;
-  Index in_channels = 3;
-  Index classes = 10;
+  double width_multiplier = 1.0;  ///< scales the base width 64 (the seed uses e.g. 0.25)
+  Index in_channels = 3;          ///< input image channels
+  Index classes = 10;             ///< outputs of the classifier
 };
 
+/// VGG-11 for scalar S on device D (see the file comment); BatchNorms adds a BatchNorm after each
+/// convolution group's activation.
 template <class S, class D, bool BatchNorms = false>
 class Vgg11 {
   using ConvGroup = std::conditional_t<BatchNorms, kind_list<Conv2d, Relu1, BatchNorm>, kind_list<Conv2d, Relu1>>;
   static constexpr std::size_t g = BatchNorms ? 3 : 2;
 
  public:
+  /// The network type: 8 convolution groups, the classifier convolution and Flatten.
   using Net = sequential_from_t<S, D, concat_t<repeat_t<8, ConvGroup>, kind_list<Conv2d, Flatten>>>;
-  static constexpr std::array<Index, 8> multipliers{1, 2, 4, 4, 8, 8, 8, 8};
-  static constexpr std::array<Index, 8> strides{1, 2, 2, 1, 2, 1, 2, 1};
+  static constexpr std::array<Index, 8> multipliers{1, 2, 4, 4, 8, 8, 8, 8};  ///< widths in units of base
+  static constexpr std::array<Index, 8> strides{1, 2, 2, 1, 2, 1, 2, 1};      ///< stride of each convolution
 
+  /// Builds the network at the configured width multiplier, drawing from `rng`.
   Vgg11(const Vgg11Config& c, Rng& rng) : net_(make(c, rng)) {}
 
-  Net& net() { return net_; }
+  Net& net() { return net_; }  ///< the network
 
+  /// Calls f(site) for "conv1", ..., "conv8", in network order.
   template <class F>
   void for_each_site(F&& f) {
     [&]<std::size_t... Is>(std::index_sequence<Is...>) {

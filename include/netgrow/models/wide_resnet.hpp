@@ -1,14 +1,17 @@
-// netgrow/models/wide_resnet.hpp: Wide-ResNet-d-k for CIFAR-style inputs (pre-activation basic
-// blocks), as in the GradMax reference:
-//
-//   Conv3x3(in -> 16)  Stack[n](WideBlock 16 k)  Stack[n](WideBlock 32 k, stride 2)
-//   Stack[n](WideBlock 64 k, stride 2)  BatchNorm  Relu  GlobalAvgPool  Dense(64 k -> classes)
-//
-// with n = (depth - 4) / 6 blocks per group (4 for WRN-28). Only the inner width of each block grows
-// (the reference's choice): it starts at block_width x the group width (0.25 in the reference, so
-// WRN-28-1 grows 4/8/16 -> 16/32/64) and its target is block_width 1. Sites are named
-// "group<g>.block<b>" in network order (12 for WRN-28). InnerNorm puts a BatchNorm between the two
-// convolutions of each block (WideBlockBN).
+/// \file
+/// netgrow/models/wide_resnet.hpp: Wide-ResNet-d-k for CIFAR-style inputs (pre-activation basic
+/// blocks), as in the GradMax reference:
+///
+/// ~~~{.unparsed}
+///   Conv3x3(in -> 16)  Stack[n](WideBlock 16 k)  Stack[n](WideBlock 32 k, stride 2)
+///   Stack[n](WideBlock 64 k, stride 2)  BatchNorm  Relu  GlobalAvgPool  Dense(64 k -> classes)
+/// ~~~
+///
+/// with n = (depth - 4) / 6 blocks per group (4 for WRN-28). Only the inner width of each block grows
+/// (the reference's choice): it starts at block_width x the group width (0.25 in the reference, so
+/// WRN-28-1 grows 4/8/16 -> 16/32/64) and its target is block_width 1. Sites are named
+/// "group<g>.block<b>" in network order (12 for WRN-28). InnerNorm puts a BatchNorm between the two
+/// convolutions of each block (WideBlockBN).
 #pragma once
 
 #include <string>
@@ -25,24 +28,31 @@
 
 namespace netgrow::models {
 
+/// WideResNet's settings.
 struct WideResNetConfig {
-  int depth = 28;
-  double width_multiplier = 1.0;  // k: the residual-stream widths are 16 k, 32 k, 64 k
-  double block_width = 1.0;       // inner width of each block as a fraction of its group's width
-  Index in_channels = 3;
-  Index classes = 10;
+  int depth = 28;                 ///< 6 n + 4: n blocks per group
+  double width_multiplier = 1.0;  ///< k: the residual-stream widths are 16 k, 32 k, 64 k
+  double block_width = 1.0;       ///< inner width of each block as a fraction of its group's width
+  Index in_channels = 3;          ///< input image channels
+  Index classes = 10;             ///< outputs of the classifier
 };
 
+/// Wide-ResNet for scalar S on device D (see the file comment); InnerNorm puts a BatchNorm inside each
+/// block.
 template <class S, class D, bool InnerNorm = false>
 class WideResNet {
  public:
-  using Block = WideBlockKind<InnerNorm>;
+  using Block = WideBlockKind<InnerNorm>;  ///< the block kind (WideBlock or WideBlockBN)
+  /// The network type: stem, three stacks of blocks, head.
   using Net = Sequential<S, D, Conv2d, Stack<Block>, Stack<Block>, Stack<Block>, BatchNorm, Relu, GlobalAvgPool, Dense>;
 
+  /// Builds the network, drawing from `rng`; throws for a depth that is not 6 n + 4 (n >= 1) or
+  /// non-positive multipliers.
   WideResNet(const WideResNetConfig& c, Rng& rng) : net_(make(c, rng)) {}
 
-  Net& net() { return net_; }
+  Net& net() { return net_; }  ///< the network
 
+  /// Calls f(site) for every block's inner width ("group<g>.block<b>"), in network order.
   template <class F>
   void for_each_site(F&& f) {
     visit_group<1>(f);

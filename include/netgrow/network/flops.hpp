@@ -1,10 +1,11 @@
-// netgrow/network/flops.hpp: floating-point operation counts of a network, for reporting the training
-// cost of growing networks (the GradMax paper's "training FLOPs relative to Baseline-Big").
-//
-// forward_flops counts 2 per multiply-add in Dense, Conv2d and DepthwiseConv2d layers for one forward
-// pass of the given input shape (element-wise layers, pooling and normalisation are ignored: they are
-// a few percent of a convolutional network's cost). A training step costs about 3x that (the
-// backward pass computes input and weight gradients, two products of the forward's size).
+/// \file
+/// netgrow/network/flops.hpp: floating-point operation counts of a network, for reporting the training
+/// cost of growing networks (the GradMax paper's "training FLOPs relative to Baseline-Big").
+///
+/// forward_flops counts 2 per multiply-add in Dense, Conv2d and DepthwiseConv2d layers for one forward
+/// pass of the given input shape (element-wise layers, pooling and normalisation are ignored: they are
+/// a few percent of a convolutional network's cost). A training step costs about 3x that (the
+/// backward pass computes input and weight gradients, two products of the forward's size).
 #pragma once
 
 #include <cstdint>
@@ -18,8 +19,8 @@ namespace netgrow {
 template <class Net>
 double forward_flops(const Net& net, Shape input);
 
-// Forward FLOPs of one layer for input shape `in`; composite layers (Stack, residual blocks) add up
-// their parts.
+/// Forward FLOPs of one layer for input shape `in`; composite layers (Stack, residual blocks) add up
+/// their parts.
 template <class L>
 double layer_forward_flops(const L& layer, const Shape& in) {
   const Shape out = layer.output_shape(in);
@@ -48,6 +49,7 @@ double layer_forward_flops(const L& layer, const Shape& in) {
   }
 }
 
+/// Forward FLOPs of the whole network `net` (anything with for_each_layer) for input shape `input`.
 template <class Net>
 double forward_flops(const Net& net, Shape input) {
   double flops = 0;
@@ -59,7 +61,7 @@ double forward_flops(const Net& net, Shape input) {
   return flops;
 }
 
-// About 3 forward passes: forward, input gradients, weight gradients.
+/// About 3 forward passes: forward, input gradients, weight gradients.
 template <class Net>
 double training_step_flops(const Net& net, Shape input) {
   return 3.0 * forward_flops(net, input);

@@ -1,16 +1,19 @@
-// netgrow/network/sequential.hpp: a network as a flat compile-time list of layer kinds.
-//
-//   Rng rng(42);
-//   auto net = make_sequential<float, Cpu>(rng, Dense{.in = 784, .out = 1024}, Relu1{},
-//                                          Dense{.in = 1024, .out = 10});
-//   auto logits = net.forward(x);            // (N, 10); x must stay alive until backward()
-//   net.backward(grad_logits);               // fills every parameter's .grad
-//   optimizer.step(net);
-//
-// Layer kinds are types (checked at compile time); widths are run-time values (checked at forward
-// time, with messages naming the layer). The network owns one output buffer and one gradient buffer
-// per layer; both are reused across steps and exposed (output<I>(), output_grad<I>()) because growth
-// methods such as GradMax read the stored activations and back-propagated gradients.
+/// \file
+/// netgrow/network/sequential.hpp: a network as a flat compile-time list of layer kinds.
+///
+/// ~~~
+///   Rng rng(42);
+///   auto net = make_sequential<float, Cpu>(rng, Dense{.in = 784, .out = 1024}, Relu1{},
+///                                          Dense{.in = 1024, .out = 10});
+///   auto logits = net.forward(x);            // (N, 10); x must stay alive until backward()
+///   net.backward(grad_logits);               // fills every parameter's .grad
+///   optimizer.step(net);
+/// ~~~
+///
+/// Layer kinds are types (checked at compile time); widths are run-time values (checked at forward
+/// time, with messages naming the layer). The network owns one output buffer and one gradient buffer
+/// per layer; both are reused across steps and exposed (output<I>(), output_grad<I>()) because growth
+/// methods such as GradMax read the stored activations and back-propagated gradients.
 #pragma once
 
 #include <array>
@@ -47,37 +50,49 @@ constexpr bool check_layer_kinds(std::index_sequence<Is...>) {
 
 }  // namespace detail
 
-// What backward() computes besides the parameter gradients.
+/// What backward() computes besides the parameter gradients.
 struct BackwardOptions {
-  bool accumulate = false;  // add to the parameter gradients instead of assigning them
-  bool input_grad = false;  // also compute dLoss/dinput (input_grad())
-  // Stop once dLoss/d(output of layer `down_to`) is known: only layers after it run backward (and
-  // write their parameter gradients). GradMax uses this to get dL/dz of a consumer layer cheaply.
+  bool accumulate = false;  ///< add to the parameter gradients instead of assigning them
+  bool input_grad = false;  ///< also compute dLoss/dinput (input_grad())
+  /// Stop once dLoss/d(output of layer `down_to`) is known: only layers after it run backward (and
+  /// write their parameter gradients). GradMax uses this to get dL/dz of a consumer layer cheaply.
   std::optional<std::size_t> down_to = std::nullopt;
 };
 
+/// A network of scalar S on device D whose layers are the kinds Kinds..., applied in order (see the file
+/// comment). Move-only.
 template <class S, class D, class... Kinds>
 class Sequential {
   static_assert(sizeof...(Kinds) >= 1, "netgrow::Sequential needs at least one layer");
   static_assert(detail::check_layer_kinds<Kinds...>(std::index_sequence_for<Kinds...>{}));
 
  public:
-  using scalar_type = S;
-  using device_type = D;
-  using layer_tuple = std::tuple<layer_t<Kinds, S, D>...>;
+  using scalar_type = S;                                    ///< element type
+  using device_type = D;                                    ///< where every tensor lives
+  using layer_tuple = std::tuple<layer_t<Kinds, S, D>...>;  ///< the layers, one per kind
+  /// The type of layer I.
   template <std::size_t I>
   using layer_type = std::tuple_element_t<I, layer_tuple>;
+  /// The kind of layer I.
   template <std::size_t I>
   using kind_type = std::tuple_element_t<I, std::tuple<Kinds...>>;
-  static constexpr std::size_t size = sizeof...(Kinds);
+  static constexpr std::size_t size = sizeof...(Kinds);  ///< number of layers
 
-  // Builds every layer from its kind, drawing initial weights from rng in layer order (braces: the
-  // elements of a braced list are evaluated left to right, the arguments of a call are not).
+  /// Builds every layer from its kind, drawing initial weights from rng in layer order (braces: the
+  /// elements of a braced list are evaluated left to right, the arguments of a call are not).
   explicit Sequential(Rng& rng, const Kinds&... kinds) : layers_{layer_t<Kinds, S, D>(kinds, rng)...} {}
+  /// Takes over layers built elsewhere, e.g. another network's layers moved into a deeper network type
+  /// (grow::insert_identity_layer); nothing is drawn.
+  explicit Sequential(layer_tuple layers) : layers_(std::move(layers)) {}
 
+  /// Moves transfer the layers and their buffers (networks are not copyable).
+  ///@{
   Sequential(Sequential&&) noexcept = default;
   Sequential& operator=(Sequential&&) noexcept = default;
+  ///@}
 
+  /// Layer I (compile-time index).
+  ///@{
   template <std::size_t I>
   layer_type<I>& layer() {
     static_assert(I < size, "Sequential::layer<I>: index out of range");
@@ -88,15 +103,16 @@ class Sequential {
     static_assert(I < size, "Sequential::layer<I>: index out of range");
     return std::get<I>(layers_);
   }
+  ///@}
 
-  // Output shape for an input shape; throws ShapeError naming the first layer that does not fit.
+  /// Output shape for an input shape; throws ShapeError naming the first layer that does not fit.
   Shape output_shape(Shape shape) const {
     for_each_layer([&](auto i, const auto& l) { shape = checked_output_shape(i, l, shape); });
     return shape;
   }
 
-  // Runs every layer; returns a view of the last output, valid until the next forward().
-  // `x` is not copied: it must stay alive and unchanged until backward() has run.
+  /// Runs every layer; returns a view of the last output, valid until the next forward().
+  /// `x` is not copied: it must stay alive and unchanged until backward() has run.
   ConstView<S, D> forward(ConstView<S, D> x, Mode mode = Mode::train) {
     input_ = x;
     ConstView<S, D> in = x;
@@ -110,10 +126,10 @@ class Sequential {
     return in;
   }
 
-  // Back-propagates dLoss/doutput (shape of the last output) through every layer, writing each
-  // parameter's gradient (assigned, or added with options.accumulate). Layers before the first one
-  // with parameters are skipped unless options.input_grad asks for dLoss/dinput; with
-  // options.down_to = j only layers after j run.
+  /// Back-propagates dLoss/doutput (shape of the last output) through every layer, writing each
+  /// parameter's gradient (assigned, or added with options.accumulate). Layers before the first one
+  /// with parameters are skipped unless options.input_grad asks for dLoss/dinput; with
+  /// options.down_to = j only layers after j run.
   void backward(ConstView<S, D> grad_output, BackwardOptions options = {}) {
     require<StateError>(forwarded_, "Sequential::backward: call forward() first");
     require<ShapeError>(grad_output.shape() == outputs_[size - 1].shape(), "Sequential::backward: gradient of shape ",
@@ -147,19 +163,19 @@ class Sequential {
     });
   }
 
-  // The input of the last forward() (a view of the caller's tensor).
+  /// The input of the last forward() (a view of the caller's tensor).
   ConstView<S, D> input() const { return input_; }
 
-  // dLoss/dinput from the last backward() with options.input_grad.
+  /// dLoss/dinput from the last backward() with options.input_grad.
   ConstView<S, D> input_grad() const { return input_grad_.cview(); }
 
-  // Output of layer I from the last forward().
+  /// Output of layer I from the last forward().
   template <std::size_t I>
   ConstView<S, D> output() const {
     static_assert(I < size);
     return outputs_[I].cview();
   }
-  // dLoss/d(output of layer I) from the last backward() (for the last layer: the gradient passed in).
+  /// dLoss/d(output of layer I) from the last backward() (for the last layer: the gradient passed in).
   template <std::size_t I>
   ConstView<S, D> output_grad() const {
     static_assert(I < size);
@@ -167,8 +183,8 @@ class Sequential {
     else return grads_[I].cview();
   }
 
-  // Calls f(name, Parameter&) for every parameter, in layer order; names are "<layer index>.<name>",
-  // as in PyTorch's nn.Sequential state dicts ("0.weight", "0.bias", "2.weight", ...).
+  /// Calls f(name, Parameter&) for every parameter, in layer order; names are "<layer index>.<name>",
+  /// as in PyTorch's nn.Sequential state dicts ("0.weight", "0.bias", "2.weight", ...).
   template <class F>
   void visit_parameters(F&& f) {
     for_each_layer([&](auto i, auto& l) {
@@ -178,18 +194,19 @@ class Sequential {
     });
   }
 
+  /// Number of scalars in all parameters (running statistics included).
   Index parameter_count() {
     Index n = 0;
     visit_parameters([&](const std::string&, Parameter<S, D>& p) { n += p.numel(); });
     return n;
   }
 
-  // Sets every parameter gradient to zero (only needed before accumulating backward passes).
+  /// Sets every parameter gradient to zero (only needed before accumulating backward passes).
   void zero_grad() {
     visit_parameters([](const std::string&, Parameter<S, D>& p) { p.grad.fill_zero(); });
   }
 
-  // Names the first parameter gradient or layer output holding NaN or infinity, or nullopt.
+  /// Names the first parameter gradient or layer output holding NaN or infinity, or nullopt.
   std::optional<std::string> find_non_finite() {
     std::optional<std::string> found;
     for_each_layer([&](auto i, const auto& l) {
@@ -203,14 +220,15 @@ class Sequential {
     return found;
   }
 
-  // One line per layer: "0: Dense(784 -> 1024)".
+  /// One line per layer: "0: Dense(784 -> 1024)".
   std::string describe() const {
     std::string s;
     for_each_layer([&](auto i, const auto& l) { s += std::to_string(i) + ": " + l.describe() + "\n"; });
     return s;
   }
 
-  // Calls f(std::integral_constant<std::size_t, I>, layer) for each layer in order.
+  /// Calls f(std::integral_constant<std::size_t, I>, layer) for each layer in order.
+  ///@{
   template <class F>
   void for_each_layer(F&& f) {
     for_each_impl(f, std::make_index_sequence<size>{});
@@ -219,6 +237,7 @@ class Sequential {
   void for_each_layer(F&& f) const {
     for_each_impl(f, std::make_index_sequence<size>{});
   }
+  ///@}
 
  private:
   template <class F, std::size_t... Is>
@@ -264,8 +283,8 @@ class Sequential {
   bool forwarded_ = false;
 };
 
-// Builds a Sequential whose layer list is deduced from the kinds: make_sequential<float, Cpu>(rng,
-// Dense{...}, Relu1{}, Dense{...}).
+/// Builds a Sequential whose layer list is deduced from the kinds: make_sequential<float, Cpu>(rng,
+/// Dense{...}, Relu1{}, Dense{...}).
 template <class S, class D, class... Kinds>
 Sequential<S, D, Kinds...> make_sequential(Rng& rng, const Kinds&... kinds) {
   return Sequential<S, D, Kinds...>(rng, kinds...);

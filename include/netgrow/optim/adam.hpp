@@ -1,13 +1,16 @@
-// netgrow/optim/adam.hpp: Adam (Kingma & Ba) and AdamW (Loshchilov & Hutter), as torch.optim.Adam
-// and torch.optim.AdamW compute them. With t the update number starting at 1:
-//
-//   g += weight_decay * w                     Adam (L2 penalty through the gradient)
-//   w -= lr * weight_decay * w                AdamW (decoupled), before the moment update
-//   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
-//   w -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
-//
-// lr = schedule(step) * lr_multiplier * lr_scale[i]. Moments of neurons added by growth start at
-// zero while t keeps counting, as in the GradMax reference (optimizer slots zero-padded).
+/// \file
+/// netgrow/optim/adam.hpp: Adam (Kingma & Ba) and AdamW (Loshchilov & Hutter), as torch.optim.Adam
+/// and torch.optim.AdamW compute them. With t the update number starting at 1:
+///
+/// ~~~{.unparsed}
+///   g += weight_decay * w                     Adam (L2 penalty through the gradient)
+///   w -= lr * weight_decay * w                AdamW (decoupled), before the moment update
+///   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
+///   w -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+/// ~~~
+///
+/// lr = schedule(step) * lr_multiplier * lr_scale[i]. Moments of neurons added by growth start at
+/// zero while t keeps counting, as in the GradMax reference (optimizer slots zero-padded).
 #pragma once
 
 #include <cmath>
@@ -20,16 +23,19 @@
 
 namespace netgrow {
 
+/// Adam's settings (the formulas are in the file comment).
 struct AdamOptions {
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
-  double weight_decay = 0.0;
-  bool decoupled_weight_decay = false;  // true: AdamW
+  double beta1 = 0.9;                   ///< first-moment decay, in [0, 1)
+  double beta2 = 0.999;                 ///< second-moment decay, in [0, 1)
+  double eps = 1e-8;                    ///< added to the root of the second moment, > 0
+  double weight_decay = 0.0;            ///< >= 0; parameters with weight_decay = false get none
+  bool decoupled_weight_decay = false;  ///< true: AdamW
 };
 
+/// Adam as torch.optim.Adam computes it (see the file comment); state "adam": the two moments.
 class Adam : public OptimizerClock {
  public:
+  /// Throws for betas outside [0, 1), eps <= 0 or a negative weight decay.
   explicit Adam(LrSchedule lr, AdamOptions options = {}) : OptimizerClock(std::move(lr)), options_(options) {
     require(options.beta1 >= 0 && options.beta1 < 1, "Adam: beta1 must be in [0, 1), got ", options.beta1);
     require(options.beta2 >= 0 && options.beta2 < 1, "Adam: beta2 must be in [0, 1), got ", options.beta2);
@@ -37,8 +43,10 @@ class Adam : public OptimizerClock {
     require(options.weight_decay >= 0, "Adam: weight_decay must be non-negative, got ", options.weight_decay);
   }
 
-  const AdamOptions& options() const { return options_; }
+  const AdamOptions& options() const { return options_; }  ///< the settings
 
+  /// One update of every trainable parameter of `net` (anything with visit_parameters) from its .grad,
+  /// as update number steps() + 1.
   template <class Net>
   void step(Net& net) {
     const double lr = learning_rate();
@@ -47,7 +55,7 @@ class Adam : public OptimizerClock {
     advance();
   }
 
-  // Updates one parameter with base learning rate lr as update number t (t >= 1).
+  /// Updates one parameter with base learning rate lr as update number t (t >= 1).
   template <class S, class D>
   void update(Parameter<S, D>& p, double lr, std::int64_t t, std::string_view name = "") const {
     if (!p.trainable) return;
@@ -70,17 +78,18 @@ class Adam : public OptimizerClock {
   AdamOptions options_;
 };
 
-// AdamW's options: Adam's, with torch.optim.AdamW's default decoupled weight decay of 0.01.
+/// AdamW's options: Adam's, with torch.optim.AdamW's default decoupled weight decay of 0.01.
 struct AdamWOptions {
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
-  double weight_decay = 0.01;
+  double beta1 = 0.9;          ///< first-moment decay, in [0, 1)
+  double beta2 = 0.999;        ///< second-moment decay, in [0, 1)
+  double eps = 1e-8;           ///< added to the root of the second moment, > 0
+  double weight_decay = 0.01;  ///< decoupled weight decay, >= 0
 };
 
-// AdamW: Adam with decoupled weight decay.
+/// AdamW: Adam with decoupled weight decay.
 class AdamW : public Adam {
  public:
+  /// Adam with these options and decoupled_weight_decay = true.
   explicit AdamW(LrSchedule lr, AdamWOptions o = {})
       : Adam(std::move(lr), AdamOptions{o.beta1, o.beta2, o.eps, o.weight_decay, true}) {}
 };

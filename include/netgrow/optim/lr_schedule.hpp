@@ -1,13 +1,16 @@
-// netgrow/optim/lr_schedule.hpp: learning-rate schedules, as functions of the optimizer step
-// (0 for the first update). They are pure functions of the step, so a checkpoint only needs the step.
-//
-//   ConstantLr{0.1}                                      0.1 at every step
-//   CosineLr{.base = 0.1, .total_steps = 10000}          base -> final along half a cosine, then final
-//   StepLr{.base = 0.1, .milestones = {30, 60}}          x gamma at each milestone
-//   WarmupLr{.warmup_steps = 500, .after = CosineLr{..}} linear ramp multiplying `after`
-//
-// LrSchedule type-erases any of these (or any callable double(std::int64_t)); a plain number
-// converts to a constant schedule.
+/// \file
+/// netgrow/optim/lr_schedule.hpp: learning-rate schedules, as functions of the optimizer step
+/// (0 for the first update). They are pure functions of the step, so a checkpoint only needs the step.
+///
+/// ~~~{.unparsed}
+///   ConstantLr{0.1}                                      0.1 at every step
+///   CosineLr{.base = 0.1, .total_steps = 10000}          base -> final along half a cosine, then final
+///   StepLr{.base = 0.1, .milestones = {30, 60}}          x gamma at each milestone
+///   WarmupLr{.warmup_steps = 500, .after = CosineLr{..}} linear ramp multiplying `after`
+/// ~~~
+///
+/// LrSchedule type-erases any of these (or any callable double(std::int64_t)); a plain number
+/// converts to a constant schedule.
 #pragma once
 
 #include <algorithm>
@@ -24,17 +27,19 @@
 
 namespace netgrow {
 
+/// lr(t) = lr at every step.
 struct ConstantLr {
-  double lr = 0.01;
-  double operator()(std::int64_t) const { return lr; }
+  double lr = 0.01;                                     ///< the rate
+  double operator()(std::int64_t) const { return lr; }  ///< lr, whatever the step
 };
 
-// lr(t) = final + (base - final) (1 + cos(pi t / total_steps)) / 2 for t < total_steps, then final
-// (PyTorch's CosineAnnealingLR without restarts; Keras' CosineDecay with alpha = final / base).
+/// lr(t) = final + (base - final) (1 + cos(pi t / total_steps)) / 2 for t < total_steps, then final
+/// (PyTorch's CosineAnnealingLR without restarts; Keras' CosineDecay with alpha = final / base).
 struct CosineLr {
-  double base = 0.1;
-  std::int64_t total_steps = 1;
-  double final = 0.0;
+  double base = 0.1;             ///< the rate at step 0
+  std::int64_t total_steps = 1;  ///< steps of the decay
+  double final = 0.0;            ///< the rate from total_steps on
+  /// lr(step) as above; steps before 0 count as 0.
   double operator()(std::int64_t step) const {
     if (step >= total_steps) return final;
     const double t = static_cast<double>(std::max<std::int64_t>(step, 0)) / static_cast<double>(total_steps);
@@ -42,11 +47,12 @@ struct CosineLr {
   }
 };
 
-// lr(t) = base * gamma^(number of milestones <= t).
+/// lr(t) = base * gamma^(number of milestones <= t).
 struct StepLr {
-  double base = 0.1;
-  std::vector<std::int64_t> milestones;
-  double gamma = 0.1;
+  double base = 0.1;                     ///< the rate before the first milestone
+  std::vector<std::int64_t> milestones;  ///< steps at which the rate is multiplied by gamma
+  double gamma = 0.1;                    ///< the factor per milestone
+  /// lr(step) as above.
   double operator()(std::int64_t step) const {
     double lr = base;
     for (std::int64_t m : milestones)
@@ -55,12 +61,13 @@ struct StepLr {
   }
 };
 
-// Linear warm-up: lr(t) = after(t) * (start_factor + (1 - start_factor) * t / warmup_steps) for
-// t < warmup_steps, then after(t). The wrapped schedule sees the absolute step.
+/// Linear warm-up: lr(t) = after(t) * (start_factor + (1 - start_factor) * t / warmup_steps) for
+/// t < warmup_steps, then after(t). The wrapped schedule sees the absolute step.
 struct WarmupLr {
-  std::int64_t warmup_steps = 0;
-  std::function<double(std::int64_t)> after = ConstantLr{};
-  double start_factor = 0.0;
+  std::int64_t warmup_steps = 0;                             ///< length of the ramp (0: no warm-up)
+  std::function<double(std::int64_t)> after = ConstantLr{};  ///< the schedule being warmed up
+  double start_factor = 0.0;                                 ///< the ramp's factor at step 0
+  /// lr(step) as above.
   double operator()(std::int64_t step) const {
     const double lr = after(step);
     if (step >= warmup_steps) return lr;
@@ -69,16 +76,19 @@ struct WarmupLr {
   }
 };
 
-// Any schedule: a number (constant) or a callable double(std::int64_t step).
+/// Any schedule: a number (constant) or a callable double(std::int64_t step).
 class LrSchedule {
  public:
+  /// A constant rate (implicit, so optimizers take a plain number); throws when it is negative or not
+  /// finite.
   LrSchedule(double constant) : fn_(ConstantLr{constant}) { check(constant, 0); }  // NOLINT(implicit)
+  /// Any callable double(std::int64_t step), e.g. CosineLr{...} (implicit).
   template <class F>
     requires(std::is_invocable_r_v<double, const F&, std::int64_t> && !std::is_arithmetic_v<F> &&
              !std::same_as<std::decay_t<F>, LrSchedule>)
   LrSchedule(F f) : fn_(std::move(f)) {}  // NOLINT(implicit)
 
-  // Learning rate at an optimizer step; throws when the schedule yields a negative or non-finite rate.
+  /// Learning rate at an optimizer step; throws when the schedule yields a negative or non-finite rate.
   double operator()(std::int64_t step) const {
     const double lr = fn_(step);
     check(lr, step);

@@ -1,10 +1,11 @@
-// netgrow/optim/optimizer.hpp: what every optimizer shares: the learning-rate schedule, the step
-// counter, and the rules for per-parameter optimizer state.
-//
-// Optimizer state lives in each Parameter (Parameter::state), so growth operations resize it with the
-// weights. An optimizer creates it (zero) on first use, and resets it when another optimizer kind
-// created it; state whose shape no longer matches its parameter means the parameter was resized
-// outside netgrow's growth operations, which is reported instead of silently reset.
+/// \file
+/// netgrow/optim/optimizer.hpp: what every optimizer shares: the learning-rate schedule, the step
+/// counter, and the rules for per-parameter optimizer state.
+///
+/// Optimizer state lives in each Parameter (Parameter::state), so growth operations resize it with the
+/// weights. An optimizer creates it (zero) on first use, and resets it when another optimizer kind
+/// created it; state whose shape no longer matches its parameter means the parameter was resized
+/// outside netgrow's growth operations, which is reported instead of silently reset.
 #pragma once
 
 #include <cstdint>
@@ -16,22 +17,26 @@
 
 namespace netgrow {
 
+/// The learning-rate schedule and the update counter every optimizer has (Sgd and Adam derive from it).
 class OptimizerClock {
  public:
+  /// Starts at step 0 of `schedule`.
   explicit OptimizerClock(LrSchedule schedule) : schedule_(std::move(schedule)) {}
 
-  // Learning rate the next update uses: schedule(steps()).
+  /// Learning rate the next update uses: schedule(steps()).
   double learning_rate() const { return schedule_(steps_); }
-  // Number of updates done so far (the schedule position).
+  /// Number of updates done so far (the schedule position).
   std::int64_t steps() const { return steps_; }
-  // Moves the schedule position, e.g. when resuming from a checkpoint.
+  /// Moves the schedule position, e.g. when resuming from a checkpoint.
   void set_steps(std::int64_t steps) {
     require(steps >= 0, "optimizer: negative step count ", steps);
     steps_ = steps;
   }
+  /// Replaces the schedule; the step count stays.
   void set_schedule(LrSchedule schedule) { schedule_ = std::move(schedule); }
 
  protected:
+  /// Counts one update (a derived optimizer calls it at the end of step()).
   void advance() { ++steps_; }
 
  private:

@@ -1,12 +1,15 @@
-// netgrow/optim/sgd.hpp: stochastic gradient descent with momentum, Nesterov momentum and weight
-// decay, in PyTorch's formulation (torch.optim.SGD, dampening 0):
-//
-//   d = g + weight_decay * w
-//   v = momentum * v + d                      (momentum > 0; v starts at 0)
-//   d = nesterov ? d + momentum * v : v
-//   w -= lr * d                               lr = schedule(step) * lr_multiplier * lr_scale[i]
-//
-// (Keras' SGD keeps v = momentum * v - lr * g instead; the two agree while lr is constant.)
+/// \file
+/// netgrow/optim/sgd.hpp: stochastic gradient descent with momentum, Nesterov momentum and weight
+/// decay, in PyTorch's formulation (torch.optim.SGD, dampening 0):
+///
+/// ~~~{.unparsed}
+///   d = g + weight_decay * w
+///   v = momentum * v + d                      (momentum > 0; v starts at 0)
+///   d = nesterov ? d + momentum * v : v
+///   w -= lr * d                               lr = schedule(step) * lr_multiplier * lr_scale[i]
+/// ~~~
+///
+/// (Keras' SGD keeps v = momentum * v - lr * g instead; the two agree while lr is constant.)
 #pragma once
 
 #include "netgrow/backend/cpu/optim.hpp"
@@ -17,14 +20,17 @@
 
 namespace netgrow {
 
+/// Sgd's settings (the formulas are in the file comment).
 struct SgdOptions {
-  double momentum = 0.0;
-  bool nesterov = false;
-  double weight_decay = 0.0;
+  double momentum = 0.0;      ///< in [0, 1); 0: plain SGD, no velocity state
+  bool nesterov = false;      ///< Nesterov momentum (needs momentum > 0)
+  double weight_decay = 0.0;  ///< L2 factor, >= 0; parameters with weight_decay = false get none
 };
 
+/// SGD in PyTorch's formulation (see the file comment); state "sgd": the velocity, when momentum > 0.
 class Sgd : public OptimizerClock {
  public:
+  /// Throws for momentum outside [0, 1), Nesterov without momentum or a negative weight decay.
   explicit Sgd(LrSchedule lr, SgdOptions options = {}) : OptimizerClock(std::move(lr)), options_(options) {
     require(options.momentum >= 0 && options.momentum < 1, "Sgd: momentum must be in [0, 1), got ",
             options.momentum);
@@ -32,9 +38,9 @@ class Sgd : public OptimizerClock {
     require(options.weight_decay >= 0, "Sgd: weight_decay must be non-negative, got ", options.weight_decay);
   }
 
-  const SgdOptions& options() const { return options_; }
+  const SgdOptions& options() const { return options_; }  ///< the settings
 
-  // One update of every trainable parameter of `net` (anything with visit_parameters) from its .grad.
+  /// One update of every trainable parameter of `net` (anything with visit_parameters) from its .grad.
   template <class Net>
   void step(Net& net) {
     const double lr = learning_rate();
@@ -42,7 +48,7 @@ class Sgd : public OptimizerClock {
     advance();
   }
 
-  // Updates one parameter with base learning rate lr.
+  /// Updates one parameter with base learning rate lr.
   template <class S, class D>
   void update(Parameter<S, D>& p, double lr, std::string_view name = "") const {
     if (!p.trainable) return;

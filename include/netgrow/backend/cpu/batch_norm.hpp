@@ -1,16 +1,19 @@
-// netgrow/backend/cpu/batch_norm.hpp: the op facade's batch normalisation on the CPU, and the
-// contract every device's batch normalisation shares.
-//
-//   x, y, dy, dx  (N, C) or (N, C, H, W), normalised per channel over N (and H, W): seen as (N, C, M)
-//   gamma, beta, running_mean, running_var, dgamma, dbeta  (C) in the scalar type
-//   mean, inv_std  (C) in double: the statistics the forward pass used, kept for the backward pass
-//
-// Training mode normalises with the batch mean and biased variance (accumulated in double, mean first,
-// then the squared deviations) and moves the running statistics as PyTorch does:
-//     running = (1 - momentum) running + momentum batch     (variance: the unbiased batch variance).
-// Evaluation mode normalises with the running statistics. y = scale x + shift with
-// scale = gamma inv_std and shift = beta - gamma inv_std mean, both rounded to the scalar type.
-// Channels are processed in parallel (ops::parallel_for).
+/// \file
+/// netgrow/backend/cpu/batch_norm.hpp: the op facade's batch normalisation on the CPU, and the
+/// contract every device's batch normalisation shares.
+///
+/// ~~~{.unparsed}
+///   x, y, dy, dx  (N, C) or (N, C, H, W), normalised per channel over N (and H, W): seen as (N, C, M)
+///   gamma, beta, running_mean, running_var, dgamma, dbeta  (C) in the scalar type
+///   mean, inv_std  (C) in double: the statistics the forward pass used, kept for the backward pass
+/// ~~~
+///
+/// Training mode normalises with the batch mean and biased variance (accumulated in double, mean first,
+/// then the squared deviations) and moves the running statistics as PyTorch does:
+///     running = (1 - momentum) running + momentum batch     (variance: the unbiased batch variance).
+/// Evaluation mode normalises with the running statistics. y = scale x + shift with
+/// scale = gamma inv_std and shift = beta - gamma inv_std mean, both rounded to the scalar type.
+/// Channels are processed in parallel (ops::parallel_for).
 #pragma once
 
 #include <cmath>
@@ -22,8 +25,8 @@
 
 namespace netgrow::ops {
 
-// Which statistics a batch normalisation used: the batch's own (training) or the running ones
-// (evaluation). The backward pass differs: batch statistics depend on x.
+/// Which statistics a batch normalisation used: the batch's own (training) or the running ones
+/// (evaluation). The backward pass differs: batch statistics depend on x.
 enum class NormStatistics { batch, running };
 
 namespace detail {
@@ -54,8 +57,8 @@ inline void require_values_per_channel(const NormExtent& e, const Shape& x) {
 
 }  // namespace detail
 
-// Training-mode forward: y assigned; mean and inv_std (double, (C)) receive the batch statistics;
-// running_mean and running_var are updated in place. Needs N M > 1.
+/// Training-mode forward: y assigned; mean and inv_std (double, (C)) receive the batch statistics;
+/// running_mean and running_var are updated in place. Needs N M > 1.
 template <class T>
 void batch_norm_forward_train(In<T> x, In<T> gamma, In<T> beta, double momentum, double eps,
                               TensorView<T, Cpu> running_mean, TensorView<T, Cpu> running_var,
@@ -94,8 +97,8 @@ void batch_norm_forward_train(In<T> x, In<T> gamma, In<T> beta, double momentum,
   });
 }
 
-// Evaluation-mode forward with the running statistics: y assigned; mean and inv_std receive the
-// statistics used (running mean, 1 / sqrt(running var + eps)).
+/// Evaluation-mode forward with the running statistics: y assigned; mean and inv_std receive the
+/// statistics used (running mean, 1 / sqrt(running var + eps)).
 template <class T>
 void batch_norm_forward_eval(In<T> x, In<T> gamma, In<T> beta, In<T> running_mean, In<T> running_var, double eps,
                              TensorView<double, Cpu> mean, TensorView<double, Cpu> inv_std, TensorView<T, Cpu> y) {
@@ -119,10 +122,12 @@ void batch_norm_forward_eval(In<T> x, In<T> gamma, In<T> beta, In<T> running_mea
   });
 }
 
-// Backward: dgamma = sum dy xhat and dbeta = sum dy (xhat = (x - mean) inv_std, sums in double over
-// N, H, W) are assigned, or added to when `accumulate`. dx is assigned (skipped when empty):
-//   batch statistics:   dx = gamma inv_std (dy - sum dy / count - xhat sum(dy xhat) / count)
-//   running statistics: dx = gamma inv_std dy
+/// Backward: dgamma = sum dy xhat and dbeta = sum dy (xhat = (x - mean) inv_std, sums in double over
+/// N, H, W) are assigned, or added to when `accumulate`. dx is assigned (skipped when empty):
+/// ~~~{.unparsed}
+///   batch statistics:   dx = gamma inv_std (dy - sum dy / count - xhat sum(dy xhat) / count)
+///   running statistics: dx = gamma inv_std dy
+/// ~~~
 template <class T>
 void batch_norm_backward(In<T> x, In<T> dy, In<T> gamma, ConstView<double, Cpu> mean, ConstView<double, Cpu> inv_std,
                          NormStatistics statistics, TensorView<T, Cpu> dgamma, TensorView<T, Cpu> dbeta,

@@ -1,10 +1,11 @@
-// netgrow/backend/cpu/conv.hpp: im2col / col2im on the CPU, the patch matrices convolutions are
-// computed with, and the geometry of a square-kernel convolution.
-//
-// For one image (C, H, W) and a k x k kernel with stride s and zero padding p, the column matrix is
-//   cols (C k k, Ho Wo),   cols[(c, i, j), (oy, ox)] = image[c, oy s - p + i, ox s - p + j]
-// (0 where that falls outside the image), rows ordered (c, i, j) like a flattened (C, k, k) filter,
-// so a convolution is W (out, C k k) x cols. col2im is its adjoint: it *adds* cols back into an image.
+/// \file
+/// netgrow/backend/cpu/conv.hpp: im2col / col2im on the CPU, the patch matrices convolutions are
+/// computed with, and the geometry of a square-kernel convolution.
+///
+/// For one image (C, H, W) and a k x k kernel with stride s and zero padding p, the column matrix is
+///   cols (C k k, Ho Wo),   cols[(c, i, j), (oy, ox)] = image[c, oy s - p + i, ox s - p + j]
+/// (0 where that falls outside the image), rows ordered (c, i, j) like a flattened (C, k, k) filter,
+/// so a convolution is W (out, C k k) x cols. col2im is its adjoint: it *adds* cols back into an image.
 #pragma once
 
 #include <algorithm>
@@ -15,15 +16,24 @@
 
 namespace netgrow::ops {
 
+/// The geometry of a square-kernel convolution (or pooling window) over one sample (C, H, W).
 struct ConvGeometry {
-  Index channels = 0, height = 0, width = 0;  // input (C, H, W)
+  /// Input (C, H, W).
+  ///@{
+  Index channels = 0, height = 0, width = 0;
+  ///@}
+  /// Square kernel side k, stride s, zero padding p.
+  ///@{
   Index kernel = 1, stride = 1, padding = 0;
+  ///@}
 
-  Index out_height() const { return (height + 2 * padding - kernel) / stride + 1; }
-  Index out_width() const { return (width + 2 * padding - kernel) / stride + 1; }
-  Index patch_size() const { return channels * kernel * kernel; }  // rows of cols
-  Index positions() const { return out_height() * out_width(); }   // columns of cols
+  Index out_height() const { return (height + 2 * padding - kernel) / stride + 1; }  ///< Ho
+  Index out_width() const { return (width + 2 * padding - kernel) / stride + 1; }    ///< Wo
+  Index patch_size() const { return channels * kernel * kernel; }                    ///< rows of cols
+  Index positions() const { return out_height() * out_width(); }                     ///< columns of cols
 
+  /// Throws for kernel or stride < 1 or padding < 0, and ShapeError when the kernel does not fit the
+  /// padded input; `who` names the caller in the message.
   void check(const char* who) const {
     require(kernel >= 1 && stride >= 1 && padding >= 0, who, ": kernel ", kernel, ", stride ", stride, ", padding ",
             padding, " are invalid");
@@ -42,7 +52,7 @@ inline void valid_range(Index width, Index wo, Index s, Index p, Index j, Index&
 }
 }  // namespace detail
 
-// cols (C k k, Ho Wo) from image (C, H, W); cols is assigned.
+/// cols (C k k, Ho Wo) from image (C, H, W); cols is assigned.
 template <class T>
 void im2col(const T* image, const ConvGeometry& g, T* cols) {
   const Index ho = g.out_height(), wo = g.out_width(), k = g.kernel, s = g.stride, p = g.padding;
@@ -71,7 +81,7 @@ void im2col(const T* image, const ConvGeometry& g, T* cols) {
       }
 }
 
-// image (C, H, W) += the adjoint of im2col applied to cols (C k k, Ho Wo).
+/// image (C, H, W) += the adjoint of im2col applied to cols (C k k, Ho Wo).
 template <class T>
 void col2im(const T* cols, const ConvGeometry& g, T* image) {
   const Index ho = g.out_height(), wo = g.out_width(), k = g.kernel, s = g.stride, p = g.padding;

@@ -1,13 +1,16 @@
-// netgrow/backend/cpu/conv2d.hpp: the op facade's 2-D convolution on the CPU, and the shape contract
-// every device's convolution shares.
-//
-//   x (N, C, H, W), w (out, C, k, k), b (out) or empty (no bias), y (N, out, Ho, Wo);
-//   g = the geometry of one sample (C, H, W, k, stride, padding), see backend/cpu/conv.hpp.
-//
-// CPU algorithm: images in parallel (ops::parallel_for), each thread with its own slice of the
-// workspace: im2col of one image into cols (C k k, Ho Wo), then y_n (out, Ho Wo) = w (out, C k k) cols
-// + b with Eigen; backward forms dW per thread (summed at the end in thread order, so results are
-// reproducible for a given thread count) and dx_n = col2im(w^T dy_n).
+/// \file
+/// netgrow/backend/cpu/conv2d.hpp: the op facade's 2-D convolution on the CPU, and the shape contract
+/// every device's convolution shares.
+///
+/// ~~~{.unparsed}
+///   x (N, C, H, W), w (out, C, k, k), b (out) or empty (no bias), y (N, out, Ho, Wo);
+///   g = the geometry of one sample (C, H, W, k, stride, padding), see backend/cpu/conv.hpp.
+/// ~~~
+///
+/// CPU algorithm: images in parallel (ops::parallel_for), each thread with its own slice of the
+/// workspace: im2col of one image into cols (C k k, Ho Wo), then y_n (out, Ho Wo) = w (out, C k k)
+/// cols + b with Eigen; backward forms dW per thread (summed at the end in thread order, so results are
+/// reproducible for a given thread count) and dx_n = col2im(w^T dy_n).
 #pragma once
 
 #include <algorithm>
@@ -48,8 +51,8 @@ constexpr Index padded_slice(Index n) {
 
 }  // namespace detail
 
-// y = conv(x, w) + b; y is assigned. `workspace` is scratch the op resizes as it needs (its contents
-// are unspecified between calls; keep it to avoid allocating every step).
+/// y = conv(x, w) + b; y is assigned. `workspace` is scratch the op resizes as it needs (its contents
+/// are unspecified between calls; keep it to avoid allocating every step).
 template <class T>
 void conv2d_forward(In<T> x, In<T> w, In<T> b, const ConvGeometry& g, TensorView<T, Cpu> y,
                     Tensor<T, Cpu>& workspace) {
@@ -69,9 +72,9 @@ void conv2d_forward(In<T> x, In<T> w, In<T> b, const ConvGeometry& g, TensorView
   });
 }
 
-// dw = sum_n dy_n cols_n^T and db = the sum of dy over N, Ho, Wo are assigned, or added to when
-// `accumulate`; db may be empty (no bias). dx = col2im(w^T dy_n) per image is assigned (skipped when
-// dx is empty).
+/// dw = sum_n dy_n cols_n^T and db = the sum of dy over N, Ho, Wo are assigned, or added to when
+/// `accumulate`; db may be empty (no bias). dx = col2im(w^T dy_n) per image is assigned (skipped when
+/// dx is empty).
 template <class T>
 void conv2d_backward(In<T> x, In<T> dy, In<T> w, const ConvGeometry& g, TensorView<T, Cpu> dw,
                      TensorView<T, Cpu> db, bool accumulate, TensorView<T, Cpu> dx, Tensor<T, Cpu>& workspace) {

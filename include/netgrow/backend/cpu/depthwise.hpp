@@ -1,12 +1,15 @@
-// netgrow/backend/cpu/depthwise.hpp: the op facade's depthwise 2-D convolution (one k x k filter per
-// channel, depth multiplier 1) on the CPU, and the contract every device's version shares.
-//
-//   x, dx (N, C, H, W); w, dw (C, 1, k, k); b, db (C) or empty (no bias); y, dy (N, C, Ho, Wo);
-//   y[n, c] = w[c] * x[n, c] + b[c] (cross-correlation); g = the window over one (H, W) map
-//   (g.channels is not used).
-//
-// CPU algorithm: direct loops over every in-bounds tap, (sample, channel) maps in parallel forward
-// and channels in parallel backward (each channel's filter gradient sums over the batch).
+/// \file
+/// netgrow/backend/cpu/depthwise.hpp: the op facade's depthwise 2-D convolution (one k x k filter per
+/// channel, depth multiplier 1) on the CPU, and the contract every device's version shares.
+///
+/// ~~~{.unparsed}
+///   x, dx (N, C, H, W); w, dw (C, 1, k, k); b, db (C) or empty (no bias); y, dy (N, C, Ho, Wo);
+///   y[n, c] = w[c] * x[n, c] + b[c] (cross-correlation); g = the window over one (H, W) map
+///   (g.channels is not used).
+/// ~~~
+///
+/// CPU algorithm: direct loops over every in-bounds tap, (sample, channel) maps in parallel forward
+/// and channels in parallel backward (each channel's filter gradient sums over the batch).
 #pragma once
 
 #include <algorithm>
@@ -56,7 +59,7 @@ void for_each_depthwise_tap(const ConvGeometry& g, F&& f) {
 
 }  // namespace detail
 
-// y = depthwise(x, w) + b; assigned.
+/// y = depthwise(x, w) + b; assigned.
 template <class T>
 void depthwise_conv2d_forward(In<T> x, In<T> w, In<T> b, const ConvGeometry& g, TensorView<T, Cpu> y) {
   detail::check_depthwise_shapes(x.shape(), w.shape(), b.numel(), g, y.shape(), "depthwise_conv2d_forward");
@@ -72,8 +75,8 @@ void depthwise_conv2d_forward(In<T> x, In<T> w, In<T> b, const ConvGeometry& g, 
   });
 }
 
-// dw (C, 1, k, k) and db (C; empty: no bias) are assigned, or added to when `accumulate`; dx is
-// assigned (skipped when empty).
+/// dw (C, 1, k, k) and db (C; empty: no bias) are assigned, or added to when `accumulate`; dx is
+/// assigned (skipped when empty).
 template <class T>
 void depthwise_conv2d_backward(In<T> x, In<T> dy, In<T> w, const ConvGeometry& g, TensorView<T, Cpu> dw,
                                TensorView<T, Cpu> db, bool accumulate, TensorView<T, Cpu> dx) {

@@ -1,12 +1,13 @@
-// netgrow/backend/cpu/elementwise.hpp: element-wise maps on Cpu tensors (activations and their
-// derivatives), generic over the activation functor.
+/// \file
+/// netgrow/backend/cpu/elementwise.hpp: element-wise maps on Cpu tensors (activations and their
+/// derivatives), generic over the activation functor.
 #pragma once
 
 #include "netgrow/backend/cpu/blas.hpp"
 
 namespace netgrow::ops {
 
-// y = act(x), element-wise. x and y may alias.
+/// y = act(x), element-wise. x and y may alias.
 template <class Act, class T>
 void activation_forward(const Act& act, In<T> x, TensorView<T, Cpu> y) {
   require<ShapeError>(x.numel() == y.numel(), "activation_forward: ", x.shape(), " into ", y.shape());
@@ -17,7 +18,7 @@ void activation_forward(const Act& act, In<T> x, TensorView<T, Cpu> y) {
   for (Index i = 0; i < n; ++i) yp[i] = act.f(xp[i]);
 }
 
-// dx = dy * act'(x) with y = act(x) from the forward pass, element-wise. dx may alias dy.
+/// dx = dy * act'(x) with y = act(x) from the forward pass, element-wise. dx may alias dy.
 template <class Act, class T>
 void activation_backward(const Act& act, In<T> x, In<T> y, In<T> dy, TensorView<T, Cpu> dx) {
   const Index n = x.numel();

@@ -1,9 +1,10 @@
-// netgrow/backend/cpu/layout.hpp: copies that rearrange blocks of Cpu tensors along one axis:
-// concatenation, slicing and writing slices back. Width growth is built on these (appending rows
-// or columns of weights, gradients and optimizer state).
-//
-// A tensor of shape (d0, ..., dr) seen along `axis` is (outer, d_axis, inner) with outer the product
-// of the dimensions before the axis and inner the product of those after it.
+/// \file
+/// netgrow/backend/cpu/layout.hpp: copies that rearrange blocks of Cpu tensors along one axis:
+/// concatenation, slicing and writing slices back. Width growth is built on these (appending rows
+/// or columns of weights, gradients and optimizer state).
+///
+/// A tensor of shape (d0, ..., dr) seen along `axis` is (outer, d_axis, inner) with outer the product
+/// of the dimensions before the axis and inner the product of those after it.
 #pragma once
 
 #include <algorithm>
@@ -43,14 +44,14 @@ inline bool same_except(const Shape& a, const Shape& b, int axis) {
 
 }  // namespace detail
 
-// Shape of a with dimension `axis` increased by `extra`.
+/// Shape of a with dimension `axis` increased by `extra`.
 inline Shape grown_shape(Shape s, int axis, Index extra) {
   const int a = detail::checked_axis(s, axis, "grown_shape");
   s[a] += extra;
   return s;
 }
 
-// out = a and b joined along `axis` (out is assigned; it must not alias a or b).
+/// out = a and b joined along `axis` (out is assigned; it must not alias a or b).
 template <class T>
 void concat(In<T> a, In<T> b, int axis, TensorView<T, Cpu> out) {
   const int ax = detail::checked_axis(a.shape(), axis, "concat");
@@ -67,7 +68,7 @@ void concat(In<T> a, In<T> b, int axis, TensorView<T, Cpu> out) {
   }
 }
 
-// out = src[..., begin:begin+count, ...] along `axis` (out is assigned).
+/// out = src[..., begin:begin+count, ...] along `axis` (out is assigned).
 template <class T>
 void slice(In<T> src, int axis, Index begin, Index count, TensorView<T, Cpu> out) {
   const int ax = detail::checked_axis(src.shape(), axis, "slice");
@@ -81,7 +82,7 @@ void slice(In<T> src, int axis, Index begin, Index count, TensorView<T, Cpu> out
   for (Index o = 0; o < outer; ++o) std::copy_n(src.data() + o * ls + begin * inner, lo, out.data() + o * lo);
 }
 
-// dst[..., begin:begin+src.dim(axis), ...] = src along `axis`.
+/// dst[..., begin:begin+src.dim(axis), ...] = src along `axis`.
 template <class T>
 void assign_slice(In<T> src, int axis, Index begin, TensorView<T, Cpu> dst) {
   const int ax = detail::checked_axis(dst.shape(), axis, "assign_slice");
@@ -95,10 +96,10 @@ void assign_slice(In<T> src, int axis, Index begin, TensorView<T, Cpu> dst) {
   for (Index o = 0; o < outer; ++o) std::copy_n(src.data() + o * ls, ls, dst.data() + o * ld + begin * inner);
 }
 
-// Appends a block of shape `extra_shape` to t along `axis`, in place: the existing blocks move within
-// t's buffer (back to front), so no new allocation is made while the capacity lasts. `extra` holds
-// the appended values (extra_shape, row-major) or is null for zeros. Call reserve() first to make
-// room; this function requires it (and cannot fail once the capacity is there).
+/// Appends a block of shape `extra_shape` to t along `axis`, in place: the existing blocks move within
+/// t's buffer (back to front), so no new allocation is made while the capacity lasts. `extra` holds
+/// the appended values (extra_shape, row-major) or is null for zeros. Call reserve() first to make
+/// room; this function requires it (and cannot fail once the capacity is there).
 template <class T>
 void append_in_place(Tensor<T, Cpu>& t, int axis, const Shape& extra_shape, const T* extra) {
   const int ax = detail::checked_axis(t.shape(), axis, "append_in_place");
@@ -117,8 +118,8 @@ void append_in_place(Tensor<T, Cpu>& t, int axis, const Shape& extra_shape, cons
   }
 }
 
-// norms[j] = the Euclidean norm of all elements of src whose index along `axis` is j (the norm of
-// row j of axis_to_rows(src, axis), without building it).
+/// norms[j] = the Euclidean norm of all elements of src whose index along `axis` is j (the norm of
+/// row j of axis_to_rows(src, axis), without building it).
 template <class T>
 std::vector<double> axis_norms(In<T> src, int axis) {
   const int ax = detail::checked_axis(src.shape(), axis, "axis_norms");
@@ -141,9 +142,9 @@ std::vector<double> axis_norms(In<T> src, int axis) {
   return sq;
 }
 
-// rows (d_axis, outer * inner): row j holds every element of src whose index along `axis` is j, in
-// row-major order of the other dimensions. For a Dense weight (out, in) and axis 1, row j is column j;
-// for a convolution weight (out, in, kh, kw) and axis 1, row j is the flattened (out, kh, kw) slice.
+/// rows (d_axis, outer * inner): row j holds every element of src whose index along `axis` is j, in
+/// row-major order of the other dimensions. For a Dense weight (out, in) and axis 1, row j is column j;
+/// for a convolution weight (out, in, kh, kw) and axis 1, row j is the flattened (out, kh, kw) slice.
 template <class T>
 void axis_to_rows(In<T> src, int axis, TensorView<T, Cpu> rows) {
   const int ax = detail::checked_axis(src.shape(), axis, "axis_to_rows");
@@ -160,7 +161,7 @@ void axis_to_rows(In<T> src, int axis, TensorView<T, Cpu> rows) {
       std::copy_n(src.data() + (o * d + j) * inner, inner, rows.data() + j * outer * inner + o * inner);
 }
 
-// The inverse of axis_to_rows: writes rows (d_axis, outer * inner) into dst along `axis`.
+/// The inverse of axis_to_rows: writes rows (d_axis, outer * inner) into dst along `axis`.
 template <class T>
 void rows_to_axis(In<T> rows, int axis, TensorView<T, Cpu> dst) {
   const int ax = detail::checked_axis(dst.shape(), axis, "rows_to_axis");

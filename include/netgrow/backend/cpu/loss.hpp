@@ -1,5 +1,6 @@
-// netgrow/backend/cpu/loss.hpp: loss values and their gradients on Cpu tensors. Sums are taken in
-// double so the loss of a large batch in float keeps its precision.
+/// \file
+/// netgrow/backend/cpu/loss.hpp: loss values and their gradients on Cpu tensors. Sums are taken in
+/// double so the loss of a large batch in float keeps its precision.
 #pragma once
 
 #include <cmath>
@@ -10,8 +11,8 @@
 
 namespace netgrow::ops {
 
-// Returns mean((pred - target)^2) over all elements; writes grad = 2 (pred - target) / numel unless
-// grad is empty.
+/// Returns mean((pred - target)^2) over all elements; writes grad = 2 (pred - target) / numel unless
+/// grad is empty.
 template <class T>
 double mse(In<T> pred, In<T> target, TensorView<T, Cpu> grad) {
   require<ShapeError>(pred.shape() == target.shape(), "MseLoss: prediction ", pred.shape(), " vs target ",
@@ -35,15 +36,17 @@ double mse(In<T> pred, In<T> target, TensorView<T, Cpu> grad) {
   return sum / static_cast<double>(n);
 }
 
+/// The value and the arg-max hits of a softmax cross-entropy over one batch.
 struct CrossEntropyResult {
-  double loss = 0;    // mean over the batch
-  Index correct = 0;  // samples whose arg-max logit is the label
-  Index count = 0;    // batch size
+  double loss = 0;    ///< mean over the batch
+  Index correct = 0;  ///< samples whose arg-max logit is the label
+  Index count = 0;    ///< batch size
+  /// correct / count (0 for an empty batch).
   double accuracy() const { return count ? static_cast<double>(correct) / static_cast<double>(count) : 0.0; }
 };
 
-// Softmax cross-entropy of logits (N, C) against integer labels (N) in [0, C), mean over the batch,
-// computed with the log-sum-exp shift; writes grad = (softmax - onehot) / N unless grad is empty.
+/// Softmax cross-entropy of logits (N, C) against integer labels (N) in [0, C), mean over the batch,
+/// computed with the log-sum-exp shift; writes grad = (softmax - onehot) / N unless grad is empty.
 template <class T>
 CrossEntropyResult softmax_cross_entropy(In<T> logits, ConstView<std::int32_t, Cpu> labels, TensorView<T, Cpu> grad) {
   require<ShapeError>(logits.rank() == 2, "SoftmaxCrossEntropy: logits must be (N, classes), got ", logits.shape());

@@ -1,5 +1,6 @@
-// netgrow/backend/cpu/optim.hpp: optimizer update rules on Cpu tensors, element-wise, in the
-// parameter's precision. The formulas are stated at optim/sgd.hpp and optim/adam.hpp.
+/// \file
+/// netgrow/backend/cpu/optim.hpp: optimizer update rules on Cpu tensors, element-wise, in the
+/// parameter's precision. The formulas are stated at optim/sgd.hpp and optim/adam.hpp.
 #pragma once
 
 #include <cmath>
@@ -8,22 +9,24 @@
 
 namespace netgrow::ops {
 
+/// The settings of one sgd_update call.
 struct SgdHyper {
-  double lr = 0.01;
-  double momentum = 0.0;
-  bool nesterov = false;
-  double weight_decay = 0.0;
+  double lr = 0.01;           ///< learning rate (before lr_scale)
+  double momentum = 0.0;      ///< momentum factor (0: no velocity buffer)
+  bool nesterov = false;      ///< Nesterov momentum
+  double weight_decay = 0.0;  ///< L2 factor: wd * w is added to the gradient
 };
 
+/// The settings of one adam_update call.
 struct AdamHyper {
-  double lr = 1e-3;
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
-  double weight_decay = 0.0;
-  bool decoupled = false;         // AdamW: decay the weights directly instead of adding wd * w to g
-  double bias_correction1 = 1.0;  // 1 - beta1^t
-  double bias_correction2 = 1.0;  // 1 - beta2^t
+  double lr = 1e-3;               ///< learning rate (before lr_scale)
+  double beta1 = 0.9;             ///< first-moment decay
+  double beta2 = 0.999;           ///< second-moment decay
+  double eps = 1e-8;              ///< added to sqrt(v hat)
+  double weight_decay = 0.0;      ///< L2 factor (added to g, or decoupled)
+  bool decoupled = false;         ///< AdamW: decay the weights directly instead of adding wd * w to g
+  double bias_correction1 = 1.0;  ///< 1 - beta1^t
+  double bias_correction2 = 1.0;  ///< 1 - beta2^t
 };
 
 namespace detail {
@@ -37,8 +40,8 @@ void check_update_shapes(const char* what, const Shape& w, const Shape& g, Tenso
 }
 }  // namespace detail
 
-// SGD with optional momentum buffer `velocity` (empty when momentum == 0) and optional per-element
-// learning-rate factors `lr_scale` (empty = all ones).
+/// SGD with optional momentum buffer `velocity` (empty when momentum == 0) and optional per-element
+/// learning-rate factors `lr_scale` (empty = all ones).
 template <class T>
 void sgd_update(TensorView<T, Cpu> w, In<T> g, TensorView<T, Cpu> velocity, In<T> lr_scale, const SgdHyper& h) {
   detail::check_update_shapes<T>("sgd_update", w.shape(), g.shape(), velocity, lr_scale);
@@ -63,7 +66,7 @@ void sgd_update(TensorView<T, Cpu> w, In<T> g, TensorView<T, Cpu> velocity, In<T
   }
 }
 
-// Adam / AdamW with moments m, v and optional per-element learning-rate factors.
+/// Adam / AdamW with moments m, v and optional per-element learning-rate factors.
 template <class T>
 void adam_update(TensorView<T, Cpu> w, In<T> g, TensorView<T, Cpu> m, TensorView<T, Cpu> v, In<T> lr_scale,
                  const AdamHyper& h) {

@@ -1,13 +1,16 @@
-// netgrow/backend/cpu/pool.hpp: the op facade's pooling on the CPU (max, average and global average),
-// and the contract every device's pooling shares.
-//
-//   x, dx (N, C, H, W); y, dy (N, C, Ho, Wo) (global average: (N, C)); g = the k x k window with
-//   stride and padding over one (H, W) map (g.channels is not used), Ho = (H + 2 p - k) / s + 1.
-//
-// Max pooling pads with -inf and records for every output the winning position iy W + ix within its
-// (H, W) map (`argmax`, int32): the first position in row-major window order among equal values, and a
-// NaN wins over numbers. Its backward sends each output's gradient there. Average pooling divides by
-// k * k (PyTorch's count_include_pad = true). Maps are processed in parallel (ops::parallel_for).
+/// \file
+/// netgrow/backend/cpu/pool.hpp: the op facade's pooling on the CPU (max, average and global average),
+/// and the contract every device's pooling shares.
+///
+/// ~~~{.unparsed}
+///   x, dx (N, C, H, W); y, dy (N, C, Ho, Wo) (global average: (N, C)); g = the k x k window with
+///   stride and padding over one (H, W) map (g.channels is not used), Ho = (H + 2 p - k) / s + 1.
+/// ~~~
+///
+/// Max pooling pads with -inf and records for every output the winning position iy W + ix within its
+/// (H, W) map (`argmax`, int32): the first position in row-major window order among equal values, and a
+/// NaN wins over numbers. Its backward sends each output's gradient there. Average pooling divides by
+/// k * k (PyTorch's count_include_pad = true). Maps are processed in parallel (ops::parallel_for).
 #pragma once
 
 #include <algorithm>
@@ -22,7 +25,7 @@
 
 namespace netgrow::ops {
 
-// Type of max pooling's recorded winner positions (iy W + ix within one map).
+/// Type of max pooling's recorded winner positions (iy W + ix within one map).
 using PoolIndex = std::int32_t;
 
 namespace detail {
@@ -64,7 +67,7 @@ void for_each_window_element(const ConvGeometry& g, F&& f) {
 
 }  // namespace detail
 
-// y (N, C, Ho, Wo) = the maximum of each window; argmax (N, C, Ho, Wo) = where it was. Both assigned.
+/// y (N, C, Ho, Wo) = the maximum of each window; argmax (N, C, Ho, Wo) = where it was. Both assigned.
 template <class T>
 void max_pool2d_forward(In<T> x, const ConvGeometry& g, TensorView<T, Cpu> y, TensorView<PoolIndex, Cpu> argmax) {
   detail::check_pool_shapes(x.shape(), g, y.shape(), "max_pool2d_forward");
@@ -110,9 +113,9 @@ void max_pool2d_forward(In<T> x, const ConvGeometry& g, TensorView<T, Cpu> y, Te
   });
 }
 
-// dx (N, C, H, W) is assigned: zero except at each output's recorded winner, which receives the sum
-// of the dy of the outputs it won (in output order). argmax comes from max_pool2d_forward with the
-// same window g over inputs of dx's shape.
+/// dx (N, C, H, W) is assigned: zero except at each output's recorded winner, which receives the sum
+/// of the dy of the outputs it won (in output order). argmax comes from max_pool2d_forward with the
+/// same window g over inputs of dx's shape.
 template <class T>
 void max_pool2d_backward(In<T> dy, ConstView<PoolIndex, Cpu> argmax, const ConvGeometry& g, TensorView<T, Cpu> dx) {
   detail::check_pool_shapes(dx.shape(), g, dy.shape(), "max_pool2d_backward");
@@ -125,7 +128,7 @@ void max_pool2d_backward(In<T> dy, ConstView<PoolIndex, Cpu> argmax, const ConvG
   });
 }
 
-// y (N, C, Ho, Wo) = the sum of each window's in-bounds elements divided by k * k; assigned.
+/// y (N, C, Ho, Wo) = the sum of each window's in-bounds elements divided by k * k; assigned.
 template <class T>
 void avg_pool2d_forward(In<T> x, const ConvGeometry& g, TensorView<T, Cpu> y) {
   detail::check_pool_shapes(x.shape(), g, y.shape(), "avg_pool2d_forward");
@@ -140,7 +143,7 @@ void avg_pool2d_forward(In<T> x, const ConvGeometry& g, TensorView<T, Cpu> y) {
   });
 }
 
-// dx (N, C, H, W) = the adjoint of avg_pool2d_forward applied to dy; assigned.
+/// dx (N, C, H, W) = the adjoint of avg_pool2d_forward applied to dy; assigned.
 template <class T>
 void avg_pool2d_backward(In<T> dy, const ConvGeometry& g, TensorView<T, Cpu> dx) {
   detail::check_pool_shapes(dx.shape(), g, dy.shape(), "avg_pool2d_backward");
@@ -154,7 +157,7 @@ void avg_pool2d_backward(In<T> dy, const ConvGeometry& g, TensorView<T, Cpu> dx)
   });
 }
 
-// y (N, C) = the mean of each (H, W) map of x (N, C, H, W); assigned.
+/// y (N, C) = the mean of each (H, W) map of x (N, C, H, W); assigned.
 template <class T>
 void global_avg_pool_forward(In<T> x, TensorView<T, Cpu> y) {
   detail::check_global_pool_shapes(x.shape(), y.shape(), "global_avg_pool_forward");
@@ -163,7 +166,7 @@ void global_avg_pool_forward(In<T> x, TensorView<T, Cpu> y) {
   vector(y) = maps.rowwise().mean();
 }
 
-// dx (N, C, H, W) = dy (N, C) / (H W) spread over each map; assigned.
+/// dx (N, C, H, W) = dy (N, C) / (H W) spread over each map; assigned.
 template <class T>
 void global_avg_pool_backward(In<T> dy, TensorView<T, Cpu> dx) {
   detail::check_global_pool_shapes(dx.shape(), dy.shape(), "global_avg_pool_backward");

@@ -1,21 +1,24 @@
-// netgrow/backend/cpu/svd.hpp: the top-k singular triplets of a matrix on the CPU.
-//
-// GradMax needs only the top k left singular vectors of its (fan_out, fan_in) gradient matrix, so
-// two paths are offered behind one call:
-//   exact       Eigen's JacobiSVD in double (one-sided Jacobi after a QR preconditioner: exact to
-//               working precision, O(m n min(m, n)) with a large constant: a reference, and the
-//               right choice for small matrices)
-//   randomized  subspace iteration (Halko, Martinsson & Tropp 2011, algorithm 4.4): a random-sign
-//               start block of k + oversampling columns, `power_iterations` rounds of A^T, A with a
-//               re-orthonormalisation after every product, then the exact SVD of the small
-//               projection. Costs (2 q + 2) products of A with an (n, k + p) block, in the input's
-//               precision.
-//   automatic   randomized when k + oversampling is at most a quarter of min(m, n), else exact.
-// Singular values come in descending order; each singular vector's sign is fixed so that its
-// largest-magnitude entry is positive (SVD signs are otherwise arbitrary), so results are
-// reproducible. The randomized path draws its start block from a netgrow::Rng seeded by `seed`.
-// Only one Eigen decomposition is instantiated (JacobiSVD<MatrixXd>); orthonormalisation is
-// CholeskyQR2 written here, which keeps compile times of code that includes this header low.
+/// \file
+/// netgrow/backend/cpu/svd.hpp: the top-k singular triplets of a matrix on the CPU.
+///
+/// GradMax needs only the top k left singular vectors of its (fan_out, fan_in) gradient matrix, so
+/// two paths are offered behind one call:
+/// ~~~{.unparsed}
+///   exact       Eigen's JacobiSVD in double (one-sided Jacobi after a QR preconditioner: exact to
+///               working precision, O(m n min(m, n)) with a large constant: a reference, and the
+///               right choice for small matrices)
+///   randomized  subspace iteration (Halko, Martinsson & Tropp 2011, algorithm 4.4): a random-sign
+///               start block of k + oversampling columns, `power_iterations` rounds of A^T, A with a
+///               re-orthonormalisation after every product, then the exact SVD of the small
+///               projection. Costs (2 q + 2) products of A with an (n, k + p) block, in the input's
+///               precision.
+///   automatic   randomized when k + oversampling is at most a quarter of min(m, n), else exact.
+/// ~~~
+/// Singular values come in descending order; each singular vector's sign is fixed so that its
+/// largest-magnitude entry is positive (SVD signs are otherwise arbitrary), so results are
+/// reproducible. The randomized path draws its start block from a netgrow::Rng seeded by `seed`.
+/// Only one Eigen decomposition is instantiated (JacobiSVD<MatrixXd>); orthonormalisation is
+/// CholeskyQR2 written here, which keeps compile times of code that includes this header low.
 #pragma once
 
 #include <Eigen/SVD>
@@ -30,21 +33,23 @@
 
 namespace netgrow::ops {
 
+/// Which top-k SVD path to take (see the file comment).
 enum class SvdMethod { automatic, exact, randomized };
 
+/// How svd_topk computes the top-k SVD.
 struct SvdOptions {
-  SvdMethod method = SvdMethod::automatic;
-  Index oversampling = 10;     // randomized: extra columns beyond k
-  int power_iterations = 2;    // randomized: rounds of (A A^T)
-  std::uint64_t seed = 0x5eed; // randomized: start block
+  SvdMethod method = SvdMethod::automatic;  ///< the path
+  Index oversampling = 10;                  ///< randomized: extra columns beyond k
+  int power_iterations = 2;                 ///< randomized: rounds of (A A^T)
+  std::uint64_t seed = 0x5eed;              ///< randomized: start block
 };
 
-// The result of a top-k SVD; u and v on the device the SVD ran on, the k singular values on the host.
+/// The result of a top-k SVD; u and v on the device the SVD ran on, the k singular values on the host.
 template <class T, class D = Cpu>
 struct TopSvd {
-  Tensor<T, D> u;             // (m, k) left singular vectors, one per column
-  Tensor<T, D> v;             // (n, k) right singular vectors, one per column (empty if not asked for)
-  std::vector<double> sigma;  // (k) singular values, descending
+  Tensor<T, D> u;             ///< (m, k) left singular vectors, one per column
+  Tensor<T, D> v;             ///< (n, k) right singular vectors, one per column (empty if not asked for)
+  std::vector<double> sigma;  ///< (k) singular values, descending
 };
 
 namespace detail {
@@ -182,12 +187,12 @@ inline void check_k(Index k, Index m, Index n, const char* who) {
 
 }  // namespace detail
 
-// True when `automatic` picks the randomized path for an (m, n) matrix and k vectors.
+/// True when `automatic` picks the randomized path for an (m, n) matrix and k vectors.
 inline bool prefers_randomized_svd(Index m, Index n, Index k, const SvdOptions& o) {
   return (k + o.oversampling) * 4 <= std::min(m, n);
 }
 
-// Top-k singular triplets of a (m, n), 0 <= k <= min(m, n).
+/// Top-k singular triplets of a (m, n), 0 <= k <= min(m, n).
 template <class T>
 TopSvd<T> svd_topk(In<T> a, Index k, const SvdOptions& options = {}) {
   using Mat = detail::DenseMatrix<T>;
@@ -208,9 +213,9 @@ TopSvd<T> svd_topk(In<T> a, Index k, const SvdOptions& options = {}) {
       options);
 }
 
-// Top-k singular triplets of the product a^T b without forming it: a (N, m), b (N, n), a^T b (m, n).
-// This is GradMax's matrix dL/dz^T h for one batch; with N < min(m, n) each product with it costs
-// N (m + n) l instead of m n l, and the m n N product itself is never computed.
+/// Top-k singular triplets of the product a^T b without forming it: a (N, m), b (N, n), a^T b (m, n).
+/// This is GradMax's matrix dL/dz^T h for one batch; with N < min(m, n) each product with it costs
+/// N (m + n) l instead of m n l, and the m n N product itself is never computed.
 template <class T>
 TopSvd<T> svd_topk_of_product(In<T> a, In<T> b, Index k, const SvdOptions& options = {}) {
   using Mat = detail::DenseMatrix<T>;
@@ -231,8 +236,8 @@ TopSvd<T> svd_topk_of_product(In<T> a, In<T> b, Index k, const SvdOptions& optio
       [&](const Mat& y) -> Mat { return B.transpose() * (A * y).eval(); }, options);
 }
 
-// Cosine similarity of two k-dimensional subspaces given by orthonormal columns: the mean squared
-// cosine of their principal angles, ||U1^T U2||_F^2 / k (1 = the same subspace).
+/// Cosine similarity of two k-dimensional subspaces given by orthonormal columns: the mean squared
+/// cosine of their principal angles, ||U1^T U2||_F^2 / k (1 = the same subspace).
 template <class T>
 double subspace_alignment(In<T> u1, In<T> u2) {
   require<ShapeError>(u1.shape() == u2.shape() && u1.rank() == 2, "subspace_alignment: ", u1.shape(), " vs ",

@@ -1,9 +1,10 @@
-// netgrow/backend/cuda/batch_norm.hpp: the op facade's batch normalisation on Cuda views, over
-// kernels/batch_norm.cuh. Same contract as backend/cpu/batch_norm.hpp (shapes, statistics in double,
-// PyTorch's running-statistics update, what is assigned and what accumulated). Work is queued on the
-// calling thread's stream; the per-channel partial sums live in cuda::context().workspace().
-//
-// nvcc only (launches kernels).
+/// \file
+/// netgrow/backend/cuda/batch_norm.hpp: the op facade's batch normalisation on Cuda views, over
+/// kernels/batch_norm.cuh. Same contract as backend/cpu/batch_norm.hpp (shapes, statistics in double,
+/// PyTorch's running-statistics update, what is assigned and what accumulated). Work is queued on the
+/// calling thread's stream; the per-channel partial sums live in cuda::context().workspace().
+///
+/// nvcc only (launches kernels).
 #pragma once
 
 #include "netgrow/backend/cpu/batch_norm.hpp"
@@ -21,8 +22,8 @@ inline kernels::BatchNormExtent batch_norm_extent(const detail::NormExtent& e) {
 }
 }  // namespace cuda_detail
 
-// Training-mode forward: y assigned; mean and inv_std (C, double) receive the batch statistics;
-// running_mean and running_var are updated in place. Needs N M > 1.
+/// Training-mode forward: y assigned; mean and inv_std (C, double) receive the batch statistics;
+/// running_mean and running_var are updated in place. Needs N M > 1.
 template <class T>
 void batch_norm_forward_train(CudaIn<T> x, CudaIn<T> gamma, CudaIn<T> beta, double momentum, double eps,
                               TensorView<T, Cuda> running_mean, TensorView<T, Cuda> running_var,
@@ -40,8 +41,8 @@ void batch_norm_forward_train(CudaIn<T> x, CudaIn<T> gamma, CudaIn<T> beta, doub
                                        ctx.stream());
 }
 
-// Evaluation-mode forward with the running statistics: y assigned; mean and inv_std receive the
-// statistics used.
+/// Evaluation-mode forward with the running statistics: y assigned; mean and inv_std receive the
+/// statistics used.
 template <class T>
 void batch_norm_forward_eval(CudaIn<T> x, CudaIn<T> gamma, CudaIn<T> beta, CudaIn<T> running_mean,
                              CudaIn<T> running_var, double eps, TensorView<double, Cuda> mean,
@@ -58,8 +59,8 @@ void batch_norm_forward_eval(CudaIn<T> x, CudaIn<T> gamma, CudaIn<T> beta, CudaI
                                       ctx.stream());
 }
 
-// Backward: dgamma and dbeta assigned, or added to when `accumulate`; dx assigned (skipped when empty),
-// with the batch-statistics terms when `statistics` is NormStatistics::batch.
+/// Backward: dgamma and dbeta assigned, or added to when `accumulate`; dx assigned (skipped when empty),
+/// with the batch-statistics terms when `statistics` is NormStatistics::batch.
 template <class T>
 void batch_norm_backward(CudaIn<T> x, CudaIn<T> dy, CudaIn<T> gamma, ConstView<double, Cuda> mean,
                          ConstView<double, Cuda> inv_std, NormStatistics statistics, TensorView<T, Cuda> dgamma,

@@ -1,14 +1,15 @@
-// netgrow/backend/cuda/blas.hpp: the op facade's CUDA linear-algebra side: GEMM (cuBLAS or netgrow's
-// own kernel, chosen by cuda::context().gemm_path()), bias broadcast, row sums, copy, fill, scale,
-// axpy, squared norm and the finiteness check, for Cuda views.
-//
-// Same contracts as backend/cpu/blas.hpp, overload for overload: outputs are assigned unless a beta
-// says otherwise (beta = 0 never reads the output), shapes are checked (ShapeError with the CPU's
-// messages). Work is queued on the calling thread's stream; only the functions that return a host
-// value (squared_norm, all_finite) wait for it.
-//
-// nvcc only (launches kernels). Declared before the layers so that their ops:: calls find these
-// overloads: include <netgrow/cuda.hpp> (or this header) before the layer headers.
+/// \file
+/// netgrow/backend/cuda/blas.hpp: the op facade's CUDA linear-algebra side: GEMM (cuBLAS or netgrow's
+/// own kernel, chosen by cuda::context().gemm_path()), bias broadcast, row sums, copy, fill, scale,
+/// axpy, squared norm and the finiteness check, for Cuda views.
+///
+/// Same contracts as backend/cpu/blas.hpp, overload for overload: outputs are assigned unless a beta
+/// says otherwise (beta = 0 never reads the output), shapes are checked (ShapeError with the CPU's
+/// messages). Work is queued on the calling thread's stream; only the functions that return a host
+/// value (squared_norm, all_finite) wait for it.
+///
+/// nvcc only (launches kernels). Declared before the layers so that their ops:: calls find these
+/// overloads: include <netgrow/cuda.hpp> (or this header) before the layer headers.
 #pragma once
 
 #include <cublas_v2.h>
@@ -29,7 +30,7 @@
 
 namespace netgrow::ops {
 
-// Read-only Cuda view in a non-deduced position (T comes from the other arguments or is explicit).
+/// Read-only Cuda view in a non-deduced position (T comes from the other arguments or is explicit).
 template <class T>
 using CudaIn = std::type_identity_t<ConstView<T, Cuda>>;
 
@@ -76,8 +77,8 @@ void native_gemm(bool ta, bool tb, Index m, Index n, Index k, T alpha, const T* 
 
 }  // namespace cuda_detail
 
-// C = alpha * op(A) * op(B) + beta * C on the device; shapes as the Cpu overload. The path (cuBLAS or
-// the native kernel) is cuda::context().gemm_path().
+/// C = alpha * op(A) * op(B) + beta * C on the device; shapes as the Cpu overload. The path (cuBLAS or
+/// the native kernel) is cuda::context().gemm_path().
 template <class T>
 void gemm(Trans ta, Trans tb, std::type_identity_t<T> alpha, CudaIn<T> a, CudaIn<T> b, std::type_identity_t<T> beta,
           TensorView<T, Cuda> c) {
@@ -103,7 +104,7 @@ void gemm(Trans ta, Trans tb, std::type_identity_t<T> alpha, CudaIn<T> a, CudaIn
     cuda_detail::library_gemm<T>(ta_, tb_, m, n, k, alpha, a.data(), a.dim(1), b.data(), b.dim(1), beta, c.data(), n);
 }
 
-// y (N, F) += b (F) broadcast over rows.
+/// y (N, F) += b (F) broadcast over rows.
 template <class T>
 void add_row_vector(TensorView<T, Cuda> y, CudaIn<T> b) {
   const auto Y = y.as_matrix();
@@ -112,7 +113,7 @@ void add_row_vector(TensorView<T, Cuda> y, CudaIn<T> b) {
   kernels::add_row_vector<T>(y.data(), Y.dim(0), Y.dim(1), b.data(), cuda::context().stream());
 }
 
-// out (F) = beta * out + sum over rows of x (N, F) (beta == 0 never reads out).
+/// out (F) = beta * out + sum over rows of x (N, F) (beta == 0 never reads out).
 template <class T>
 void sum_rows(CudaIn<T> x, std::type_identity_t<T> beta, TensorView<T, Cuda> out) {
   const auto X = x.as_matrix();
@@ -123,32 +124,33 @@ void sum_rows(CudaIn<T> x, std::type_identity_t<T> beta, TensorView<T, Cuda> out
   kernels::sum_rows<T>(x.data(), X.dim(0), X.dim(1), beta, out.data(), scratch, ctx.stream());
 }
 
-// dst = src (same element count; shapes may differ, e.g. flatten; the ranges may overlap).
+/// dst = src (same element count; shapes may differ, e.g. flatten; the ranges may overlap).
 template <class T>
 void copy(CudaIn<T> src, TensorView<T, Cuda> dst) {
   require<ShapeError>(src.numel() == dst.numel(), "copy: ", src.shape(), " into ", dst.shape());
   netgrow::detail::Buffer<T, Cuda>::copy_n(dst.data(), src.data(), src.numel());
 }
 
+/// Every element of dst = value.
 template <class T>
 void fill(TensorView<T, Cuda> dst, std::type_identity_t<T> value) {
   kernels::fill<T>(dst.data(), dst.numel(), value, cuda::context().stream());
 }
 
-// x *= alpha
+/// x *= alpha
 template <class T>
 void scale(TensorView<T, Cuda> x, std::type_identity_t<T> alpha) {
   kernels::scale<T>(x.data(), x.numel(), alpha, cuda::context().stream());
 }
 
-// y += alpha * x
+/// y += alpha * x
 template <class T>
 void axpy(std::type_identity_t<T> alpha, CudaIn<T> x, TensorView<T, Cuda> y) {
   require<ShapeError>(x.numel() == y.numel(), "axpy: ", x.shape(), " vs ", y.shape());
   kernels::axpy<T>(x.numel(), alpha, x.data(), y.data(), cuda::context().stream());
 }
 
-// Sum of squares of all elements, accumulated in double (waits for the result).
+/// Sum of squares of all elements, accumulated in double (waits for the result).
 template <class T>
 double squared_norm(CudaIn<T> x) {
   const Index n = x.numel();
@@ -159,7 +161,7 @@ double squared_norm(CudaIn<T> x) {
   return cuda_detail::read_back(scratch);
 }
 
-// True when every element is finite (waits for the result).
+/// True when every element is finite (waits for the result).
 template <class T>
 bool all_finite(CudaIn<T> x) {
   const Index n = x.numel();

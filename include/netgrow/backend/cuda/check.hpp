@@ -1,7 +1,8 @@
-// netgrow/backend/cuda/check.hpp: turns CUDA runtime return codes into exceptions carrying the call
-// text and location, and answers whether a usable GPU is present.
-//
-// Host-compiler safe: needs only <cuda_runtime_api.h>, so test drivers and host code can include it.
+/// \file
+/// netgrow/backend/cuda/check.hpp: turns CUDA runtime return codes into exceptions carrying the call
+/// text and location, and answers whether a usable GPU is present.
+///
+/// Host-compiler safe: needs only <cuda_runtime_api.h>, so test drivers and host code can include it.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -12,16 +13,16 @@
 
 namespace netgrow {
 
-// A failed CUDA, cuBLAS or cuSOLVER call; what() names the call, its status and where it was made.
+/// A failed CUDA, cuBLAS or cuSOLVER call; what() names the call, its status and where it was made.
 class CudaError : public Error {
  public:
-  using Error::Error;
+  using Error::Error;  ///< constructed from the message, like every netgrow::Error
 };
 
-// Out of device memory: a CudaError the caller may recover from (smaller batch, fewer neurons).
+/// Out of device memory: a CudaError the caller may recover from (smaller batch, fewer neurons).
 class CudaOutOfMemory : public CudaError {
  public:
-  using CudaError::CudaError;
+  using CudaError::CudaError;  ///< constructed from the message, like every netgrow::Error
 };
 
 namespace detail {
@@ -38,7 +39,8 @@ inline void throw_cuda_error(cudaError_t status, const char* call, const char* f
 
 }  // namespace netgrow
 
-// Checks a CUDA runtime call: NETGROW_CUDA_CHECK(cudaMemcpy(...)).
+/// Checks a CUDA runtime call: NETGROW_CUDA_CHECK(cudaMemcpy(...)); a failure throws CudaError
+/// (CudaOutOfMemory for cudaErrorMemoryAllocation).
 #define NETGROW_CUDA_CHECK(call)                                                                   \
   do {                                                                                             \
     const cudaError_t netgrow_status_ = (call);                                                    \
@@ -48,7 +50,7 @@ inline void throw_cuda_error(cudaError_t status, const char* call, const char* f
 
 namespace netgrow::cuda {
 
-// Number of usable CUDA devices; 0 when there is no driver or no GPU (never throws for that).
+/// Number of usable CUDA devices; 0 when there is no driver or no GPU (never throws for that).
 inline int device_count() {
   int n = 0;
   const cudaError_t status = cudaGetDeviceCount(&n);
@@ -59,7 +61,7 @@ inline int device_count() {
   return n;
 }
 
-// "NVIDIA H100 80GB HBM3 (sm_90, 79.1 GiB)" for device `index`.
+/// "NVIDIA H100 80GB HBM3 (sm_90, 79.1 GiB)" for device `index`.
 inline std::string device_description(int index = 0) {
   cudaDeviceProp p{};
   NETGROW_CUDA_CHECK(cudaGetDeviceProperties(&p, index));

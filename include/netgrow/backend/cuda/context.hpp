@@ -1,18 +1,19 @@
-// netgrow/backend/cuda/context.hpp: where CUDA work is queued. A Context owns a stream, a cuBLAS
-// handle and a cuSOLVER handle bound to it (each created on first use), a reusable device workspace,
-// and the GEMM path the op facade takes. cuda::context() is the calling thread's current context on
-// the current device; every op, transfer and Tensor<T, Cuda> buffer operation queues on it.
-//
-// Contracts
-// - The stream is an ordinary (blocking) stream: it synchronises with the legacy default stream, so
-//   raw cudaMemcpy calls by user code see the results of netgrow's queued work.
-// - cuBLAS runs in its default math mode (no TF32), host pointer mode.
-// - workspace(bytes) returns scratch that stays valid until the next workspace() call on the same
-//   context; work queued on stream() after the call may use it (stream order keeps reuse safe).
-// - Each thread gets its own context per device (created on first use, destroyed at thread exit);
-//   ScopedContext makes another one current for a scope (e.g. a second stream).
-//
-// Host-compiler safe: needs the CUDA runtime, cuBLAS and cuSOLVER headers only.
+/// \file
+/// netgrow/backend/cuda/context.hpp: where CUDA work is queued. A Context owns a stream, a cuBLAS
+/// handle and a cuSOLVER handle bound to it (each created on first use), a reusable device workspace,
+/// and the GEMM path the op facade takes. cuda::context() is the calling thread's current context on
+/// the current device; every op, transfer and Tensor<T, Cuda> buffer operation queues on it.
+///
+/// Contracts
+/// - The stream is an ordinary (blocking) stream: it synchronises with the legacy default stream, so
+///   raw cudaMemcpy calls by user code see the results of netgrow's queued work.
+/// - cuBLAS runs in its default math mode (no TF32), host pointer mode.
+/// - workspace(bytes) returns scratch that stays valid until the next workspace() call on the same
+///   context; work queued on stream() after the call may use it (stream order keeps reuse safe).
+/// - Each thread gets its own context per device (created on first use, destroyed at thread exit);
+///   ScopedContext makes another one current for a scope (e.g. a second stream).
+///
+/// Host-compiler safe: needs the CUDA runtime, cuBLAS and cuSOLVER headers only.
 #pragma once
 
 #include <cublas_v2.h>
@@ -30,11 +31,11 @@
 
 namespace netgrow::cuda {
 
-// Which GEMM the op facade's ops::gemm runs on Cuda views: cuBLAS (`library`) or netgrow's own
-// kernels/gemm.cuh (`native`).
+/// Which GEMM the op facade's ops::gemm runs on Cuda views: cuBLAS (`library`) or netgrow's own
+/// kernels/gemm.cuh (`native`).
 enum class GemmPath { library, native };
 
-// The calling thread's current device.
+/// The calling thread's current device.
 inline int current_device() {
   int device = 0;
   NETGROW_CUDA_CHECK(cudaGetDevice(&device));
@@ -59,12 +60,14 @@ class DeviceGuard {
 
 }  // namespace detail
 
+/// A stream with its cuBLAS and cuSOLVER handles, workspace and GEMM path on one device (see the file
+/// comment). Not copyable.
 class Context {
  public:
-  // A context on the current device.
+  /// A context on the current device.
   Context() : Context(current_device()) {}
 
-  // A context on `device`, with a new stream.
+  /// A context on `device`, with a new stream.
   explicit Context(int device) : device_(device) {
     detail::DeviceGuard guard(device_);
     NETGROW_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamDefault));
@@ -73,7 +76,7 @@ class Context {
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 
-  // Waits for the stream, then releases everything (errors are ignored: it may run at process exit).
+  /// Waits for the stream, then releases everything (errors are ignored: it may run at process exit).
   ~Context() {
     if (!stream_) return;
     (void)cudaStreamSynchronize(stream_);
@@ -85,10 +88,10 @@ class Context {
     (void)cudaGetLastError();
   }
 
-  int device() const { return device_; }
-  cudaStream_t stream() const { return stream_; }
+  int device() const { return device_; }           ///< the device the context works on
+  cudaStream_t stream() const { return stream_; }  ///< the stream its work is queued on
 
-  // The cuBLAS handle bound to stream(), created on first use.
+  /// The cuBLAS handle bound to stream(), created on first use.
   cublasHandle_t blas() {
     if (!blas_) {
       detail::DeviceGuard guard(device_);
@@ -107,7 +110,7 @@ class Context {
     return blas_;
   }
 
-  // The cuSOLVER dense handle bound to stream(), created on first use.
+  /// The cuSOLVER dense handle bound to stream(), created on first use.
   cusolverDnHandle_t solver() {
     if (!solver_) {
       detail::DeviceGuard guard(device_);
@@ -124,7 +127,7 @@ class Context {
     return solver_;
   }
 
-  // Device scratch of at least `bytes` (see the contract above); nullptr for 0 bytes.
+  /// Device scratch of at least `bytes` (see the contract above); nullptr for 0 bytes.
   void* workspace(std::size_t bytes) {
     if (bytes > workspace_bytes_) {
       detail::DeviceGuard guard(device_);
@@ -135,17 +138,20 @@ class Context {
     }
     return bytes ? workspace_ : nullptr;
   }
-  // workspace() for `count` elements of T.
+  /// workspace() for `count` elements of T.
   template <class T>
   T* workspace_for(Index count) {
     return static_cast<T*>(workspace(static_cast<std::size_t>(count > 0 ? count : 0) * sizeof(T)));
   }
-  std::size_t workspace_bytes() const { return workspace_bytes_; }
+  std::size_t workspace_bytes() const { return workspace_bytes_; }  ///< the workspace's current size
 
+  /// The GEMM ops::gemm runs on this context (default: library, cuBLAS).
+  ///@{
   GemmPath gemm_path() const { return gemm_path_; }
   void set_gemm_path(GemmPath path) { gemm_path_ = path; }
+  ///@}
 
-  // Waits until the work queued so far has finished.
+  /// Waits until the work queued so far has finished.
   void synchronize() const { NETGROW_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
 
  private:
@@ -179,7 +185,7 @@ inline ThreadContexts& thread_contexts() {
 
 }  // namespace detail
 
-// The calling thread's current context on the current device.
+/// The calling thread's current context on the current device.
 inline Context& context() {
   const int device = current_device();
   auto& t = detail::thread_contexts();
@@ -193,9 +199,10 @@ inline Context& context() {
   return *t.owned[slot];
 }
 
-// Makes `ctx` the calling thread's current context on its device until the scope ends.
+/// Makes `ctx` the calling thread's current context on its device until the scope ends.
 class ScopedContext {
  public:
+  /// Makes `ctx` current for its device; the destructor restores the previous one.
   explicit ScopedContext(Context& ctx) : device_(ctx.device()) {
     auto& t = detail::thread_contexts();
     const auto slot = static_cast<std::size_t>(device_);
@@ -206,6 +213,7 @@ class ScopedContext {
     previous_ = t.current[slot];
     t.current[slot] = &ctx;
   }
+  /// Restores the context that was current before.
   ~ScopedContext() { detail::thread_contexts().current[static_cast<std::size_t>(device_)] = previous_; }
   ScopedContext(const ScopedContext&) = delete;
   ScopedContext& operator=(const ScopedContext&) = delete;

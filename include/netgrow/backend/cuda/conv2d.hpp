@@ -1,15 +1,16 @@
-// netgrow/backend/cuda/conv2d.hpp: the op facade's 2-D convolution on Cuda views. Same contract as
-// backend/cpu/conv2d.hpp (shapes, what is assigned and what accumulated, the same ShapeErrors).
-//
-// Algorithm: the whole batch at once. Forward: im2col of the N images into cols (C k k, N Ho Wo)
-// (kernels/im2col.cuh), one GEMM Yc (out, N Ho Wo) = W (out, C k k) cols (ops::gemm: cuBLAS or the
-// native kernel, as cuda::context().gemm_path() says), then Yc permuted to y (N, out, Ho, Wo) with the
-// bias added (kernels/conv_layout.cuh). Backward: dy permuted to dYc (out, N Ho Wo); db = per-channel
-// sums of dy; cols again; dW (+)= dYc cols^T; dcols = W^T dYc into the cols buffer; dx = col2im(dcols).
-// `workspace` holds cols and Yc/dYc: (C k k + out) N Ho Wo elements, kept by the caller between steps.
-// Work is queued on the calling thread's stream (cuda::context()); nothing waits for it.
-//
-// nvcc only (launches kernels).
+/// \file
+/// netgrow/backend/cuda/conv2d.hpp: the op facade's 2-D convolution on Cuda views. Same contract as
+/// backend/cpu/conv2d.hpp (shapes, what is assigned and what accumulated, the same ShapeErrors).
+///
+/// Algorithm: the whole batch at once. Forward: im2col of the N images into cols (C k k, N Ho Wo)
+/// (kernels/im2col.cuh), one GEMM Yc (out, N Ho Wo) = W (out, C k k) cols (ops::gemm: cuBLAS or the
+/// native kernel, as cuda::context().gemm_path() says), then Yc permuted to y (N, out, Ho, Wo) with the
+/// bias added (kernels/conv_layout.cuh). Backward: dy permuted to dYc (out, N Ho Wo); db = per-channel
+/// sums of dy; cols again; dW (+)= dYc cols^T; dcols = W^T dYc into the cols buffer; dx = col2im(dcols).
+/// `workspace` holds cols and Yc/dYc: (C k k + out) N Ho Wo elements, kept by the caller between steps.
+/// Work is queued on the calling thread's stream (cuda::context()); nothing waits for it.
+///
+/// nvcc only (launches kernels).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -25,7 +26,7 @@
 
 namespace netgrow::ops {
 
-// y = conv(x, w) + b (b empty: no bias); y is assigned.
+/// y = conv(x, w) + b (b empty: no bias); y is assigned.
 template <class T>
 void conv2d_forward(CudaIn<T> x, CudaIn<T> w, CudaIn<T> b, const ConvGeometry& g, TensorView<T, Cuda> y,
                     Tensor<T, Cuda>& workspace) {
@@ -43,8 +44,8 @@ void conv2d_forward(CudaIn<T> x, CudaIn<T> w, CudaIn<T> b, const ConvGeometry& g
                                               y.data(), stream);
 }
 
-// dw (out, C, k, k) and db (out; empty: no bias) are assigned, or added to when `accumulate`; dx is
-// assigned (skipped when empty).
+/// dw (out, C, k, k) and db (out; empty: no bias) are assigned, or added to when `accumulate`; dx is
+/// assigned (skipped when empty).
 template <class T>
 void conv2d_backward(CudaIn<T> x, CudaIn<T> dy, CudaIn<T> w, const ConvGeometry& g, TensorView<T, Cuda> dw,
                      TensorView<T, Cuda> db, bool accumulate, TensorView<T, Cuda> dx, Tensor<T, Cuda>& workspace) {

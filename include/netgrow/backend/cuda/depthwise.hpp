@@ -1,10 +1,11 @@
-// netgrow/backend/cuda/depthwise.hpp: the op facade's depthwise 2-D convolution on Cuda views, over
-// kernels/depthwise.cuh. Same contract as backend/cpu/depthwise.hpp (shapes and ShapeErrors, what is
-// assigned and what accumulated). The filter and bias gradients are reduced in double in a fixed
-// order and the input gradient gathers, so results are deterministic. Work is queued on the calling
-// thread's stream.
-//
-// nvcc only (launches kernels).
+/// \file
+/// netgrow/backend/cuda/depthwise.hpp: the op facade's depthwise 2-D convolution on Cuda views, over
+/// kernels/depthwise.cuh. Same contract as backend/cpu/depthwise.hpp (shapes and ShapeErrors, what is
+/// assigned and what accumulated). The filter and bias gradients are reduced in double in a fixed
+/// order and the input gradient gathers, so results are deterministic. Work is queued on the calling
+/// thread's stream.
+///
+/// nvcc only (launches kernels).
 #pragma once
 
 #include "netgrow/backend/cpu/depthwise.hpp"
@@ -15,7 +16,7 @@
 
 namespace netgrow::ops {
 
-// y = depthwise(x, w) + b (b empty: no bias); assigned.
+/// y = depthwise(x, w) + b (b empty: no bias); assigned.
 template <class T>
 void depthwise_conv2d_forward(CudaIn<T> x, CudaIn<T> w, CudaIn<T> b, const ConvGeometry& g, TensorView<T, Cuda> y) {
   detail::check_depthwise_shapes(x.shape(), w.shape(), b.numel(), g, y.shape(), "depthwise_conv2d_forward");
@@ -23,8 +24,8 @@ void depthwise_conv2d_forward(CudaIn<T> x, CudaIn<T> w, CudaIn<T> b, const ConvG
                                        y.data(), cuda::context().stream());
 }
 
-// dw (C, 1, k, k) and db (C; empty: no bias) are assigned, or added to when `accumulate`; dx is
-// assigned (skipped when empty).
+/// dw (C, 1, k, k) and db (C; empty: no bias) are assigned, or added to when `accumulate`; dx is
+/// assigned (skipped when empty).
 template <class T>
 void depthwise_conv2d_backward(CudaIn<T> x, CudaIn<T> dy, CudaIn<T> w, const ConvGeometry& g, TensorView<T, Cuda> dw,
                                TensorView<T, Cuda> db, bool accumulate, TensorView<T, Cuda> dx) {

@@ -1,20 +1,21 @@
-// netgrow/backend/cuda/device_pool.hpp: the pooled device allocator behind every Tensor<T, Cuda>
-// (detail::Buffer<T, Cuda> in memory.hpp) and every context's workspace.
-//
-// Contracts
-// - Requests are rounded up to a size class (four classes per power of two, in steps of at least 512
-//   bytes: at most 25% or 512 bytes is wasted); a freed block is cached under its class and handed
-//   out again to the next request of the same class, without calling cudaMalloc/cudaFree (which
-//   synchronise the device).
-// - Blocks are tagged with their device and the stream they were returned for, and reused only by
-//   requests on that device and stream (work queued on it before the free finishes before work
-//   queued after the reuse), or, once that stream is released (release_stream(): its work has
-//   finished), by any stream of the device.
-// - When cudaMalloc runs out of memory the cache is released (trim()) and the allocation retried once;
-//   if it fails again CudaOutOfMemory says how much was asked for and how much is in use.
-// - Thread-safe (one mutex). Blocks are 256-byte aligned (cudaMalloc's guarantee).
-//
-// Host-compiler safe: needs only <cuda_runtime_api.h>.
+/// \file
+/// netgrow/backend/cuda/device_pool.hpp: the pooled device allocator behind every Tensor<T, Cuda>
+/// (detail::Buffer<T, Cuda> in memory.hpp) and every context's workspace.
+///
+/// Contracts
+/// - Requests are rounded up to a size class (four classes per power of two, in steps of at least 512
+///   bytes: at most 25% or 512 bytes is wasted); a freed block is cached under its class and handed
+///   out again to the next request of the same class, without calling cudaMalloc/cudaFree (which
+///   synchronise the device).
+/// - Blocks are tagged with their device and the stream they were returned for, and reused only by
+///   requests on that device and stream (work queued on it before the free finishes before work
+///   queued after the reuse), or, once that stream is released (release_stream(): its work has
+///   finished), by any stream of the device.
+/// - When cudaMalloc runs out of memory the cache is released (trim()) and the allocation retried once;
+///   if it fails again CudaOutOfMemory says how much was asked for and how much is in use.
+/// - Thread-safe (one mutex). Blocks are 256-byte aligned (cudaMalloc's guarantee).
+///
+/// Host-compiler safe: needs only <cuda_runtime_api.h>.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -40,27 +41,30 @@ namespace detail {
 inline bool device_pool_destroyed = false;
 }  // namespace detail
 
+/// The pooled device allocator (see the file comment); use the process-wide device_pool().
 class DevicePool {
  public:
+  /// Counters of the pool's activity, for tests and benchmarks.
   struct Statistics {
-    std::size_t in_use_bytes = 0;   // handed out and not yet returned (size-class bytes)
-    std::size_t cached_bytes = 0;   // returned and kept for reuse
-    std::size_t mallocs = 0;        // cudaMalloc calls made so far
-    std::size_t reuses = 0;         // requests served from the cache
+    std::size_t in_use_bytes = 0;   ///< handed out and not yet returned (size-class bytes)
+    std::size_t cached_bytes = 0;   ///< returned and kept for reuse
+    std::size_t mallocs = 0;        ///< cudaMalloc calls made so far
+    std::size_t reuses = 0;         ///< requests served from the cache
   };
 
-  // The smallest size class.
+  /// The smallest size class.
   static constexpr std::size_t min_class_bytes = 512;
 
-  DevicePool() = default;
+  DevicePool() = default;  ///< an empty pool; the library uses the process-wide device_pool()
   DevicePool(const DevicePool&) = delete;
   DevicePool& operator=(const DevicePool&) = delete;
+  /// Frees the cached blocks (errors ignored: it may run at process exit).
   ~DevicePool() {
     release_all(/*ignore_errors=*/true);
     if (process_pool_) detail::device_pool_destroyed = true;
   }
 
-  // The size class a request of `bytes` is served from (>= bytes).
+  /// The size class a request of `bytes` is served from (>= bytes).
   static std::size_t size_class(std::size_t bytes) {
     if (bytes <= min_class_bytes) return min_class_bytes;
     if (bytes > (std::numeric_limits<std::size_t>::max() >> 2)) return bytes;  // no device has that much
@@ -69,8 +73,8 @@ class DevicePool {
     return (bytes + step - 1) / step * step;
   }
 
-  // A block of at least `bytes` on the current device for work on `stream` (a stream of that
-  // device); nullptr for bytes == 0.
+  /// A block of at least `bytes` on the current device for work on `stream` (a stream of that
+  /// device); nullptr for bytes == 0.
   void* allocate(std::size_t bytes, cudaStream_t stream) {
     if (bytes == 0) return nullptr;
     const std::size_t cls = size_class(bytes);
@@ -107,7 +111,7 @@ class DevicePool {
     return p;
   }
 
-  // Returns a block from allocate() after the work queued on `stream` that uses it. Never throws.
+  /// Returns a block from allocate() after the work queued on `stream` that uses it. Never throws.
   void deallocate(void* p, cudaStream_t stream) noexcept {
     if (!p) return;
     std::unique_lock lock(mutex_);
@@ -126,21 +130,21 @@ class DevicePool {
     }
   }
 
-  // The size class of a live block (0 for null or unknown pointers).
+  /// The size class of a live block (0 for null or unknown pointers).
   std::size_t block_bytes(const void* p) const {
     std::unique_lock lock(mutex_);
     const auto it = live_.find(const_cast<void*>(p));
     return it == live_.end() ? 0 : it->second.bytes;
   }
 
-  // Frees every cached block (cudaFree waits for the device's queued work first).
+  /// Frees every cached block (cudaFree waits for the device's queued work first).
   void trim() {
     std::unique_lock lock(mutex_);
     release_cached_locked(false);
   }
 
-  // Called when `stream` is about to be destroyed after all its work finished: its cached blocks
-  // become usable by any stream.
+  /// Called when `stream` is about to be destroyed after all its work finished: its cached blocks
+  /// become usable by any stream.
   void release_stream(cudaStream_t stream) noexcept {
     std::unique_lock lock(mutex_);
     for (auto it = cache_.begin(); it != cache_.end();) {
@@ -159,6 +163,7 @@ class DevicePool {
     }
   }
 
+  /// A snapshot of the counters.
   Statistics statistics() const {
     std::unique_lock lock(mutex_);
     return stats_;
@@ -233,8 +238,8 @@ class DevicePool {
   Statistics stats_;
 };
 
-// The process-wide pool, for every device (blocks remember their device; with unified addressing
-// cudaFree works from any current device).
+/// The process-wide pool, for every device (blocks remember their device; with unified addressing
+/// cudaFree works from any current device).
 inline DevicePool& device_pool() { return DevicePool::instance_slot(); }
 
 }  // namespace netgrow::cuda

@@ -1,8 +1,9 @@
-// netgrow/backend/cuda/elementwise.hpp: element-wise maps on Cuda views (activations and their
-// derivatives), generic over the activation functor: the functors of layers/activation_functions.hpp
-// run in the kernels as they are. Same contracts as backend/cpu/elementwise.hpp.
-//
-// nvcc only (launches kernels).
+/// \file
+/// netgrow/backend/cuda/elementwise.hpp: element-wise maps on Cuda views (activations and their
+/// derivatives), generic over the activation functor: the functors of layers/activation_functions.hpp
+/// run in the kernels as they are. Same contracts as backend/cpu/elementwise.hpp.
+///
+/// nvcc only (launches kernels).
 #pragma once
 
 #include "netgrow/backend/cpu/elementwise.hpp"
@@ -11,14 +12,14 @@
 
 namespace netgrow::ops {
 
-// y = act(x), element-wise. x and y may alias.
+/// y = act(x), element-wise. x and y may alias.
 template <class Act, class T>
 void activation_forward(const Act& act, CudaIn<T> x, TensorView<T, Cuda> y) {
   require<ShapeError>(x.numel() == y.numel(), "activation_forward: ", x.shape(), " into ", y.shape());
   kernels::activation_forward<Act, T>(act, x.data(), y.data(), x.numel(), cuda::context().stream());
 }
 
-// dx = dy * act'(x) with y = act(x) from the forward pass, element-wise. dx may alias dy.
+/// dx = dy * act'(x) with y = act(x) from the forward pass, element-wise. dx may alias dy.
 template <class Act, class T>
 void activation_backward(const Act& act, CudaIn<T> x, CudaIn<T> y, CudaIn<T> dy, TensorView<T, Cuda> dx) {
   const Index n = x.numel();

@@ -1,11 +1,12 @@
-// netgrow/backend/cuda/layout.hpp: block rearrangements of Cuda tensors along one axis (concat, slice,
-// assign_slice, in-place append, axis_to_rows / rows_to_axis, per-index norms), with the contracts
-// and messages of backend/cpu/layout.hpp; grown_shape is the CPU one (shapes live on the host).
-//
-// A tensor seen along `axis` is (outer, d_axis, inner). Block copies are pitched cudaMemcpy2DAsync
-// calls queued on the calling thread's stream; axis_norms waits for its result.
-//
-// nvcc only (launches kernels).
+/// \file
+/// netgrow/backend/cuda/layout.hpp: block rearrangements of Cuda tensors along one axis (concat, slice,
+/// assign_slice, in-place append, axis_to_rows / rows_to_axis, per-index norms), with the contracts
+/// and messages of backend/cpu/layout.hpp; grown_shape is the CPU one (shapes live on the host).
+///
+/// A tensor seen along `axis` is (outer, d_axis, inner). Block copies are pitched cudaMemcpy2DAsync
+/// calls queued on the calling thread's stream; axis_norms waits for its result.
+///
+/// nvcc only (launches kernels).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -56,7 +57,7 @@ void zero_rows(T* dst, Index dst_pitch, Index width, Index height) {
 
 }  // namespace cuda_detail
 
-// out = a and b joined along `axis` (out is assigned; it must not alias a or b).
+/// out = a and b joined along `axis` (out is assigned; it must not alias a or b).
 template <class T>
 void concat(CudaIn<T> a, CudaIn<T> b, int axis, TensorView<T, Cuda> out) {
   const int ax = detail::checked_axis(a.shape(), axis, "concat");
@@ -70,7 +71,7 @@ void concat(CudaIn<T> a, CudaIn<T> b, int axis, TensorView<T, Cuda> out) {
   cuda_detail::copy_rows<T>(out.data() + la, la + lb, b.data(), lb, lb, outer);
 }
 
-// out = src[..., begin:begin+count, ...] along `axis` (out is assigned; it must not alias src).
+/// out = src[..., begin:begin+count, ...] along `axis` (out is assigned; it must not alias src).
 template <class T>
 void slice(CudaIn<T> src, int axis, Index begin, Index count, TensorView<T, Cuda> out) {
   const int ax = detail::checked_axis(src.shape(), axis, "slice");
@@ -84,7 +85,7 @@ void slice(CudaIn<T> src, int axis, Index begin, Index count, TensorView<T, Cuda
   cuda_detail::copy_rows<T>(out.data(), lo, src.data() + begin * inner, ls, lo, outer);
 }
 
-// dst[..., begin:begin+src.dim(axis), ...] = src along `axis` (src must not alias dst).
+/// dst[..., begin:begin+src.dim(axis), ...] = src along `axis` (src must not alias dst).
 template <class T>
 void assign_slice(CudaIn<T> src, int axis, Index begin, TensorView<T, Cuda> dst) {
   const int ax = detail::checked_axis(dst.shape(), axis, "assign_slice");
@@ -98,10 +99,10 @@ void assign_slice(CudaIn<T> src, int axis, Index begin, TensorView<T, Cuda> dst)
   cuda_detail::copy_rows<T>(dst.data() + begin * inner, ld, src.data(), ls, ls, outer);
 }
 
-// Appends a block of shape `extra_shape` to t along `axis` within t's capacity (call reserve() first;
-// throws ShapeError before any change when the capacity is short). `extra` is a DEVICE pointer to the
-// appended values (extra_shape, row-major) or null for zeros. The existing blocks are staged through
-// the context's workspace (overlapping device copies are undefined), so no tensor is allocated.
+/// Appends a block of shape `extra_shape` to t along `axis` within t's capacity (call reserve() first;
+/// throws ShapeError before any change when the capacity is short). `extra` is a DEVICE pointer to the
+/// appended values (extra_shape, row-major) or null for zeros. The existing blocks are staged through
+/// the context's workspace (overlapping device copies are undefined), so no tensor is allocated.
 template <class T>
 void append_in_place(Tensor<T, Cuda>& t, int axis, const Shape& extra_shape, const T* extra) {
   const int ax = detail::checked_axis(t.shape(), axis, "append_in_place");
@@ -121,8 +122,8 @@ void append_in_place(Tensor<T, Cuda>& t, int axis, const Shape& extra_shape, con
   else cuda_detail::zero_rows<T>(base + la, la + lb, lb, outer);
 }
 
-// norms[j] = the Euclidean norm of all elements of src whose index along `axis` is j (waits for the
-// result; sums of squares in double, as the CPU).
+/// norms[j] = the Euclidean norm of all elements of src whose index along `axis` is j (waits for the
+/// result; sums of squares in double, as the CPU).
 template <class T>
 std::vector<double> axis_norms(CudaIn<T> src, int axis) {
   const int ax = detail::checked_axis(src.shape(), axis, "axis_norms");
@@ -140,8 +141,8 @@ std::vector<double> axis_norms(CudaIn<T> src, int axis) {
   return norms;
 }
 
-// rows (d_axis, outer * inner): row j holds every element of src whose index along `axis` is j, in
-// row-major order of the other dimensions (see backend/cpu/layout.hpp). rows must not alias src.
+/// rows (d_axis, outer * inner): row j holds every element of src whose index along `axis` is j, in
+/// row-major order of the other dimensions (see backend/cpu/layout.hpp). rows must not alias src.
 template <class T>
 void axis_to_rows(CudaIn<T> src, int axis, TensorView<T, Cuda> rows) {
   const int ax = detail::checked_axis(src.shape(), axis, "axis_to_rows");
@@ -152,7 +153,7 @@ void axis_to_rows(CudaIn<T> src, int axis, TensorView<T, Cuda> rows) {
   kernels::axis_to_rows<T>(src.data(), outer, d, inner, rows.data(), cuda::context().stream());
 }
 
-// The inverse of axis_to_rows: writes rows (d_axis, outer * inner) into dst along `axis`.
+/// The inverse of axis_to_rows: writes rows (d_axis, outer * inner) into dst along `axis`.
 template <class T>
 void rows_to_axis(CudaIn<T> rows, int axis, TensorView<T, Cuda> dst) {
   const int ax = detail::checked_axis(dst.shape(), axis, "rows_to_axis");

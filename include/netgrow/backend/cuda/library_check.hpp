@@ -1,12 +1,15 @@
-// netgrow/backend/cuda/library_check.hpp: turns cuBLAS and cuSOLVER status codes into exceptions
-// carrying the call text, the status name and the location, like NETGROW_CUDA_CHECK does for the
-// runtime.
-//
-// Host-compiler safe: needs only <cublas_v2.h>, <cusolverDn.h> and check.hpp.
-//   NETGROW_CUBLAS_CHECK(cublasSgemm(...));
-//   NETGROW_CUSOLVER_CHECK(cusolverDnSgesvdj(...));
-// A failed call throws netgrow::CudaError; an allocation failure inside the library
-// (CUBLAS_STATUS_ALLOC_FAILED, CUSOLVER_STATUS_ALLOC_FAILED) throws netgrow::CudaOutOfMemory.
+/// \file
+/// netgrow/backend/cuda/library_check.hpp: turns cuBLAS and cuSOLVER status codes into exceptions
+/// carrying the call text, the status name and the location, like NETGROW_CUDA_CHECK does for the
+/// runtime.
+///
+/// Host-compiler safe: needs only <cublas_v2.h>, <cusolverDn.h> and check.hpp.
+/// ~~~
+///   NETGROW_CUBLAS_CHECK(cublasSgemm(...));
+///   NETGROW_CUSOLVER_CHECK(cusolverDnSgesvdj(...));
+/// ~~~
+/// A failed call throws netgrow::CudaError; an allocation failure inside the library
+/// (CUBLAS_STATUS_ALLOC_FAILED, CUSOLVER_STATUS_ALLOC_FAILED) throws netgrow::CudaOutOfMemory.
 #pragma once
 
 #include <cublas_v2.h>
@@ -75,7 +78,7 @@ inline std::string library_error_message(const char* call, const char* status_na
 
 }  // namespace netgrow::detail
 
-// Checks a cuBLAS call: NETGROW_CUBLAS_CHECK(cublasSgemm(...)).
+/// Checks a cuBLAS call: NETGROW_CUBLAS_CHECK(cublasSgemm(...)).
 #define NETGROW_CUBLAS_CHECK(call)                                                              \
   do {                                                                                          \
     const cublasStatus_t netgrow_cublas_status_ = (call);                                       \
@@ -83,7 +86,7 @@ inline std::string library_error_message(const char* call, const char* status_na
       ::netgrow::detail::throw_cublas_error(netgrow_cublas_status_, #call, __FILE__, __LINE__); \
   } while (0)
 
-// Checks a cuSOLVER call: NETGROW_CUSOLVER_CHECK(cusolverDnSgesvdj(...)).
+/// Checks a cuSOLVER call: NETGROW_CUSOLVER_CHECK(cusolverDnSgesvdj(...)).
 #define NETGROW_CUSOLVER_CHECK(call)                                                                \
   do {                                                                                              \
     const cusolverStatus_t netgrow_cusolver_status_ = (call);                                       \

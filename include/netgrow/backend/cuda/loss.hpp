@@ -1,8 +1,9 @@
-// netgrow/backend/cuda/loss.hpp: loss values and their gradients on Cuda views, with the contracts and
-// messages of backend/cpu/loss.hpp (sums in double; gradients in the logits' precision). Each call
-// waits for its scalar result (the loss goes back to the host).
-//
-// nvcc only (launches kernels).
+/// \file
+/// netgrow/backend/cuda/loss.hpp: loss values and their gradients on Cuda views, with the contracts and
+/// messages of backend/cpu/loss.hpp (sums in double; gradients in the logits' precision). Each call
+/// waits for its scalar result (the loss goes back to the host).
+///
+/// nvcc only (launches kernels).
 #pragma once
 
 #include <cstdint>
@@ -14,8 +15,8 @@
 
 namespace netgrow::ops {
 
-// Returns mean((pred - target)^2) over all elements; writes grad = 2 (pred - target) / numel unless
-// grad is empty.
+/// Returns mean((pred - target)^2) over all elements; writes grad = 2 (pred - target) / numel unless
+/// grad is empty.
 template <class T>
 double mse(CudaIn<T> pred, CudaIn<T> target, TensorView<T, Cuda> grad) {
   require<ShapeError>(pred.shape() == target.shape(), "MseLoss: prediction ", pred.shape(), " vs target ",
@@ -32,9 +33,9 @@ double mse(CudaIn<T> pred, CudaIn<T> target, TensorView<T, Cuda> grad) {
   return cuda_detail::read_back(scratch) / static_cast<double>(n);
 }
 
-// Softmax cross-entropy of logits (N, C) against integer labels (N) in [0, C) on the device, mean over
-// the batch; writes grad = (softmax - onehot) / N unless grad is empty. A label outside [0, C) throws
-// ArgumentError naming the first such sample (grad is then unspecified).
+/// Softmax cross-entropy of logits (N, C) against integer labels (N) in [0, C) on the device, mean over
+/// the batch; writes grad = (softmax - onehot) / N unless grad is empty. A label outside [0, C) throws
+/// ArgumentError naming the first such sample (grad is then unspecified).
 template <class T>
 CrossEntropyResult softmax_cross_entropy(CudaIn<T> logits, ConstView<std::int32_t, Cuda> labels,
                                          TensorView<T, Cuda> grad) {
@@ -63,7 +64,7 @@ CrossEntropyResult softmax_cross_entropy(CudaIn<T> logits, ConstView<std::int32_
   return r;
 }
 
-// The same with the labels on the host (they are copied to the device first).
+/// The same with the labels on the host (they are copied to the device first).
 template <class T>
 CrossEntropyResult softmax_cross_entropy(CudaIn<T> logits, ConstView<std::int32_t, Cpu> labels,
                                          TensorView<T, Cuda> grad) {

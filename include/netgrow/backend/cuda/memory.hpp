@@ -1,14 +1,15 @@
-// netgrow/backend/cuda/memory.hpp: device memory for Tensor<T, Cuda>: detail::Buffer<T, Cuda>, with
-// the interface of detail::Buffer<T, Cpu> (core/tensor.hpp), served by the pooled allocator
-// cuda::device_pool() (device_pool.hpp; cuda::device_pool().trim() releases its cache).
-//
-// Every copy and zero-fill is queued on the calling thread's current stream (cuda::context()), so
-// it is ordered with the ops that read and write the tensor; nothing here synchronises the host.
-// A buffer belongs to the stream that was current when it was allocated: it goes back to the pool
-// tagged with that stream, so its memory is reused only by work queued on that stream after the
-// release (a tensor used on another stream must be synchronised by the user before it is freed).
-//
-// Host-compiler safe: needs only the CUDA runtime, cuBLAS and cuSOLVER headers (through context.hpp).
+/// \file
+/// netgrow/backend/cuda/memory.hpp: device memory for Tensor<T, Cuda>: detail::Buffer<T, Cuda>, with
+/// the interface of detail::Buffer<T, Cpu> (core/tensor.hpp), served by the pooled allocator
+/// cuda::device_pool() (device_pool.hpp; cuda::device_pool().trim() releases its cache).
+///
+/// Every copy and zero-fill is queued on the calling thread's current stream (cuda::context()), so
+/// it is ordered with the ops that read and write the tensor; nothing here synchronises the host.
+/// A buffer belongs to the stream that was current when it was allocated: it goes back to the pool
+/// tagged with that stream, so its memory is reused only by work queued on that stream after the
+/// release (a tensor used on another stream must be synchronised by the user before it is freed).
+///
+/// Host-compiler safe: needs only the CUDA runtime, cuBLAS and cuSOLVER headers (through context.hpp).
 #pragma once
 
 #include <cuda_runtime_api.h>

@@ -1,12 +1,13 @@
-// netgrow/backend/cuda/ops.hpp: every op-facade overload for Cuda views in one include.
-//
-// The layers, losses and optimizers call the facade with qualified names (ops::gemm<S>(...)), and a
-// qualified call in a template sees only the overloads declared before the template's definition.
-// So in a translation unit that uses Cuda networks this header (or <netgrow/cuda.hpp>, which starts
-// with it) must come before the layer headers. The headers that own such calls include it themselves
-// when compiled by nvcc.
-//
-// nvcc only (launches kernels).
+/// \file
+/// netgrow/backend/cuda/ops.hpp: every op-facade overload for Cuda views in one include.
+///
+/// The layers, losses and optimizers call the facade with qualified names (ops::gemm<S>(...)), and a
+/// qualified call in a template sees only the overloads declared before the template's definition.
+/// So in a translation unit that uses Cuda networks this header (or <netgrow/cuda.hpp>, which starts
+/// with it) must come before the layer headers. The headers that own such calls include it themselves
+/// when compiled by nvcc.
+///
+/// nvcc only (launches kernels).
 #pragma once
 
 #include "netgrow/backend/cuda/batch_norm.hpp"

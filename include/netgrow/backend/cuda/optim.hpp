@@ -1,8 +1,9 @@
-// netgrow/backend/cuda/optim.hpp: optimizer update rules on Cuda views, element-wise in the
-// parameter's precision, with the contracts of backend/cpu/optim.hpp (the formulas are stated at
-// optim/sgd.hpp and optim/adam.hpp): optional momentum buffer, optional per-element lr_scale.
-//
-// nvcc only (launches kernels).
+/// \file
+/// netgrow/backend/cuda/optim.hpp: optimizer update rules on Cuda views, element-wise in the
+/// parameter's precision, with the contracts of backend/cpu/optim.hpp (the formulas are stated at
+/// optim/sgd.hpp and optim/adam.hpp): optional momentum buffer, optional per-element lr_scale.
+///
+/// nvcc only (launches kernels).
 #pragma once
 
 #include <cmath>
@@ -24,8 +25,8 @@ void check_update_shapes(const char* what, const Shape& w, const Shape& g, Tenso
 }
 }  // namespace detail
 
-// SGD with optional momentum buffer `velocity` (empty when momentum == 0) and optional per-element
-// learning-rate factors `lr_scale` (empty = all ones).
+/// SGD with optional momentum buffer `velocity` (empty when momentum == 0) and optional per-element
+/// learning-rate factors `lr_scale` (empty = all ones).
 template <class T>
 void sgd_update(TensorView<T, Cuda> w, CudaIn<T> g, TensorView<T, Cuda> velocity, CudaIn<T> lr_scale,
                 const SgdHyper& h) {
@@ -37,7 +38,7 @@ void sgd_update(TensorView<T, Cuda> w, CudaIn<T> g, TensorView<T, Cuda> velocity
                          lr_scale.empty() ? nullptr : lr_scale.data(), k, cuda::context().stream());
 }
 
-// Adam / AdamW with moments m, v and optional per-element learning-rate factors.
+/// Adam / AdamW with moments m, v and optional per-element learning-rate factors.
 template <class T>
 void adam_update(TensorView<T, Cuda> w, CudaIn<T> g, TensorView<T, Cuda> m, TensorView<T, Cuda> v,
                  CudaIn<T> lr_scale, const AdamHyper& h) {

@@ -1,15 +1,18 @@
-// netgrow/backend/cuda/solver.hpp: the library (cuSOLVER) SVD paths beside the native kernels of
-// kernels/svd_jacobi.cuh and kernels/svd_topk.cuh, with the same outputs: singular values descending,
-// the top-k left (and right) singular vectors row-major, each u column's largest-magnitude entry
-// positive (v flipped with it).
-//
-//   gesvdj  cusolverDn<t>gesvdj, economy size: Jacobi on the whole matrix (any shape)
-//   gesvd   cusolverDn<t>gesvd, QR-based bidiagonalisation (needs rows >= cols in cuSOLVER's
-//           column-major view, so the matrix or its transpose is passed, whichever is tall)
-// Both compute the full SVD and keep the top k. Include from .cu files: the sign rule is a kernel.
-//
-// Row-major a (m, n) is the column-major X = a^T (n, m); X = U' S V'^T gives a = V' S U'^T, so u is
-// (the top k of) V' and v of U', transposed into row-major by cublas<t>geam.
+/// \file
+/// netgrow/backend/cuda/solver.hpp: the library (cuSOLVER) SVD paths beside the native kernels of
+/// kernels/svd_jacobi.cuh and kernels/svd_topk.cuh, with the same outputs: singular values descending,
+/// the top-k left (and right) singular vectors row-major, each u column's largest-magnitude entry
+/// positive (v flipped with it).
+///
+/// ~~~{.unparsed}
+///   gesvdj  cusolverDn<t>gesvdj, economy size: Jacobi on the whole matrix (any shape)
+///   gesvd   cusolverDn<t>gesvd, QR-based bidiagonalisation (needs rows >= cols in cuSOLVER's
+///           column-major view, so the matrix or its transpose is passed, whichever is tall)
+/// ~~~
+/// Both compute the full SVD and keep the top k. Include from .cu files: the sign rule is a kernel.
+///
+/// Row-major a (m, n) is the column-major X = a^T (n, m); X = U' S V'^T gives a = V' S U'^T, so u is
+/// (the top k of) V' and v of U', transposed into row-major by cublas<t>geam.
 #pragma once
 
 #include <cublas_v2.h>
@@ -31,12 +34,14 @@
 
 namespace netgrow::cuda {
 
+/// Which cuSOLVER routine computes the SVD (see the file comment).
 enum class SolverSvdMethod { gesvdj, gesvd };
 
+/// Settings of the cuSOLVER SVD paths.
 struct SolverSvdOptions {
-  SolverSvdMethod method = SolverSvdMethod::gesvdj;
-  double tolerance = 0;  // gesvdj: 0 keeps cuSOLVER's default (machine precision)
-  int max_sweeps = 0;    // gesvdj: 0 keeps cuSOLVER's default (100)
+  SolverSvdMethod method = SolverSvdMethod::gesvdj;  ///< the routine
+  double tolerance = 0;                              ///< gesvdj: 0 keeps cuSOLVER's default (machine precision)
+  int max_sweeps = 0;                                ///< gesvdj: 0 keeps cuSOLVER's default (100)
 };
 
 namespace detail {
@@ -165,18 +170,18 @@ void copy_rows(int rows, int k, const T* src, Index ld_src, T* dst, Index ld_dst
 
 }  // namespace detail
 
-// Bytes of workspace solver_svd_topk needs for an (m, n) matrix.
+/// Bytes of workspace solver_svd_topk needs for an (m, n) matrix.
 template <class T>
 std::size_t solver_svd_workspace_bytes(cusolverDnHandle_t solver, Index m, Index n,
                                        const SolverSvdOptions& options = {}) {
   return detail::plan_solver<T>(solver, m, n, options).total;
 }
 
-// Top-k singular triplets of a (m, n) row-major (row stride lda) by cuSOLVER, 0 <= k <= min(m, n)
-// (k = 0 does nothing): sigma (k) descending, u (m, k) row stride ldu, v (n, k) row stride ldv or
-// nullptr (all assigned; device pointers). Sets both handles' streams to `stream`, then synchronises
-// the stream to read cuSOLVER's info, and throws CudaError when it reports a bad argument or no
-// convergence.
+/// Top-k singular triplets of a (m, n) row-major (row stride lda) by cuSOLVER, 0 <= k <= min(m, n)
+/// (k = 0 does nothing): sigma (k) descending, u (m, k) row stride ldu, v (n, k) row stride ldv or
+/// nullptr (all assigned; device pointers). Sets both handles' streams to `stream`, then synchronises
+/// the stream to read cuSOLVER's info, and throws CudaError when it reports a bad argument or no
+/// convergence.
 template <class T>
 void solver_svd_topk(cusolverDnHandle_t solver, cublasHandle_t blas, Index m, Index n, const T* a, Index lda, Index k,
                      T* sigma, T* u, Index ldu, T* v, Index ldv, cudaStream_t stream,

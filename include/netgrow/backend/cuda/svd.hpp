@@ -1,14 +1,15 @@
-// netgrow/backend/cuda/svd.hpp: the top-k SVD of the op facade on Cuda views, the device twin of
-// ops::svd_topk / ops::svd_topk_of_product in backend/cpu/svd.hpp: same options, same sign rule
-// (each u column's largest-magnitude entry positive), u (m, k) and v (n, k) on the device, the k
-// singular values copied to the host (the few scalars a rank decision needs).
-//
-// The work runs in kernels/svd_topk.cuh (the batched one-sided Jacobi SVD for small or exact cases,
-// the randomized block iteration otherwise); its GEMMs take the context's path (cuBLAS or the native
-// kernel, cuda::context().gemm_path()). Scratch comes from the context's workspace. Waits for the
-// singular values, so the call returns with the results ready.
-//
-// nvcc only (launches kernels).
+/// \file
+/// netgrow/backend/cuda/svd.hpp: the top-k SVD of the op facade on Cuda views, the device twin of
+/// ops::svd_topk / ops::svd_topk_of_product in backend/cpu/svd.hpp: same options, same sign rule
+/// (each u column's largest-magnitude entry positive), u (m, k) and v (n, k) on the device, the k
+/// singular values copied to the host (the few scalars a rank decision needs).
+///
+/// The work runs in kernels/svd_topk.cuh (the batched one-sided Jacobi SVD for small or exact cases,
+/// the randomized block iteration otherwise); its GEMMs take the context's path (cuBLAS or the native
+/// kernel, cuda::context().gemm_path()). Scratch comes from the context's workspace. Waits for the
+/// singular values, so the call returns with the results ready.
+///
+/// nvcc only (launches kernels).
 #pragma once
 
 #include <vector>
@@ -70,7 +71,7 @@ TopSvd<T, Cuda> run_topk(Index m, Index n, Index k, bool want_v, std::size_t wor
 
 }  // namespace cuda_detail
 
-// Top-k singular triplets of a (m, n), 0 <= k <= min(m, n). want_v: also the right vectors.
+/// Top-k singular triplets of a (m, n), 0 <= k <= min(m, n). want_v: also the right vectors.
 template <class T>
 TopSvd<T, Cuda> svd_topk(ConstView<T, Cuda> a, Index k, const SvdOptions& options = {}, bool want_v = true) {
   require<ShapeError>(a.rank() == 2, "svd_topk: expects a matrix, got ", a.shape());
@@ -85,8 +86,8 @@ TopSvd<T, Cuda> svd_topk(ConstView<T, Cuda> a, Index k, const SvdOptions& option
   });
 }
 
-// Top-k singular triplets of a^T b without forming it: a (N, m), b (N, n), N >= 1 (GradMax's
-// M = dL/dz^T h of one batch: a = dL/dz, b = h).
+/// Top-k singular triplets of a^T b without forming it: a (N, m), b (N, n), N >= 1 (GradMax's
+/// M = dL/dz^T h of one batch: a = dL/dz, b = h).
 template <class T>
 TopSvd<T, Cuda> svd_topk_of_product(ConstView<T, Cuda> a, ConstView<T, Cuda> b, Index k, const SvdOptions& options = {},
                                     bool want_v = true) {

@@ -1,16 +1,19 @@
-// netgrow/backend/cuda/transfer.hpp: explicit copies between host and device tensors. netgrow never
-// moves data between devices behind the user's back; these functions are the only way across.
-//
-//   Tensor<float, Cuda> x_dev = to<Cuda>(x_host);     // (any shape) host -> device
-//   Tensor<float, Cpu> y_host = to<Cpu>(y_dev);       // device -> host
-//   copy(x_host.cview(), x_dev.view());                // into an existing tensor of the same shape
-//
-// Contracts: shapes must be equal (ShapeError otherwise). A copy that reads or writes host memory
-// returns when the data is in place (it synchronises the calling thread's stream, after the work
-// queued on it before, so to<Cpu> sees every earlier op's result); a device-to-device copy is queued
-// on the stream like any op.
-//
-// Host-compiler safe: needs only the CUDA runtime, cuBLAS and cuSOLVER headers (through memory.hpp).
+/// \file
+/// netgrow/backend/cuda/transfer.hpp: explicit copies between host and device tensors. netgrow never
+/// moves data between devices behind the user's back; these functions are the only way across.
+///
+/// ~~~
+///   Tensor<float, Cuda> x_dev = to<Cuda>(x_host);     // (any shape) host -> device
+///   Tensor<float, Cpu> y_host = to<Cpu>(y_dev);       // device -> host
+///   copy(x_host.cview(), x_dev.view());                // into an existing tensor of the same shape
+/// ~~~
+///
+/// Contracts: shapes must be equal (ShapeError otherwise). A copy that reads or writes host memory
+/// returns when the data is in place (it synchronises the calling thread's stream, after the work
+/// queued on it before, so to<Cpu> sees every earlier op's result); a device-to-device copy is queued
+/// on the stream like any op.
+///
+/// Host-compiler safe: needs only the CUDA runtime, cuBLAS and cuSOLVER headers (through memory.hpp).
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -38,7 +41,7 @@ constexpr cudaMemcpyKind memcpy_kind() {
 
 }  // namespace detail
 
-// dst = src, element by element, across devices (or within one). Shapes must be equal.
+/// dst = src, element by element, across devices (or within one). Shapes must be equal.
 template <class T, Device From, Device To>
 void copy(ConstView<T, From> src, TensorView<T, To> dst) {
   require<ShapeError>(src.shape() == dst.shape(), "copy (", From::name, " -> ", To::name, "): shape mismatch ",
@@ -56,14 +59,14 @@ void copy(ConstView<T, From> src, TensorView<T, To> dst) {
     ctx.synchronize();
   }
 }
-// The same for a mutable source view.
+/// The same for a mutable source view.
 template <class T, Device From, Device To>
   requires(!std::is_const_v<T>)
 void copy(TensorView<T, From> src, TensorView<T, To> dst) {
   copy(ConstView<T, From>(src), dst);
 }
 
-// A new tensor on device To holding a copy of `src` (a Tensor or a view on any device).
+/// A new tensor on device To holding a copy of `src` (a Tensor or a view on any device).
 template <Device To, class Source>
 auto to(const Source& src) {
   const auto v = const_view(src);
