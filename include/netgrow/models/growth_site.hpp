@@ -15,13 +15,48 @@
 /// initializers call it first, so every site reads the gradients of the network as it is then.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include <Eigen/Eigenvalues>
+
+#include "netgrow/backend/cpu/svd.hpp"
+#include "netgrow/grow/controller.hpp"
+#include "netgrow/grow/pair_data.hpp"
 #include "netgrow/grow/width.hpp"
 
 namespace netgrow::models {
+
+namespace detail {
+
+// Singular values of H / sqrt(n), descending, from the eigenvalues of the (width, width) Gram matrix:
+// H is the stored output of the last layer in [P, C) that keeps the producer's channel layout.
+template <std::size_t P, std::size_t C, class Net>
+std::vector<double> activation_singular_values(Net& net, Index w, const std::string& name) {
+  using S = typename Net::scalar_type;
+  ConstView<S, Cpu> h;
+  [&]<std::size_t... Is>(std::index_sequence<Is...>) {
+    auto consider = [&](ConstView<S, Cpu> out) {
+      if (out.rank() >= 2 && out.dim(1) == w && (h.empty() || out.rank() == h.rank())) h = out;
+    };
+    (consider(net.template output<P + Is>()), ...);
+  }(std::make_index_sequence<C - P>{});
+  require<StateError>(!h.empty(), "growth site ", name, ": no stored activations; run forward first");
+  const Index positions = h.shape().inner_numel() / w, n = h.dim(0) * positions;
+  Tensor<S, Cpu> rows(Shape{w, n});  // channel c's values over samples and positions
+  ops::axis_to_rows<S>(h.reshape(Shape{h.dim(0), w, positions}), 1, rows.view());
+  const Eigen::MatrixXd r = matrix(rows).template cast<double>();
+  const Eigen::MatrixXd gram = r * r.transpose() / static_cast<double>(n);
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(gram, Eigen::EigenvaluesOnly);
+  std::vector<double> sigma;
+  for (Index i = w - 1; i >= 0; --i) sigma.push_back(std::sqrt(std::max(0.0, eig.eigenvalues()(i))));
+  return sigma;
+}
+
+}  // namespace detail
 
 /// Pair (P, C) of the Sequential `net`.
 template <class Net, std::size_t P, std::size_t C>
@@ -50,6 +85,65 @@ struct PairSite {
     } else {
       return grow::grow_width<P, C>(*net, k, init, rng);
     }
+  }
+
+  /// What a growth controller reads (grow/controller.hpp), without growing: runs refresh() (forward,
+  /// loss, backward on the grow batch), then takes the top `probe_k` singular values of GradMax's M,
+  /// the mean gradient norm of the existing neurons' incoming weights, a new neuron's gradient norm
+  /// per unit of sigma under GradMax's default norm rule (mean outgoing norm), the singular values of
+  /// the site's activations H / sqrt(n) (the last layer before the consumer that keeps the producer's
+  /// channel layout; rows are samples, or samples x positions), and one neuron's parameter and
+  /// forward-FLOP cost. Cpu networks.
+  grow::SiteMeasure measure(Index probe_k, const std::function<void()>& refresh,
+                            const grow::PairDataOptions& options = {})
+    requires std::same_as<typename Net::device_type, Cpu>
+  {
+    using S = typename Net::scalar_type;
+    using Producer = typename Net::template layer_type<P>;
+    using Consumer = typename Net::template layer_type<C>;
+    require(static_cast<bool>(refresh), "growth site ", name, ": measure needs refresh (forward, loss, backward)");
+    require(probe_k >= 0, "growth site ", name, ": probe_k must be non-negative, got ", probe_k);
+    refresh();
+    auto& producer = net->template layer<P>();
+    auto& consumer = net->template layer<C>();
+    grow::SiteMeasure m;
+    m.name = name;
+    m.width = width();
+    const Tensor<S, Cpu>& w_in = producer.weight().value;
+    const Tensor<S, Cpu>& w_out = consumer.weight().value;
+    const Index fan_in = w_in.numel() / m.width, fan_out = w_out.numel() / m.width;
+    double between_parameters = 0, slope = 1;
+    grow::detail::for_each_between<Net, P, C>(*net, [&](auto& layer) {
+      between_parameters += static_cast<double>(netgrow::parameter_count(layer)) / static_cast<double>(m.width);
+      using L = std::remove_cvref_t<decltype(layer)>;
+      if constexpr (grow::ActivationBetween<L>) slope *= layer.activation().slope_at_zero();
+    });
+    m.parameters_per_neuron = static_cast<double>(fan_in + (producer.has_bias() ? 1 : 0) + fan_out) + between_parameters;
+    const ConstView<S, Cpu> z1 = net->template output<P>();
+    const ConstView<S, Cpu> z2 = net->template output<C>();
+    const Index y1 = z1.rank() > 2 ? z1.shape().inner_numel() / z1.dim(1) : 1;
+    const Index y2 = z2.rank() > 2 ? z2.shape().inner_numel() / z2.dim(1) : 1;
+    m.flops_per_neuron = 2.0 * static_cast<double>(fan_in * y1) + 2.0 * static_cast<double>(fan_out * y2);
+    // Existing neurons: mean gradient norm of their incoming weights; mean outgoing norm.
+    const std::vector<double> grad_norms = ops::axis_norms<S>(producer.weight().grad.cview(), Producer::output_axis);
+    for (double g : grad_norms) m.existing_gradient_norm += g / static_cast<double>(grad_norms.size());
+    Index outer = 1;
+    for (int a = 0; a < Consumer::input_axis; ++a) outer *= w_out.dim(a);
+    const std::vector<double> out_norms =
+        ops::axis_norms<S>(w_out.cview().reshape(Shape{outer, m.width, w_out.numel() / (outer * m.width)}), 1);
+    double mean_outgoing = 0;
+    for (double v : out_norms) mean_outgoing += v / static_cast<double>(out_norms.size());
+    m.activation_singular_values = detail::activation_singular_values<P, C>(*net, m.width, name);
+    // GradMax's M from this batch (before any other forward).
+    const grow::GrowthData<S> data = grow::data_from_last_backward<P, C>(*net, options);
+    m.new_gradient_per_sigma = std::abs(slope) * data.gradient_scale() * mean_outgoing;
+    const bool batch = !data.has_matrix() && data.has_batch();
+    const Index rows = batch ? data.output_grads().dim(1) : data.matrix().dim(0);
+    const Index cols = batch ? data.inputs().dim(1) : data.matrix().dim(1);
+    const Index k = std::min(probe_k, std::min(rows, cols));
+    m.gradient_singular_values = batch ? ops::svd_topk_of_product<S>(data.output_grads(), data.inputs(), k).sigma
+                                       : ops::svd_topk<S>(data.matrix().cview(), k).sigma;
+    return m;
   }
 
   /// Reserves capacity for `target_width` neurons, so growth up to it does not reallocate.
