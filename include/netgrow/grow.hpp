@@ -1,8 +1,10 @@
 /// \file
 /// netgrow/grow.hpp: growing networks. Width growth of weight-layer pairs with GradMax and its peers,
-/// and the schedules that decide when to grow.
+/// depth growth (new residual blocks, identity layers), and the schedules that decide when to grow.
 #pragma once
 
+#include "netgrow/grow/controller.hpp"
+#include "netgrow/grow/depth.hpp"
 #include "netgrow/grow/firefly.hpp"
 #include "netgrow/grow/gradmax.hpp"
 #include "netgrow/grow/gradmax_opt.hpp"
@@ -16,5 +18,5 @@
 #include "netgrow/grow/width.hpp"
 
 /// \namespace netgrow::grow
-/// Width growth: initializers (GradMax, Random, Split, FireflyOpt, GradMaxOpt), pair data, grow_width and
-/// the schedules that decide when to grow.
+/// Width growth: initializers (GradMax, Random, Split, FireflyOpt, GradMaxOpt), pair data, grow_width;
+/// depth growth: grow_depth, insert_identity_layer; and the schedules that decide when to grow.

@@ -42,32 +42,32 @@ namespace netgrow::grow {
 
 /// What a controller reads about one growth site at one check.
 struct SiteMeasure {
-  std::string name;                               ///< the site's name
+  std::string name{};                             ///< the site's name
   Index width = 0;                                ///< current width (neurons)
   double parameters_per_neuron = 0;               ///< parameters one new neuron adds (fan_in, bias, fan_out, ...)
   double flops_per_neuron = 0;                    ///< forward FLOPs per sample one new neuron adds
-  std::vector<double> gradient_singular_values;   ///< top singular values of M, descending
+  std::vector<double> gradient_singular_values{}; ///< top singular values of M, descending
   double new_gradient_per_sigma = 1;              ///< a new neuron's gradient norm per unit of sigma
   double existing_gradient_norm = 0;              ///< mean norm of the existing neurons' incoming gradients
-  std::vector<double> activation_singular_values; ///< singular values of H / sqrt(n), descending (NORTH)
+  std::vector<double> activation_singular_values{};///< singular values of H / sqrt(n), descending (NORTH)
 };
 
 /// Totals of the network now, and the caps a controller must respect (absent: no cap).
 struct GrowthBudget {
   double parameters = 0;                 ///< parameters now
   double flops = 0;                      ///< forward FLOPs per sample now
-  std::optional<double> max_parameters;  ///< never exceed this many parameters
-  std::optional<double> max_flops;       ///< never exceed this many forward FLOPs per sample
+  std::optional<double> max_parameters{};  ///< never exceed this many parameters
+  std::optional<double> max_flops{};       ///< never exceed this many forward FLOPs per sample
 };
 
 /// One site's outcome at one check (k may be 0: the check is logged all the same).
 struct GrowthDecision {
   std::int64_t step = 0;
   std::size_t site = 0;                 ///< index in the measures given to decide()
-  std::string name;                     ///< the site's name
+  std::string name{};                   ///< the site's name
   Index k = 0;                          ///< neurons to add
   Index wanted = 0;                     ///< neurons the trigger asked for before caps and budget
-  std::vector<double> singular_values;  ///< the singular values the decision read
+  std::vector<double> singular_values{};  ///< the singular values the decision read
   double reference = 0;                 ///< GradMax: the existing gradient norm; NORTH: gamma phi_0 width
 };
 
@@ -76,7 +76,7 @@ struct ControllerOptions {
   std::int64_t check_every = 100;    ///< steps between checks
   std::int64_t start = 0;            ///< first step that may check
   Index max_neurons_per_growth = 0;  ///< per site and check; 0: no cap
-  std::vector<Index> max_width;      ///< per site (in measure order); empty: no cap
+  std::vector<Index> max_width{};      ///< per site (in measure order); empty: no cap
   GrowthBudget budget_caps{};        ///< only max_parameters / max_flops are read here
 };
 
