@@ -28,6 +28,7 @@ static_assert(std::is_base_of_v<netgrow::Error, netgrow::ArgumentError>);
 static_assert(std::is_base_of_v<netgrow::Error, netgrow::StateError>);
 static_assert(std::is_base_of_v<netgrow::Error, netgrow::NumericError>);
 static_assert(std::is_base_of_v<netgrow::Error, netgrow::IoError>);
+static_assert(std::is_base_of_v<netgrow::Error, netgrow::ArchitectureError>);
 static_assert(std::is_base_of_v<std::runtime_error, netgrow::ShapeError>);
 static_assert(!std::is_base_of_v<netgrow::ShapeError, netgrow::ArgumentError>, "the error kinds are siblings");
 

@@ -176,6 +176,49 @@ TEST_CASE("invalid sampler arguments throw ArgumentError") {
   CHECK_NOTHROW(BatchSampler(8, 8, Rng(0), true, true));
 }
 
+TEST_CASE("a sampler restored from state() draws the same batches as the original, across epochs") {
+  BatchSampler original(23, 5, Rng(12));
+  take(original, 7);  // into the second epoch, mid-epoch
+  const BatchSampler::State saved = original.state();
+  CHECK(saved.position == 10);
+  CHECK(saved.epoch == 1);
+  BatchSampler resumed(23, 5, Rng(999));  // another seed: everything comes from the state
+  resumed.set_state(saved);
+  CHECK(resumed.epoch() == 1);
+  CHECK(take(resumed, 20).indices == take(original, 20).indices);
+  CHECK(resumed.state().order == original.state().order);
+  CHECK(resumed.state().rng == original.state().rng);
+}
+
+TEST_CASE("set_state rejects states of other samplers and leaves the sampler unchanged") {
+  BatchSampler s(6, 2, Rng(3));
+  take(s, 2);
+  const BatchSampler::State before = s.state();
+  BatchSampler::State bad = before;
+  bad.order.pop_back();
+  CHECK_THROWS_WITH_AS(s.set_state(bad), doctest::Contains("5 samples"), netgrow::ArgumentError);
+  bad = before;
+  bad.order[0] = bad.order[1];
+  CHECK_THROWS_WITH_AS(s.set_state(bad), doctest::Contains("permutation"), netgrow::ArgumentError);
+  bad = before;
+  bad.order[0] = 6;
+  CHECK_THROWS_AS(s.set_state(bad), netgrow::ArgumentError);
+  bad = before;
+  bad.position = 7;
+  CHECK_THROWS_WITH_AS(s.set_state(bad), doctest::Contains("position 7"), netgrow::ArgumentError);
+  bad = before;
+  bad.epoch = -1;
+  CHECK_THROWS_AS(s.set_state(bad), netgrow::ArgumentError);
+  bad = before;
+  bad.rng = {0, 0, 0, 0};
+  CHECK_THROWS_AS(s.set_state(bad), netgrow::ArgumentError);
+  const BatchSampler::State after = s.state();
+  CHECK(after.order == before.order);
+  CHECK(after.position == before.position);
+  CHECK(after.epoch == before.epoch);
+  CHECK(after.rng == before.rng);
+}
+
 TEST_CASE("gather_rows copies the selected rows in order") {
   const auto src = Tensor<float>::from(Shape{4, 3}, {0, 1, 2, 10, 11, 12, 20, 21, 22, 30, 31, 32});
   Tensor<float> dst;

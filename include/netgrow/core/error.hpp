@@ -47,6 +47,14 @@ class IoError : public Error {
   using Error::Error;
 };
 
+// Saved state that does not fit what it is loaded into: a checkpoint of another architecture (layer
+// kinds or count, parameter names, settings that growth never changes), another scalar type, or
+// without an item the caller asks to restore. The file itself is well formed (otherwise: IoError).
+class ArchitectureError : public Error {
+ public:
+  using Error::Error;
+};
+
 namespace detail {
 
 template <class... Parts>

@@ -6,7 +6,9 @@
 //     gather_rows(x, idx, x_batch);           // x_batch (128, features)
 //   }
 //
-// Same seed -> same order of batches, on every platform (netgrow::Rng, Fisher-Yates).
+// Same seed -> same order of batches, on every platform (netgrow::Rng, Fisher-Yates). state() and
+// set_state() capture and restore the position in the stream of batches, so a run resumed from a
+// checkpoint (io/checkpoint.hpp) draws the same batches as one that never stopped.
 #pragma once
 
 #include <numeric>
@@ -48,6 +50,44 @@ class BatchSampler {
     return batch;
   }
 
+  // Everything that decides the batches to come. The order of the current epoch is stored as it
+  // is: each epoch shuffles the previous one's order, so the generator alone cannot rebuild it.
+  struct State {
+    std::vector<Index> order;  // the current epoch's order: a permutation of [0, n)
+    Index position = 0;        // the next batch starts at order[position] (n: the epoch is used up)
+    Index epoch = 0;           // index of the current epoch
+    Rng::State rng{};          // the generator that shuffles the next epochs
+  };
+
+  State state() const { return State{order_, pos_, epoch_, rng_.state()}; }
+
+  // Continues from `s`, the state() of a sampler over the same n samples; the batch size, shuffle
+  // and drop_last settings stay this sampler's. Throws ArgumentError, leaving the sampler unchanged,
+  // when `s` has another sample count, is not a permutation of [0, n), or has a position outside
+  // [0, n], a negative epoch or the all-zero generator state.
+  void set_state(const State& s) {
+    const Index n = size();
+    require(static_cast<Index>(s.order.size()) == n, "BatchSampler::set_state: state over ", s.order.size(),
+            " samples for a sampler over ", n);
+    require(s.position >= 0 && s.position <= n, "BatchSampler::set_state: position ", s.position, " outside [0, ", n,
+            "]");
+    require(s.epoch >= 0, "BatchSampler::set_state: negative epoch ", s.epoch);
+    std::vector<bool> seen(static_cast<std::size_t>(n), false);
+    for (const Index i : s.order) {
+      require(i >= 0 && i < n && !seen[static_cast<std::size_t>(i)],
+              "BatchSampler::set_state: the order is not a permutation of [0, ", n, ") (index ", i, ")");
+      seen[static_cast<std::size_t>(i)] = true;
+    }
+    Rng rng = rng_;
+    rng.set_state(s.rng);  // validates before anything changes
+    order_ = s.order;
+    pos_ = s.position;
+    epoch_ = s.epoch;
+    rng_ = rng;
+  }
+
+  // Number of samples n.
+  Index size() const { return static_cast<Index>(order_.size()); }
   // Index of the epoch the last batch came from (0 for the first epoch).
   Index epoch() const { return epoch_; }
   // Batches per epoch.

@@ -1,0 +1,503 @@
+/// \file
+/// netgrow/io/checkpoint.hpp: checkpoints of growing networks in the safetensors format, and resuming
+/// from them bit for bit.
+///
+/// ~~~
+/// io::TrainingState state;
+/// state.optimizer(sgd).rng("grow", rng).sampler("train", sampler).counter("step", step).history(history);
+/// io::save_checkpoint("run.safetensors", model.net(), state);
+/// ...
+/// models::Mlp<float, Cpu> fresh(seed_config, rng2);                  // built at SEED width
+/// io::load_checkpoint("run.safetensors", fresh.net(), state2);       // now at the grown widths
+/// ~~~
+///
+/// What a checkpoint holds (names as in PyTorch's nn.Sequential state dicts):
+/// ~~~{.unparsed}
+/// tensors   "<layer>.<parameter>"            the parameter's value, e.g. "0.weight", "3.0.branch.0.weight"
+///                                             (BatchNorm's running statistics are parameters too)
+///           "<name>.state.<i>"               optimizer state i (SGD momentum; Adam's two moments)
+///           "<name>.lr_scale"                per-element learning-rate factors, when present
+///           "netgrow.sampler.<s>.order"      a batch sampler's epoch order (io/training_state.hpp)
+/// metadata  "netgrow.format_version"         "1"
+///           "netgrow.version", "netgrow.scalar" ("F32"/"F64"), "netgrow.network" (describe())
+///           "netgrow.architecture"           JSON list, one entry per layer: {"kind", "describe",
+///                                             "config" (io/kind_config.hpp)}, Stacks with "depth"
+///                                             and "block_kind"
+///           "netgrow.parameters"             JSON object, per parameter: state owner and count,
+///                                             lr_multiplier, lr_scale present, trainable, weight_decay
+///           "netgrow.optimizer", ".rngs", ".samplers", ".schedules", ".counters", ".growth_history"
+///                                             the TrainingState items, when given
+///           anything else                    the caller's metadata (TrainingState::metadata)
+/// ~~~
+/// Gradients are not saved (every step recomputes them).
+///
+/// Loading into a network of the same type restores the saved shapes whatever the network's widths
+/// are now (a network built at seed width grows to the checkpoint's widths; a Stack of another depth
+/// is rebuilt from the blocks' settings in the file). It is all or nothing: the file is parsed and
+/// checked completely, and every layer rebuilt aside, before anything in the network or the
+/// TrainingState changes; an exception leaves both as they were. Checks, each naming the file, the
+/// layer and the parameter:
+/// ~~~{.unparsed}
+/// IoError            malformed file or netgrow metadata
+/// ArchitectureError  another layer count or layer kind, a setting growth never changes (kernel,
+///                    stride, bias, ...), other parameter names, another scalar type (F64 file into
+///                    a float network), a TrainingState item the file lacks or holds for another
+///                    optimizer kind or sampler size
+/// ShapeError         parameter shapes that no layer of that kind has (a bias not matching its
+///                    weight, a kernel of another size, optimizer state of another shape), or
+///                    another input width of the first layer or output width of the last one
+///                    (growth never changes those; widths between layers are checked by forward())
+/// ~~~
+///
+/// Device-generic: parameters of Cuda networks are staged through the host (include
+/// <netgrow/cuda.hpp> first, from .cu files).
+///
+/// Cost of a load: each layer is built twice aside (once at the network's current widths to learn
+/// the kind the file's shapes describe, once at those widths to receive the values), so a load needs
+/// memory for the checkpoint plus one copy of the grown network beside the network itself.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <new>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "netgrow/core/config.hpp"
+#include "netgrow/core/error.hpp"
+#include "netgrow/core/rng.hpp"
+#include "netgrow/core/tensor.hpp"
+#include "netgrow/io/kind_config.hpp"
+#include "netgrow/io/metadata.hpp"
+#include "netgrow/io/safetensors.hpp"
+#include "netgrow/io/training_state.hpp"
+#include "netgrow/layers/parameter.hpp"
+#include "netgrow/network/sequential.hpp"
+#include "netgrow/network/stack.hpp"
+
+namespace netgrow::io {
+
+/// The checkpoint layout this header writes; loads accept exactly this version.
+inline constexpr int checkpoint_format_version = 1;
+
+/// What a checkpoint says about itself.
+struct CheckpointInfo {
+  int format_version = 0;
+  std::string netgrow_version;  ///< of the netgrow that wrote it
+  std::string scalar;           ///< "F32" or "F64"
+  std::string network;          ///< the saved network's describe()
+  std::string optimizer;        ///< its kind ("Sgd", "Adam", ...), empty when none saved
+  std::int64_t optimizer_steps = 0;
+  std::map<std::string, std::string> metadata;  ///< the caller's metadata (keys not starting with "netgrow.")
+};
+
+namespace detail {
+
+template <class L>
+struct is_stack_layer : std::false_type {};
+template <class K, class S, class D>
+struct is_stack_layer<StackLayer<K, S, D>> : std::true_type {};
+
+/// A host tensor on device D: moved on the Cpu, copied over (backend/cuda/transfer.hpp, found by
+/// argument lookup) otherwise.
+template <class D, class S>
+Tensor<S, D> on_device(Tensor<S, Cpu>&& host) {
+  if constexpr (std::same_as<D, Cpu>) {
+    return std::move(host);
+  } else {
+    Tensor<S, D> t = Tensor<S, D>::uninitialized(host.shape());
+    copy(host.cview(), t.view());
+    return t;
+  }
+}
+
+/// The architecture entry of one layer.
+template <class L>
+nlohmann::json describe_layer(const L& layer) {
+  using K = typename L::kind_type;
+  nlohmann::json j = {{"kind", std::string(K::name)}, {"describe", layer.describe()}};
+  if constexpr (RecordedKind<K>) j["config"] = KindConfig<K>::save(layer.kind());
+  if constexpr (is_stack_layer<L>::value) {
+    j["depth"] = layer.size();
+    j["block_kind"] = std::string(L::block_type::kind_type::name);
+  }
+  return j;
+}
+
+inline std::string version_string() {
+  return std::to_string(NETGROW_VERSION_MAJOR) + "." + std::to_string(NETGROW_VERSION_MINOR) + "." +
+         std::to_string(NETGROW_VERSION_PATCH);
+}
+
+/// What "netgrow.parameters" says about one parameter.
+struct ParameterRecord {
+  std::string state_owner;
+  std::size_t states = 0;
+  double lr_multiplier = 1.0;
+  bool lr_scale = false;
+  bool trainable = true;
+  bool weight_decay = true;
+};
+
+/// Everything the layers' staging shares: the file, its parameter records, and what has been used.
+struct LoadContext {
+  const Safetensors& file;
+  std::map<std::string, ParameterRecord> records;
+  std::set<std::string> used_tensors;
+  Index largest_dimension = 1;  ///< bound on widths read from settings (nothing in the file is larger)
+
+  const std::string& source() const { return file.source; }
+};
+
+inline std::map<std::string, ParameterRecord> parse_parameter_records(const Safetensors& st) {
+  const nlohmann::json j = metadata_json(st, std::string(reserved_prefix) + "parameters");
+  require<IoError>(j.is_object(), st.source, ": metadata 'netgrow.parameters' is not a JSON object");
+  std::map<std::string, ParameterRecord> records;
+  for (const auto& [name, value] : j.items()) {
+    const JsonFields f(value, st.source + ": record of parameter '" + name + "'");
+    ParameterRecord r;
+    r.state_owner = f.string("state_owner");
+    const std::uint64_t states = f.unsigned_integer("states");
+    require<IoError>(states <= 16, f.where(), ": ", states, " optimizer state tensors (netgrow's keep at most 2)");
+    r.states = static_cast<std::size_t>(states);
+    r.lr_multiplier = f.number("lr_multiplier");
+    r.lr_scale = f.boolean("lr_scale");
+    r.trainable = f.boolean("trainable");
+    r.weight_decay = f.boolean("weight_decay");
+    records.emplace(name, std::move(r));
+  }
+  return records;
+}
+
+/// Builds a layer of kind `kind` aside (from a scratch generator: every value is overwritten);
+/// ShapeError when the kind is invalid, i.e. the file's shapes describe no such layer.
+template <class L>
+L build_layer(const typename L::kind_type& kind, const std::string& where) {
+  Rng scratch(0);
+  try {
+    return L(kind, scratch);
+  } catch (const Error& e) {
+    throw ShapeError(where + ": the checkpoint's parameter shapes describe no valid layer of this kind: " + e.what());
+  } catch (const std::bad_alloc&) {
+    throw ShapeError(where + ": the checkpoint's parameter shapes describe a layer too large to build");
+  }
+}
+
+/// Calls f(full name, Parameter&) for each parameter of `layer`, named as Sequential names it.
+template <class L, class F>
+void visit_layer_parameters(L& layer, const std::string& prefix, F&& f) {
+  layer.visit_parameters([&](std::string_view name, auto& p) { f(prefix + std::string(name), p); });
+}
+
+/// Names of `layer`'s parameters vs the records of the file's layer: ArchitectureError when they differ.
+template <class L>
+void check_parameter_names(L& layer, const std::string& prefix, const LoadContext& ctx, const std::string& where) {
+  std::set<std::string> mine;
+  visit_layer_parameters(layer, prefix, [&](const std::string& name, auto&) { mine.insert(name); });
+  std::set<std::string> theirs;
+  for (auto it = ctx.records.lower_bound(prefix); it != ctx.records.end() && it->first.starts_with(prefix); ++it)
+    theirs.insert(it->first);
+  if (mine == theirs) return;
+  std::string missing, extra;
+  for (const auto& n : mine)
+    if (!theirs.count(n)) missing += (missing.empty() ? "" : ", ") + n;
+  for (const auto& n : theirs)
+    if (!mine.count(n)) extra += (extra.empty() ? "" : ", ") + n;
+  throw ArchitectureError(where + ": the parameters differ" +
+                          (missing.empty() ? "" : "; not in the checkpoint: " + missing) +
+                          (extra.empty() ? "" : "; only in the checkpoint: " + extra));
+}
+
+/// The file's tensor `name`, checked to hold scalars of type S; ArchitectureError otherwise.
+template <class S>
+const SafeTensor& typed_tensor(const LoadContext& ctx, const std::string& name) {
+  const SafeTensor& t = ctx.file.at(name);
+  require<ArchitectureError>(t.dtype == dtype_v<S>, ctx.source(), ": tensor '", name, "' holds ", dtype_name(t.dtype),
+                             ", but the network's scalar type is ", dtype_name(dtype_v<S>));
+  return t;
+}
+
+/// Resizes a probe layer's parameters to the file's shapes (values unspecified), so that kind()
+/// reports the widths the file describes. ShapeError when a rank differs or a dimension is zero.
+template <class L>
+void take_file_shapes(L& probe, const std::string& prefix, const LoadContext& ctx, const std::string& where) {
+  using S = typename L::scalar_type;
+  visit_layer_parameters(probe, prefix, [&](const std::string& name, auto& p) {
+    const SafeTensor& t = typed_tensor<S>(ctx, name);
+    require<ShapeError>(static_cast<int>(t.shape.size()) == p.value.rank(), where, ": parameter '", name,
+                        "' has shape ", shape_string(t.shape), " in ", ctx.source(), ", but this layer's has rank ",
+                        p.value.rank(), " ", p.value.shape());
+    for (const std::int64_t d : t.shape)
+      require<ShapeError>(d >= 1, where, ": parameter '", name, "' has shape ", shape_string(t.shape), " in ",
+                          ctx.source(), " (empty dimension)");
+    p.value.resize(t.netgrow_shape(name));
+  });
+}
+
+/// Fills the parameters of `staged` (built at the file's widths) from the file. ShapeError when a
+/// tensor does not have the shape the layer needs.
+template <class L>
+void fill_parameters(L& staged, const std::string& prefix, LoadContext& ctx, const std::string& where) {
+  using S = typename L::scalar_type;
+  using D = typename L::device_type;
+  visit_layer_parameters(staged, prefix, [&](const std::string& name, Parameter<S, D>& p) {
+    const auto record = ctx.records.find(name);
+    require<ArchitectureError>(record != ctx.records.end(), where, ": the checkpoint has no parameter '", name, "'");
+    const ParameterRecord& r = record->second;
+    auto load = [&](const std::string& tensor_name) {
+      const SafeTensor& t = typed_tensor<S>(ctx, tensor_name);
+      const Shape shape =
+          t.shape.size() <= static_cast<std::size_t>(Shape::max_rank) ? t.netgrow_shape(tensor_name) : Shape{};
+      require<ShapeError>(t.shape.size() == static_cast<std::size_t>(p.value.rank()) && shape == p.value.shape(), where,
+                          ": tensor '", tensor_name, "' has shape ", shape_string(t.shape), " in ", ctx.source(),
+                          ", but the layer its parameters describe, ", staged.describe(), ", needs ", p.value.shape());
+      ctx.used_tensors.insert(tensor_name);
+      return on_device<D>(t.template to_tensor<S>(tensor_name));
+    };
+    p.value = load(name);
+    p.state.clear();
+    for (std::size_t i = 0; i < r.states; ++i) p.state.push_back(load(name + ".state." + std::to_string(i)));
+    p.lr_scale = r.lr_scale ? load(name + ".lr_scale") : Tensor<S, D>();
+    p.state_owner = r.state_owner;
+    p.lr_multiplier = r.lr_multiplier;
+    p.trainable = r.trainable;
+    p.weight_decay = r.weight_decay;
+  });
+}
+
+inline const nlohmann::json& config_of(const JsonFields& entry) {
+  return entry.at("config");
+}
+
+/// Settings of `live` that growth never changes vs the file's; ArchitectureError when they differ.
+template <RecordedKind K>
+void check_fixed_settings(const K& live, const nlohmann::json& file_config, const std::string& where,
+                          const std::string& source) {
+  const nlohmann::json mine = fixed_settings(live);
+  const nlohmann::json theirs = fixed_settings(KindConfig<K>::load(file_config));
+  require<ArchitectureError>(mine == theirs, where, ": settings ", theirs.dump(), " in ", source,
+                             ", but this layer has ", mine.dump());
+}
+
+/// Every integer setting of a Stack's blocks (widths, kernel sizes, strides) is at most `bound`, the
+/// largest dimension of any tensor in the file: these settings are read before any shape can vouch
+/// for them, and absurd values would otherwise build absurdly large layers.
+inline void check_block_settings_bounded(const nlohmann::json& blocks, Index bound, const std::string& where) {
+  for (const nlohmann::json& b : blocks) {
+    if (!b.is_object()) continue;  // load() reports it
+    for (const auto& [key, v] : b.items()) {
+      // Non-integers and negative values are left to load() and the layer's constructor.
+      const bool bounded = !v.is_number_integer() ||
+                           (v.is_number_unsigned() ? v.get<std::uint64_t>() <= static_cast<std::uint64_t>(bound)
+                                                   : v.get<std::int64_t>() <= bound);
+      require<IoError>(bounded, where, ": block setting '", key, "' = ", v.dump(),
+                       " exceeds every dimension in the checkpoint");
+    }
+  }
+}
+
+/// Width growth never changes what a network takes in or gives out: the input width of its first
+/// layer and the output width of its last one (for layers with a weight() and growth axes) must match.
+template <class L>
+void check_outer_widths(L& live, L& staged, bool first, bool last, const std::string& where) {
+  if constexpr (requires { L::input_axis; L::output_axis; live.weight(); }) {
+    const auto& mine = live.weight().value;
+    const auto& theirs = staged.weight().value;
+    require<ShapeError>(!first || mine.dim(L::input_axis) == theirs.dim(L::input_axis), where,
+                        ": the checkpoint's first layer takes ", theirs.dim(L::input_axis), " inputs, this one ",
+                        mine.dim(L::input_axis), " (growth never changes a network's input width)");
+    require<ShapeError>(!last || mine.dim(L::output_axis) == theirs.dim(L::output_axis), where,
+                        ": the checkpoint's last layer gives ", theirs.dim(L::output_axis), " outputs, this one ",
+                        mine.dim(L::output_axis), " (growth never changes a network's output width)");
+  }
+}
+
+/// A copy of the network's layer `live` (layer `index`) at the checkpoint's shapes, filled with its
+/// values; throws (see the top of this header) without touching `live`.
+template <class L>
+L stage_layer(L& live, std::size_t index, bool last, const nlohmann::json& entry_json, LoadContext& ctx) {
+  using K = typename L::kind_type;
+  const std::string prefix = std::to_string(index) + ".";
+  const std::string where = ctx.source() + ": layer " + std::to_string(index) + " (" + live.describe() + ")";
+  const JsonFields entry(entry_json, ctx.source() + ": architecture entry of layer " + std::to_string(index));
+  const std::string kind = entry.string("kind");
+  require<ArchitectureError>(kind == K::name, where, " is a ", kind, " in the checkpoint");
+
+  K template_kind = live.kind();
+  if constexpr (is_stack_layer<L>::value) {
+    using BlockKind = typename L::block_type::kind_type;
+    const std::string block_kind = entry.string("block_kind");
+    require<ArchitectureError>(block_kind == BlockKind::name, where, " holds ", block_kind,
+                               " blocks in the checkpoint");
+    const std::int64_t depth = entry.integer("depth");
+    require<IoError>(depth >= 1, where, ": depth ", depth, " in the checkpoint");
+    if (static_cast<std::size_t>(depth) != live.size()) {
+      // Depth grew (or differs): the blocks' settings come from the file.
+      if constexpr (RecordedKind<BlockKind>) {
+        const nlohmann::json& config = config_of(entry);
+        require<IoError>(config.is_object() && config.contains("blocks") && config["blocks"].is_array() &&
+                             config["blocks"].size() == static_cast<std::size_t>(depth),
+                         where, ": the settings do not list ", depth, " blocks");
+        check_block_settings_bounded(config["blocks"], ctx.largest_dimension, where);
+        template_kind = KindConfig<K>::load(config);
+      } else {
+        throw ArchitectureError(where + ": the checkpoint has " + std::to_string(depth) + " blocks, this stack " +
+                                std::to_string(live.size()) + "; changing the depth needs io::KindConfig<" +
+                                std::string(BlockKind::name) + "> to rebuild the blocks");
+      }
+    } else if constexpr (RecordedKind<BlockKind>) {
+      if (entry.has("config")) {
+        const nlohmann::json& config = config_of(entry);
+        require<IoError>(config.is_object() && config.contains("blocks") && config["blocks"].is_array() &&
+                             config["blocks"].size() == live.size(),
+                         where, ": the settings do not list ", depth, " blocks");
+        for (std::size_t b = 0; b < live.size(); ++b)
+          check_fixed_settings(live.block(b).kind(), config["blocks"][b], where + ", block " + std::to_string(b),
+                               ctx.source());
+      }
+    }
+  } else if constexpr (RecordedKind<K>) {
+    if (entry.has("config")) check_fixed_settings<K>(live.kind(), config_of(entry), where, ctx.source());
+  }
+
+  // A probe at the template widths, reshaped to the file's shapes, tells the kind those shapes
+  // describe; the staged layer is built at that kind, so every shape it needs is checked against the file.
+  L probe = build_layer<L>(template_kind, where);
+  check_parameter_names(probe, prefix, ctx, where);
+  take_file_shapes(probe, prefix, ctx, where);
+  L staged = build_layer<L>(K(probe.kind()), where);
+  check_parameter_names(staged, prefix, ctx, where);
+  check_outer_widths(live, staged, index == 0, last, where);
+  fill_parameters(staged, prefix, ctx, where);
+  return staged;
+}
+
+}  // namespace detail
+
+/// What the checkpoint `st` says about itself; IoError when it is not a netgrow checkpoint of this
+/// format version.
+inline CheckpointInfo checkpoint_info(const Safetensors& st) {
+  CheckpointInfo info;
+  const std::string p(reserved_prefix);
+  const auto get = [&](const std::string& key) -> const std::string& {
+    const auto it = st.metadata.find(p + key);
+    require<IoError>(it != st.metadata.end(), st.source, ": no metadata '", p, key,
+                     "' (not a netgrow checkpoint, or a damaged one)");
+    return it->second;
+  };
+  const std::string& version = get("format_version");
+  require<IoError>(version == std::to_string(checkpoint_format_version), st.source, ": checkpoint format version '",
+                   version, "'; this netgrow reads version ", checkpoint_format_version);
+  info.format_version = checkpoint_format_version;
+  info.netgrow_version = get("version");
+  info.scalar = get("scalar");
+  info.network = get("network");
+  if (const auto opt = detail::find_metadata_json(st, p + "optimizer")) {
+    const detail::JsonFields f(*opt, st.source + ": optimizer record");
+    info.optimizer = f.string("kind");
+    info.optimizer_steps = f.integer("steps");
+  }
+  for (const auto& [k, v] : st.metadata)
+    if (!is_reserved_name(k)) info.metadata.emplace(k, v);
+  return info;
+}
+
+/// The checkpoint of `net` and the items of `state`, in memory (save_checkpoint writes it).
+template <class S, class D, class... Kinds>
+Safetensors make_checkpoint(Sequential<S, D, Kinds...>& net, const TrainingState& state = {}) {
+  static_assert(StorableScalar<S>, "netgrow::io: checkpoints hold float or double networks");
+  Safetensors st;
+  nlohmann::json records = nlohmann::json::object();
+  net.visit_parameters([&](const std::string& name, Parameter<S, D>& p) {
+    st.tensors[name] = SafeTensor::from(p.value);
+    for (std::size_t i = 0; i < p.state.size(); ++i)
+      st.tensors[name + ".state." + std::to_string(i)] = SafeTensor::from(p.state[i]);
+    if (!p.lr_scale.empty()) st.tensors[name + ".lr_scale"] = SafeTensor::from(p.lr_scale);
+    records[name] = {{"state_owner", p.state_owner},    {"states", p.state.size()}, {"lr_multiplier", p.lr_multiplier},
+                     {"lr_scale", !p.lr_scale.empty()}, {"trainable", p.trainable}, {"weight_decay", p.weight_decay}};
+  });
+  nlohmann::json architecture = nlohmann::json::array();
+  net.for_each_layer([&](auto, const auto& layer) { architecture.push_back(detail::describe_layer(layer)); });
+  const std::string p(reserved_prefix);
+  st.metadata[p + "format_version"] = std::to_string(checkpoint_format_version);
+  st.metadata[p + "version"] = detail::version_string();
+  st.metadata[p + "scalar"] = std::string(dtype_name(dtype_v<S>));
+  st.metadata[p + "network"] = net.describe();
+  st.metadata[p + "architecture"] = detail::dump_json(architecture);
+  st.metadata[p + "parameters"] = detail::dump_json(records);
+  state.save(st);
+  return st;
+}
+
+/// Restores `net` and the items of `state` from the checkpoint `st` (see the top of this header for
+/// what is checked). All or nothing: on an exception `net` and `state`'s objects are unchanged.
+template <class S, class D, class... Kinds>
+CheckpointInfo restore_checkpoint(const Safetensors& st, Sequential<S, D, Kinds...>& net,
+                                  const TrainingState& state = {}) {
+  using Net = Sequential<S, D, Kinds...>;
+  static_assert((std::is_nothrow_move_assignable_v<layer_t<Kinds, S, D>> && ...),
+                "netgrow::io::restore_checkpoint commits the staged layers by move assignment, which must not throw");
+  CheckpointInfo info = checkpoint_info(st);
+  require<ArchitectureError>(info.scalar == dtype_name(dtype_v<S>), st.source, ": the checkpoint holds ", info.scalar,
+                             " parameters, but the network's scalar type is ", dtype_name(dtype_v<S>));
+  const nlohmann::json architecture = detail::metadata_json(st, std::string(reserved_prefix) + "architecture");
+  require<IoError>(architecture.is_array(), st.source, ": metadata 'netgrow.architecture' is not a JSON list");
+  require<ArchitectureError>(architecture.size() == Net::size, st.source, ": the checkpoint's network has ",
+                             architecture.size(), " layers, this one ", Net::size, "\ncheckpoint:\n", info.network,
+                             "this network:\n", net.describe());
+
+  detail::LoadContext ctx{st, detail::parse_parameter_records(st), {}, 1};
+  for (const auto& [name, t] : st.tensors)
+    for (const std::int64_t d : t.shape) ctx.largest_dimension = std::max<Index>(ctx.largest_dimension, d);
+
+  // Stage every layer, then every TrainingState item; nothing has changed yet.
+  std::tuple<std::optional<layer_t<Kinds, S, D>>...> staged;
+  net.for_each_layer([&](auto i, auto& layer) {
+    std::get<decltype(i)::value>(staged).emplace(
+        detail::stage_layer(layer, i, i + 1 == Net::size, architecture[i], ctx));
+  });
+  for (const auto& [name, record] : ctx.records) {
+    (void)record;
+    require<ArchitectureError>(ctx.used_tensors.count(name) != 0, st.source, ": parameter '", name,
+                               "' of the checkpoint belongs to no layer of this network");
+  }
+  for (const auto& [name, t] : st.tensors) {
+    (void)t;
+    require<ArchitectureError>(is_reserved_name(name) || ctx.used_tensors.count(name) != 0, st.source, ": tensor '",
+                               name, "' belongs to no parameter of this network");
+  }
+  const std::function<void()> apply_state = state.stage(st);
+
+  // Commit: moves and validated setters only.
+  net.for_each_layer([&](auto i, auto& layer) { layer = std::move(*std::get<decltype(i)::value>(staged)); });
+  apply_state();
+  return info;
+}
+
+/// Writes the checkpoint of `net` and `state` to `path` atomically: a crash or an error (IoError)
+/// leaves any previous file at `path` intact.
+template <class S, class D, class... Kinds>
+void save_checkpoint(const std::filesystem::path& path, Sequential<S, D, Kinds...>& net,
+                     const TrainingState& state = {}) {
+  write_safetensors(path, make_checkpoint(net, state));
+}
+
+/// Reads the checkpoint at `path` into `net` and `state` (restore_checkpoint).
+template <class S, class D, class... Kinds>
+CheckpointInfo load_checkpoint(const std::filesystem::path& path, Sequential<S, D, Kinds...>& net,
+                               const TrainingState& state = {}) {
+  return restore_checkpoint(read_safetensors(path), net, state);
+}
+
+}  // namespace netgrow::io

@@ -1,0 +1,114 @@
+// Tests io/kind_config.hpp: every layer kind netgrow defines saves and loads its settings exactly,
+// malformed settings raise IoError naming the kind and field, and fixed_settings() drops the widths.
+#include <doctest/doctest.h>
+
+#include "netgrow/io/kind_config.hpp"
+
+#include <string>
+
+#include "netgrow/layers/flatten.hpp"
+#include "netgrow/layers/global_avg_pool.hpp"
+
+using namespace netgrow;
+using io::Json;
+using io::KindConfig;
+
+namespace {
+
+// save -> load -> save gives the same JSON, and load gives back the kind's fields.
+template <class K>
+K round_trip(const K& k) {
+  const Json j = KindConfig<K>::save(k);
+  CHECK(j.is_object());
+  const K back = KindConfig<K>::load(j);
+  CHECK(KindConfig<K>::save(back) == j);
+  return back;
+}
+
+struct Unrecorded {  // a kind of the user's, with a field and no KindConfig
+  int size = 1;
+};
+
+}  // namespace
+
+TEST_CASE("every built-in kind has a record") {
+  static_assert(io::RecordedKind<Dense> && io::RecordedKind<Conv2d> && io::RecordedKind<DepthwiseConv2d>);
+  static_assert(io::RecordedKind<BatchNorm> && io::RecordedKind<MaxPool2d> && io::RecordedKind<AvgPool2d>);
+  static_assert(io::RecordedKind<Relu1> && io::RecordedKind<Relu> && io::RecordedKind<LeakyRelu> &&
+                io::RecordedKind<Tanh> && io::RecordedKind<Gelu>);
+  static_assert(io::RecordedKind<Flatten> && io::RecordedKind<GlobalAvgPool>);
+  static_assert(io::RecordedKind<WideBlock> && io::RecordedKind<WideBlockBN> && io::RecordedKind<Stack<WideBlock>>);
+  static_assert(!io::RecordedKind<Unrecorded>);
+  CHECK(true);
+}
+
+TEST_CASE("settings round trip exactly") {
+  const Dense d = round_trip(Dense{.in = 7, .out = 3, .bias = false, .init = WeightInit::torch_default});
+  CHECK(d.in == 7);
+  CHECK(d.out == 3);
+  CHECK_FALSE(d.bias);
+  CHECK(d.init == WeightInit::torch_default);
+  const Conv2d c = round_trip(Conv2d{
+      .in = 2, .out = 5, .kernel = 5, .stride = 2, .padding = 0, .bias = true, .init = WeightInit::glorot_normal});
+  CHECK(c.kernel == 5);
+  CHECK(c.stride == 2);
+  CHECK(c.padding == 0);
+  CHECK(c.init == WeightInit::glorot_normal);
+  CHECK(round_trip(DepthwiseConv2d{.channels = 4, .kernel = 3, .stride = 2, .padding = 1, .bias = false}).stride == 2);
+  const BatchNorm bn = round_trip(BatchNorm{.channels = 6, .momentum = 0.01, .eps = 1e-3});
+  CHECK(bn.momentum == 0.01);
+  CHECK(bn.eps == 1e-3);
+  CHECK(round_trip(MaxPool2d{.kernel = 3, .stride = 1, .padding = 1}).kernel == 3);
+  CHECK(round_trip(AvgPool2d{.kernel = 2, .stride = 2, .padding = 0}).stride == 2);
+  LeakyRelu lr;
+  lr.slope = 0.2;
+  CHECK(round_trip(lr).slope == 0.2);
+  round_trip(Relu1{});
+  CHECK(KindConfig<Flatten>::save(Flatten{}) == Json::object());
+  const WideBlockBN w = round_trip(WideBlockBN{.in = 8, .inner = 2, .out = 16, .stride = 2, .bn_momentum = 0.2});
+  CHECK(w.inner == 2);
+  CHECK(w.bn_momentum == 0.2);
+  const Stack<WideBlock> s = round_trip(Stack<WideBlock>{
+      .blocks = {WideBlock{.in = 4, .inner = 1, .out = 8, .stride = 2}, WideBlock{.in = 8, .inner = 2, .out = 8}}});
+  REQUIRE(s.blocks.size() == 2);
+  CHECK(s.blocks[0].stride == 2);
+  CHECK(s.blocks[1].inner == 2);
+}
+
+TEST_CASE("missing or mistyped fields raise IoError naming the kind and the field") {
+  Json j = KindConfig<Conv2d>::save(Conv2d{.in = 1, .out = 2});
+  j.erase("stride");
+  CHECK_THROWS_WITH_AS(KindConfig<Conv2d>::load(j), doctest::Contains("Conv2d: field 'stride' is missing"), IoError);
+  j["stride"] = "two";
+  CHECK_THROWS_WITH_AS(KindConfig<Conv2d>::load(j), doctest::Contains("field 'stride' is not an integer"), IoError);
+  j["stride"] = 1.5;
+  CHECK_THROWS_AS(KindConfig<Conv2d>::load(j), IoError);
+  j["stride"] = 18446744073709551615ULL;
+  CHECK_THROWS_AS(KindConfig<Conv2d>::load(j), IoError);
+  j["stride"] = 1;
+  j["init"] = "uniform-ish";
+  CHECK_THROWS_WITH_AS(KindConfig<Conv2d>::load(j), doctest::Contains("not a weight initialiser"), IoError);
+  j["init"] = "he_normal";
+  j["bias"] = 1;
+  CHECK_THROWS_WITH_AS(KindConfig<Conv2d>::load(j), doctest::Contains("'bias' is not true or false"), IoError);
+  CHECK_THROWS_AS(KindConfig<BatchNorm>::load(Json{{"channels", 2}, {"momentum", "x"}, {"eps", 1e-5}}), IoError);
+  CHECK_THROWS_AS(KindConfig<Relu1>::load(Json::array()), IoError);
+  CHECK_THROWS_AS(KindConfig<Dense>::load(Json(3)), IoError);
+  CHECK_THROWS_WITH_AS(KindConfig<Stack<WideBlock>>::load(Json{{"blocks", Json::array()}}),
+                       doctest::Contains("non-empty list"), IoError);
+  CHECK_THROWS_AS(KindConfig<Stack<WideBlock>>::load(Json{{"blocks", Json::array({Json::object()})}}), IoError);
+}
+
+TEST_CASE("fixed_settings keeps what growth never changes") {
+  const Json a = io::fixed_settings(Conv2d{.in = 1, .out = 2, .kernel = 3});
+  const Json b = io::fixed_settings(Conv2d{.in = 9, .out = 20, .kernel = 3});
+  CHECK(a == b);
+  CHECK_FALSE(a.contains("in"));
+  CHECK(a.contains("kernel"));
+  CHECK(io::fixed_settings(Conv2d{.in = 1, .out = 2, .kernel = 5}) != a);
+  CHECK(io::fixed_settings(WideBlock{.in = 4, .inner = 1, .out = 4}) ==
+        io::fixed_settings(WideBlock{.in = 8, .inner = 3, .out = 8}));
+  CHECK(io::fixed_settings(WideBlock{.in = 4, .inner = 1, .out = 4, .stride = 2}) !=
+        io::fixed_settings(WideBlock{.in = 4, .inner = 1, .out = 4}));
+  CHECK(io::fixed_settings(BatchNorm{.channels = 3}) == Json{{"momentum", 0.1}, {"eps", 1e-5}});
+}
