@@ -1,11 +1,11 @@
-// examples/common/summary.hpp: small helpers the examples share: command-line flags, statistics over
-// seeds (mean and a Student-t confidence interval, as the GradMax paper reports), and CSV output.
+// examples/common/summary.hpp: small helpers the examples share: command-line flags and statistics over
+// seeds (mean and a Student-t confidence interval, as the GradMax paper reports). CSV and JSON output
+// live in the library (netgrow/train/csv.hpp, netgrow/train/run_summary.hpp), plots in plot.hpp.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -83,15 +83,6 @@ inline std::string format_interval(const Interval& i) {
   char buf[96];
   std::snprintf(buf, sizeof buf, "%.4f [%.4f, %.4f]", i.mean, i.low, i.high);
   return buf;
-}
-
-// Writes rows to a CSV file (header first); throws when the file cannot be written.
-inline void write_csv(const std::string& path, const std::string& header, const std::vector<std::string>& rows) {
-  std::ofstream out(path);
-  if (!out) throw std::runtime_error("cannot write " + path);
-  out << header << '\n';
-  for (const auto& r : rows) out << r << '\n';
-  if (!out) throw std::runtime_error("error while writing " + path);
 }
 
 }  // namespace examples

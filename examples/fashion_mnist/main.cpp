@@ -16,8 +16,18 @@
 //                    start at the seed widths; every --interval steps from --start, every growth site
 //                    grows at once, reaching the target widths after --growths growths. Data-driven
 //                    methods use a separate grow batch of 128 training images.
+//   GradMax-Auto     GradMax neurons, but how many and where decides grow::GradMaxTrigger: at the same
+//                    steps it measures every site (top singular values of M against the existing
+//                    neurons' mean gradient norm, threshold --auto-threshold) and adds up to the
+//                    plan's per-growth count per site, within the target widths and Baseline-Big's
+//                    parameter count.
 // Prints test accuracy per method (mean and 80% interval over --seeds), training FLOPs relative to
-// Baseline-Big and wall-clock time; writes curves (loss, accuracy, parameters, FLOPs) to CSV.
+// Baseline-Big and wall-clock time, with a progress line during training (--progress). Writes, with
+// the prefix --out (default ./fashion_mnist):
+//   <out>_curves.csv      loss, accuracy, parameters, FLOPs and widths per logged step, method and seed
+//   <out>_summary.json    the settings and every result (per seed and aggregated)
+//   <out>_curves.png/.gp  training loss and parameter count over steps per method (with gnuplot)
+//   <out>_accuracy.png/.gp  final test accuracy per method (with gnuplot)
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -27,10 +37,14 @@
 #include <string>
 #include <vector>
 
+#include "../common/plot.hpp"
 #include "../common/summary.hpp"
 #include "netgrow/models/small_cnn.hpp"
 #include "netgrow/models/wide_resnet.hpp"
 #include "netgrow/netgrow.hpp"
+#include "netgrow/train/csv.hpp"
+#include "netgrow/train/progress.hpp"
+#include "netgrow/train/run_summary.hpp"
 
 using namespace netgrow;
 
@@ -40,7 +54,10 @@ namespace {
 template <class Model>
 std::string widths_of(Model& model) {
   std::string w;
-  model.for_each_site([&](auto& site) { w += (w.empty() ? "" : "/") + std::to_string(site.width()); });
+  model.for_each_site([&](auto& site) {
+    if (!w.empty()) w += '/';
+    w += std::to_string(site.width());
+  });
   return w;
 }
 
@@ -60,6 +77,7 @@ struct CurvePoint {
 };
 
 struct Run {
+  nlohmann::json decisions;  // GradMax-Auto: the controller's log
   double test_accuracy = 0, test_loss = 0, train_flops = 0, seconds = 0, growth_seconds = 0;
   std::string final_widths;
   std::vector<CurvePoint> curve;
@@ -83,6 +101,7 @@ struct Method {
   bool grows;
   bool big;
   GrowAll<Model> grow;
+  bool automatic = false;  // GradMax-Auto: the controller decides k per site
 };
 
 template <class Net>
@@ -105,9 +124,25 @@ ops::CrossEntropyResult evaluate(Net& net, const LabeledImages& data) {
   return total;
 }
 
+// GradMax-Auto's growth step: measure every site on the grow batch, let the controller decide, grow.
+template <class Model>
+void grow_automatically(Model& model, const models::GrowthPlan& plan, int g, grow::GradMaxTrigger& trigger,
+                        std::int64_t step, double max_parameters, Rng& rng, const std::function<void()>& refresh) {
+  std::vector<grow::SiteMeasure> measures;
+  std::size_t i = 0;
+  model.for_each_site([&](auto& site) { measures.push_back(site.measure(plan.neurons(i++, g), refresh)); });
+  const auto decisions = trigger.decide(
+      step, measures, {.parameters = static_cast<double>(model.net().parameter_count()), .max_parameters = max_parameters});
+  i = 0;
+  model.for_each_site([&](auto& site) {
+    const Index k = decisions[i++].k;
+    if (k > 0) site.grow(k, grow::GradMax{.norm = grow::NormRule::mean_norm(0.5)}, rng, refresh);
+  });
+}
+
 template <class Model, class ModelConfig>
 Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const Method<Model>& m, std::uint64_t seed,
-          int log_every) {
+          int log_every, ProgressOptions progress_options, double auto_threshold) {
   Rng rng(seed);
   Model model(m.big ? c.target : c.seed, rng);
   auto& net = model.net();
@@ -125,14 +160,21 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
   };
   grow::GrowthSchedule schedule(c.interval, c.start, c.growths);
   models::GrowthPlan plan;
+  double big_parameters = 0;
   if (m.grows) {
     Rng unused(0);
     Model target(c.target, unused);
     plan = models::plan_growth(model, target, static_cast<int>(c.growths));
+    big_parameters = static_cast<double>(target.net().parameter_count());
   }
+  grow::GradMaxTrigger trigger({.check_every = c.interval, .start = c.start, .max_width = plan.target}, auto_threshold);
 
   Run run;
   double loss_avg = 0, acc_avg = 0;
+  Index parameters = net.parameter_count();
+  std::string widths = widths_of(model);
+  progress_options.samples_per_step = c.batch;
+  ProgressLine progress(c.steps, progress_options);
   const auto start = std::chrono::steady_clock::now();
   for (std::int64_t step = 0; step < c.steps; ++step) {
     if (m.grows && schedule.due(step)) {
@@ -140,9 +182,16 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
       const auto idx = grow_sampler.next();
       gather_rows(data.train.images, idx, gx);
       gather_rows(data.train.labels, idx, gy);
-      m.grow(model, plan, static_cast<int>(schedule.growths()), rng, refresh);
+      if (m.automatic)
+        grow_automatically(model, plan, static_cast<int>(schedule.growths()), trigger, step, big_parameters, rng,
+                           refresh);
+      else
+        m.grow(model, plan, static_cast<int>(schedule.growths()), rng, refresh);
       schedule.record_growth();
       run.growth_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - g0).count();
+      parameters = net.parameter_count();
+      widths = widths_of(model);
+      progress.message(progress_options.label + ": step " + std::to_string(step) + ", grew to widths " + widths);
     }
     const auto idx = sampler.next();
     gather_rows(data.train.images, idx, x);
@@ -161,20 +210,23 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
     loss_avg = step == 0 ? r.loss : 0.98 * loss_avg + 0.02 * r.loss;
     acc_avg = step == 0 ? r.accuracy() : 0.98 * acc_avg + 0.02 * r.accuracy();
     if ((step + 1) % log_every == 0 || step + 1 == c.steps)
-      run.curve.push_back({step + 1, loss_avg, acc_avg, run.train_flops, net.parameter_count(), widths_of(model)});
+      run.curve.push_back({step + 1, loss_avg, acc_avg, run.train_flops, parameters, widths});
+    progress.update(step + 1, {.loss = loss_avg, .accuracy = acc_avg, .parameters = parameters, .width = widths});
   }
+  progress.finish();
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto test = evaluate(net, data.test);
   run.test_accuracy = test.accuracy();
   run.test_loss = test.loss;
   run.final_widths = widths_of(model);
+  if (m.automatic) run.decisions = trigger.log().to_json();
   return run;
 }
 
 // Runs every method on one model type and prints the table; returns the process exit code.
 template <class Model, class ModelConfig>
 int run_experiment(const examples::Flags& flags, const FashionMnist& data, const ModelConfig& seed_config,
-                   const ModelConfig& target_config, const std::string& description) {
+                   const ModelConfig& target_config, const std::string& description, RunSummary& summary) {
   Config<Model, ModelConfig> c;
   c.seed = seed_config;
   c.target = target_config;
@@ -198,6 +250,7 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
       {"GradMaxOpt", true, false, grow_all<Model>(grow::GradMaxOpt{.norm = norm})},
       {"Split", true, false, grow_all<Model>(grow::Split{.noise = 0.01})},
       {"Inverse", true, false, grow_all<Model>(grow::InverseGradMaxOpt{.norm = norm}, {.rows = true})},
+      {"GradMax-Auto", true, false, {}, true},
   };
   std::vector<Method<Model>> methods;
   std::stringstream list(flags.str("methods"));
@@ -219,9 +272,13 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
               static_cast<long long>(c.growths));
 
   std::map<std::string, std::vector<Run>> runs;
+  const ProgressStyle style = parse_progress_style(flags.str("progress"));
   for (const auto& m : methods)
     for (int s = 0; s < seeds; ++s) {
-      runs[m.name].push_back(train(data, c, m, 2000 + static_cast<std::uint64_t>(s), std::max<int>(1, c.steps / 100)));
+      const ProgressOptions progress{.label = m.name + " seed " + std::to_string(s), .style = style};
+      runs[m.name].push_back(
+          train(data, c, m, 2000 + static_cast<std::uint64_t>(s), std::max<int>(1, c.steps / 100), progress,
+                flags.number("auto-threshold")));
       const Run& r = runs[m.name].back();
       std::printf("  %-15s seed %d: test accuracy %.4f, %.1f s\n", m.name.c_str(), s, r.test_accuracy, r.seconds);
       std::fflush(stdout);
@@ -231,30 +288,101 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
   if (runs.count("Baseline-Big")) big_flops = runs["Baseline-Big"][0].train_flops;
   std::printf("\n%-15s %-28s %-12s %-18s %-10s %s\n", "method", "test accuracy (80% CI)", "test loss",
               "train FLOPs vs Big", "seconds", "final widths");
+  RunSummary::Json results;
+  examples::Points accuracy_points{.title = "Fashion-MNIST, " + description +
+                                            ": test accuracy (mean, 80% interval over " + std::to_string(seeds) +
+                                            " seed(s))",
+                                   .ylabel = "test accuracy"};
   for (const auto& m : methods) {
-    std::vector<double> acc;
+    std::vector<double> acc, losses, seconds, flops_per_seed;
+    std::vector<std::string> widths;
     double loss = 0, flops = 0, secs = 0;
-    for (const auto& r : runs[m.name]) acc.push_back(r.test_accuracy), loss += r.test_loss, flops += r.train_flops, secs += r.seconds;
+    for (const auto& r : runs[m.name]) {
+      acc.push_back(r.test_accuracy), loss += r.test_loss, flops += r.train_flops, secs += r.seconds;
+      losses.push_back(r.test_loss), seconds.push_back(r.seconds), flops_per_seed.push_back(r.train_flops);
+      widths.push_back(r.final_widths);
+    }
     const double n = static_cast<double>(runs[m.name].size());
     char flops_text[32] = "n/a";
     if (big_flops > 0) std::snprintf(flops_text, sizeof flops_text, "%.2f", flops / n / big_flops);
-    std::printf("%-15s %-28s %-12.4f %-18s %-10.1f %s\n", m.name.c_str(),
-                examples::format_interval(examples::interval_80(acc)).c_str(), loss / n, flops_text, secs / n,
-                runs[m.name][0].final_widths.c_str());
+    const auto interval = examples::interval_80(acc);
+    std::printf("%-15s %-28s %-12.4f %-18s %-10.1f %s\n", m.name.c_str(), examples::format_interval(interval).c_str(),
+                loss / n, flops_text, secs / n, runs[m.name][0].final_widths.c_str());
+    results[m.name] = {
+        {"test_accuracy", acc},
+        {"test_accuracy_mean", interval.mean},
+        {"test_accuracy_ci80", {interval.low, interval.high}},
+        {"test_loss", losses},
+        {"train_flops", flops_per_seed},
+        {"train_flops_vs_big", big_flops > 0 ? RunSummary::Json(flops / n / big_flops) : RunSummary::Json()},
+        {"seconds", seconds},
+        {"final_widths", widths}};
+    if (m.automatic) results[m.name]["controller_decisions_seed0"] = runs[m.name][0].decisions;
+    accuracy_points.labels.push_back(m.name);
+    accuracy_points.values.push_back(interval.mean);
+    accuracy_points.low.push_back(interval.low);
+    accuracy_points.high.push_back(interval.high);
   }
 
-  std::vector<std::string> rows;
+  const std::string out = flags.str("out");
+  const std::string csv_path = out + "_curves.csv", json_path = out + "_summary.json";
+  CsvWriter csv(csv_path,
+                {"method", "seed", "step", "train_loss", "train_accuracy", "parameters", "train_flops", "site_widths"});
   for (const auto& m : methods)
     for (std::size_t s = 0; s < runs[m.name].size(); ++s)
-      for (const auto& p : runs[m.name][s].curve) {
-        char buf[256];
-        std::snprintf(buf, sizeof buf, "%s,%zu,%lld,%.5f,%.4f,%td,%.4e,%s", m.name.c_str(), s,
-                      static_cast<long long>(p.step), p.loss, p.accuracy, p.params, p.flops, p.widths.c_str());
-        rows.push_back(buf);
+      for (const auto& p : runs[m.name][s].curve)
+        csv.row(m.name, s, p.step, p.loss, p.accuracy, p.params, p.flops, p.widths);
+  csv.close();
+  std::printf("\ncurves written to %s\n", csv_path.c_str());
+
+  summary["config"] = {{"model", description},
+                       {"seed_widths", widths_of(seed_model)},
+                       {"target_widths", widths_of(target_model)},
+                       {"train_images", data.train.size()},
+                       {"test_images", data.test.size()},
+                       {"steps", c.steps},
+                       {"batch", c.batch},
+                       {"epochs", flags.number("epochs")},
+                       {"lr", c.lr},
+                       {"growths", c.growths},
+                       {"first_growth_step", c.start},
+                       {"growth_interval", c.interval},
+                       {"seeds", seeds},
+                       {"methods", flags.str("methods")}};
+  summary["results"] = results;
+  summary["files"] = {{"curves_csv", csv_path}};
+
+  if (flags.str("plots") != "off") {
+    // Training loss and parameter count over steps, mean over seeds (every seed logs the same steps).
+    examples::Panel loss_panel{.title = "training loss (moving average)", .xlabel = "step", .ylabel = "loss"};
+    examples::Panel params_panel{
+        .title = "parameters", .xlabel = "step", .ylabel = "parameters", .si_y = true, .key = "right center"};
+    for (const auto& m : methods) {
+      examples::Series loss_series{.name = m.name}, params_series{.name = m.name};
+      const auto& first = runs[m.name][0].curve;
+      for (std::size_t i = 0; i < first.size(); ++i) {
+        double sum = 0;
+        for (const auto& r : runs[m.name]) sum += r.curve[i].loss;
+        loss_series.x.push_back(static_cast<double>(first[i].step));
+        loss_series.y.push_back(sum / static_cast<double>(runs[m.name].size()));
+        params_series.x.push_back(static_cast<double>(first[i].step));
+        params_series.y.push_back(static_cast<double>(first[i].params));
       }
-  const std::string csv = flags.str("csv") + "_curves.csv";
-  examples::write_csv(csv, "method,seed,step,train_loss,train_accuracy,parameters,train_flops,site_widths", rows);
-  std::printf("\ncurves written to %s\n", csv.c_str());
+      loss_panel.series.push_back(std::move(loss_series));
+      params_panel.series.push_back(std::move(params_series));
+    }
+    const auto curves_plot =
+        examples::plot_panels(out + "_curves", "Fashion-MNIST, " + description, {loss_panel, params_panel});
+    const auto accuracy_plot = examples::plot_points(out + "_accuracy", accuracy_points);
+    examples::report_plot(curves_plot);
+    examples::report_plot(accuracy_plot);
+    summary["files"]["curves_plot_script"] = curves_plot.script;
+    summary["files"]["accuracy_plot_script"] = accuracy_plot.script;
+    if (!curves_plot.png.empty()) summary["files"]["curves_png"] = curves_plot.png;
+    if (!accuracy_plot.png.empty()) summary["files"]["accuracy_png"] = accuracy_plot.png;
+  }
+  summary.write(json_path);
+  std::printf("summary written to %s\n", json_path.c_str());
   return 0;
 }
 
@@ -272,14 +400,18 @@ int main(int argc, char** argv) try {
                          {"growths", "4"},
                          {"start", "0"},
                          {"interval", "0"},
-                         {"methods", "Baseline-Small,Baseline-Big,Random,FireflyOpt,GradMax"},
+                         {"methods", "Baseline-Small,Baseline-Big,Random,FireflyOpt,GradMax,GradMax-Auto"},
+                         {"auto-threshold", "1.0"},
                          {"data", ""},
                          {"train-limit", "0"},
-                         {"csv", "fashion_mnist"}});
+                         {"progress", "auto"},
+                         {"plots", "on"},
+                         {"out", "fashion_mnist"}});
   if (flags.help()) {
     std::printf("fashion_mnist: growing a CNN on Fashion-MNIST with GradMax and its peers\n%s", flags.usage().c_str());
     return 0;
   }
+  RunSummary summary("fashion_mnist", argc, argv);
   const FashionMnist data = load_fashion_mnist({.directory = flags.str("data"), .max_train = flags.integer("train-limit")});
   const double fraction = flags.number("seed-fraction");
   require(fraction > 0 && fraction <= 1, "--seed-fraction must be in (0, 1]");
@@ -287,9 +419,9 @@ int main(int argc, char** argv) try {
   if (model == "small" || model == "small-bn") {
     models::SmallCnnConfig seed{.width_multiplier = fraction}, target{};
     if (model == "small")
-      return run_experiment<models::SmallCnn<float, Cpu>>(flags, data, seed, target, "conv-conv-pool-fc-fc");
-    return run_experiment<models::SmallCnn<float, Cpu, true>>(flags, data, seed, target,
-                                                              "conv-BN-conv-BN-pool-fc-fc");
+      return run_experiment<models::SmallCnn<float, Cpu>>(flags, data, seed, target, "conv-conv-pool-fc-fc", summary);
+    return run_experiment<models::SmallCnn<float, Cpu, true>>(flags, data, seed, target, "conv-BN-conv-BN-pool-fc-fc",
+                                                              summary);
   }
   if (model == "wrn") {
     const models::WideResNetConfig seed{.depth = static_cast<int>(flags.integer("wrn-depth")),
@@ -301,7 +433,7 @@ int main(int argc, char** argv) try {
     target.block_width = 1.0;
     return run_experiment<models::WideResNet<float, Cpu>>(
         flags, data, seed, target,
-        "WRN-" + std::to_string(seed.depth) + "-" + flags.str("wrn-k") + " (inner block widths grow)");
+        "WRN-" + std::to_string(seed.depth) + "-" + flags.str("wrn-k") + " (inner block widths grow)", summary);
   }
   throw Error("--model: unknown model '" + model + "' (small, small-bn, wrn)");
 } catch (const std::exception& e) {

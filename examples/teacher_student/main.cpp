@@ -8,13 +8,23 @@
 //   GradMax       incoming 0, outgoing top singular vectors of E[dL/dz h^T] x mean norm
 //   GradMaxOpt    GradMax's objective by 100 Adam steps (lr 1e-3) from a random start
 //   FireflyOpt    Random with incoming epsilon 0.01, then 100 Adam steps on the loss
+//   GradMax-Auto  GradMax neurons, but when and how many decides grow::GradMaxTrigger: every
+//                 interval / 2 steps it measures the hidden layer (top singular values of M against
+//                 the existing neurons' mean gradient norm, --auto-threshold) and adds at most
+//                 neurons-per-growth neurons, never past Baseline-Big's parameter count
 // Settings: --setting small (teacher 20:10:10, student 20:5:10, +1 neuron after steps 200, 400, ...,
 // 1000; 1500 steps) or large (teacher 100:50:10, student 100:25:10, +5 neurons after steps 500, ...,
 // 2500; 3500 steps). Growth happens after the update of its step, from the gradient of the whole
 // training set (the reference notebook's protocol). Prints the final loss per method (mean and 80%
 // interval over seeds), the gradient norm of the new incoming weights right after each growth (the
-// paper's Fig. 2a), and the cost of a growth against a training step (Fig. 3c); writes the curves and
-// the growth log as CSV files.
+// paper's Fig. 2a), and the cost of a growth against a training step (Fig. 3c), with a progress line
+// per run (--progress). Writes, with the prefix --out (default ./teacher_student):
+//   <out>_curves.csv        loss, hidden width and parameter count per step, method and seed
+//   <out>_growths.csv       each growth: step, width, new incoming gradient norm, milliseconds
+//   <out>_summary.json      the settings and every result (per seed and aggregated)
+//   <out>_curves.png/.gp    training loss (log scale) and parameter count over steps per method (the
+//                           paper's Fig. 4 layout; with gnuplot)
+//   <out>_final_loss.png/.gp  mean loss over the last 500 steps per method, with its 80% interval
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -24,8 +34,12 @@
 #include <string>
 #include <vector>
 
+#include "../common/plot.hpp"
 #include "../common/summary.hpp"
 #include "netgrow/netgrow.hpp"
+#include "netgrow/train/csv.hpp"
+#include "netgrow/train/progress.hpp"
+#include "netgrow/train/run_summary.hpp"
 
 using namespace netgrow;
 using Student = Sequential<float, Cpu, Dense, Relu1, Dense>;
@@ -56,7 +70,9 @@ struct GrowthRecord {
 
 struct Run {
   std::vector<double> loss;  // loss before each update, then the final loss
+  nlohmann::json decisions;  // GradMax-Auto: the controller's log
   std::vector<Index> width;  // hidden width at each entry of `loss`
+  std::vector<Index> parameters;  // parameter count at each entry of `loss`
   std::vector<GrowthRecord> growths;
   double train_seconds = 0;  // training steps only
 };
@@ -82,9 +98,11 @@ struct Method {
   bool grows;
   Index fixed_width;  // for baselines
   Grower grow;
+  bool automatic = false;  // growth decided by grow::GradMaxTrigger instead of the fixed schedule
 };
 
-Run train(const TeacherStudentTask<float>& task, const Setting& s, const Method& m, double lr, std::uint64_t seed) {
+Run train(const TeacherStudentTask<float>& task, const Setting& s, const Method& m, double lr, std::uint64_t seed,
+          const ProgressOptions& progress_options, double auto_threshold) {
   Rng rng(seed);
   const Index width = m.grows ? s.seed_width : m.fixed_width;
   Student net(rng, Dense{.in = s.teacher.in, .out = width, .bias = false}, Relu1{},
@@ -101,6 +119,14 @@ Run train(const TeacherStudentTask<float>& task, const Setting& s, const Method&
   const std::function<void()> refresh_fn = [&] { refresh(); };
   Run run;
   std::int64_t growths = 0;
+  // GradMax-Auto: checks every interval / 2 steps, at most neurons_per_growth at a time, within the
+  // parameters of the teacher-width student.
+  const double big_parameters = static_cast<double>(s.teacher.hidden * (s.teacher.in + s.teacher.out));
+  grow::GradMaxTrigger trigger(
+      {.check_every = std::max<std::int64_t>(1, s.interval / 2), .start = std::max<std::int64_t>(1, s.interval / 2),
+       .max_neurons_per_growth = s.neurons_per_growth},
+      auto_threshold);
+  ProgressLine progress(s.steps, progress_options);
   for (int step = 0;; ++step) {
     const auto t0 = std::chrono::steady_clock::now();
     const double loss = refresh();
@@ -111,14 +137,27 @@ Run train(const TeacherStudentTask<float>& task, const Setting& s, const Method&
     }
     run.loss.push_back(loss);
     run.width.push_back(net.layer<0>().out_features());
+    run.parameters.push_back(net.parameter_count());
     if (step == s.steps) break;
     sgd.step(net);
     run.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    progress.update(step + 1,
+                    {.loss = loss, .parameters = run.parameters.back(), .width = std::to_string(run.width.back())});
 
-    if (m.grows && step > 0 && step % s.interval == 0 && growths < s.growths) {
+    Index k = 0;
+    const auto g0 = std::chrono::steady_clock::now();
+    if (m.automatic && trigger.due(step)) {
+      auto site = models::pair_site<0, 2>(net, "hidden");
+      const std::vector<grow::SiteMeasure> measures{site.measure(s.neurons_per_growth, refresh_fn)};
+      k = trigger.decide(step, measures,
+                         {.parameters = static_cast<double>(net.parameter_count()), .max_parameters = big_parameters})[0]
+              .k;
+    } else if (!m.automatic && m.grows && step > 0 && step % s.interval == 0 && growths < s.growths) {
+      k = s.neurons_per_growth;
+    }
+    if (k > 0) {
       const Index old_width = net.layer<0>().out_features();
-      const auto g0 = std::chrono::steady_clock::now();
-      m.grow(net, s.neurons_per_growth, rng, refresh_fn);
+      m.grow(net, k, rng, refresh_fn);
       GrowthRecord r;
       r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - g0).count();
       r.step = step;
@@ -133,6 +172,8 @@ Run train(const TeacherStudentTask<float>& task, const Setting& s, const Method&
       ++growths;
     }
   }
+  progress.finish();
+  if (m.automatic) run.decisions = trigger.log().to_json();
   return run;
 }
 
@@ -150,12 +191,16 @@ int main(int argc, char** argv) try {
                          {"seeds", "5"},
                          {"lr", "0.1"},
                          {"data-seed", "0"},
-                         {"methods", "Baseline-Small,Baseline-Big,Random,GradMax,GradMaxOpt,FireflyOpt"},
-                         {"csv", "teacher_student"}});
+                         {"methods", "Baseline-Small,Baseline-Big,Random,GradMax,GradMaxOpt,FireflyOpt,GradMax-Auto"},
+                         {"auto-threshold", "1.0"},
+                         {"progress", "auto"},
+                         {"plots", "on"},
+                         {"out", "teacher_student"}});
   if (flags.help()) {
     std::printf("teacher_student: growing students on the GradMax teacher-student task\n%s", flags.usage().c_str());
     return 0;
   }
+  RunSummary summary("teacher_student", argc, argv);
   const Setting s = setting_named(flags.str("setting"));
   const int seeds = static_cast<int>(flags.integer("seeds"));
   const double lr = flags.number("lr");
@@ -172,6 +217,7 @@ int main(int argc, char** argv) try {
       {"FireflyOpt", true, 0, grower(grow::FireflyOpt{.norm = norm, .epsilon = 0.01, .direction = reference_random})},
       {"Split", true, 0, grower(grow::Split{})},
       {"InverseGradMaxOpt", true, 0, grower(grow::InverseGradMaxOpt{.norm = norm})},
+      {"GradMax-Auto", true, 0, grower(grow::GradMax{.norm = norm}), true},
   };
   std::vector<Method> methods;
   std::stringstream list(flags.str("methods"));
@@ -179,7 +225,7 @@ int main(int argc, char** argv) try {
     auto it = std::find_if(all.begin(), all.end(), [&](const Method& m) { return m.name == name; });
     require(it != all.end(), "--methods: unknown method '", name,
             "' (known: Baseline-Small, Baseline-Big, Random, GradMax, GradMaxOpt, FireflyOpt, Split, "
-            "InverseGradMaxOpt)");
+            "InverseGradMaxOpt, GradMax-Auto)");
     methods.push_back(*it);
   }
 
@@ -194,12 +240,22 @@ int main(int argc, char** argv) try {
               t.in, s.seed_width, t.out, s.neurons_per_growth, s.interval, 2 * s.interval, s.growths);
 
   std::map<std::string, std::vector<Run>> runs;
+  const ProgressStyle style = parse_progress_style(flags.str("progress"));
   for (const auto& m : methods)
-    for (int seed = 0; seed < seeds; ++seed) runs[m.name].push_back(train(task, s, m, lr, 1000 + seed));
+    for (int seed = 0; seed < seeds; ++seed)
+      runs[m.name].push_back(
+          train(task, s, m, lr, 1000 + seed, {.label = m.name + " seed " + std::to_string(seed), .style = style},
+                flags.number("auto-threshold")));
 
   // Final loss, mean [80% CI] over seeds.
   std::printf("%-18s %-30s %s\n", "method", "final training loss", "mean loss over the last 500 steps");
   std::vector<std::pair<double, std::string>> order;
+  RunSummary::Json results;
+  examples::Points tail_points{.title = "teacher-student (" + flags.str("setting") +
+                                        "): mean training loss over the "
+                                        "last 500 steps (mean, 80% interval over " +
+                                        std::to_string(seeds) + " seeds)",
+                               .ylabel = "loss"};
   for (const auto& m : methods) {
     std::vector<double> final_loss, tail;
     for (const auto& r : runs[m.name]) {
@@ -208,10 +264,22 @@ int main(int argc, char** argv) try {
       for (std::size_t i = r.loss.size() - 500; i < r.loss.size(); ++i) sum += r.loss[i];
       tail.push_back(sum / 500);
     }
-    const auto fi = examples::interval_80(final_loss);
-    order.emplace_back(examples::interval_80(tail).mean, m.name);
+    const auto fi = examples::interval_80(final_loss), ti = examples::interval_80(tail);
+    order.emplace_back(ti.mean, m.name);
     std::printf("%-18s %-30s %s\n", m.name.c_str(), examples::format_interval(fi).c_str(),
-                examples::format_interval(examples::interval_80(tail)).c_str());
+                examples::format_interval(ti).c_str());
+    results[m.name] = {{"final_loss", final_loss},
+                       {"final_loss_mean", fi.mean},
+                       {"final_loss_ci80", {fi.low, fi.high}},
+                       {"last_500_mean_loss", tail},
+                       {"last_500_mean_loss_mean", ti.mean},
+                       {"last_500_mean_loss_ci80", {ti.low, ti.high}},
+                       {"final_width", runs[m.name][0].width.back()}};
+    if (m.automatic) results[m.name]["controller_decisions_seed0"] = runs[m.name][0].decisions;
+    tail_points.labels.push_back(m.name);
+    tail_points.values.push_back(ti.mean);
+    tail_points.low.push_back(ti.low);
+    tail_points.high.push_back(ti.high);
   }
   std::sort(order.begin(), order.end());
   std::printf("\nordering by the mean loss over the last 500 steps (lowest first; the last step alone is noisy where\n"
@@ -219,18 +287,41 @@ int main(int argc, char** argv) try {
   for (const auto& [loss, name] : order) std::printf(" %s (%.4f)", name.c_str(), loss);
   std::printf("\n");
 
+  // Size and cost: final parameters, and training FLOPs (proportional to the parameters summed over
+  // steps: forward and backward of a bias-free MLP cost 6 N FLOPs per parameter) against Baseline-Big.
+  std::printf("\nsize and cost (mean over seeds; training FLOPs relative to a teacher-width student):\n");
+  const double big_step = static_cast<double>(t.hidden * (t.in + t.out));
+  for (const auto& m : methods) {
+    double final_params = 0, flops = 0, growth_count = 0;
+    for (const auto& r : runs[m.name]) {
+      final_params += static_cast<double>(r.parameters.back()) / seeds;
+      double sum = 0;
+      for (std::size_t i = 0; i + 1 < r.parameters.size(); ++i) sum += static_cast<double>(r.parameters[i]);
+      flops += sum / (big_step * static_cast<double>(s.steps)) / seeds;
+      growth_count += static_cast<double>(r.growths.size()) / seeds;
+    }
+    std::printf("  %-18s final parameters %8.0f   width %5.1f   growths %4.1f   training FLOPs %.3f x Big\n",
+                m.name.c_str(), final_params, final_params / static_cast<double>(t.in + t.out), growth_count, flops);
+    results[m.name]["final_parameters_mean"] = final_params;
+    results[m.name]["train_flops_vs_big"] = flops;
+    results[m.name]["growths_mean"] = growth_count;
+  }
+
   // Paper Fig. 2a: gradient norm of the new incoming weights right after each growth.
   std::printf("\ngradient norm of the new incoming weights right after growth (mean over seeds):\n%-18s", "method");
   for (std::int64_t g = 1; g <= s.growths; ++g) std::printf(" %10s", ("growth " + std::to_string(g)).c_str());
   std::printf("\n");
   for (const auto& m : methods) {
-    if (!m.grows) continue;
+    if (!m.grows || m.automatic) continue;
     std::printf("%-18s", m.name.c_str());
+    std::vector<double> norms;
     for (std::int64_t g = 0; g < s.growths; ++g) {
       double sum = 0;
       for (const auto& r : runs[m.name]) sum += r.growths[static_cast<std::size_t>(g)].new_incoming_grad_norm;
+      norms.push_back(sum / seeds);
       std::printf(" %10s", fmt(sum / seeds, "%.4g").c_str());
     }
+    results[m.name]["new_incoming_grad_norm_after_growth"] = norms;
     std::printf("\n");
   }
 
@@ -246,29 +337,79 @@ int main(int argc, char** argv) try {
       train_s += r.train_seconds;
     }
     const double step_ms = 1e3 * train_s / (static_cast<double>(s.steps) * seeds);
+    if (n_growths == 0) continue;
     const double grow_ms = 1e3 * grow_s / static_cast<double>(n_growths);
     std::printf("  %-18s growth %8.3f ms   training step %6.3f ms   ratio %6.1f\n", m.name.c_str(), grow_ms, step_ms,
                 grow_ms / step_ms);
+    results[m.name]["growth_ms"] = grow_ms;
+    results[m.name]["training_step_ms"] = step_ms;
   }
 
-  const std::string prefix = flags.str("csv");
-  std::vector<std::string> curve_rows, growth_rows;
+  const std::string out = flags.str("out");
+  const std::string curves_path = out + "_curves.csv", growths_path = out + "_growths.csv",
+                    json_path = out + "_summary.json";
+  CsvWriter curves(curves_path, {"method", "seed", "step", "loss", "width", "parameters"});
+  CsvWriter growth_log(growths_path, {"method", "seed", "growth", "step", "width", "new_incoming_grad_norm", "ms"});
   for (const auto& m : methods)
     for (std::size_t seed = 0; seed < runs[m.name].size(); ++seed) {
       const auto& r = runs[m.name][seed];
       for (std::size_t step = 0; step < r.loss.size(); ++step)
-        curve_rows.push_back(m.name + "," + std::to_string(seed) + "," + std::to_string(step) + "," +
-                             fmt(r.loss[step], "%.6g") + "," + std::to_string(r.width[step]));
+        curves.row(m.name, seed, step, r.loss[step], r.width[step], r.parameters[step]);
       for (std::size_t g = 0; g < r.growths.size(); ++g)
-        growth_rows.push_back(m.name + "," + std::to_string(seed) + "," + std::to_string(g + 1) + "," +
-                              std::to_string(r.growths[g].step) + "," + std::to_string(r.growths[g].width) + "," +
-                              fmt(r.growths[g].new_incoming_grad_norm, "%.6g") + "," +
-                              fmt(r.growths[g].seconds * 1e3, "%.4f"));
+        growth_log.row(m.name, seed, g + 1, r.growths[g].step, r.growths[g].width, r.growths[g].new_incoming_grad_norm,
+                       r.growths[g].seconds * 1e3);
     }
-  examples::write_csv(prefix + "_curves.csv", "method,seed,step,loss,width", curve_rows);
-  examples::write_csv(prefix + "_growths.csv", "method,seed,growth,step,width,new_incoming_grad_norm,ms",
-                      growth_rows);
-  std::printf("\ncurves written to %s_curves.csv, growths to %s_growths.csv\n", prefix.c_str(), prefix.c_str());
+  curves.close();
+  growth_log.close();
+  std::printf("\ncurves written to %s, growths to %s\n", curves_path.c_str(), growths_path.c_str());
+
+  summary["config"] = {{"setting", flags.str("setting")},
+                       {"teacher", {t.in, t.hidden, t.out}},
+                       {"samples", t.samples},
+                       {"student_seed_width", s.seed_width},
+                       {"neurons_per_growth", s.neurons_per_growth},
+                       {"growth_interval", s.interval},
+                       {"growths", s.growths},
+                       {"steps", s.steps},
+                       {"lr", lr},
+                       {"seeds", seeds},
+                       {"data_seed", flags.integer("data-seed")},
+                       {"methods", flags.str("methods")}};
+  summary["results"] = results;
+  summary["files"] = {{"curves_csv", curves_path}, {"growths_csv", growths_path}};
+
+  if (flags.str("plots") != "off") {
+    // The paper's Fig. 4 layout: training loss and parameter count over steps, mean over seeds.
+    examples::Panel loss_panel{.title = "training loss", .xlabel = "step", .ylabel = "loss (MSE)", .log_y = true};
+    examples::Panel params_panel{
+        .title = "parameters", .xlabel = "step", .ylabel = "parameters", .si_y = true, .key = "right center"};
+    for (const auto& m : methods) {
+      examples::Series loss_series{.name = m.name}, params_series{.name = m.name};
+      for (std::size_t step = 0; step < runs[m.name][0].loss.size(); ++step) {
+        double sum = 0;
+        for (const auto& r : runs[m.name]) sum += r.loss[step];
+        loss_series.x.push_back(static_cast<double>(step));
+        loss_series.y.push_back(sum / static_cast<double>(runs[m.name].size()));
+        params_series.x.push_back(static_cast<double>(step));
+        params_series.y.push_back(static_cast<double>(runs[m.name][0].parameters[step]));
+      }
+      loss_panel.series.push_back(std::move(loss_series));
+      params_panel.series.push_back(std::move(params_series));
+    }
+    const auto curves_plot = examples::plot_panels(
+        out + "_curves",
+        "teacher-student (" + flags.str("setting") + "), mean over " + std::to_string(seeds) + " seeds",
+        {loss_panel, params_panel});
+    const auto tail_plot = examples::plot_points(out + "_final_loss", tail_points);
+    examples::report_plot(curves_plot);
+    examples::report_plot(tail_plot);
+    summary["files"]["curves_plot_script"] = curves_plot.script;
+    summary["files"]["final_loss_plot_script"] = tail_plot.script;
+    if (!curves_plot.png.empty()) summary["files"]["curves_png"] = curves_plot.png;
+    if (!tail_plot.png.empty()) summary["files"]["final_loss_png"] = tail_plot.png;
+  }
+  summary.write(json_path);
+  std::printf("summary written to %s\n", json_path.c_str());
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "teacher_student: %s\n", e.what());

@@ -10,6 +10,8 @@
 ///   network/   Sequential (a flat list of layer kinds), losses
 ///   optim/     Sgd, Adam, AdamW, learning-rate schedules
 ///   data/      the teacher-student task, Fashion-MNIST (IDX files), mini-batches, augmentation
+///   train/     a progress line for training loops, CSV curves; include train/run_summary.hpp
+///              for JSON run summaries (it pulls in nlohmann/json.hpp)
 /// ~~~
 #pragma once
 
@@ -54,6 +56,9 @@
 #include "netgrow/optim/lr_schedule.hpp"
 #include "netgrow/optim/optimizer.hpp"
 #include "netgrow/optim/sgd.hpp"
+#include "netgrow/train/csv.hpp"
+#include "netgrow/train/format.hpp"
+#include "netgrow/train/progress.hpp"
 
 /// \namespace netgrow
 /// Everything netgrow offers: tensors, layers, networks, losses and optimizers at the top level; the op

@@ -1,8 +1,13 @@
 # cmake -DMODE=find_package|add_subdirectory -DSOURCE=... -DBINARY=... -DPREFIX=... -DNETGROW_SOURCE=...
-#       -P run_consumer.cmake
-# Configures, builds and runs the consumer project; fails on the first step that fails.
+#       [-DCONSUMER_CUDA=ON|OFF] -P run_consumer.cmake
+# Configures, builds and runs the consumer project (and its CUDA program when CONSUMER_CUDA is on and
+# it was built); fails on the first step that fails.
+if(NOT DEFINED CONSUMER_CUDA)
+  set(CONSUMER_CUDA OFF)
+endif()
 file(REMOVE_RECURSE ${BINARY})
-set(args -S ${SOURCE} -B ${BINARY} -DCMAKE_BUILD_TYPE=Release -DNETGROW_CONSUMER_MODE=${MODE})
+set(args -S ${SOURCE} -B ${BINARY} -DCMAKE_BUILD_TYPE=Release -DNETGROW_CONSUMER_MODE=${MODE}
+         -DNETGROW_CONSUMER_CUDA=${CONSUMER_CUDA})
 if(MODE STREQUAL "find_package")
   list(APPEND args -DCMAKE_PREFIX_PATH=${PREFIX})
 else()
@@ -15,6 +20,9 @@ foreach(step configure build run)
     execute_process(COMMAND ${CMAKE_COMMAND} --build ${BINARY} -j 2 RESULT_VARIABLE rc)
   else()
     execute_process(COMMAND ${BINARY}/consumer RESULT_VARIABLE rc)
+    if(rc EQUAL 0 AND EXISTS ${BINARY}/consumer_cuda)
+      execute_process(COMMAND ${BINARY}/consumer_cuda RESULT_VARIABLE rc)
+    endif()
   endif()
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "consumer (${MODE}): ${step} failed with ${rc}")

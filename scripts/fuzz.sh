@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds netgrow's fuzz targets (preset "fuzz": clang, libFuzzer, ASan, UBSan) and runs each for a
+# bounded time; fails when a target finds a crash, a sanitizer report, a leak or a timeout.
+# Usage: scripts/fuzz.sh [seconds per target (default 60)] [target names (default: every target)]
+# Seeds are read from fuzz/corpus/NAME/ (never written); inputs a run discovers are kept in
+# BUILD/corpus/NAME/ for the next run, findings go to BUILD/artifacts/NAME/ (BUILD: build/fuzz, or
+# $NETGROW_FUZZ_BUILD_DIR). Reproduce a finding with: BUILD/fuzz/NAME_fuzzer FILE
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift $(( $# > 0 ? 1 : 0 ))
+build=${NETGROW_FUZZ_BUILD_DIR:-build/fuzz}
+
+scripts/install_deps.sh clang libclang-rt-dev  # clang and its libFuzzer runtime
+cmake --preset fuzz -B "$build" >/dev/null
+cmake --build "$build" -j 2
+
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  for exe in "$build"/fuzz/*_fuzzer; do
+    [ -x "$exe" ] && targets+=("$(basename "$exe" _fuzzer)")
+  done
+fi
+[ ${#targets[@]} -gt 0 ] || { echo "fuzz: no fuzz targets built in $build/fuzz" >&2; exit 1; }
+
+failed=()
+for name in "${targets[@]}"; do
+  exe="$build/fuzz/${name}_fuzzer"
+  [ -x "$exe" ] || { echo "fuzz: no target '$name' ($exe)" >&2; exit 1; }
+  corpus="$build/corpus/$name" artifacts="$build/artifacts/$name"
+  mkdir -p "$corpus" "$artifacts"
+  args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1
+        -artifact_prefix="$artifacts/")
+  [ -f "fuzz/$name.dict" ] && args+=(-dict="fuzz/$name.dict")
+  seeds=()
+  [ -d "fuzz/corpus/$name" ] && seeds+=("fuzz/corpus/$name")
+  echo "fuzz: $name for ${seconds} s (seeds: ${seeds[*]:-none})"
+  if "$exe" "${args[@]}" "$corpus" "${seeds[@]}" > "$build/$name.log" 2>&1; then
+    grep -E "^stat::(number_of_executed_units|peak_rss_mb)|Done [0-9]+ runs" "$build/$name.log" | sed 's/^/  /' || true
+  else
+    echo "fuzz: $name FAILED; the last lines of $build/$name.log:" >&2
+    tail -n 40 "$build/$name.log" >&2
+    failed+=("$name")
+  fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fuzz: findings in ${failed[*]} (inputs in $build/artifacts/)" >&2
+  exit 1
+fi
+echo "fuzz: ${targets[*]}: no findings in ${seconds} s each"
