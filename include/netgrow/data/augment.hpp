@@ -1,5 +1,6 @@
-// netgrow/data/augment.hpp: image augmentation for (N, C, H, W) batches: random crops after zero
-// padding, and random horizontal flips, drawn from a netgrow::Rng (same seed, same batches).
+/// \file
+/// netgrow/data/augment.hpp: image augmentation for (N, C, H, W) batches: random crops after zero
+/// padding, and random horizontal flips, drawn from a netgrow::Rng (same seed, same batches).
 #pragma once
 
 #include <algorithm>
@@ -10,12 +11,13 @@
 
 namespace netgrow {
 
+/// What augment() does to each image; the defaults do nothing.
 struct AugmentOptions {
-  Index crop_padding = 0;  // pad by this many zeros on each side, then crop back at a random offset
-  bool horizontal_flip = false;
+  Index crop_padding = 0;        ///< pad by this many zeros on each side, then crop back at a random offset
+  bool horizontal_flip = false;  ///< mirror each image left-right with probability 1/2
 };
 
-// Augments every image of `batch` (N, C, H, W) in place.
+/// Augments every image of `batch` (N, C, H, W) in place.
 template <class T>
 void augment(TensorView<T, Cpu> batch, const AugmentOptions& o, Rng& rng) {
   require<ShapeError>(batch.rank() == 4, "augment: expects (N, C, H, W), got ", batch.shape());

@@ -1,14 +1,17 @@
-// netgrow/data/batches.hpp: mini-batches: a seeded shuffling sampler and row gathering.
-//
-//   BatchSampler sampler(n_samples, 128, Rng(7));
-//   for (int step = 0; step < steps; ++step) {
-//     auto idx = sampler.next();              // 128 indices; reshuffles at every epoch boundary
-//     gather_rows(x, idx, x_batch);           // x_batch (128, features)
-//   }
-//
-// Same seed -> same order of batches, on every platform (netgrow::Rng, Fisher-Yates). state() and
-// set_state() capture and restore the position in the stream of batches, so a run resumed from a
-// checkpoint (io/checkpoint.hpp) draws the same batches as one that never stopped.
+/// \file
+/// netgrow/data/batches.hpp: mini-batches: a seeded shuffling sampler and row gathering.
+///
+/// ~~~
+///   BatchSampler sampler(n_samples, 128, Rng(7));
+///   for (int step = 0; step < steps; ++step) {
+///     auto idx = sampler.next();              // 128 indices; reshuffles at every epoch boundary
+///     gather_rows(x, idx, x_batch);           // x_batch (128, features)
+///   }
+/// ~~~
+///
+/// Same seed -> same order of batches, on every platform (netgrow::Rng, Fisher-Yates). state() and
+/// set_state() capture and restore the position in the stream of batches, so a run resumed from a
+/// checkpoint (io/checkpoint.hpp) draws the same batches as one that never stopped.
 #pragma once
 
 #include <numeric>
@@ -20,10 +23,11 @@
 
 namespace netgrow {
 
+/// Batches of indices into n samples, epoch after epoch, each epoch shuffled by its own Rng (see the file comment).
 class BatchSampler {
  public:
-  // shuffle = false keeps the natural order; drop_last = false ends each epoch with a short batch
-  // when batch_size does not divide n.
+  /// shuffle = false keeps the natural order; drop_last = false ends each epoch with a short batch
+  /// when batch_size does not divide n.
   BatchSampler(Index n, Index batch_size, Rng rng, bool shuffle = true, bool drop_last = false)
       : batch_(batch_size), rng_(rng), shuffle_(shuffle), drop_last_(drop_last) {
     require(n > 0, "BatchSampler: need at least one sample, got n = ", n);
@@ -35,7 +39,7 @@ class BatchSampler {
     start_epoch();
   }
 
-  // Indices of the next batch (valid until the next call).
+  /// Indices of the next batch (valid until the next call).
   std::span<const Index> next() {
     const Index n = static_cast<Index>(order_.size());
     Index remaining = n - pos_;
@@ -50,21 +54,22 @@ class BatchSampler {
     return batch;
   }
 
-  // Everything that decides the batches to come. The order of the current epoch is stored as it
-  // is: each epoch shuffles the previous one's order, so the generator alone cannot rebuild it.
+  /// Everything that decides the batches to come. The order of the current epoch is stored as it
+  /// is: each epoch shuffles the previous one's order, so the generator alone cannot rebuild it.
   struct State {
-    std::vector<Index> order;  // the current epoch's order: a permutation of [0, n)
-    Index position = 0;        // the next batch starts at order[position] (n: the epoch is used up)
-    Index epoch = 0;           // index of the current epoch
-    Rng::State rng{};          // the generator that shuffles the next epochs
+    std::vector<Index> order;  ///< the current epoch's order: a permutation of [0, n)
+    Index position = 0;        ///< the next batch starts at order[position] (n: the epoch is used up)
+    Index epoch = 0;           ///< index of the current epoch
+    Rng::State rng{};          ///< the generator that shuffles the next epochs
   };
 
+  /// The position in the stream of batches, for set_state() and checkpoints.
   State state() const { return State{order_, pos_, epoch_, rng_.state()}; }
 
-  // Continues from `s`, the state() of a sampler over the same n samples; the batch size, shuffle
-  // and drop_last settings stay this sampler's. Throws ArgumentError, leaving the sampler unchanged,
-  // when `s` has another sample count, is not a permutation of [0, n), or has a position outside
-  // [0, n], a negative epoch or the all-zero generator state.
+  /// Continues from `s`, the state() of a sampler over the same n samples; the batch size, shuffle
+  /// and drop_last settings stay this sampler's. Throws ArgumentError, leaving the sampler unchanged,
+  /// when `s` has another sample count, is not a permutation of [0, n), or has a position outside
+  /// [0, n], a negative epoch or the all-zero generator state.
   void set_state(const State& s) {
     const Index n = size();
     require(static_cast<Index>(s.order.size()) == n, "BatchSampler::set_state: state over ", s.order.size(),
@@ -86,11 +91,11 @@ class BatchSampler {
     rng_ = rng;
   }
 
-  // Number of samples n.
+  /// Number of samples n.
   Index size() const { return static_cast<Index>(order_.size()); }
-  // Index of the epoch the last batch came from (0 for the first epoch).
+  /// Index of the epoch the last batch came from (0 for the first epoch).
   Index epoch() const { return epoch_; }
-  // Batches per epoch.
+  /// Batches per epoch.
   Index batches_per_epoch() const {
     const Index n = static_cast<Index>(order_.size());
     return drop_last_ ? n / batch_ : n / batch_ + (n % batch_ != 0);
@@ -113,7 +118,8 @@ class BatchSampler {
   Index epoch_ = 0;
 };
 
-// dst (k, ...) = rows `indices` of src (n, ...), resized to k rows.
+/// dst (k, ...) = rows `indices` of src (n, ...), resized to k rows.
+///@{
 template <class T>
 void gather_rows(ConstView<T, Cpu> src, std::span<const Index> indices, Tensor<T, Cpu>& dst) {
   require<ShapeError>(src.rank() >= 1, "gather_rows: source must have a batch dimension, got ", src.shape());
@@ -132,5 +138,6 @@ template <class T>
 void gather_rows(const Tensor<T, Cpu>& src, std::span<const Index> indices, Tensor<T, Cpu>& dst) {
   gather_rows(src.cview(), indices, dst);
 }
+///@}
 
 }  // namespace netgrow

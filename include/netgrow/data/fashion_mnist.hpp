@@ -1,11 +1,12 @@
-// netgrow/data/fashion_mnist.hpp: the Fashion-MNIST data set (Xiao, Rasul & Vollgraf 2017) from its
-// four IDX files, as tensors ready for a network.
-//
-// Images become (N, 1, 28, 28) floats, normalised to zero mean and unit variance with the training
-// set's statistics (mean 0.2860, std 0.3530 over all training pixels scaled to [0, 1]) or left in
-// [0, 1]; labels become (N) int32 in 0..9. The directory defaults to $NETGROW_FASHION_MNIST, then
-// /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist package). Images and labels are
-// checked against each other (counts, 28 x 28, labels below 10).
+/// \file
+/// netgrow/data/fashion_mnist.hpp: the Fashion-MNIST data set (Xiao, Rasul & Vollgraf 2017) from its
+/// four IDX files, as tensors ready for a network.
+///
+/// Images become (N, 1, 28, 28) floats, normalised to zero mean and unit variance with the training
+/// set's statistics (mean 0.2860, std 0.3530 over all training pixels scaled to [0, 1]) or left in
+/// [0, 1]; labels become (N) int32 in 0..9. The directory defaults to $NETGROW_FASHION_MNIST, then
+/// /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist package). Images and labels are
+/// checked against each other (counts, 28 x 28, labels below 10).
 #pragma once
 
 #include <cstdint>
@@ -18,26 +19,32 @@
 
 namespace netgrow {
 
+/// One split of the data set: images and their labels, row i of each the same sample.
 struct LabeledImages {
-  Tensor<float, Cpu> images;         // (N, 1, 28, 28)
-  Tensor<std::int32_t, Cpu> labels;  // (N)
+  Tensor<float, Cpu> images;         ///< (N, 1, 28, 28)
+  Tensor<std::int32_t, Cpu> labels;  ///< (N)
+  /// N, the number of samples.
   Index size() const { return labels.numel(); }
 };
 
+/// The training and test splits, as load_fashion_mnist() returns them.
 struct FashionMnist {
-  LabeledImages train;  // 60000
-  LabeledImages test;   // 10000
+  LabeledImages train;  ///< 60000
+  LabeledImages test;   ///< 10000
+  /// The classes' names, indexed by label.
   static constexpr const char* class_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                                   "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
 };
 
+/// Where load_fashion_mnist() reads from and what it keeps.
 struct FashionMnistOptions {
-  std::string directory = "";  // empty: $NETGROW_FASHION_MNIST, else /usr/share/datasets/fashion-mnist
-  bool standardize = true;  // false: pixels in [0, 1]
-  Index max_train = 0;      // > 0: keep only the first max_train training images
-  Index max_test = 0;
+  std::string directory = "";  ///< empty: $NETGROW_FASHION_MNIST, else /usr/share/datasets/fashion-mnist
+  bool standardize = true;     ///< false: pixels in [0, 1]
+  Index max_train = 0;         ///< > 0: keep only the first max_train training images
+  Index max_test = 0;          ///< > 0: keep only the first max_test test images
 };
 
+/// $NETGROW_FASHION_MNIST when set and not empty, else /usr/share/datasets/fashion-mnist.
 inline std::string default_fashion_mnist_directory() {
   if (const char* env = std::getenv("NETGROW_FASHION_MNIST"); env && *env) return env;
   return "/usr/share/datasets/fashion-mnist";
@@ -85,6 +92,8 @@ inline LabeledImages load_split(const std::string& dir, const std::string& prefi
 
 }  // namespace detail
 
+/// Loads both splits (see the file comment); IoError when a file is missing or malformed, or images and
+/// labels do not match.
 inline FashionMnist load_fashion_mnist(const FashionMnistOptions& o = {}) {
   const std::string dir = o.directory.empty() ? default_fashion_mnist_directory() : o.directory;
   FashionMnist d;

@@ -1,18 +1,19 @@
-// netgrow/data/idx.hpp: reader for the IDX format of MNIST and Fashion-MNIST, gzip-compressed or not.
-//
-// Layout: a 4-byte magic number (two zero bytes, a type code, the number of dimensions), then each
-// dimension as a big-endian 32-bit integer, then the values. Only unsigned bytes (type 0x08), the
-// type every (Fashion-)MNIST file uses, are accepted. The reader checks the magic number, the type,
-// the rank (1 to 4), that every dimension is positive and the total size plausible, that exactly
-// that many values follow and nothing else; any failure is an IoError naming the file and what was
-// wrong.
-//
-// Two entry points share one parser: read_idx(path) reads a file, read_idx_bytes(bytes) a buffer in
-// memory (what the fuzzer in fuzz/ drives); read_idx loads the file and calls read_idx_bytes, so both
-// see the same checks. Content starting with the gzip magic (1f 8b) is decompressed with zlib
-// (concatenated gzip members are read in turn, as gunzip does; the CRC of each member is checked);
-// anything else is read as raw IDX. Memory grows with the data actually decoded, never with what a
-// header merely announces, so a corrupt header cannot make the reader allocate gigabytes.
+/// \file
+/// netgrow/data/idx.hpp: reader for the IDX format of MNIST and Fashion-MNIST, gzip-compressed or not.
+///
+/// Layout: a 4-byte magic number (two zero bytes, a type code, the number of dimensions), then each
+/// dimension as a big-endian 32-bit integer, then the values. Only unsigned bytes (type 0x08), the
+/// type every (Fashion-)MNIST file uses, are accepted. The reader checks the magic number, the type,
+/// the rank (1 to 4), that every dimension is positive and the total size plausible, that exactly
+/// that many values follow and nothing else; any failure is an IoError naming the file and what was
+/// wrong.
+///
+/// Two entry points share one parser: read_idx(path) reads a file, read_idx_bytes(bytes) a buffer in
+/// memory (what the fuzzer in fuzz/ drives); read_idx loads the file and calls read_idx_bytes, so both
+/// see the same checks. Content starting with the gzip magic (1f 8b) is decompressed with zlib
+/// (concatenated gzip members are read in turn, as gunzip does; the CRC of each member is checked);
+/// anything else is read as raw IDX. Memory grows with the data actually decoded, never with what a
+/// header merely announces, so a corrupt header cannot make the reader allocate gigabytes.
 #pragma once
 
 #include <zlib.h>
@@ -33,9 +34,10 @@
 
 namespace netgrow {
 
+/// An IDX array of unsigned bytes: its dimensions and values.
 struct IdxArray {
-  std::vector<Index> dims;           // e.g. (60000, 28, 28)
-  std::vector<std::uint8_t> values;  // row-major
+  std::vector<Index> dims;           ///< e.g. (60000, 28, 28)
+  std::vector<std::uint8_t> values;  ///< row-major
 };
 
 namespace detail {

@@ -6,6 +6,7 @@
 /// `decide(step, measures, totals)` for the neurons to add per site, then grows them with any
 /// initializer. Two policies:
 ///
+/// ~~~{.unparsed}
 ///   GradMaxTrigger       GradMax's own numbers: a new neuron at site i would start with gradient
 ///                        norm  g_j = sigma_j x new_gradient_per_sigma  (sigma_j the j-th singular
 ///                        value of M = E[dL/dz h^T], the factor from the activations' slope, the
@@ -17,6 +18,7 @@
 ///                        epsilon}| / width, the effective rank of the site's activations H
 ///                        (n rows); k = max(0, floor(width (phi - gamma phi_0))), phi_0 the site's
 ///                        value at its first check.
+/// ~~~
 ///
 /// Both cap k per site and growth (max_neurons_per_growth, max_width) and never exceed the budget
 /// (parameters and/or forward FLOPs per sample): candidate neurons are ranked across sites (by g_j /
@@ -62,7 +64,7 @@ struct GrowthBudget {
 
 /// One site's outcome at one check (k may be 0: the check is logged all the same).
 struct GrowthDecision {
-  std::int64_t step = 0;
+  std::int64_t step = 0;                ///< the training step of the check
   std::size_t site = 0;                 ///< index in the measures given to decide()
   std::string name{};                   ///< the site's name
   Index k = 0;                          ///< neurons to add

@@ -42,7 +42,7 @@
 ///
 /// Plain stacks of weight layers (Stack<Dense>, Stack<Conv2d>): DepthIdentity inserts an identity layer
 /// (identity weights, zero bias; a convolution's centre tap). Plain Sequentials (Net2DeeperNet):
-/// insert_identity_layer<I> returns a network of a new type with an identity Dense or Conv2d and a copy
+/// `insert_identity_layer<I>` returns a network of a new type with an identity Dense or Conv2d and a copy
 /// of activation I inserted after layer I, the existing layers (parameters, optimizer state) moved over.
 /// That keeps the function only if the activation satisfies f(f(z)) = f(z): Relu, Relu1 and Identity
 /// (their outputs are non-negative or unchanged); other activations (Tanh, Gelu, LeakyRelu, ...) are a
@@ -508,7 +508,7 @@ struct DeeperNetwork<Sequential<S, D, Kinds...>, I> {
 
 }  // namespace detail
 
-/// The network type insert_identity_layer<I> returns for a Sequential Net: Net's layers with an identity
+/// The network type `insert_identity_layer<I>` returns for a Sequential Net: Net's layers with an identity
 /// weight layer (Dense or Conv2d, like the layer whose width it takes) and a copy of activation I after
 /// layer I.
 template <class Net, std::size_t I>

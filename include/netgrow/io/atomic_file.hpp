@@ -31,6 +31,8 @@
 
 namespace netgrow::io {
 
+/// One file written atomically: a temporary file beside the target, renamed over it by commit() (see the
+/// file comment). Not copyable.
 class AtomicFile {
  public:
   /// Creates the temporary file next to `target`; throws IoError when it cannot (missing directory,
@@ -101,8 +103,8 @@ class AtomicFile {
     sync_directory();
   }
 
-  const std::filesystem::path& target() const { return target_; }
-  const std::filesystem::path& temporary_path() const { return temporary_; }
+  const std::filesystem::path& target() const { return target_; }             ///< the file commit() replaces
+  const std::filesystem::path& temporary_path() const { return temporary_; }  ///< where writes go until then
 
  private:
   /// err: the errno of the failed call, read before anything else could change it.

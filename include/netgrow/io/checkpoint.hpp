@@ -93,11 +93,12 @@ inline constexpr int checkpoint_format_version = 1;
 
 /// What a checkpoint says about itself.
 struct CheckpointInfo {
-  int format_version = 0;
+  int format_version = 0;       ///< the checkpoint layout (checkpoint_format_version)
   std::string netgrow_version;  ///< of the netgrow that wrote it
   std::string scalar;           ///< "F32" or "F64"
   std::string network;          ///< the saved network's describe()
   std::string optimizer;        ///< its kind ("Sgd", "Adam", ...), empty when none saved
+  /// The optimizer's step counter; 0 when none saved.
   std::int64_t optimizer_steps = 0;
   std::map<std::string, std::string> metadata;  ///< the caller's metadata (keys not starting with "netgrow.")
 };

@@ -23,6 +23,7 @@ namespace netgrow::io {
 /// Names as the format spells them.
 enum class Dtype : std::uint8_t { BOOL, U8, I8, F8_E5M2, F8_E4M3, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64 };
 
+/// Every Dtype, in declaration order.
 inline constexpr std::array<Dtype, 15> all_dtypes{Dtype::BOOL, Dtype::U8,  Dtype::I8,  Dtype::F8_E5M2, Dtype::F8_E4M3,
                                                   Dtype::I16,  Dtype::U16, Dtype::F16, Dtype::BF16,    Dtype::I32,
                                                   Dtype::U32,  Dtype::F32, Dtype::F64, Dtype::I64,     Dtype::U64};
@@ -98,6 +99,7 @@ constexpr std::optional<Dtype> parse_dtype(std::string_view name) {
 }
 
 /// dtype_of<T>::value: the dtype of C++ scalar T; undefined for types the format has no name for.
+///@{
 template <class T>
 struct dtype_of;
 template <>
@@ -122,11 +124,13 @@ template <>
 struct dtype_of<std::int64_t> : std::integral_constant<Dtype, Dtype::I64> {};
 template <>
 struct dtype_of<std::uint64_t> : std::integral_constant<Dtype, Dtype::U64> {};
+///@}
 
 /// Scalars that convert to and from safetensors bytes without loss (little-endian hosts).
 template <class T>
 concept StorableScalar = requires { dtype_of<std::remove_cv_t<T>>::value; } && std::is_trivially_copyable_v<T>;
 
+/// dtype_of<T>::value, cv-qualifiers ignored.
 template <StorableScalar T>
 inline constexpr Dtype dtype_v = dtype_of<std::remove_cv_t<T>>::value;
 

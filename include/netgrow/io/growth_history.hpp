@@ -28,23 +28,29 @@
 
 namespace netgrow::io {
 
+/// What grew: a producer/consumer pair's width, or a Stack's depth.
 enum class GrowthKind { width, depth };
 
 /// One growth.
 struct GrowthEvent {
   std::int64_t step = 0;  ///< the training step after which the network grew
   std::string site;       ///< the growth site's name ("fc1", "group1.block0"); may be empty
+  /// Width or depth growth.
   GrowthKind kind = GrowthKind::width;
   /// width: the layer indices of the grown pair (in the Sequential that holds them); outputs
   ///        [old_width, new_width) of the producer and the same inputs of the consumer are new.
   /// depth: producer == consumer == the position of the inserted block; old_width and new_width
   ///        are the block counts before and after.
+  ///@{
   std::size_t producer = 0, consumer = 0;
   Index old_width = 0, new_width = 0;
+  ///@}
 
+  /// Member-wise equality.
   friend bool operator==(const GrowthEvent&, const GrowthEvent&) = default;
 };
 
+/// The growths of a run, in the order they were recorded; saved in checkpoints (TrainingState::history).
 class GrowthHistory {
  public:
   /// Records a width growth from its report: grow::GrowthReport, or anything with producer, consumer,
@@ -74,10 +80,10 @@ class GrowthHistory {
     events_.push_back(std::move(e));
   }
 
-  const std::vector<GrowthEvent>& events() const { return events_; }
-  std::size_t size() const { return events_.size(); }
-  bool empty() const { return events_.empty(); }
-  void clear() { events_.clear(); }
+  const std::vector<GrowthEvent>& events() const { return events_; }  ///< oldest first
+  std::size_t size() const { return events_.size(); }                 ///< number of events
+  bool empty() const { return events_.empty(); }                      ///< no events recorded
+  void clear() { events_.clear(); }                                   ///< forgets every event
 
   /// [{"step": 10, "site": "fc1", "kind": "width", "producer": 0, "consumer": 2, "old_width": 4,
   ///   "new_width": 8}, ...]
@@ -134,6 +140,7 @@ class GrowthHistory {
     return h;
   }
 
+  /// The same events in the same order.
   friend bool operator==(const GrowthHistory&, const GrowthHistory&) = default;
 
  private:

@@ -41,12 +41,13 @@
 
 namespace netgrow::io {
 
-using Json = nlohmann::json;
+using Json = nlohmann::json;  ///< the JSON type of layer settings
 
 /// How checkpoints record layer kind K (see above); not defined for kinds without a record.
 template <class K>
 struct KindConfig;
 
+/// A kind with a KindConfig: save, load and widths.
 template <class K>
 concept RecordedKind = requires(const K& k, const Json& j) {
   { KindConfig<K>::save(k) } -> std::same_as<Json>;
@@ -113,8 +114,11 @@ class ConfigReader {
 
 }  // namespace detail
 
+/// Dense: in, out, bias, init.
 template <>
 struct KindConfig<Dense> {
+  /// The fields width growth changes, and the kind to and from JSON (see the file comment).
+  ///@{
   static constexpr std::array<std::string_view, 2> widths{"in", "out"};
   static Json save(const Dense& k) {
     return {{"in", k.in}, {"out", k.out}, {"bias", k.bias}, {"init", std::string(to_string(k.init))}};
@@ -123,10 +127,14 @@ struct KindConfig<Dense> {
     const detail::ConfigReader r(j, Dense::name);
     return Dense{.in = r.integer("in"), .out = r.integer("out"), .bias = r.boolean("bias"), .init = r.init("init")};
   }
+  ///@}
 };
 
+/// Conv2d: in, out, kernel, stride, padding, bias, init.
 template <>
 struct KindConfig<Conv2d> {
+  /// The fields width growth changes, and the kind to and from JSON (see the file comment).
+  ///@{
   static constexpr std::array<std::string_view, 2> widths{"in", "out"};
   static Json save(const Conv2d& k) {
     return {{"in", k.in},
@@ -147,10 +155,14 @@ struct KindConfig<Conv2d> {
                   .bias = r.boolean("bias"),
                   .init = r.init("init")};
   }
+  ///@}
 };
 
+/// DepthwiseConv2d: channels, kernel, stride, padding, bias, init.
 template <>
 struct KindConfig<DepthwiseConv2d> {
+  /// The fields width growth changes, and the kind to and from JSON (see the file comment).
+  ///@{
   static constexpr std::array<std::string_view, 1> widths{"channels"};
   static Json save(const DepthwiseConv2d& k) {
     return {{"channels", k.channels}, {"kernel", k.kernel}, {"stride", k.stride},
@@ -165,32 +177,43 @@ struct KindConfig<DepthwiseConv2d> {
                            .bias = r.boolean("bias"),
                            .init = r.init("init")};
   }
+  ///@}
 };
 
+/// BatchNorm: channels, momentum, eps.
 template <>
 struct KindConfig<BatchNorm> {
+  /// The fields width growth changes, and the kind to and from JSON (see the file comment).
+  ///@{
   static constexpr std::array<std::string_view, 1> widths{"channels"};
   static Json save(const BatchNorm& k) { return {{"channels", k.channels}, {"momentum", k.momentum}, {"eps", k.eps}}; }
   static BatchNorm load(const Json& j) {
     const detail::ConfigReader r(j, BatchNorm::name);
     return BatchNorm{.channels = r.integer("channels"), .momentum = r.number("momentum"), .eps = r.number("eps")};
   }
+  ///@}
 };
 
 /// MaxPool2d and AvgPool2d: kernel, stride, padding.
 template <class Pool>
   requires(std::same_as<Pool, MaxPool2d> || std::same_as<Pool, AvgPool2d>)
 struct KindConfig<Pool> {
+  /// The fields width growth changes, and the kind to and from JSON (see the file comment).
+  ///@{
   static constexpr std::array<std::string_view, 0> widths{};
   static Json save(const Pool& k) { return {{"kernel", k.kernel}, {"stride", k.stride}, {"padding", k.padding}}; }
   static Pool load(const Json& j) {
     const detail::ConfigReader r(j, Pool::name);
     return Pool{.kernel = r.integer("kernel"), .stride = r.integer("stride"), .padding = r.integer("padding")};
   }
+  ///@}
 };
 
+/// LeakyRelu: slope.
 template <>
 struct KindConfig<LeakyRelu> {
+  /// The fields width growth changes, and the kind to and from JSON (see the file comment).
+  ///@{
   static constexpr std::array<std::string_view, 0> widths{};
   static Json save(const LeakyRelu& k) { return {{"slope", k.slope}}; }
   static LeakyRelu load(const Json& j) {
@@ -198,6 +221,7 @@ struct KindConfig<LeakyRelu> {
     k.slope = detail::ConfigReader(j, LeakyRelu::name).number("slope");
     return k;
   }
+  ///@}
 };
 
 /// Kinds without settings (Relu1, Relu, Tanh, Identity, Gelu, CenteredLogistic, Flatten,
@@ -205,17 +229,23 @@ struct KindConfig<LeakyRelu> {
 template <class K>
   requires(std::is_empty_v<K> && std::default_initializable<K>)
 struct KindConfig<K> {
+  /// The fields width growth changes, and the kind to and from JSON (see the file comment).
+  ///@{
   static constexpr std::array<std::string_view, 0> widths{};
   static Json save(const K&) { return Json::object(); }
   static K load(const Json& j) {
     require<IoError>(j.is_object(), "layer settings of ", K::name, ": expected a JSON object, got ", j.dump());
     return K{};
   }
+  ///@}
 };
 
+/// WideBlock and WideBlockBN: in, inner, out, stride, bn_momentum, bn_eps.
 template <bool InnerNorm>
 struct KindConfig<WideBlockKind<InnerNorm>> {
-  using K = WideBlockKind<InnerNorm>;
+  using K = WideBlockKind<InnerNorm>;  ///< the block kind
+  /// The fields width growth changes, and the kind to and from JSON (see the file comment).
+  ///@{
   static constexpr std::array<std::string_view, 3> widths{"in", "inner", "out"};
   static Json save(const K& k) {
     return {
@@ -231,12 +261,15 @@ struct KindConfig<WideBlockKind<InnerNorm>> {
              .bn_momentum = r.number("bn_momentum"),
              .bn_eps = r.number("bn_eps")};
   }
+  ///@}
 };
 
 /// A Stack records its blocks' kinds in order: {"blocks": [{...}, ...]}. Its depth can grow, so it has
 /// no fixed width fields of its own; checkpoints compare its blocks one by one when depths agree.
 template <RecordedKind K>
 struct KindConfig<Stack<K>> {
+  /// The fields width growth changes, and the kind to and from JSON (see the file comment).
+  ///@{
   static constexpr std::array<std::string_view, 0> widths{};
   static Json save(const Stack<K>& k) {
     Json blocks = Json::array();
@@ -250,6 +283,7 @@ struct KindConfig<Stack<K>> {
     for (const Json& b : blocks) s.blocks.push_back(KindConfig<K>::load(b));
     return s;
   }
+  ///@}
 };
 
 /// The settings of `k` that growth never changes: save(k) without the width fields.

@@ -22,6 +22,7 @@ namespace netgrow::io {
 /// The prefix of every metadata key and tensor name netgrow reserves for itself.
 inline constexpr std::string_view reserved_prefix = "netgrow.";
 
+/// Whether `name` starts with reserved_prefix.
 inline bool is_reserved_name(std::string_view name) {
   return name.starts_with(reserved_prefix);
 }

@@ -104,9 +104,9 @@ Tensor<T, Cpu> host_copy(ConstView<T, D> v) {
 
 /// One tensor as the format stores it: dtype, shape of any rank (empty: a scalar) and its bytes.
 struct SafeTensor {
-  Dtype dtype = Dtype::F32;
-  std::vector<std::int64_t> shape;
-  std::vector<std::byte> data;  ///< numel() * dtype_size(dtype) bytes, little-endian, row-major
+  Dtype dtype = Dtype::F32;         ///< the element type
+  std::vector<std::int64_t> shape;  ///< dimensions, outermost first
+  std::vector<std::byte> data;      ///< numel() * dtype_size(dtype) bytes, little-endian, row-major
 
   /// Number of elements (1 for a scalar). Throws ShapeError for a negative or overflowing shape.
   std::int64_t numel() const {
@@ -196,6 +196,7 @@ struct SafeTensor {
     return s;
   }
 
+  /// Same dtype, shape and bytes.
   friend bool operator==(const SafeTensor&, const SafeTensor&) = default;
 
  private:
@@ -215,10 +216,11 @@ struct SafeTensor {
 
 /// The content of a safetensors file: named tensors and string metadata.
 struct Safetensors {
-  std::map<std::string, std::string> metadata;
-  std::map<std::string, SafeTensor> tensors;
-  std::string source = "<memory>";  ///< where it was read from, for messages (not written)
+  std::map<std::string, std::string> metadata;  ///< the header's "__metadata__" entries
+  std::map<std::string, SafeTensor> tensors;    ///< by name
+  std::string source = "<memory>";              ///< where it was read from, for messages (not written)
 
+  /// Whether there is a tensor named `name`.
   bool contains(const std::string& name) const { return tensors.count(name) != 0; }
 
   /// The tensor `name`; IoError naming the file when it has none.

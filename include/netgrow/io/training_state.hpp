@@ -93,6 +93,9 @@ inline std::string sampler_order_name(const std::string& name) {
 
 }  // namespace detail
 
+/// The items a checkpoint saves and restores besides the network, each the caller's object (see the file
+/// comment). Items are added by the chained calls below; names must be non-empty and distinct per item kind
+/// (ArgumentError otherwise).
 class TrainingState {
  public:
   /// The optimizer whose step counter (the schedule's position) is saved and restored; on load its
@@ -105,15 +108,19 @@ class TrainingState {
     optimizer_ = detail::describe_optimizer(o);
     return *this;
   }
+  /// A random generator: its full state.
   TrainingState& rng(std::string name, Rng& r) { return add(rngs_, std::move(name), r, "rng"); }
+  /// A batch sampler: its position and current epoch's order (BatchSampler::State).
   TrainingState& sampler(std::string name, BatchSampler& s) { return add(samplers_, std::move(name), s, "sampler"); }
   /// A growth schedule: its count of growths so far (its settings are the caller's).
   TrainingState& schedule(std::string name, grow::GrowthSchedule& s) {
     return add(schedules_, std::move(name), s, "schedule");
   }
+  /// An integer counter, e.g. the training step.
   TrainingState& counter(std::string name, std::int64_t& value) {
     return add(counters_, std::move(name), value, "counter");
   }
+  /// The growth history; at most one (ArgumentError for a second).
   TrainingState& history(GrowthHistory& h) {
     require(history_ == nullptr, "TrainingState::history: a checkpoint records one growth history");
     history_ = &h;
@@ -128,6 +135,7 @@ class TrainingState {
     return *this;
   }
 
+  /// The metadata given so far.
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
   /// Records every item into `st` (metadata "netgrow.<item>" and, for samplers, one tensor each).

@@ -1,13 +1,16 @@
-// netgrow/train/csv.hpp: CSV files of training curves (one row per logged step, a header first).
-//
-//   CsvWriter curves("run_curves.csv", {"method", "seed", "step", "loss", "parameters"});
-//   curves.row("GradMax", 0, step, loss, net.parameter_count());
-//   curves.close();  // reports write errors; the destructor closes quietly
-//
-// Fields follow RFC 4180: text is quoted when it holds a comma, a double quote, a line break or
-// leading/trailing spaces, with quotes doubled; numbers are written by format_number (shortest text
-// that reads back exactly, locale-independent; "nan" / "inf" for non-finite values). Lines end in
-// "\n". Rows are buffered: call flush() to make rows written so far visible to a reader.
+/// \file
+/// netgrow/train/csv.hpp: CSV files of training curves (one row per logged step, a header first).
+///
+/// ~~~
+///   CsvWriter curves("run_curves.csv", {"method", "seed", "step", "loss", "parameters"});
+///   curves.row("GradMax", 0, step, loss, net.parameter_count());
+///   curves.close();  // reports write errors; the destructor closes quietly
+/// ~~~
+///
+/// Fields follow RFC 4180: text is quoted when it holds a comma, a double quote, a line break or
+/// leading/trailing spaces, with quotes doubled; numbers are written by format_number (shortest text
+/// that reads back exactly, locale-independent; "nan" / "inf" for non-finite values). Lines end in
+/// "\n". Rows are buffered: call flush() to make rows written so far visible to a reader.
 #pragma once
 
 #include <concepts>
@@ -67,6 +70,7 @@ class CsvWriter {
     for (const auto& c : columns_) header.push_back(csv_escape(c));
     write_fields(header);
   }
+  /// Closes the file quietly (write errors are not reported: call close() to see them).
   ~CsvWriter() {
     if (out_.is_open()) out_.close();
   }
@@ -103,8 +107,8 @@ class CsvWriter {
     if (out_.fail()) throw IoError("CSV file " + path_ + ": error while closing it");
   }
 
-  const std::string& path() const { return path_; }
-  const std::vector<std::string>& columns() const { return columns_; }
+  const std::string& path() const { return path_; }                     ///< the file written to
+  const std::vector<std::string>& columns() const { return columns_; }  ///< the header
   /// Rows written so far, the header not counted.
   std::size_t rows() const { return rows_; }
 

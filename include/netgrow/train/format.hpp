@@ -1,7 +1,8 @@
-// netgrow/train/format.hpp: numbers and durations as text for logs, progress lines and CSV files.
-//
-// Everything here goes through std::to_chars, so the result never depends on the C or C++ locale
-// (a program that calls setlocale(LC_ALL, "de_DE") still writes "0.5", not "0,5").
+/// \file
+/// netgrow/train/format.hpp: numbers and durations as text for logs, progress lines and CSV files.
+///
+/// Everything here goes through std::to_chars, so the result never depends on the C or C++ locale
+/// (a program that calls setlocale(LC_ALL, "de_DE") still writes "0.5", not "0,5").
 #pragma once
 
 #include <charconv>

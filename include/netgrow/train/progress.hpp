@@ -1,22 +1,27 @@
-// netgrow/train/progress.hpp: a progress line for training loops.
-//
-//   ProgressLine progress(total_steps, {.label = "GradMax seed 0", .samples_per_step = 128});
-//   for (std::int64_t step = 1; step <= total_steps; ++step) {
-//     ...  // one training step
-//     progress.update(step, {.loss = loss, .accuracy = accuracy, .parameters = net.parameter_count()});
-//   }
-//   progress.finish();
-//
-// prints, on a terminal, one line redrawn in place (carriage return, at most 10 times a second):
-//
-//   GradMax seed 0  1200/4686 25.6%  elapsed 0:14  ETA 0:41  85.3 steps/s  10.9k samples/s  |
-//   loss 0.4123  acc 0.8512  params 102k  width 8/16/32
-//
-// (one line, cut to the terminal's width; wrapped here), and the same text as plain newline-terminated
-// lines every N steps and/or every X seconds when the stream is a file or a pipe (logs stay readable,
-// no carriage returns).
-// Throughput is a moving average of the rate over recent intervals, so the ETA follows a network that
-// slows down as it grows. Time comes from an injectable clock (tests drive it by hand).
+/// \file
+/// netgrow/train/progress.hpp: a progress line for training loops.
+///
+/// ~~~
+///   ProgressLine progress(total_steps, {.label = "GradMax seed 0", .samples_per_step = 128});
+///   for (std::int64_t step = 1; step <= total_steps; ++step) {
+///     ...  // one training step
+///     progress.update(step, {.loss = loss, .accuracy = accuracy, .parameters = net.parameter_count()});
+///   }
+///   progress.finish();
+/// ~~~
+///
+/// prints, on a terminal, one line redrawn in place (carriage return, at most 10 times a second):
+///
+/// ~~~{.unparsed}
+///   GradMax seed 0  1200/4686 25.6%  elapsed 0:14  ETA 0:41  85.3 steps/s  10.9k samples/s  |
+///   loss 0.4123  acc 0.8512  params 102k  width 8/16/32
+/// ~~~
+///
+/// (one line, cut to the terminal's width; wrapped here), and the same text as plain newline-terminated
+/// lines every N steps and/or every X seconds when the stream is a file or a pipe (logs stay readable,
+/// no carriage returns).
+/// Throughput is a moving average of the rate over recent intervals, so the ETA follows a network that
+/// slows down as it grows. Time comes from an injectable clock (tests drive it by hand).
 #pragma once
 
 #include <algorithm>
@@ -57,6 +62,7 @@ inline double steady_seconds() {
 /// their exponential moving average, the newest interval weighted by `smoothing` (1: only the newest).
 class Throughput {
  public:
+  /// ArgumentError unless smoothing is in (0, 1] and min_interval is non-negative.
   explicit Throughput(double smoothing = 0.3, double min_interval = 0.25)
       : smoothing_(smoothing), min_interval_(min_interval) {
     require(smoothing > 0 && smoothing <= 1, "Throughput: smoothing must be in (0, 1], got ", smoothing);
@@ -117,9 +123,11 @@ inline ProgressStyle parse_progress_style(std::string_view name) {
   throw ArgumentError("progress style must be auto, terminal, lines or off, got '" + std::string(name) + "'");
 }
 
+/// How a ProgressLine looks, where it writes and how often.
 struct ProgressOptions {
   std::string label{};         ///< printed first, e.g. "GradMax seed 0"
   Index samples_per_step = 0;  ///< > 0: also show samples per second (the batch size)
+  /// How to write (see ProgressStyle).
   ProgressStyle style = ProgressStyle::automatic;
   double redraw_hz = 10;         ///< terminal: redraws per second at most
   std::int64_t every_steps = 0;  ///< lines: a line every this many steps (0: by time only)
@@ -135,10 +143,10 @@ struct ProgressOptions {
 
 /// What a progress line shows besides the step count; each part is left out while unset.
 struct ProgressValues {
-  double loss = std::numeric_limits<double>::quiet_NaN();
-  double accuracy = std::numeric_limits<double>::quiet_NaN();
-  Index parameters = -1;
-  std::string width{};  ///< e.g. "8/16/32" for the growing layers' widths
+  double loss = std::numeric_limits<double>::quiet_NaN();      ///< NaN: unset
+  double accuracy = std::numeric_limits<double>::quiet_NaN();  ///< NaN: unset
+  Index parameters = -1;                                       ///< parameter count; -1: unset
+  std::string width{};                                         ///< e.g. "8/16/32" for the growing layers' widths
 };
 
 /// A training progress display: see the header comment for the two styles.
@@ -159,6 +167,7 @@ class ProgressLine {
     start_ = last_draw_ = last_line_ = now_ = options_.clock();
     throughput_.observe(start_, 0);
   }
+  /// Calls finish(), ignoring any exception.
   ~ProgressLine() {
     try {
       finish();
@@ -236,8 +245,8 @@ class ProgressLine {
     return t;
   }
 
-  ProgressStyle style() const { return style_; }
-  const Throughput& throughput() const { return throughput_; }
+  ProgressStyle style() const { return style_; }                ///< the style in use (never automatic)
+  const Throughput& throughput() const { return throughput_; }  ///< the rates shown so far
   /// Seconds since construction at the latest update.
   double elapsed_seconds() const { return now_ - start_; }
 

@@ -1,21 +1,26 @@
-// netgrow/train/run_summary.hpp: a JSON record of one program run (nlohmann-json, which netgrow::netgrow
-// links).
-//
-//   RunSummary summary("fashion_mnist", argc, argv);
-//   summary["config"] = {{"epochs", 3}, {"lr", 0.05}};
-//   summary["results"]["GradMax"] = {{"test_accuracy", 0.89}};
-//   summary.write("out/fashion_mnist_summary.json");
-//
-// writes (keys in insertion order, two-space indent):
-//
-//   {"program": "fashion_mnist", "netgrow_version": "0.1.0", "started_utc": "2025-01-31T12:00:00Z",
-//    "command_line": ["--epochs", "3"], "config": {...}, "results": {...},
-//    "finished_utc": "...", "wall_seconds": 812.4}
-//
-// Numbers are written exactly (shortest round-trip text, locale-independent); NaN and infinities
-// become null (JSON has no such numbers); invalid UTF-8 in strings is replaced by U+FFFD rather than
-// failing. Files are written to a temporary file and renamed into place (io/atomic_file.hpp), so a
-// reader never sees a half-written summary.
+/// \file
+/// netgrow/train/run_summary.hpp: a JSON record of one program run (nlohmann-json, which netgrow::netgrow
+/// links).
+///
+/// ~~~
+///   RunSummary summary("fashion_mnist", argc, argv);
+///   summary["config"] = {{"epochs", 3}, {"lr", 0.05}};
+///   summary["results"]["GradMax"] = {{"test_accuracy", 0.89}};
+///   summary.write("out/fashion_mnist_summary.json");
+/// ~~~
+///
+/// writes (keys in insertion order, two-space indent):
+///
+/// ~~~{.unparsed}
+///   {"program": "fashion_mnist", "netgrow_version": "0.1.0", "started_utc": "2025-01-31T12:00:00Z",
+///    "command_line": ["--epochs", "3"], "config": {...}, "results": {...},
+///    "finished_utc": "...", "wall_seconds": 812.4}
+/// ~~~
+///
+/// Numbers are written exactly (shortest round-trip text, locale-independent); NaN and infinities
+/// become null (JSON has no such numbers); invalid UTF-8 in strings is replaced by U+FFFD rather than
+/// failing. Files are written to a temporary file and renamed into place (io/atomic_file.hpp), so a
+/// reader never sees a half-written summary.
 #pragma once
 
 #include <chrono>
@@ -57,8 +62,9 @@ inline std::string utc_timestamp(std::chrono::system_clock::time_point t = std::
 /// "finished_utc" and "wall_seconds".
 class RunSummary {
  public:
-  using Json = nlohmann::ordered_json;
+  using Json = nlohmann::ordered_json;  ///< keeps keys in insertion order
 
+  /// Starts the clock and records "program", "netgrow_version" and "started_utc".
   explicit RunSummary(const std::string& program) : start_(std::chrono::steady_clock::now()) {
     document_["program"] = program;
     document_["netgrow_version"] = std::to_string(NETGROW_VERSION_MAJOR) + "." + std::to_string(NETGROW_VERSION_MINOR) +
@@ -74,8 +80,11 @@ class RunSummary {
 
   /// The top-level field `key` (created as null when missing).
   Json& operator[](const std::string& key) { return document_[key]; }
+  /// The whole document.
+  ///@{
   Json& json() { return document_; }
   const Json& json() const { return document_; }
+  ///@}
 
   /// Records the finish time and the wall-clock seconds since construction, then writes the summary
   /// to `path` with write_json_file. May be called again (e.g. after each method) to update the file.
