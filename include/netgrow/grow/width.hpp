@@ -61,6 +61,32 @@ void for_each_between(Net& net, F&& f) {
   }(std::make_index_sequence<C - P - 1>{});
 }
 
+// The consumer weight of pair (P, C) seen as (outer, width, rest): neuron j owns the slice [:, j, :].
+template <class Net, std::size_t P, std::size_t C>
+Shape consumer_blocks(Net& net, Index width) {
+  using Consumer = typename Net::template layer_type<C>;
+  const auto& w_out = net.template layer<C>().weight().value;
+  Index outer = 1;
+  for (int a = 0; a < Consumer::input_axis; ++a) outer *= w_out.dim(a);
+  return Shape{outer, width, w_out.numel() / (outer * width)};
+}
+
+// Product of f'(0) over the activations between the pair.
+template <class Net, std::size_t P, std::size_t C>
+double slope_between(Net& net) {
+  double slope = 1;
+  for_each_between<Net, P, C>(net, [&](auto& layer) {
+    if constexpr (ActivationBetween<std::remove_cvref_t<decltype(layer)>>) slope *= layer.activation().slope_at_zero();
+  });
+  return slope;
+}
+
+inline double mean_of(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0.0 : s / static_cast<double>(v.size());
+}
+
 // Runs the layers between the pair forward on new channels' values (R, k) — rows are samples, or
 // samples x positions for convolutions — keeping intermediates. New channels see the in-between layers
 // as they will be after identity growth: activations as they are, BatchNorm as a fresh identity
@@ -154,10 +180,7 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   require<ShapeError>(w_out.dim(Consumer::input_axis) == width * multiplier, "grow_width<", P, ", ", C, ">: layer ",
                       P, " produces ", width, " neurons", (multiplier > 1 ? " (x " + std::to_string(multiplier) + ")" : ""),
                       " but layer ", C, " consumes ", w_out.dim(Consumer::input_axis));
-  // The consumer weight seen as (outer, width, rest): neuron j owns the slice [:, j, :].
-  Index outer = 1;
-  for (int a = 0; a < Consumer::input_axis; ++a) outer *= w_out.dim(a);
-  const Shape consumer_shape{outer, width, w_out.numel() / (outer * width)};
+  const Shape consumer_shape = detail::consumer_blocks<Net, P, C>(net, width);
 
   GrowthReport report;
   report.producer = P;
@@ -170,22 +193,14 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   view.incoming = w_in.cview().reshape(Shape{width, w_in.numel() / width});
   if (producer.has_bias()) view.bias = producer.bias().value.cview();
   view.fan_out_size = w_out.numel() / width;
-  auto mean = [](const std::vector<double>& v) {
-    double s = 0;
-    for (double x : v) s += x;
-    return v.empty() ? 0.0 : s / static_cast<double>(v.size());
-  };
-  view.mean_incoming_norm = mean(ops::axis_norms<S>(w_in.cview(), Producer::output_axis));
-  view.mean_outgoing_norm = mean(ops::axis_norms<S>(w_out.cview().reshape(consumer_shape), 1));
+  view.mean_incoming_norm = detail::mean_of(ops::axis_norms<S>(w_in.cview(), Producer::output_axis));
+  view.mean_outgoing_norm = detail::mean_of(ops::axis_norms<S>(w_out.cview().reshape(consumer_shape), 1));
   view.outgoing = [&w_out, width, consumer_shape] {
     Tensor<S, D> rows(Shape{width, w_out.numel() / width});
     ops::axis_to_rows<S>(w_out.cview().reshape(consumer_shape), 1, rows.view());
     return rows;
   };
-  detail::for_each_between<Net, P, C>(net, [&](auto& layer) {
-    using L = std::remove_reference_t<decltype(layer)>;
-    if constexpr (ActivationBetween<L>) view.slope_at_zero *= layer.activation().slope_at_zero();
-  });
+  view.slope_at_zero = detail::slope_between<Net, P, C>(net);
   if constexpr (std::same_as<D, Cpu>) {
     auto between = std::make_shared<detail::BetweenRunner<Net, P, C>>();
     between->net = &net;

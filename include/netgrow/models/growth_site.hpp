@@ -100,7 +100,6 @@ struct PairSite {
   {
     using S = typename Net::scalar_type;
     using Producer = typename Net::template layer_type<P>;
-    using Consumer = typename Net::template layer_type<C>;
     require(static_cast<bool>(refresh), "growth site ", name, ": measure needs refresh (forward, loss, backward)");
     require(probe_k >= 0, "growth site ", name, ": probe_k must be non-negative, got ", probe_k);
     refresh();
@@ -112,11 +111,9 @@ struct PairSite {
     const Tensor<S, Cpu>& w_in = producer.weight().value;
     const Tensor<S, Cpu>& w_out = consumer.weight().value;
     const Index fan_in = w_in.numel() / m.width, fan_out = w_out.numel() / m.width;
-    double between_parameters = 0, slope = 1;
+    double between_parameters = 0;
     grow::detail::for_each_between<Net, P, C>(*net, [&](auto& layer) {
       between_parameters += static_cast<double>(netgrow::parameter_count(layer)) / static_cast<double>(m.width);
-      using L = std::remove_cvref_t<decltype(layer)>;
-      if constexpr (grow::ActivationBetween<L>) slope *= layer.activation().slope_at_zero();
     });
     m.parameters_per_neuron = static_cast<double>(fan_in + (producer.has_bias() ? 1 : 0) + fan_out) + between_parameters;
     const ConstView<S, Cpu> z1 = net->template output<P>();
@@ -125,18 +122,14 @@ struct PairSite {
     const Index y2 = z2.rank() > 2 ? z2.shape().inner_numel() / z2.dim(1) : 1;
     m.flops_per_neuron = 2.0 * static_cast<double>(fan_in * y1) + 2.0 * static_cast<double>(fan_out * y2);
     // Existing neurons: mean gradient norm of their incoming weights; mean outgoing norm.
-    const std::vector<double> grad_norms = ops::axis_norms<S>(producer.weight().grad.cview(), Producer::output_axis);
-    for (double g : grad_norms) m.existing_gradient_norm += g / static_cast<double>(grad_norms.size());
-    Index outer = 1;
-    for (int a = 0; a < Consumer::input_axis; ++a) outer *= w_out.dim(a);
-    const std::vector<double> out_norms =
-        ops::axis_norms<S>(w_out.cview().reshape(Shape{outer, m.width, w_out.numel() / (outer * m.width)}), 1);
-    double mean_outgoing = 0;
-    for (double v : out_norms) mean_outgoing += v / static_cast<double>(out_norms.size());
+    m.existing_gradient_norm =
+        grow::detail::mean_of(ops::axis_norms<S>(producer.weight().grad.cview(), Producer::output_axis));
+    const double mean_outgoing = grow::detail::mean_of(
+        ops::axis_norms<S>(w_out.cview().reshape(grow::detail::consumer_blocks<Net, P, C>(*net, m.width)), 1));
     m.activation_singular_values = detail::activation_singular_values<P, C>(*net, m.width, name);
     // GradMax's M from this batch (before any other forward).
     const grow::GrowthData<S> data = grow::data_from_last_backward<P, C>(*net, options);
-    m.new_gradient_per_sigma = std::abs(slope) * data.gradient_scale() * mean_outgoing;
+    m.new_gradient_per_sigma = std::abs(grow::detail::slope_between<Net, P, C>(*net)) * data.gradient_scale() * mean_outgoing;
     const bool batch = !data.has_matrix() && data.has_batch();
     const Index rows = batch ? data.output_grads().dim(1) : data.matrix().dim(0);
     const Index cols = batch ? data.inputs().dim(1) : data.matrix().dim(1);
