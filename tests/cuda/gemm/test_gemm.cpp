@@ -255,6 +255,14 @@ TEST_CASE("gemm: every version, tile and transpose case gives the exact product 
   check_all<float>(odd_sizes, true, every_kernel_and_tile(), {std::begin(all_layouts), std::end(all_layouts)}, 11);
 }
 
+// Small enough for compute-sanitizer's racecheck (which checks every shared-memory access): every
+// kernel, tile, transpose case and layout once, at sizes with partial tiles in m, n and k and several k
+// tiles (and a long k for split-K). Run it alone with -tc="*sanitizer sweep*".
+TEST_CASE("gemm: sanitizer sweep, every version, tile, transpose case and layout once at small odd sizes") {
+  check_all<float>({{37, 70, 45}, {9, 33, 300}}, true, every_kernel_and_tile(),
+                   {std::begin(all_layouts), std::end(all_layouts)}, 71);
+}
+
 TEST_CASE("gemm: random data stays within the float rounding bound") {
   const std::vector<Size> sizes{{257, 263, 300}, {33, 17, 4099}, {100, 1000, 784}};
   check_all<float>(sizes, false, every_kernel_and_tile(), {tight, strided}, 101);

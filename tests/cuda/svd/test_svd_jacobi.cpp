@@ -110,6 +110,24 @@ TEST_CASE_TEMPLATE("svd_jacobi gives the same answers with the matrices in globa
   for (const auto& [m, n] : jacobi_sizes) run_batch<T>(3, m, n, std::min(m, n), request, ++seed);
 }
 
+// Small enough for compute-sanitizer's racecheck: each memory mode, u/v choice and the strided layout
+// once, at sizes that leave a column pair without a partner. Run it alone with -tc="*sanitizer sweep*".
+TEST_CASE_TEMPLATE("svd_jacobi sanitizer sweep: every memory mode, u/v choice and layout once at small sizes", T,
+                   float, double) {
+  std::uint64_t seed = 900;
+  for (const auto& [m, n] : std::vector<std::pair<Index, Index>>{{7, 5}, {10, 13}}) {
+    JacobiRequest shared, global, u_only, v_only, padded;
+    shared.memory = JacobiMemory::shared;
+    global.memory = JacobiMemory::global;
+    u_only.want_v = false;
+    v_only.want_u = false;
+    padded.padded = true;
+    const Index k = std::min(m, n);
+    for (const JacobiRequest& request : {shared, global, padded}) run_batch<T>(2, m, n, k, request, ++seed);
+    for (const JacobiRequest& request : {u_only, v_only}) run_batch<T>(2, m, n, 3, request, ++seed);
+  }
+}
+
 TEST_CASE("svd_jacobi in shared and in global memory agree to rounding") {
   Rng rng(7);
   const Index m = 40, n = 29, k = 29;

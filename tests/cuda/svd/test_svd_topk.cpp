@@ -96,6 +96,33 @@ TEST_CASE("svd_topk on non-square and odd-sized matrices") {
   }
 }
 
+// Small enough for compute-sanitizer's racecheck: the randomized path (own and caller workspace), the
+// exact path and the product path once each. Run it alone with -tc="*sanitizer sweep*".
+TEST_CASE("svd_topk sanitizer sweep: randomized, exact and product paths once at small sizes") {
+  const Index m = 70, n = 45, k = 5;
+  const Known known = known_matrix(m, n, three_level_spectrum(n), 606, 1e-5);
+  TopkRequest own = randomized(), caller = randomized(), exact;
+  caller.caller_workspace = true;
+  exact.method = TopkMethod::exact;
+  for (const TopkRequest& request : {own, caller, exact}) {
+    const auto r = topk_on_device<float>(to_vector<float>(known.a), m, n, k, request);
+    check_topk<float>(r, m, n, k, known.u.leftCols(k), known.v.leftCols(k), known.s, 0.999, 1e-4);
+  }
+  // a^T b = Qa diag(s) Qb^T from a = P diag(sqrt s) Qa^T, b = P diag(sqrt s) Qb^T with P^T P = I.
+  Rng rng(607);
+  const Index rows = 40;
+  const std::vector<double> s = three_level_spectrum(rows);
+  Eigen::VectorXd root(rows);
+  for (Index i = 0; i < rows; ++i) root(i) = std::sqrt(s[static_cast<std::size_t>(i)]);
+  const MatD p = random_orthonormal(rows, rows, rng), qa = random_orthonormal(m, rows, rng),
+             qb = random_orthonormal(n, rows, rng);
+  const MatD a = rounded<float>(p * root.asDiagonal() * qa.transpose());
+  const MatD b = rounded<float>(p * root.asDiagonal() * qb.transpose());
+  const auto product = topk_of_product_on_device<float>(to_vector<float>(a), to_vector<float>(b), rows, m, n, 1.0f,
+                                                        k, randomized());
+  check_topk<float>(product, m, n, k, qa.leftCols(k), qb.leftCols(k), s, 0.999, 1e-4);
+}
+
 TEST_CASE("svd_topk agrees with the CPU's svd_topk (exact path)") {
   const Index m = 257, n = 129, k = 8;
   const Known known = known_matrix(m, n, three_level_spectrum(n), 4242, 1e-4);
