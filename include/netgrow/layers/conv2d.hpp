@@ -124,12 +124,17 @@ class Conv2dLayer {
   /// y (N, out, Ho, Wo) = conv(x, W) + b, through ops::conv2d_forward.
   void forward(ConstView<S, D> x, TensorView<S, D> y, Mode) {
     ops::conv2d_forward<S>(x, weight_.value.cview(), bias_value(), geometry(x.shape()), y, workspace_);
+    cols_input_ = x.data();  // the device path leaves im2col(x) in the workspace for backward
+    cols_input_shape_ = x.shape();
   }
 
   /// dW = sum_n dy_n cols_n^T; db = sum over n and positions of dy; dx_n = col2im(W^T dy_n).
   void backward(ConstView<S, D> x, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool accumulate) {
+    const bool cols_hold_x = cols_input_ != nullptr && cols_input_ == x.data() && cols_input_shape_ == x.shape();
+    cols_input_ = nullptr;  // backward overwrites the columns with their gradient
     ops::conv2d_backward<S>(x, dy, weight_.value.cview(), geometry(x.shape()), weight_.grad.view(),
-                            has_bias_ ? bias_.grad.view() : TensorView<S, D>{}, accumulate, dx, workspace_);
+                            has_bias_ ? bias_.grad.view() : TensorView<S, D>{}, accumulate, dx, workspace_,
+                            cols_hold_x);
   }
 
   /// Appends k output channels: incoming (k, C_in k k) filters and bias (k) (empty: zero bias).
@@ -204,6 +209,9 @@ class Conv2dLayer {
   // Scratch of ops::conv2d_*, kept so steps do not allocate: Cpu, a column buffer (C k k, Ho Wo) and a
   // weight-gradient buffer per thread; Cuda, the batch's columns and GEMM output ((C k k + out) N Ho Wo).
   Tensor<S, D> workspace_;
+  // The input whose columns forward left in workspace_ (nullptr: none), so backward can skip its im2col.
+  const S* cols_input_ = nullptr;
+  Shape cols_input_shape_;
 };
 
 static_assert(Layer<Conv2dLayer<float, Cpu>> && LayerKind<Conv2d>);

@@ -77,7 +77,8 @@ void conv2d_forward(In<T> x, In<T> w, In<T> b, const ConvGeometry& g, TensorView
 /// dx is empty).
 template <class T>
 void conv2d_backward(In<T> x, In<T> dy, In<T> w, const ConvGeometry& g, TensorView<T, Cpu> dw,
-                     TensorView<T, Cpu> db, bool accumulate, TensorView<T, Cpu> dx, Tensor<T, Cpu>& workspace) {
+                     TensorView<T, Cpu> db, bool accumulate, TensorView<T, Cpu> dx, Tensor<T, Cpu>& workspace,
+                     bool /*cols_hold_x: the Cpu path keeps per-thread columns only, nothing to reuse*/ = false) {
   detail::check_conv2d_shapes(x.shape(), w.shape(), db.numel(), g, dy.shape(), "conv2d_backward");
   require_same_shape(dw.shape(), w.shape(), "conv2d_backward (dw)");
   require<ShapeError>(dx.empty() || dx.shape() == x.shape(), "conv2d_backward: dx ", dx.shape(), " for input ",
