@@ -34,6 +34,12 @@ step() {  # step NAME LOG COMMAND...
   fi
 }
 
+# racecheck makes every shared-memory access a check: the GEMM and SVD executables run their small
+# "sanitizer sweep" cases (every kernel version, tile, transpose, layout and SVD path once) and the
+# im2col/col2im and argument cases under it, not the large-size cases (doctest's ? matches the space).
+: "${GPU_CHECK_RACECHECK_ARGS_test_cuda_gemm=-tc=*sanitizer?sweep*,*im2col*,*col2im*,*invalid*}"
+: "${GPU_CHECK_RACECHECK_ARGS_test_cuda_svd=-tc=*sanitizer?sweep*,*rejects*}"
+
 tests=$(find "$build/tests/cuda" -type f -executable -name 'test_cuda*' | sort)
 [ -n "$tests" ] || { echo "no CUDA test executables under $build/tests/cuda"; exit 1; }
 for t in $tests; do
