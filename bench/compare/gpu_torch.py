@@ -208,7 +208,7 @@ def main():
     results = {"_device": torch.cuda.get_device_name(0), "_torch": torch.__version__}
     for rows in (gemm_rows, svd_rows, train_rows, grow_rows):
         rows(args.seconds, results)
-        print(json.dumps({k: v for k, v in results.items()}, indent=1), flush=True)
+        print(json.dumps(results, indent=1), flush=True)
     with open(args.out, "w") as f:
         json.dump(results, f, indent=1)
     return 0

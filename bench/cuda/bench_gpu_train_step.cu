@@ -44,6 +44,16 @@ using namespace netgrow;
 constexpr double learning_rate = 0.01;
 constexpr Index batch = 128;
 
+// A fixed batch on the device: inputs N(0, 1) of `input` shape, labels uniform in [0, classes).
+void random_batch(Shape input, Index classes, Rng& rng, Tensor<float, Cuda>& x, Tensor<std::int32_t, Cuda>& y) {
+  Tensor<float, Cpu> hx(input);
+  fill_normal(hx.view(), 0.0, 1.0, rng);
+  Tensor<std::int32_t, Cpu> hy(Shape{input[0]});
+  for (Index i = 0; i < hy.numel(); ++i) hy[i] = static_cast<std::int32_t>(rng.uniform_int(classes));
+  x = to<Cuda>(hx);
+  y = to<Cuda>(hy);
+}
+
 template <class Net>
 struct TrainStep {
   Rng rng{7};
@@ -54,21 +64,9 @@ struct TrainStep {
 
   template <class... Kinds>
   TrainStep(Shape input, Index classes, Kinds... kinds) : net(rng, kinds...) {
-    Tensor<float, Cpu> hx(input);
-    fill_normal(hx.view(), 0.0, 1.0, rng);
-    Tensor<std::int32_t, Cpu> hy(Shape{input[0]});
-    for (Index i = 0; i < hy.numel(); ++i) hy[i] = static_cast<std::int32_t>(rng.uniform_int(classes));
-    x = to<Cuda>(hx);
-    y = to<Cuda>(hy);
+    random_batch(input, classes, rng, x, y);
   }
-  explicit TrainStep(Net built, Shape input, Index classes) : net(std::move(built)) {
-    Tensor<float, Cpu> hx(input);
-    fill_normal(hx.view(), 0.0, 1.0, rng);
-    Tensor<std::int32_t, Cpu> hy(Shape{input[0]});
-    for (Index i = 0; i < hy.numel(); ++i) hy[i] = static_cast<std::int32_t>(rng.uniform_int(classes));
-    x = to<Cuda>(hx);
-    y = to<Cuda>(hy);
-  }
+  TrainStep(Net built, Shape input, Index classes) : net(std::move(built)) { random_batch(input, classes, rng, x, y); }
   double step() {
     const ConstView<float, Cuda> logits = net.forward(x.cview());
     grad.resize(logits.shape());
@@ -171,14 +169,7 @@ struct GradMaxRow {
   Tensor<std::int32_t, Cuda> y;
   ops::SvdOptions svd;
 
-  GradMaxRow() {
-    Tensor<float, Cpu> hx(Shape{grow_batch, 784});
-    fill_normal(hx.view(), 0.0, 1.0, rng);
-    Tensor<std::int32_t, Cpu> hy(Shape{grow_batch});
-    for (Index i = 0; i < hy.numel(); ++i) hy[i] = static_cast<std::int32_t>(rng.uniform_int(10));
-    x = to<Cuda>(hx);
-    y = to<Cuda>(hy);
-  }
+  GradMaxRow() { random_batch(Shape{grow_batch, 784}, 10, rng, x, y); }
   // The pair (2, 4): producer Dense 1024 -> 1024 (the layer that grows), consumer Dense 1024 -> 1024.
   grow::GradMaxDirections<float, Cuda> decide() {
     const ConstView<float, Cuda> logits = net.forward(x.cview());
