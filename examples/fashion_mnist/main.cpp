@@ -16,6 +16,10 @@
 //                    start at the seed widths; every --interval steps from --start, every growth site
 //                    grows at once, reaching the target widths after --growths growths. Data-driven
 //                    methods use a separate grow batch of 128 training images.
+//   GradMax-Depth, Random-Depth, Zero-Depth   (wrn only) depth growth: start with one block per group at
+//                    the target inner width (WRN-10) and append blocks to every group at the growth steps
+//                    (grow::grow_depth with DepthGradMax, DepthRandom or DepthZero) until each group has
+//                    the target depth's blocks; the new blocks start with a zero-output branch.
 //   GradMax-Auto     GradMax neurons, but how many and where decides grow::GradMaxTrigger: at the same
 //                    steps it measures every site (top singular values of M against the existing
 //                    neurons' mean gradient norm, threshold --auto-threshold) and adds up to the
@@ -33,6 +37,7 @@
 #include <exception>
 #include <functional>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -64,6 +69,7 @@ std::string widths_of(Model& model) {
 template <class Model, class ModelConfig>
 struct Config {
   ModelConfig seed, target;
+  std::optional<ModelConfig> shallow;  // depth methods' start: the target widths at the smallest depth
   std::int64_t steps, start, interval, growths;
   double lr;
   Index batch = 128;
@@ -102,6 +108,7 @@ struct Method {
   bool big;
   GrowAll<Model> grow;
   bool automatic = false;  // GradMax-Auto: the controller decides k per site
+  bool depth = false;      // starts from Config::shallow and grows blocks (grow ignores the width plan)
 };
 
 template <class Net>
@@ -140,11 +147,39 @@ void grow_automatically(Model& model, const models::GrowthPlan& plan, int g, gro
   });
 }
 
+// Blocks per group after growth g of `growths` (0: the seed), from `seed` to `target` evenly.
+Index blocks_after(Index seed, Index target, std::int64_t g, std::int64_t growths) {
+  return seed + (target - seed) * g / growths;
+}
+
+// Depth growth g for a WideResNet: every group gets the blocks it is due, appended at its end, each
+// from a fresh forward/backward of the grow batch (refresh) at its insertion point.
+template <class Model, class Init>
+GrowAll<Model> grow_depth_all(Init init, Index seed_blocks, Index target_blocks, std::int64_t growths) {
+  return [=](Model& model, const models::GrowthPlan&, int g, Rng& rng, const std::function<void()>& refresh) {
+    const Index add = blocks_after(seed_blocks, target_blocks, g + 1, growths) -
+                      blocks_after(seed_blocks, target_blocks, g, growths);
+    for (Index b = 0; b < add; ++b) {
+      if constexpr (Init::needs_data) refresh();
+      auto grow_group = [&](auto& stack) {
+        const std::size_t end = stack.size();
+        if constexpr (Init::needs_data)
+          grow::grow_depth(stack, end, init, rng, grow::depth_data_from_last_backward(stack, end));
+        else
+          grow::grow_depth(stack, end, init, rng);
+      };
+      grow_group(model.net().template layer<1>());
+      grow_group(model.net().template layer<2>());
+      grow_group(model.net().template layer<3>());
+    }
+  };
+}
+
 template <class Model, class ModelConfig>
 Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const Method<Model>& m, std::uint64_t seed,
           int log_every, ProgressOptions progress_options, double auto_threshold) {
   Rng rng(seed);
-  Model model(m.big ? c.target : c.seed, rng);
+  Model model(m.depth ? *c.shallow : m.big ? c.target : c.seed, rng);
   auto& net = model.net();
   Sgd sgd(CosineLr{.base = c.lr, .total_steps = c.steps}, {.momentum = 0.9, .nesterov = true, .weight_decay = 5e-4});
   BatchSampler sampler(data.train.size(), c.batch, Rng(seed + 1));
@@ -161,7 +196,7 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
   grow::GrowthSchedule schedule(c.interval, c.start, c.growths);
   models::GrowthPlan plan;
   double big_parameters = 0;
-  if (m.grows) {
+  if (m.grows && !m.depth) {
     Rng unused(0);
     Model target(c.target, unused);
     plan = models::plan_growth(model, target, static_cast<int>(c.growths));
@@ -226,10 +261,12 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
 // Runs every method on one model type and prints the table; returns the process exit code.
 template <class Model, class ModelConfig>
 int run_experiment(const examples::Flags& flags, const FashionMnist& data, const ModelConfig& seed_config,
-                   const ModelConfig& target_config, const std::string& description, RunSummary& summary) {
+                   const ModelConfig& target_config, const std::string& description, RunSummary& summary,
+                   std::optional<ModelConfig> shallow_config = std::nullopt) {
   Config<Model, ModelConfig> c;
   c.seed = seed_config;
   c.target = target_config;
+  c.shallow = shallow_config;
   const std::int64_t steps_per_epoch = data.train.size() / c.batch;
   c.steps = static_cast<std::int64_t>(flags.number("epochs") * static_cast<double>(steps_per_epoch));
   c.growths = flags.integer("growths");
@@ -241,7 +278,7 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
   require(c.steps > 0 && c.growths >= 1, "--epochs and --growths must be positive");
 
   const auto norm = grow::NormRule::mean_norm(0.5);  // the reference's CIFAR setting
-  const std::vector<Method<Model>> all = {
+  std::vector<Method<Model>> all = {
       {"Baseline-Small", false, false, {}},
       {"Baseline-Big", false, true, {}},
       {"Random", true, false, grow_all<Model>(grow::Random{.norm = norm})},
@@ -252,6 +289,20 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
       {"Inverse", true, false, grow_all<Model>(grow::InverseGradMaxOpt{.norm = norm}, {.rows = true})},
       {"GradMax-Auto", true, false, {}, true},
   };
+  if constexpr (requires(Model& model) { model.net().template layer<1>().size(); }) {  // WideResNet's stacks
+    if (c.shallow) {
+      const Index seed_blocks = (c.shallow->depth - 4) / 6, target_blocks = (c.target.depth - 4) / 6;
+      require(target_blocks > seed_blocks, "depth methods: --wrn-depth must exceed ", c.shallow->depth);
+      all.push_back({"GradMax-Depth", true, false,
+                     grow_depth_all<Model>(grow::DepthGradMax{.norm = norm}, seed_blocks, target_blocks, c.growths), false,
+                     true});
+      all.push_back({"Random-Depth", true, false,
+                     grow_depth_all<Model>(grow::DepthRandom{.norm = norm}, seed_blocks, target_blocks, c.growths), false,
+                     true});
+      all.push_back({"Zero-Depth", true, false,
+                     grow_depth_all<Model>(grow::DepthZero{}, seed_blocks, target_blocks, c.growths), false, true});
+    }
+  }
   std::vector<Method<Model>> methods;
   std::stringstream list(flags.str("methods"));
   for (std::string name; std::getline(list, name, ',');) {
@@ -431,9 +482,14 @@ int main(int argc, char** argv) try {
                                         .classes = 10};
     models::WideResNetConfig target = seed;
     target.block_width = 1.0;
+    std::optional<models::WideResNetConfig> shallow;  // the depth methods' start: one block per group
+    if (target.depth > 10) {
+      shallow = target;
+      shallow->depth = 10;
+    }
     return run_experiment<models::WideResNet<float, Cpu>>(
         flags, data, seed, target,
-        "WRN-" + std::to_string(seed.depth) + "-" + flags.str("wrn-k") + " (inner block widths grow)", summary);
+        "WRN-" + std::to_string(seed.depth) + "-" + flags.str("wrn-k") + " (inner block widths grow)", summary, shallow);
   }
   throw Error("--model: unknown model '" + model + "' (small, small-bn, wrn)");
 } catch (const std::exception& e) {
