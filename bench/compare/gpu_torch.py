@@ -26,31 +26,28 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+def block_ms(fn, calls):
+    """Milliseconds of `calls` back-to-back calls of fn, by CUDA events."""
+    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(calls):
+        fn()
+    stop.record()
+    stop.synchronize()
+    return start.elapsed_time(stop)
+
+
 def time_ms(fn, seconds):
-    """Median milliseconds per call of fn, CUDA events around blocks of calls lasting ~20 ms."""
+    """Median milliseconds per call of fn, over blocks of calls lasting ~20 ms."""
     for _ in range(3):
         fn()
     torch.cuda.synchronize()
     calls = 1
-    while True:
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(calls):
-            fn()
-        stop.record()
-        stop.synchronize()
-        if start.elapsed_time(stop) > 20 or calls > 1 << 16:
-            break
+    while block_ms(fn, calls) <= 20 and calls <= 1 << 16:
         calls *= 2
     samples, total = [], 0.0
     while total < seconds * 1e3 or len(samples) < 5:
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(calls):
-            fn()
-        stop.record()
-        stop.synchronize()
-        ms = start.elapsed_time(stop)
+        ms = block_ms(fn, calls)
         total += ms
         samples.append(ms / calls)
     return statistics.median(samples)

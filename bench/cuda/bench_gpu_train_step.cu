@@ -120,6 +120,28 @@ int calls_for(Run& run) {
   return std::max(1, static_cast<int>(0.02 / std::max(once, 1e-6)));
 }
 
+// Skips the benchmark with `why` (nothing is timed).
+void skip(benchmark::State& state, const std::string& why) {
+  state.SkipWithError(why.c_str());
+  for (auto _ : state) {
+  }
+}
+
+// Times `run` (calls per iteration chosen once) and returns the seconds per call over all iterations.
+template <class Run>
+double time_calls(benchmark::State& state, Run& run) {
+  const int calls = calls_for(run);
+  double seconds = 0;
+  std::int64_t total = 0;
+  for (auto _ : state) {
+    const double per = bench::seconds_per_call(run, calls, netgrow::cuda::context().stream());
+    state.SetIterationTime(per * calls);
+    seconds += per * calls;
+    total += calls;
+  }
+  return seconds / static_cast<double>(std::max<std::int64_t>(total, 1));
+}
+
 template <class Row>
 void bench_train(benchmark::State& state, netgrow::cuda::GemmPath path) {
   set_gemm_path(path);
@@ -127,25 +149,10 @@ void bench_train(benchmark::State& state, netgrow::cuda::GemmPath path) {
   const double first = row.step();
   double last = first;
   for (int i = 0; i < 7; ++i) last = row.step();
-  if (!(std::isfinite(last) && last < first)) {
-    const std::string why = "loss did not go down on a fixed batch: " + std::to_string(first) + " -> " +
-                            std::to_string(last);
-    state.SkipWithError(why.c_str());
-    for (auto _ : state) {
-    }
-    return;
-  }
+  if (!(std::isfinite(last) && last < first))
+    return skip(state, "loss did not go down on a fixed batch: " + std::to_string(first) + " -> " + std::to_string(last));
   auto run = [&] { benchmark::DoNotOptimize(row.step()); };
-  const int calls = calls_for(run);
-  double seconds = 0;
-  std::int64_t steps = 0;
-  for (auto _ : state) {
-    const double per = bench::seconds_per_call(run, calls, netgrow::cuda::context().stream());
-    state.SetIterationTime(per * calls);
-    seconds += per * calls;
-    steps += calls;
-  }
-  const double per_step = seconds / static_cast<double>(std::max<std::int64_t>(steps, 1));
+  const double per_step = time_calls(state, run);
   state.counters["ms_per_step"] = per_step * 1e3;
   state.counters["samples/s"] = static_cast<double>(row.x.dim(0)) / per_step;
   state.counters["first_loss"] = first;
@@ -195,25 +202,11 @@ void bench_gradmax(benchmark::State& state, netgrow::cuda::GemmPath path) {
         for (Index e = 0; e < m; ++e) dot += static_cast<double>(rows.at(i, e)) * rows.at(j, e);
         error = std::max(error, std::abs(dot - (i == j ? 1.0 : 0.0)));
       }
-    if (!(error < 1e-4) || d.singular_values.empty()) {
-      const std::string why = "directions are not orthonormal: max |O O^T - I| = " + std::to_string(error);
-      state.SkipWithError(why.c_str());
-      for (auto _ : state) {
-      }
-      return;
-    }
+    if (!(error < 1e-4) || d.singular_values.empty())
+      return skip(state, "directions are not orthonormal: max |O O^T - I| = " + std::to_string(error));
   }
   auto run = [&] { benchmark::DoNotOptimize(row.decide()); };
-  const int calls = calls_for(run);
-  double seconds = 0;
-  std::int64_t decisions = 0;
-  for (auto _ : state) {
-    const double per = bench::seconds_per_call(run, calls, netgrow::cuda::context().stream());
-    state.SetIterationTime(per * calls);
-    seconds += per * calls;
-    decisions += calls;
-  }
-  state.counters["ms_per_growth"] = seconds / static_cast<double>(std::max<std::int64_t>(decisions, 1)) * 1e3;
+  state.counters["ms_per_growth"] = time_calls(state, run) * 1e3;
 }
 
 template <class Row>
