@@ -234,15 +234,5 @@ void register_benchmarks() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (netgrow::cuda::device_count() == 0) {
-    std::printf("SKIPPED: no CUDA device is visible on this machine; bench_gpu_train_step needs a GPU.\n");
-    return 0;
-  }
-  std::printf("bench_gpu_train_step on %s\n", netgrow::cuda::device_description(0).c_str());
-  register_benchmarks();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return netgrow::bench::run_gpu_benchmarks("bench_gpu_train_step", argc, argv, register_benchmarks);
 }

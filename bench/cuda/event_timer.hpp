@@ -1,7 +1,11 @@
-// bench/cuda/event_timer.hpp: GPU timing for the CUDA benchmarks, with CUDA events on one stream.
+// bench/cuda/event_timer.hpp: GPU timing for the CUDA benchmarks, with CUDA events on one stream, and
+// the benchmarks' shared main().
 #pragma once
 
+#include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
+
+#include <cstdio>
 
 #include "netgrow/backend/cuda/check.hpp"
 
@@ -22,6 +26,23 @@ double seconds_per_call(Run&& run, int calls, cudaStream_t stream) {
   NETGROW_CUDA_CHECK(cudaEventDestroy(start));
   NETGROW_CUDA_CHECK(cudaEventDestroy(stop));
   return static_cast<double>(ms) * 1e-3 / calls;
+}
+
+// A benchmark program's main(): prints a skip message and succeeds when no GPU is visible; otherwise
+// names the device, calls register_benchmarks() and runs what Google Benchmark's arguments select.
+template <class Register>
+int run_gpu_benchmarks(const char* program, int argc, char** argv, Register&& register_benchmarks) {
+  if (netgrow::cuda::device_count() == 0) {
+    std::printf("SKIPPED: no CUDA device is visible on this machine; %s needs a GPU.\n", program);
+    return 0;
+  }
+  std::printf("%s on %s\n", program, netgrow::cuda::device_description(0).c_str());
+  register_benchmarks();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
 }
 
 }  // namespace netgrow::bench
