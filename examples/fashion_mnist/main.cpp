@@ -25,6 +25,20 @@
 //                    neurons' mean gradient norm, threshold --auto-threshold) and adds up to the
 //                    plan's per-growth count per site, within the target widths and Baseline-Big's
 //                    parameter count.
+//   VT, VT+LRA       variance transfer (grow::VarianceTransfer: cancelling random pairs, the consumer
+//                    rescaled to its new fan-in where a BatchNorm follows it) on the same schedule as
+//                    Random and GradMax; +LRA adds the per-stage learning rates (grow::StageLearningRates,
+//                    recomputed at each growth and every --lra-every steps)
+//   VT-Paper         VT+LRA on the paper's schedule: every site grows by 20% of its width (rounded to
+//                    even) from the seed until its target (models::plan_geometric_growth), at steps
+//                    whose intervals lengthen by 25% from 8% of training (grow::lengthening_steps)
+//   LEMON            trains the seed widths until the step at which the scheduled methods reach the
+//                    target, expands every site there in one step without changing the function
+//                    (grow::Lemon, models::expand_all_sites), and trains on with LEMON's schedule: a
+//                    cosine from the same maximum learning rate over the remaining steps
+//   LEMON-Depth      (wrn only) the target widths at about half the target depth (two blocks per group
+//                    or more), expanded to the target depth at the same step by zero-output copies of
+//                    the identity blocks (grow::expand_depth, interpolation order), then LEMON's schedule
 // Prints test accuracy per method (mean and 80% interval over --seeds), training FLOPs relative to
 // Baseline-Big and wall-clock time, with a progress line during training (--progress). Writes, with
 // the prefix --out (default ./fashion_mnist):
@@ -70,6 +84,7 @@ template <class Model, class ModelConfig>
 struct Config {
   ModelConfig seed, target;
   std::optional<ModelConfig> shallow;  // depth methods' start: the target widths at the smallest depth
+  std::optional<ModelConfig> half_depth;  // LEMON-Depth's start: the target widths, two blocks per group or more
   std::int64_t steps, start, interval, growths;
   double lr;
   Index batch = 128;
@@ -101,6 +116,10 @@ GrowAll<Model> grow_all(Init init, grow::PairDataOptions options = {}) {
   };
 }
 
+// When a growing method grows: the fixed schedule of every method, the variance-transfer paper's
+// geometric widths at lengthening intervals, or once (LEMON's expansion, then its learning-rate schedule).
+enum class When { schedule, geometric, once };
+
 template <class Model>
 struct Method {
   std::string name;
@@ -109,6 +128,9 @@ struct Method {
   GrowAll<Model> grow;
   bool automatic = false;  // GradMax-Auto: the controller decides k per site
   bool depth = false;      // starts from Config::shallow and grows blocks (grow ignores the width plan)
+  When when = When::schedule;
+  bool stage_lr = false;   // per-stage learning rates (grow::StageLearningRates)
+  bool half_depth = false; // LEMON-Depth: starts from Config::half_depth (target widths, fewer blocks)
 };
 
 template <class Net>
@@ -175,13 +197,21 @@ GrowAll<Model> grow_depth_all(Init init, Index seed_blocks, Index target_blocks,
   };
 }
 
+// The step at which the scheduled methods reach their target (their last growth): LEMON expands there.
+template <class Model, class ModelConfig>
+std::int64_t last_growth_step(const Config<Model, ModelConfig>& c) {
+  return c.start + (c.growths - 1) * c.interval;
+}
+
 template <class Model, class ModelConfig>
 Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const Method<Model>& m, std::uint64_t seed,
-          int log_every, ProgressOptions progress_options, double auto_threshold) {
+          int log_every, ProgressOptions progress_options, double auto_threshold, std::int64_t lra_every) {
   Rng rng(seed);
-  Model model(m.depth ? *c.shallow : m.big ? c.target : c.seed, rng);
+  Model model(m.depth ? *c.shallow : m.half_depth ? *c.half_depth : m.big ? c.target : c.seed, rng);
   auto& net = model.net();
   Sgd sgd(CosineLr{.base = c.lr, .total_steps = c.steps}, {.momentum = 0.9, .nesterov = true, .weight_decay = 5e-4});
+  grow::StageLearningRates stages;
+  if (m.stage_lr) stages.start(net);
   BatchSampler sampler(data.train.size(), c.batch, Rng(seed + 1));
   BatchSampler grow_sampler(data.train.size(), c.batch, Rng(seed + 2));
   Tensor<float> x, gx, grad, ggrad;
@@ -196,12 +226,18 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
   grow::GrowthSchedule schedule(c.interval, c.start, c.growths);
   models::GrowthPlan plan;
   double big_parameters = 0;
-  if (m.grows && !m.depth) {
+  if (m.grows && !m.depth && !m.half_depth) {
     Rng unused(0);
     Model target(c.target, unused);
-    plan = models::plan_growth(model, target, static_cast<int>(c.growths));
+    if (m.when == When::geometric) {
+      plan = models::plan_geometric_growth(model, target, 0.2);
+      schedule = grow::GrowthSchedule::at_steps(grow::lengthening_steps(c.steps * 8 / 100, 0.25, plan.growths));
+    } else {
+      plan = models::plan_growth(model, target, m.when == When::once ? 1 : static_cast<int>(c.growths));
+    }
     big_parameters = static_cast<double>(target.net().parameter_count());
   }
+  if (m.when == When::once) schedule = grow::GrowthSchedule::at_steps({last_growth_step(c)});
   grow::GradMaxTrigger trigger({.check_every = c.interval, .start = c.start, .max_width = plan.target}, auto_threshold);
 
   Run run;
@@ -223,6 +259,11 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
       else
         m.grow(model, plan, static_cast<int>(schedule.growths()), rng, refresh);
       schedule.record_growth();
+      if (m.stage_lr) stages.begin_stage(net);
+      if (m.when == When::once) {  // LEMON: the same maximum rate, a cosine over the remaining steps
+        const CosineLr rest{.base = c.lr, .total_steps = c.steps - step};
+        sgd.set_schedule([rest, step](std::int64_t t) { return rest(t - step); });
+      }
       run.growth_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - g0).count();
       parameters = net.parameter_count();
       widths = widths_of(model);
@@ -240,6 +281,7 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
                          (where ? " (" + *where + ")" : ""));
     }
     net.backward(grad);
+    if (m.stage_lr && step > 0 && step % lra_every == 0) stages.update(net);
     sgd.step(net);
     run.train_flops += training_step_flops(net, x.shape());
     loss_avg = step == 0 ? r.loss : 0.98 * loss_avg + 0.02 * r.loss;
@@ -262,11 +304,13 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
 template <class Model, class ModelConfig>
 int run_experiment(const examples::Flags& flags, const FashionMnist& data, const ModelConfig& seed_config,
                    const ModelConfig& target_config, const std::string& description, RunSummary& summary,
-                   std::optional<ModelConfig> shallow_config = std::nullopt) {
+                   std::optional<ModelConfig> shallow_config = std::nullopt,
+                   std::optional<ModelConfig> half_depth_config = std::nullopt) {
   Config<Model, ModelConfig> c;
   c.seed = seed_config;
   c.target = target_config;
   c.shallow = shallow_config;
+  c.half_depth = half_depth_config;
   const std::int64_t steps_per_epoch = data.train.size() / c.batch;
   c.steps = static_cast<std::int64_t>(flags.number("epochs") * static_cast<double>(steps_per_epoch));
   c.growths = flags.integer("growths");
@@ -288,6 +332,10 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
       {"Split", true, false, grow_all<Model>(grow::Split{.noise = 0.01})},
       {"Inverse", true, false, grow_all<Model>(grow::InverseGradMaxOpt{.norm = norm}, {.rows = true})},
       {"GradMax-Auto", true, false, {}, true},
+      {"VT", true, false, grow_all<Model>(grow::VarianceTransfer{})},
+      {"VT+LRA", true, false, grow_all<Model>(grow::VarianceTransfer{}), false, false, When::schedule, true},
+      {"VT-Paper", true, false, grow_all<Model>(grow::VarianceTransfer{}), false, false, When::geometric, true},
+      {"LEMON", true, false, grow_all<Model>(grow::Lemon{}), false, false, When::once},
   };
   if constexpr (requires(Model& model) { model.net().template layer<1>().size(); }) {  // WideResNet's stacks
     if (c.shallow) {
@@ -301,6 +349,16 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
                      true});
       all.push_back({"Zero-Depth", true, false,
                      grow_depth_all<Model>(grow::DepthZero{}, seed_blocks, target_blocks, c.growths), false, true});
+    }
+    if (c.half_depth) {
+      const std::size_t target_blocks = static_cast<std::size_t>((c.target.depth - 4) / 6);
+      GrowAll<Model> expand = [target_blocks](Model& model, const models::GrowthPlan&, int, Rng&,
+                                              const std::function<void()>&) {
+        grow::expand_depth(model.net().template layer<1>(), target_blocks);
+        grow::expand_depth(model.net().template layer<2>(), target_blocks);
+        grow::expand_depth(model.net().template layer<3>(), target_blocks);
+      };
+      all.push_back({"LEMON-Depth", true, false, expand, false, false, When::once, false, true});
     }
   }
   std::vector<Method<Model>> methods;
@@ -329,7 +387,7 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
       const ProgressOptions progress{.label = m.name + " seed " + std::to_string(s), .style = style};
       runs[m.name].push_back(
           train(data, c, m, 2000 + static_cast<std::uint64_t>(s), std::max<int>(1, c.steps / 100), progress,
-                flags.number("auto-threshold")));
+                flags.number("auto-threshold"), std::max<std::int64_t>(1, flags.integer("lra-every"))));
       const Run& r = runs[m.name].back();
       std::printf("  %-15s seed %d: test accuracy %.4f, %.1f s\n", m.name.c_str(), s, r.test_accuracy, r.seconds);
       std::fflush(stdout);
@@ -453,6 +511,7 @@ int main(int argc, char** argv) try {
                          {"interval", "0"},
                          {"methods", "Baseline-Small,Baseline-Big,Random,FireflyOpt,GradMax,GradMax-Auto"},
                          {"auto-threshold", "1.0"},
+                         {"lra-every", "50"},
                          {"data", ""},
                          {"train-limit", "0"},
                          {"progress", "auto"},
@@ -487,9 +546,17 @@ int main(int argc, char** argv) try {
       shallow = target;
       shallow->depth = 10;
     }
+    // LEMON-Depth copies identity blocks: it starts at about half the target's blocks, at least two.
+    std::optional<models::WideResNetConfig> half_depth;
+    const int target_blocks = (target.depth - 4) / 6;
+    if (target_blocks > 2) {
+      half_depth = target;
+      half_depth->depth = 6 * std::max(2, (target_blocks + 1) / 2) + 4;
+    }
     return run_experiment<models::WideResNet<float, Cpu>>(
         flags, data, seed, target,
-        "WRN-" + std::to_string(seed.depth) + "-" + flags.str("wrn-k") + " (inner block widths grow)", summary, shallow);
+        "WRN-" + std::to_string(seed.depth) + "-" + flags.str("wrn-k") + " (inner block widths grow)", summary, shallow,
+        half_depth);
   }
   throw Error("--model: unknown model '" + model + "' (small, small-bn, wrn)");
 } catch (const std::exception& e) {

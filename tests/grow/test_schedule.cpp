@@ -270,3 +270,39 @@ TEST_CASE("a schedule with zero growths allowed is never due") {
   const GrowthSchedule never(1, 0, 0);
   for (std::int64_t step = 0; step < 50; ++step) CHECK_FALSE(never.due(step));
 }
+
+TEST_CASE("at_steps grows at the listed steps, also when the loop skips past one, and resumes by count") {
+  GrowthSchedule s = GrowthSchedule::at_steps({3, 5, 9});
+  CHECK(s.interval() == 0);
+  CHECK(s.start() == 3);
+  std::vector<std::int64_t> grown;
+  for (std::int64_t step = 0; step < 20; ++step)
+    if (s.due(step)) {
+      grown.push_back(step);
+      s.record_growth();
+    }
+  CHECK(grown == std::vector<std::int64_t>{3, 5, 9});
+  GrowthSchedule late = GrowthSchedule::at_steps({3, 5});
+  CHECK(late.due(4));  // step 3 was never checked: the growth happens at the next check
+  late.set_growths(2);
+  CHECK_FALSE(late.due(100));
+  CHECK_THROWS_AS(GrowthSchedule::at_steps({5, 3}), ArgumentError);
+  CHECK_THROWS_AS(GrowthSchedule::at_steps({-1}), ArgumentError);
+  CHECK_FALSE(GrowthSchedule::at_steps({}).due(0));
+}
+
+TEST_CASE("the variance-transfer schedule: widths grow by a fraction rounded to even, intervals lengthen") {
+  // A quarter of 128 grown by 20%: 32 +6 38 +8 46 +10 56 +12 68 +14 82 +16 98 +20 118 +24 -> 128 (capped).
+  CHECK(grow::geometric_widths(32, 128, 0.2) == std::vector<Index>{38, 46, 56, 68, 82, 98, 118, 128});
+  CHECK(grow::geometric_widths(8, 32, 0.2) == std::vector<Index>{10, 12, 14, 16, 20, 24, 28, 32});
+  CHECK(grow::geometric_widths(5, 8, 0.1, false) == std::vector<Index>{6, 7, 8});
+  CHECK(grow::geometric_widths(7, 7, 0.2).empty());
+  CHECK(grow::round_to_even(6.4) == 6);
+  CHECK(grow::round_to_even(7.6) == 8);
+  CHECK_THROWS_AS(grow::geometric_widths(8, 4, 0.2), ArgumentError);
+  CHECK_THROWS_AS(grow::geometric_widths(4, 8, 0.0), ArgumentError);
+  // T_0 = 8, T_t = T_{t-1} + round(0.25 T_{t-1}): 8 10 13 16 20 25 31 39.
+  CHECK(grow::lengthening_steps(8, 0.25, 8) == std::vector<std::int64_t>{8, 10, 13, 16, 20, 25, 31, 39});
+  CHECK(grow::lengthening_steps(5, 0.0, 3) == std::vector<std::int64_t>{5, 6, 7});
+  CHECK_THROWS_AS(grow::lengthening_steps(5, -0.1, 3), ArgumentError);
+}

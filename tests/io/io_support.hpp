@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -70,6 +71,7 @@ struct ParameterSnapshot {
   std::string state_owner;
   double lr_multiplier = 1;
   bool trainable = true, weight_decay = true;
+  std::array<std::vector<std::int32_t>, 2> stage_tags;
 
   friend bool operator==(const ParameterSnapshot&, const ParameterSnapshot&) = default;
 };
@@ -91,6 +93,7 @@ std::vector<ParameterSnapshot> snapshot(Net& net) {
     s.lr_multiplier = p.lr_multiplier;
     s.trainable = p.trainable;
     s.weight_decay = p.weight_decay;
+    s.stage_tags = p.stage_tags;
     out.push_back(std::move(s));
   });
   return out;

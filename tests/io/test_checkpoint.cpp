@@ -483,3 +483,36 @@ TEST_CASE("a TrainingState item the file lacks fails the whole load: the network
   CHECK(grow_rng == Rng(1));
   CHECK(sgd.steps() == 0);
 }
+
+TEST_CASE("stage tags travel as runs; malformed or mis-sized tags are rejected and leave the network unchanged") {
+  GrownMlp grown;
+  grow::tag_stage(grown.model.net(), 0);
+  grown.model.net().layer<0>().weight().stage_tags[0].back() = 3;  // one row of stage 3
+  test::TempDir dir;
+  io::save_checkpoint(dir / "tagged.safetensors", grown.model.net());
+  io::Safetensors st = io::read_safetensors(dir / "tagged.safetensors");
+  const auto records = nlohmann::json::parse(st.metadata["netgrow.parameters"]);
+  const Index rows = grown.model.net().layer<0>().weight().value.dim(0);
+  CHECK(records["0.weight"]["stage_tags"][0] == nlohmann::json::parse("[[0, " + std::to_string(rows - 1) + "], [3, 1]]"));
+  Rng rng(1);
+  models::Mlp<float, Cpu> fresh(mlp_seed, rng);
+  io::load_checkpoint(dir / "tagged.safetensors", fresh.net());
+  CHECK(fresh.net().layer<0>().weight().stage_tags == grown.model.net().layer<0>().weight().stage_tags);
+  CHECK(grow::current_stage(fresh.net()) == 3);
+
+  models::Mlp<float, Cpu> other(mlp_seed, rng);
+  auto& net = other.net();
+  st.source = "ckpt";
+  auto restore = [&](const io::Safetensors& s) { return [&net, s] { io::restore_checkpoint(s, net); }; };
+  auto with_tags = [&](const std::string& tags) {
+    io::Safetensors bad = st;
+    auto r = nlohmann::json::parse(bad.metadata["netgrow.parameters"]);
+    r["0.weight"]["stage_tags"] = nlohmann::json::parse(tags);
+    bad.metadata["netgrow.parameters"] = r.dump();
+    return bad;
+  };
+  check_rejected<IoError>(net, restore(with_tags("[[[0, 1]]]")), "two axes");
+  check_rejected<IoError>(net, restore(with_tags("[[[0, -1]], []]")), "non-negative integers");
+  check_rejected<IoError>(net, restore(with_tags("[[[0, 99999999999]], []]")), "out of range");
+  check_rejected<ShapeError>(net, restore(with_tags("[[[0, 1]], []]")), "stage tags along axis 0");
+}

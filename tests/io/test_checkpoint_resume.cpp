@@ -42,17 +42,23 @@ struct Run {
   const Data& data;
   const models::GrowthPlan& plan;
   Init init;
+  bool stage_lr = false;  // per-stage learning rates (tagged from the start, updated every 3 steps)
+  grow::StageLearningRates stages;
   Tensor<float> xb, grad;
   Tensor<std::int32_t> yb;
 
   template <class Config>
-  Run(const Config& seed, Optimizer opt, const Data& d, const models::GrowthPlan& p, Init i, Index batch)
+  Run(const Config& seed, Optimizer opt, const Data& d, const models::GrowthPlan& p, Init i, Index batch,
+      bool with_stage_lr = false)
       : model(seed, build_rng),
         optimizer(std::move(opt)),
         sampler(d.x.dim(0), batch, Rng(5)),
         data(d),
         plan(p),
-        init(i) {}
+        init(i),
+        stage_lr(with_stage_lr) {
+    if (stage_lr) stages.start(model.net());  // a load replaces these tags with the checkpoint's
+  }
 
   double refresh() {
     const auto logits = model.net().forward(xb);
@@ -75,6 +81,9 @@ struct Run {
                                                     [this] { refresh(); });
         for (const auto& r : reports) history.record(step, r);
         schedule.record_growth();
+        if (stage_lr) stages.begin_stage(model.net());
+      } else if (stage_lr && step % 3 == 0) {
+        stages.update(model.net());
       }
     }
   }
@@ -159,4 +168,28 @@ TEST_CASE("resume: a small CNN with BatchNorm trained with SGD and Random growth
                                    data, plan, grow::Random{}, 6);
       },
       10, {3, 4, 7});
+}
+
+TEST_CASE("resume: variance transfer with per-stage learning rates continues bit for bit") {
+  // The small CNN with BatchNorm: variance transfer rescales conv2 (a BatchNorm follows it), which changes
+  // that BatchNorm's eps; stage tags, lr_scale and eps must all come back from the checkpoint.
+  const models::SmallCnnConfig seed{
+      .in_channels = 1, .image = 8, .c1 = 8, .c2 = 8, .fc = 8, .classes = 3, .width_multiplier = 0.25};
+  models::SmallCnnConfig full = seed;
+  full.width_multiplier = 1;
+  Rng a(0), b(0);
+  models::SmallCnn<float, Cpu, true> seed_model(seed, a), target_model(full, b);
+  const models::GrowthPlan plan = models::plan_growth(seed_model, target_model, 2);
+  Rng data_rng(3);
+  const Data data{test::normal_tensor<float>(Shape{24, 1, 8, 8}, data_rng), test::cyclic_labels(24, 3)};
+  using R = Run<models::SmallCnn<float, Cpu, true>, Sgd, grow::VarianceTransfer>;
+  auto make = [&] {
+    return std::make_unique<R>(seed, Sgd(0.05, {.momentum = 0.9}), data, plan, grow::VarianceTransfer{}, 6, true);
+  };
+  check_resume(make, 10, {3, 4, 7});
+  auto run = make();
+  run->train_until(10);
+  CHECK(grow::current_stage(run->model.net()) == 2);
+  CHECK(run->model.net().layer<4>().eps() < 1e-5);  // conv2's BatchNorm took the rescale
+  CHECK_FALSE(run->model.net().layer<0>().weight().lr_scale.empty());
 }

@@ -110,5 +110,12 @@ TEST_CASE("fixed_settings keeps what growth never changes") {
         io::fixed_settings(WideBlock{.in = 8, .inner = 3, .out = 8}));
   CHECK(io::fixed_settings(WideBlock{.in = 4, .inner = 1, .out = 4, .stride = 2}) !=
         io::fixed_settings(WideBlock{.in = 4, .inner = 1, .out = 4}));
-  CHECK(io::fixed_settings(BatchNorm{.channels = 3}) == Json{{"momentum", 0.1}, {"eps", 1e-5}});
+  // eps changes when variance transfer rescales a BatchNorm's input: a width, taken from the file on load.
+  CHECK(io::fixed_settings(BatchNorm{.channels = 3}) == Json{{"momentum", 0.1}});
+  const BatchNorm from_shapes{.channels = 3, .eps = 1e-5};
+  CHECK(io::with_unshaped_settings(from_shapes, io::KindConfig<BatchNorm>::save({.channels = 9, .eps = 2e-6}), "f").eps ==
+        2e-6);
+  CHECK(io::with_unshaped_settings(from_shapes, io::KindConfig<BatchNorm>::save({.channels = 9}), "f").channels == 3);
+  CHECK_THROWS_AS(io::with_unshaped_settings(from_shapes, Json{{"channels", 3}}, "f"), IoError);
+  CHECK(io::with_unshaped_settings(Conv2d{.in = 1, .out = 2}, Json::object(), "f").out == 2);  // nothing unshaped
 }

@@ -144,3 +144,20 @@ TEST_CASE("LrSchedule rejects negative and non-finite rates") {
   CHECK(negative_gamma(2) == 0.1);
   CHECK_THROWS_AS(negative_gamma(3), ArgumentError);
 }
+
+TEST_CASE("TwoStageLinearLr: warm-up, a fast drop to the second rate, then a slow linear decay (LEMON's BERT recipe)") {
+  const TwoStageLinearLr lr{
+      .peak = 1.0, .warmup_steps = 10, .fast_decay_steps = 10, .second = 0.5, .total_steps = 120, .final = 0.0};
+  CHECK(lr(0) == 0.0);
+  CHECK(lr(5) == doctest::Approx(0.5));
+  CHECK(lr(10) == doctest::Approx(1.0));
+  CHECK(lr(15) == doctest::Approx(0.75));
+  CHECK(lr(20) == doctest::Approx(0.5));
+  CHECK(lr(70) == doctest::Approx(0.25));
+  CHECK(lr(120) == 0.0);
+  CHECK(lr(500) == 0.0);
+  const LrSchedule s = lr;
+  CHECK(s(15) == doctest::Approx(0.75));
+  CHECK_THROWS_AS((TwoStageLinearLr{.fast_decay_steps = 0, .total_steps = 10}(0)), ArgumentError);
+  CHECK_THROWS_AS((TwoStageLinearLr{.warmup_steps = 5, .fast_decay_steps = 5, .total_steps = 10}(0)), ArgumentError);
+}

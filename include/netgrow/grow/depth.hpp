@@ -169,6 +169,16 @@ struct DepthGradMax {
   Mode mode = Mode::train;
 };
 
+/// Residual blocks: a copy of block `source` of the same stack (its weights, BatchNorm parameters and
+/// running statistics) whose branch's last weight layer is zero, so it outputs zero: LEMON's lossless
+/// depth expansion (Wang et al., ICLR 2024; the ResNet variant zeroes the last normalisation, netgrow's
+/// pre-activation blocks end in a convolution). The source must have an identity skip. Draws nothing.
+struct DepthCopy {
+  static constexpr bool needs_data = false;  ///< reads no grow batch
+
+  std::size_t source = 0;  ///< the block to copy (its index before the insertion)
+};
+
 /// Stacks of plain Dense or Conv2d layers: an identity layer (identity weights, zero bias; a
 /// convolution's centre tap is 1), which keeps the function because nothing else sits in the stack.
 struct DepthIdentity {
@@ -302,12 +312,13 @@ void init_residual_block(Block& block, const Init& init, Rng& rng,
   using Producer = std::remove_cvref_t<decltype(producer)>;
   using Consumer = std::remove_cvref_t<decltype(consumer)>;
   zero_bias(consumer);
-  if constexpr (std::same_as<Init, DepthZero>) {
+  if constexpr (std::same_as<Init, DepthZero> || std::same_as<Init, DepthCopy>) {
     consumer.weight().value.fill_zero();
     return;
   } else {
     static_assert(std::same_as<Init, DepthRandom> || std::same_as<Init, DepthGradMax>,
-                  "netgrow::grow::grow_depth: residual blocks grow with DepthZero, DepthRandom or DepthGradMax");
+                  "netgrow::grow::grow_depth: residual blocks grow with DepthZero, DepthRandom, DepthGradMax or "
+                  "DepthCopy");
     static_assert(PairTraits<Branch, P, C>::zero_at_zero,
                   "netgrow::grow::grow_depth: zero incoming weights keep the new branch at zero only if every "
                   "activation between its first and last weight layer has f(0) = 0; use DepthZero");
@@ -423,13 +434,24 @@ DepthReport grow_depth(StackLayer<K, S, D>& stack, std::size_t index, const K& k
   report.index = index;
   report.old_depth = stack.size();
 
-  Block block(kind, rng);
+  Rng scratch(0);  // DepthCopy overwrites every value the constructor draws
+  Block block(kind, std::same_as<Init, DepthCopy> ? scratch : rng);
   if constexpr (ResidualBlock<Block>) {
     static_assert(!std::same_as<Init, DepthIdentity>, "netgrow::grow::grow_depth: residual blocks grow with "
-                                                      "DepthZero, DepthRandom or DepthGradMax, not DepthIdentity");
+                                                      "DepthZero, DepthRandom, DepthGradMax or DepthCopy, not "
+                                                      "DepthIdentity");
     require<ShapeError>(!block.has_projection(), "grow_depth: the new block ", block.describe(),
                         " projects its skip (stride != 1 or in != out); only a block with an identity skip keeps "
                         "the network's function");
+    if constexpr (std::same_as<Init, DepthCopy>) {
+      require(init.source < stack.size(), "grow_depth: DepthCopy source ", init.source, " in a stack of ",
+              stack.size(), " blocks");
+      auto& source = stack.block(init.source);
+      require<ShapeError>(source.describe() == block.describe(), "grow_depth: DepthCopy of ", source.describe(),
+                          " into a block of kind ", block.describe());
+      std::vector<Tensor<S, D>> values = detail::parameter_values(source);
+      detail::restore_parameter_values(block, values);
+    }
     if (!data.empty())
       require<ShapeError>(block.output_shape(data.input.shape()) == data.input.shape(), "grow_depth: the new block ",
                           block.describe(), " changes the shape ", data.input.shape(), " of the grow batch");
@@ -449,11 +471,17 @@ DepthReport grow_depth(StackLayer<K, S, D>& stack, std::size_t index, const K& k
   return report;
 }
 
-/// The same with the block's kind from depth_block_kind(stack, index).
+/// The same with the block's kind from depth_block_kind(stack, index) (DepthCopy: the source block's kind).
 template <class K, class S, class D, class Init>
 DepthReport grow_depth(StackLayer<K, S, D>& stack, std::size_t index, const Init& init, Rng& rng,
                        const DepthData<S, D>& data = {}) {
-  return grow_depth(stack, index, depth_block_kind(stack, index), init, rng, data);
+  if constexpr (std::same_as<Init, DepthCopy>) {
+    require(init.source < stack.size(), "grow_depth: DepthCopy source ", init.source, " in a stack of ", stack.size(),
+            " blocks");
+    return grow_depth(stack, index, stack.block(init.source).kind(), init, rng, data);
+  } else {
+    return grow_depth(stack, index, depth_block_kind(stack, index), init, rng, data);
+  }
 }
 
 namespace detail {

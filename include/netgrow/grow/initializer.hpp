@@ -19,6 +19,9 @@
 ///   static constexpr bool needs_zero_at_zero    the activations between must have f(0) = 0 for the
 ///                                               growth to preserve the network's function
 ///   static constexpr bool needs_nonzero_slope   ... must have f'(0) != 0 (GradMax-style methods)
+///   static constexpr bool copies_neurons        its new neurons copy (or average) existing ones, given in
+///                                               NewNeurons::duplicate_of: the only way to grow a pair
+///                                               with a LayerNorm between (Split, Lemon)
 ///   void refine(RefineContext<S>&) const        run after the new neurons are in place (Firefly)
 /// ~~~
 ///
@@ -51,8 +54,16 @@ struct NewNeurons {
   /// (width) factors applied to the *existing* neurons' outgoing weights, or empty (Net2Net's split
   /// divides the outgoing weights of the neurons it duplicates). Cpu initializers only.
   Tensor<S, Cpu> existing_outgoing_scale;
-  /// For copies of existing neurons (Split): the neuron each new one copies. Layers between the pair
-  /// then copy those channels (BatchNorm statistics, depthwise filters) instead of growing by identity.
+  /// (width, fan_out) new outgoing weights of the *existing* neurons, replacing theirs, or empty (LEMON
+  /// splits a neuron's outgoing weights unequally among its copies). Cpu initializers only.
+  Tensor<S, Cpu> existing_outgoing;
+  /// A factor c for the consumer's existing weights and bias (1: unchanged). Variance transfer rescales
+  /// them to the new fan-in; grow_width then tells the BatchNorm right after the consumer
+  /// (BatchNormLayer::rescale_input), which keeps the function exactly, and refuses c != 1 without one.
+  double consumer_scale = 1.0;
+  /// For copies of existing neurons (Split, Lemon): the neuron each new one copies, or average_source for a
+  /// new neuron that is the mean of the existing ones. Layers between the pair then copy those channels
+  /// (BatchNorm statistics, depthwise filters, LayerNorm's rule) instead of growing by identity.
   std::vector<Index> duplicate_of;
   std::vector<double> singular_values;  ///< diagnostics: GradMax's top singular values
 };
@@ -69,6 +80,15 @@ struct PairView {
   /// demand (a copy), for initializers that need more than their norms (Split).
   std::function<Tensor<S, D>()> outgoing;
   double slope_at_zero = 1;        ///< product of f'(0) over the activations between the pair
+  bool zero_at_zero = true;        ///< every activation between the pair has f(0) = 0
+  /// Inputs per output unit of the consumer before growth (Dense: in; Conv2d: in k k); each new neuron
+  /// adds fan_out / consumer_outputs of them.
+  Index consumer_fan_in = 0;
+  Index consumer_outputs = 0;      ///< the consumer's output units (Dense: out; Conv2d: out channels)
+  bool mixing_between = false;     ///< a layer between mixes channels (LayerNorm): only copies keep the function
+  /// A BatchNorm follows the consumer directly, so a factor on the consumer's output is absorbed exactly
+  /// (NewNeurons::consumer_scale).
+  bool normalized_after_consumer = false;
   /// Applies the layers between the pair to new neurons' pre-activations z (N, k) -> h (N, k), and
   /// back-propagates dh -> dz (for methods that optimise incoming weights through the activation).
   /// Set on the Cpu only.

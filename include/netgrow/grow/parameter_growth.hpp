@@ -16,6 +16,15 @@
 #include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
 #endif
 
+namespace netgrow {
+
+/// In a list of growth sources (NewNeurons::duplicate_of, a layer's grow_channels_from): the new neuron is
+/// the mean of the existing ones rather than a copy of one (LEMON's average expansion, for LayerNorm
+/// between a pair).
+inline constexpr Index average_source = -1;
+
+}  // namespace netgrow
+
 namespace netgrow::grow {
 
 namespace detail {

@@ -23,11 +23,13 @@ namespace netgrow::grow {
 /// Net2Net's split: new neurons copy randomly chosen existing ones, sharing their outgoing weights
 /// (see the file comment). Cpu networks only.
 struct Split {
-  /// Initializer traits (grow/initializer.hpp): needs f(0) = 0, needs f'(0) != 0, reads GrowthData.
+  /// Initializer traits (grow/initializer.hpp): needs f(0) = 0, needs f'(0) != 0, reads GrowthData, copies
+  /// existing neurons.
   ///@{
   static constexpr bool needs_zero_at_zero = false;
   static constexpr bool needs_nonzero_slope = false;
   static constexpr bool needs_data = false;
+  static constexpr bool copies_neurons = true;
   ///@}
 
   double noise = 0.0;  ///< noise on copied incoming weights, relative to their norm (0: exact copies)

@@ -8,11 +8,13 @@
 ///   WidthProducer      has weight() with neurons along output_axis, and grow_outputs(incoming, bias)
 ///   WidthConsumer      has weight() with neurons along input_axis, and grow_inputs(outgoing)
 ///   IdentityGrowable   grow_channels(k) keeps its function on the old channels (activations)
+///   CopyGrowable       mixes channels, grows only from copied/averaged ones (LayerNorm; grow::Lemon)
 /// ~~~
 #pragma once
 
 #include <concepts>
 #include <cstddef>
+#include <span>
 #include <utility>
 
 #include "netgrow/layers/activation_functions.hpp"
@@ -40,6 +42,15 @@ concept WidthConsumer = requires(L& l, ConstView<typename L::scalar_type, typena
 template <class L>
 concept IdentityGrowable = requires(L& l, Index k) { l.grow_channels(k); };
 
+/// A layer that mixes channels (LayerNorm: mixes_channels = true), so identity growth would change what it
+/// computes on the old ones, but that grows losslessly from copied and averaged channels with
+/// grow_channels_from(sources) (LEMON's expansion; grow::Lemon and grow::Split give such sources).
+template <class L>
+concept CopyGrowable = requires(L& l, std::span<const Index> sources) {
+  l.grow_channels_from(sources);
+  requires L::mixes_channels;
+};
+
 /// The activation of a layer between a grown pair, when it is one.
 template <class L>
 concept ActivationBetween = IdentityGrowable<L> && Activation<typename L::kind_type>;
@@ -57,6 +68,12 @@ struct IsIdentityGrowable {
   template <class L>
   static constexpr bool holds() {
     return IdentityGrowable<L>;
+  }
+};
+struct IsGrowableBetween {
+  template <class L>
+  static constexpr bool holds() {
+    return IdentityGrowable<L> || CopyGrowable<L>;
   }
 };
 // Activations with f(0) = 0; other layers pass.
@@ -89,8 +106,10 @@ struct PairTraits {
 
   static constexpr bool producer_ok = WidthProducer<Producer>;  ///< the producer can add output neurons
   static constexpr bool consumer_ok = WidthConsumer<Consumer>;  ///< the consumer can add input neurons
-  /// Every layer between the pair grows by identity.
-  static constexpr bool between_ok = detail::all_between<Net, P, C, detail::IsIdentityGrowable>(Between{});
+  /// Every layer between the pair grows: by identity, or from copied channels (LayerNorm).
+  static constexpr bool between_ok = detail::all_between<Net, P, C, detail::IsGrowableBetween>(Between{});
+  /// Every layer between the pair grows by identity (no LayerNorm): any initializer may grow the pair.
+  static constexpr bool identity_between = detail::all_between<Net, P, C, detail::IsIdentityGrowable>(Between{});
   /// Every activation between the pair has f(0) = 0 (zero incoming weights give zero output).
   static constexpr bool zero_at_zero = detail::all_between<Net, P, C, detail::ZeroAtZero>(Between{});
   /// Every activation between the pair has f'(0) != 0 (GradMax's new neurons receive a gradient).
@@ -108,8 +127,8 @@ constexpr void check_growable_pair() {
                 "netgrow::grow: layer C of the pair cannot add input neurons; the consumer must be a weight layer "
                 "such as Dense");
   static_assert(T::between_ok,
-                "netgrow::grow: a layer between P and C cannot grow by identity; only channel-preserving layers "
-                "(activations) may sit between a grown pair");
+                "netgrow::grow: a layer between P and C cannot grow; only channel-preserving layers (activations, "
+                "BatchNorm, pooling, depthwise convolutions, Flatten) and LayerNorm may sit between a grown pair");
 }
 
 }  // namespace netgrow::grow

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -49,6 +50,7 @@ struct GrowthReport {
   Index old_width = 0, new_width = 0;
   ///@}
   std::vector<double> singular_values;  ///< GradMax: the top singular values of M
+  double consumer_scale = 1;            ///< the factor on the consumer's existing weights (variance transfer)
   double seconds = 0;                   ///< wall time of the growth (initializer included)
 };
 
@@ -80,6 +82,20 @@ double slope_between(Net& net) {
   });
   return slope;
 }
+
+// True when layer C + 1 of Net exists and is a BatchNorm (it absorbs a factor on the consumer's output).
+template <class Net, std::size_t C>
+constexpr bool batch_norm_after() {
+  if constexpr (C + 1 < Net::size) return std::same_as<typename Net::template layer_type<C + 1>::kind_type, BatchNorm>;
+  else return false;
+}
+
+// Init::copies_neurons, false when the initializer does not declare it.
+template <class Init>
+inline constexpr bool copies_neurons = [] {
+  if constexpr (requires { Init::copies_neurons; }) return static_cast<bool>(Init::copies_neurons);
+  else return false;
+}();
 
 inline double mean_of(const std::vector<double>& v) {
   double s = 0;
@@ -161,6 +177,9 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   static_assert(!Init::needs_nonzero_slope || Traits::nonzero_slope,
                 "netgrow::grow: GradMax-style initializers need f'(0) != 0 between the pair; with the standard Relu "
                 "(f'(0) = 0) the new neurons' gradient is exactly zero. Use Relu1 (ReLU with slope 1 at 0)");
+  static_assert(Traits::identity_between || detail::copies_neurons<Init>,
+                "netgrow::grow: a LayerNorm between the pair mixes channels, so only new neurons that copy or "
+                "average existing ones keep the function: grow this pair with grow::Lemon (LEMON's expansion)");
   using Producer = typename Traits::Producer;
   using Consumer = typename Traits::Consumer;
   static_assert(Producer::output_axis == 0, "netgrow::grow: producers keep their output neurons along axis 0");
@@ -201,6 +220,11 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
     return rows;
   };
   view.slope_at_zero = detail::slope_between<Net, P, C>(net);
+  view.zero_at_zero = Traits::zero_at_zero;
+  view.consumer_outputs = w_out.dim(Consumer::output_axis);
+  view.consumer_fan_in = w_out.numel() / view.consumer_outputs;
+  view.mixing_between = !Traits::identity_between;
+  view.normalized_after_consumer = detail::batch_norm_after<Net, C>();
   if constexpr (std::same_as<D, Cpu>) {
     auto between = std::make_shared<detail::BetweenRunner<Net, P, C>>();
     between->net = &net;
@@ -228,10 +252,33 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
       for (Index j = 0; j < width; ++j) rows.row(j) *= n.existing_outgoing_scale[j];
       ops::rows_to_axis<S>(outgoing.cview(), 1, consumer.weight().value.view().reshape(consumer_shape));
     }
+    if (!n.existing_outgoing.empty()) {
+      require<ShapeError>(n.existing_outgoing.shape() == Shape{width, view.fan_out()}, "grow_width: existing_outgoing ",
+                          n.existing_outgoing.shape(), " for ", width, " neurons with fan_out ", view.fan_out());
+      ops::rows_to_axis<S>(n.existing_outgoing.cview(), 1, consumer.weight().value.view().reshape(consumer_shape));
+    }
+  }
+  if (n.consumer_scale != 1.0) {
+    require(std::isfinite(n.consumer_scale) && n.consumer_scale > 0, "grow_width: consumer_scale must be positive "
+            "and finite, got ", n.consumer_scale);
+    require(view.normalized_after_consumer, "grow_width<", P, ", ", C, ">: rescaling the consumer's weights keeps the "
+            "network's function only with a BatchNorm right after the consumer, and layer ", C + 1,
+            " is not one; grow this pair without rescaling");
+    ops::scale<S>(consumer.weight().value.view(), static_cast<S>(n.consumer_scale));
+    if (consumer.has_bias()) ops::scale<S>(consumer.bias().value.view(), static_cast<S>(n.consumer_scale));
+    if constexpr (detail::batch_norm_after<Net, C>()) net.template layer<C + 1>().rescale_input(n.consumer_scale);
   }
   producer.grow_outputs(n.incoming.cview(), n.bias.cview());
   detail::for_each_between<Net, P, C>(net, [&](auto& layer) {
-    if (n.duplicate_of.empty()) {
+    using L = std::remove_cvref_t<decltype(layer)>;
+    if constexpr (!IdentityGrowable<L>) {  // mixes channels (LayerNorm): copies only (checked at compile time)
+      if constexpr (std::same_as<D, Cpu>) {
+        require(!n.duplicate_of.empty(), "grow_width: ", layer.describe(), " between the pair needs copied neurons");
+        layer.grow_channels_from(std::span<const Index>(n.duplicate_of));
+      } else {
+        static_assert(std::same_as<D, Cpu>, "netgrow::grow: growth through a LayerNorm runs on Cpu networks only");
+      }
+    } else if (n.duplicate_of.empty()) {
       layer.grow_channels(k);
     } else if constexpr (requires { layer.grow_channels_from(std::span<const Index>(n.duplicate_of)); } &&
                          std::same_as<D, Cpu>) {
@@ -250,6 +297,7 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
     init.refine(context);
   }
   report.singular_values = std::move(n.singular_values);
+  report.consumer_scale = n.consumer_scale;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }

@@ -24,7 +24,9 @@
 ///                                             "config" (io/kind_config.hpp)}, Stacks with "depth"
 ///                                             and "block_kind"
 ///           "netgrow.parameters"             JSON object, per parameter: state owner and count,
-///                                             lr_multiplier, lr_scale present, trainable, weight_decay
+///                                             lr_multiplier, lr_scale present, trainable, weight_decay,
+///                                             and its growth-stage tags when it has any ("stage_tags":
+///                                             per axis a list of [stage, count] runs; grow/stage_lr.hpp)
 ///           "netgrow.optimizer", ".rngs", ".samplers", ".schedules", ".counters", ".growth_history"
 ///                                             the TrainingState items, when given
 ///           anything else                    the caller's metadata (TrainingState::metadata)
@@ -60,9 +62,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <map>
 #include <new>
 #include <optional>
@@ -149,7 +154,44 @@ struct ParameterRecord {
   bool lr_scale = false;
   bool trainable = true;
   bool weight_decay = true;
+  std::array<std::vector<std::int32_t>, 2> stage_tags;
 };
+
+/// Stage tags as runs: per axis a list of [stage, count] (a grown layer has a few runs, not one tag per row).
+inline nlohmann::json stage_runs(const std::array<std::vector<std::int32_t>, 2>& tags) {
+  nlohmann::json axes = nlohmann::json::array();
+  for (const auto& axis : tags) {
+    nlohmann::json runs = nlohmann::json::array();
+    for (std::size_t i = 0; i < axis.size();) {
+      std::size_t j = i;
+      while (j < axis.size() && axis[j] == axis[i]) ++j;
+      runs.push_back({axis[i], j - i});
+      i = j;
+    }
+    axes.push_back(std::move(runs));
+  }
+  return axes;
+}
+
+/// The inverse of stage_runs; IoError for a malformed list. `bound` caps the total count per axis.
+inline std::array<std::vector<std::int32_t>, 2> stage_tags_from_runs(const nlohmann::json& j, Index bound,
+                                                                     const std::string& where) {
+  require<IoError>(j.is_array() && j.size() == 2, where, ": 'stage_tags' must list two axes of [stage, count] runs");
+  std::array<std::vector<std::int32_t>, 2> tags;
+  for (std::size_t a = 0; a < 2; ++a) {
+    require<IoError>(j[a].is_array(), where, ": 'stage_tags' axis ", a, " is not a list");
+    for (const nlohmann::json& run : j[a]) {
+      require<IoError>(run.is_array() && run.size() == 2 && run[0].is_number_unsigned() && run[1].is_number_unsigned(),
+                       where, ": 'stage_tags' runs must be [stage, count] with non-negative integers");
+      const std::uint64_t stage = run[0].get<std::uint64_t>(), count = run[1].get<std::uint64_t>();
+      require<IoError>(stage <= static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max()) &&
+                           count <= static_cast<std::uint64_t>(bound) - std::min<std::uint64_t>(tags[a].size(), bound),
+                       where, ": 'stage_tags' run [", stage, ", ", count, "] is out of range");
+      tags[a].insert(tags[a].end(), static_cast<std::size_t>(count), static_cast<std::int32_t>(stage));
+    }
+  }
+  return tags;
+}
 
 /// Everything the layers' staging shares: the file, its parameter records, and what has been used.
 struct LoadContext {
@@ -161,7 +203,7 @@ struct LoadContext {
   const std::string& source() const { return file.source; }
 };
 
-inline std::map<std::string, ParameterRecord> parse_parameter_records(const Safetensors& st) {
+inline std::map<std::string, ParameterRecord> parse_parameter_records(const Safetensors& st, Index largest_dimension) {
   const nlohmann::json j = metadata_json(st, std::string(reserved_prefix) + "parameters");
   require<IoError>(j.is_object(), st.source, ": metadata 'netgrow.parameters' is not a JSON object");
   std::map<std::string, ParameterRecord> records;
@@ -176,6 +218,7 @@ inline std::map<std::string, ParameterRecord> parse_parameter_records(const Safe
     r.lr_scale = f.boolean("lr_scale");
     r.trainable = f.boolean("trainable");
     r.weight_decay = f.boolean("weight_decay");
+    if (f.has("stage_tags")) r.stage_tags = stage_tags_from_runs(f.at("stage_tags"), largest_dimension, f.where());
     records.emplace(name, std::move(r));
   }
   return records;
@@ -274,6 +317,14 @@ void fill_parameters(L& staged, const std::string& prefix, LoadContext& ctx, con
     p.lr_multiplier = r.lr_multiplier;
     p.trainable = r.trainable;
     p.weight_decay = r.weight_decay;
+    for (int a = 0; a < 2; ++a) {
+      const auto& tags = r.stage_tags[static_cast<std::size_t>(a)];
+      const Index extent = a < std::min(p.value.rank(), 2) ? p.value.dim(a) : 0;
+      require<ShapeError>(tags.empty() || static_cast<Index>(tags.size()) == extent, where, ": parameter '", name,
+                          "' has ", tags.size(), " stage tags along axis ", a, " in ", ctx.source(), " for ", extent,
+                          " indices");
+    }
+    p.stage_tags = r.stage_tags;
   });
 }
 
@@ -377,7 +428,10 @@ L stage_layer(L& live, std::size_t index, bool last, const nlohmann::json& entry
   L probe = build_layer<L>(template_kind, where);
   check_parameter_names(probe, prefix, ctx, where);
   take_file_shapes(probe, prefix, ctx, where);
-  L staged = build_layer<L>(K(probe.kind()), where);
+  K staged_kind(probe.kind());
+  if constexpr (RecordedKind<K> && !is_stack_layer<L>::value)
+    if (entry.has("config")) staged_kind = with_unshaped_settings(staged_kind, config_of(entry), where);
+  L staged = build_layer<L>(staged_kind, where);
   check_parameter_names(staged, prefix, ctx, where);
   check_outer_widths(live, staged, index == 0, last, where);
   fill_parameters(staged, prefix, ctx, where);
@@ -427,6 +481,7 @@ Safetensors make_checkpoint(Sequential<S, D, Kinds...>& net, const TrainingState
     if (!p.lr_scale.empty()) st.tensors[name + ".lr_scale"] = SafeTensor::from(p.lr_scale);
     records[name] = {{"state_owner", p.state_owner},    {"states", p.state.size()}, {"lr_multiplier", p.lr_multiplier},
                      {"lr_scale", !p.lr_scale.empty()}, {"trainable", p.trainable}, {"weight_decay", p.weight_decay}};
+    if (!p.stage_tags[0].empty() || !p.stage_tags[1].empty()) records[name]["stage_tags"] = detail::stage_runs(p.stage_tags);
   });
   nlohmann::json architecture = nlohmann::json::array();
   net.for_each_layer([&](auto, const auto& layer) { architecture.push_back(detail::describe_layer(layer)); });
@@ -458,9 +513,10 @@ CheckpointInfo restore_checkpoint(const Safetensors& st, Sequential<S, D, Kinds.
                              architecture.size(), " layers, this one ", Net::size, "\ncheckpoint:\n", info.network,
                              "this network:\n", net.describe());
 
-  detail::LoadContext ctx{st, detail::parse_parameter_records(st), {}, 1};
+  Index largest_dimension = 1;
   for (const auto& [name, t] : st.tensors)
-    for (const std::int64_t d : t.shape) ctx.largest_dimension = std::max<Index>(ctx.largest_dimension, d);
+    for (const std::int64_t d : t.shape) largest_dimension = std::max<Index>(largest_dimension, d);
+  detail::LoadContext ctx{st, detail::parse_parameter_records(st, largest_dimension), {}, largest_dimension};
 
   // Stage every layer, then every TrainingState item; nothing has changed yet.
   std::tuple<std::optional<layer_t<Kinds, S, D>>...> staged;

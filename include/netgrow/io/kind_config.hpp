@@ -11,6 +11,9 @@
 /// static constexpr widths         names of the fields that width growth changes ("in", "out",
 ///                                 "channels", ...); the others must match between a checkpoint and
 ///                                 the network it is loaded into
+/// static constexpr unshaped       optional: the fields among `widths` that parameter shapes do not
+///                                 show (BatchNorm's eps, which variance transfer rescales); a load
+///                                 takes them from the file's settings
 /// ~~~
 /// Every kind netgrow defines has one; a kind without fields (Relu1, Flatten, ...) gets one
 /// automatically. Specialise KindConfig for kinds of your own to give them the same checks; kinds
@@ -180,12 +183,14 @@ struct KindConfig<DepthwiseConv2d> {
   ///@}
 };
 
-/// BatchNorm: channels, momentum, eps.
+/// BatchNorm: channels, momentum, eps (growth changes eps when variance transfer rescales the input).
 template <>
 struct KindConfig<BatchNorm> {
-  /// The fields width growth changes, and the kind to and from JSON (see the file comment).
+  /// The fields growth changes, those of them shapes do not show, and the kind to and from JSON (see the
+  /// file comment).
   ///@{
-  static constexpr std::array<std::string_view, 1> widths{"channels"};
+  static constexpr std::array<std::string_view, 2> widths{"channels", "eps"};
+  static constexpr std::array<std::string_view, 1> unshaped{"eps"};
   static Json save(const BatchNorm& k) { return {{"channels", k.channels}, {"momentum", k.momentum}, {"eps", k.eps}}; }
   static BatchNorm load(const Json& j) {
     const detail::ConfigReader r(j, BatchNorm::name);
@@ -285,6 +290,24 @@ struct KindConfig<Stack<K>> {
   }
   ///@}
 };
+
+/// `k` with its unshaped settings (KindConfig<K>::unshaped, when declared) taken from `file_config`;
+/// IoError when the file lacks one.
+template <RecordedKind K>
+K with_unshaped_settings(const K& k, const Json& file_config, const std::string& where) {
+  if constexpr (requires { KindConfig<K>::unshaped; }) {
+    Json j = KindConfig<K>::save(k);
+    require<IoError>(file_config.is_object(), where, ": layer settings are not a JSON object");
+    for (const std::string_view u : KindConfig<K>::unshaped) {
+      const std::string name(u);
+      require<IoError>(file_config.contains(name), where, ": layer settings lack '", name, "'");
+      j[name] = file_config[name];
+    }
+    return KindConfig<K>::load(j);
+  } else {
+    return k;
+  }
+}
 
 /// The settings of `k` that growth never changes: save(k) without the width fields.
 template <RecordedKind K>

@@ -16,6 +16,7 @@
 /// for Cuda).
 #pragma once
 
+#include <cmath>
 #include <span>
 #include <string>
 
@@ -133,11 +134,24 @@ class BatchNormLayer {
       Tensor<S, D> copies(Shape{k});
       for (Index i = 0; i < k; ++i) {
         const Index s = sources[static_cast<std::size_t>(i)];
+        require(s != average_source, "BatchNorm::grow_channels_from: a new channel that averages the others has no "
+                                     "BatchNorm statistics to copy (average expansion is for LayerNorm)");
         require(s >= 0 && s < channels(), "BatchNorm::grow_channels_from: channel ", s, " does not exist");
         copies[i] = p->value[s];
       }
       grow::append_to_parameter(*p, 0, copies.cview());
     }
+  }
+
+  /// The layer's input is about to become c times what it was (c > 0; variance transfer rescales the
+  /// weights before it): running mean x c, running variance x c^2 and eps x c^2, so that both modes
+  /// compute exactly what they did, (c x - c mu) / sqrt(c^2 var + c^2 eps) = (x - mu) / sqrt(var + eps).
+  /// Throws for a non-positive or non-finite c.
+  void rescale_input(double c) {
+    require(c > 0 && std::isfinite(c), "BatchNorm::rescale_input: the factor must be positive and finite, got ", c);
+    ops::scale<S>(mean_.value.view(), static_cast<S>(c));
+    ops::scale<S>(var_.value.view(), static_cast<S>(c * c));
+    eps_ *= c * c;
   }
 
   /// Calls f for "weight" (gamma), "bias" (beta), "running_mean" and "running_var", in that order.

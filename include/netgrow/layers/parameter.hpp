@@ -7,6 +7,8 @@
 /// new entries zero), so no optimizer can be left holding state of the old shape.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,11 @@ struct Parameter {
   double lr_multiplier = 1.0;
   Tensor<S, D> lr_scale;
   ///@}
+
+  /// Growth stage of each slice, for per-stage learning rates (grow/stage_lr.hpp): stage_tags[a][i] is the
+  /// growth stage that added index i along axis a (a = 0, 1), and an element's stage is the largest tag
+  /// over its first two axes. Empty vectors: untagged (grow::tag_stage fills them in after each growth).
+  std::array<std::vector<std::int32_t>, 2> stage_tags;
 
   bool trainable = true;     ///< false: optimizers skip it
   bool weight_decay = true;  ///< false: optimizers apply no weight decay to it (e.g. BatchNorm beta)

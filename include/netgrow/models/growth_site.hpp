@@ -26,6 +26,7 @@
 #include "netgrow/backend/cpu/svd.hpp"
 #include "netgrow/grow/controller.hpp"
 #include "netgrow/grow/pair_data.hpp"
+#include "netgrow/grow/schedule.hpp"
 #include "netgrow/grow/width.hpp"
 
 namespace netgrow::models {
@@ -158,12 +159,18 @@ struct GrowthPlan {
   std::vector<Index> seed, target;
   ///@}
   int growths = 1;  ///< number of growths
+  /// Explicit neurons per site and growth (counts[i][g]), or empty for the even split.
+  std::vector<std::vector<Index>> counts;
 
   std::size_t sites() const { return seed.size(); }  ///< number of sites
 
   /// Neurons site i gains at growth g (0-based).
   Index neurons(std::size_t i, int g) const {
     require(i < seed.size() && g >= 0 && g < growths, "GrowthPlan::neurons: site ", i, " growth ", g, " out of range");
+    if (!counts.empty()) {
+      const auto& c = counts.at(i);
+      return static_cast<std::size_t>(g) < c.size() ? c[static_cast<std::size_t>(g)] : 0;
+    }
     const Index total = target[i] - seed[i];
     const Index base = total / growths, extra = total % growths;
     return base + (g < extra ? 1 : 0);
@@ -194,6 +201,26 @@ GrowthPlan plan_growth(Model& seed_model, Model& target_model, int growths) {
   return plan;
 }
 
+/// The variance-transfer paper's plan (grow::geometric_widths): every site grows by `fraction` of its
+/// current width per growth, rounded to even counts (`even`), until its target; growths = the longest
+/// site's count (sites that arrive earlier then add 0).
+template <class Model>
+GrowthPlan plan_geometric_growth(Model& seed_model, Model& target_model, double fraction, bool even = true) {
+  GrowthPlan plan = plan_growth(seed_model, target_model, 1);
+  plan.growths = 1;
+  for (std::size_t i = 0; i < plan.sites(); ++i) {
+    std::vector<Index> c;
+    Index w = plan.seed[i];
+    for (const Index next : grow::geometric_widths(plan.seed[i], plan.target[i], fraction, even)) {
+      c.push_back(next - w);
+      w = next;
+    }
+    plan.growths = std::max(plan.growths, static_cast<int>(c.size()));
+    plan.counts.push_back(std::move(c));
+  }
+  return plan;
+}
+
 /// Growth number g of the plan: every site in network order (the reference's AllAtOnce updater).
 template <class Model, class Init>
 std::vector<grow::GrowthReport> grow_all_sites(Model& model, const GrowthPlan& plan, int g, const Init& init, Rng& rng,
@@ -206,6 +233,14 @@ std::vector<grow::GrowthReport> grow_all_sites(Model& model, const GrowthPlan& p
     if (k > 0) reports.push_back(site.grow(k, init, rng, refresh, options));
   });
   return reports;
+}
+
+/// One-shot expansion (LEMON, grow::Lemon): every site of `model` grows to its width in `target` (the same
+/// model built at the target size) in a single growth.
+template <class Model, class Init>
+std::vector<grow::GrowthReport> expand_all_sites(Model& model, Model& target, const Init& init, Rng& rng,
+                                                 const std::function<void()>& refresh = {}) {
+  return grow_all_sites(model, plan_growth(model, target, 1), 0, init, rng, refresh);
 }
 
 /// Grows only site `index` by k neurons (round-robin schedules).

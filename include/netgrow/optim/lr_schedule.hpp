@@ -7,6 +7,7 @@
 ///   CosineLr{.base = 0.1, .total_steps = 10000}          base -> final along half a cosine, then final
 ///   StepLr{.base = 0.1, .milestones = {30, 60}}          x gamma at each milestone
 ///   WarmupLr{.warmup_steps = 500, .after = CosineLr{..}} linear ramp multiplying `after`
+///   TwoStageLinearLr{.peak = 0.1, ...}                   LEMON's fast drop, then a slow linear decay
 /// ~~~
 ///
 /// LrSchedule type-erases any of these (or any callable double(std::int64_t)); a plain number
@@ -73,6 +74,34 @@ struct WarmupLr {
     if (step >= warmup_steps) return lr;
     const double t = static_cast<double>(std::max<std::int64_t>(step, 0)) / static_cast<double>(warmup_steps);
     return lr * (start_factor + (1.0 - start_factor) * t);
+  }
+};
+
+/// LEMON's recipe for BERT after expansion: linear warm-up to `peak`, a fast linear drop to `second`
+/// over fast_decay_steps, then a linear decay to `final` at total_steps (and final after it):
+/// ~~~{.unparsed}
+///   t < w                 peak t / w                                        w = warmup_steps
+///   w <= t < w + f        peak + (second - peak) (t - w) / f                f = fast_decay_steps
+///   w + f <= t < total    second + (final - second) (t - w - f) / (total - w - f)
+/// ~~~
+/// (For vision models LEMON keeps a cosine from the same peak over the shorter budget: CosineLr.)
+struct TwoStageLinearLr {
+  double peak = 0.1;                  ///< the rate after warm-up (the from-scratch maximum)
+  std::int64_t warmup_steps = 0;      ///< steps of the linear warm-up from 0
+  std::int64_t fast_decay_steps = 1;  ///< steps of the fast drop from peak to second (> 0)
+  double second = 0.01;               ///< the rate at the end of the fast drop
+  std::int64_t total_steps = 1;       ///< the step at which the rate reaches final
+  double final = 0.0;                 ///< the rate from total_steps on
+  /// lr(step) as above; steps before 0 count as 0.
+  double operator()(std::int64_t step) const {
+    require(fast_decay_steps > 0 && warmup_steps >= 0 && total_steps > warmup_steps + fast_decay_steps,
+            "TwoStageLinearLr: need fast_decay_steps > 0 and total_steps > warmup_steps + fast_decay_steps");
+    const double t = static_cast<double>(std::max<std::int64_t>(step, 0));
+    const double w = static_cast<double>(warmup_steps), f = static_cast<double>(fast_decay_steps);
+    if (t < w) return peak * t / w;
+    if (t < w + f) return peak + (second - peak) * (t - w) / f;
+    if (step >= total_steps) return final;
+    return second + (final - second) * (t - w - f) / (static_cast<double>(total_steps) - w - f);
   }
 };
 
