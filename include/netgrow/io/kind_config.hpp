@@ -11,6 +11,11 @@
 /// static constexpr widths         names of the fields that width growth changes ("in", "out",
 ///                                 "channels", ...); the others must match between a checkpoint and
 ///                                 the network it is loaded into
+/// static constexpr unshaped_widths
+///                                 optional: the width fields that no parameter shape determines
+///                                 (LayerNorm's eps, which its growth rescales); a checkpoint load
+///                                 takes them from the file's settings, the other widths from the
+///                                 parameter shapes
 /// ~~~
 /// Every kind netgrow defines has one; a kind without fields (Relu1, Flatten, ...) gets one
 /// automatically. Specialise KindConfig for kinds of your own to give them the same checks; kinds
@@ -35,6 +40,7 @@
 #include "netgrow/layers/conv2d.hpp"
 #include "netgrow/layers/dense.hpp"
 #include "netgrow/layers/depthwise_conv2d.hpp"
+#include "netgrow/layers/layer_norm.hpp"
 #include "netgrow/layers/max_pool2d.hpp"
 #include "netgrow/layers/wide_block.hpp"
 #include "netgrow/network/stack.hpp"
@@ -194,6 +200,23 @@ struct KindConfig<BatchNorm> {
   ///@}
 };
 
+/// LayerNorm: features, eps. Growth changes both (grow_channels_from rescales eps); eps shows in no
+/// parameter shape, so a checkpoint load reads it from the file.
+template <>
+struct KindConfig<LayerNorm> {
+  /// The fields width growth changes, those of them no parameter shape determines, and the kind to and
+  /// from JSON (see the file comment).
+  ///@{
+  static constexpr std::array<std::string_view, 2> widths{"features", "eps"};
+  static constexpr std::array<std::string_view, 1> unshaped_widths{"eps"};
+  static Json save(const LayerNorm& k) { return {{"features", k.features}, {"eps", k.eps}}; }
+  static LayerNorm load(const Json& j) {
+    const detail::ConfigReader r(j, LayerNorm::name);
+    return LayerNorm{.features = r.integer("features"), .eps = r.number("eps")};
+  }
+  ///@}
+};
+
 /// MaxPool2d and AvgPool2d: kernel, stride, padding.
 template <class Pool>
   requires(std::same_as<Pool, MaxPool2d> || std::same_as<Pool, AvgPool2d>)
@@ -285,6 +308,24 @@ struct KindConfig<Stack<K>> {
   }
   ///@}
 };
+
+/// `from_shapes` (a kind whose widths come from parameter shapes) with KindConfig<K>::unshaped_widths, when
+/// K has them, taken from `file_config` (a checkpoint's settings of that layer); IoError naming the kind
+/// and field when one is missing or mistyped.
+template <RecordedKind K>
+K with_unshaped_widths(const K& from_shapes, const Json& file_config) {
+  if constexpr (requires { KindConfig<K>::unshaped_widths; }) {
+    Json j = KindConfig<K>::save(from_shapes);
+    const detail::ConfigReader r(file_config, K::name);
+    for (const std::string_view w : KindConfig<K>::unshaped_widths) {
+      const std::string key(w);
+      j[key] = r.field(key.c_str());
+    }
+    return KindConfig<K>::load(j);
+  } else {
+    return from_shapes;
+  }
+}
 
 /// The settings of `k` that growth never changes: save(k) without the width fields.
 template <RecordedKind K>
