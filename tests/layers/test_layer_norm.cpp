@@ -41,8 +41,8 @@ TEST_CASE("LayerNorm normalises each row over its features, then scales and shif
   Tensor<double> y({2, 4});
   ln.forward(x, y, Mode::train);
   const double s0 = std::sqrt(3.5 + 1e-5), s1 = std::sqrt(1.0 + 1e-5);
-  const std::vector<double> want{-2.0 / s0,       2.0 * -1.0 / s0 + 1.0, 0.5 * 0.0 / s0 - 1.0, -1.0 * 3.0 / s0 + 0.5,
-                                 -1.0 / s1,       2.0 * -1.0 / s1 + 1.0, 0.5 * 1.0 / s1 - 1.0, -1.0 * 1.0 / s1 + 0.5};
+  const std::vector<double> want{-2.0 / s0, 2.0 * -1.0 / s0 + 1.0, 0.5 * 0.0 / s0 - 1.0, -1.0 * 3.0 / s0 + 0.5,
+                                 -1.0 / s1, 2.0 * -1.0 / s1 + 1.0, 0.5 * 1.0 / s1 - 1.0, -1.0 * 1.0 / s1 + 0.5};
   for (Index i = 0; i < 8; ++i) CHECK(y[i] == doctest::Approx(want[static_cast<std::size_t>(i)]).epsilon(1e-14));
   // Evaluation mode computes the same (no running statistics).
   Tensor<double> y_eval({2, 4});
@@ -225,7 +225,9 @@ void check_average_expansion(Index ds, const std::vector<Index>& sources, Index 
 }  // namespace
 
 TEST_CASE("grow_channels_from: LEMON's average expansion keeps the function exactly") {
-  SUBCASE("D_S 4, every feature copied once (n 1, r 0)") { check_average_expansion(4, {2, 0, 3, 1}, 1, 21); }
+  SUBCASE("D_S 4, every feature copied once (n 1, r 0)") {
+    check_average_expansion(4, {2, 0, 3, 1}, 1, 21);
+  }
   SUBCASE("D_S 4, three average features (n 0, r 3; target width 7 not divisible)") {
     check_average_expansion(4, {average_source, average_source, average_source}, 0, 22);
   }
@@ -311,4 +313,46 @@ TEST_CASE("after grow_channels_from, gradients, optimizer state and lr_scale hav
   Tensor<double> out(wide.shape()), dx(wide.shape());
   CHECK_THROWS_AS(ln.backward(wide, out, out, dx, false), StateError);
   test::check_layer_gradients(ln, Shape{3, 5}, 28, Mode::train);
+}
+
+TEST_CASE("ops::layer_norm_forward and layer_norm_backward check every shape") {
+  Rng rng(29);
+  const Tensor<double> x = test::random_tensor(Shape{3, 4}, rng), gamma = test::random_tensor(Shape{4}, rng);
+  const Tensor<double> beta({4});
+  Tensor<double> y({3, 4}), mean({3}), inv({3}), short_rows({2}), dgamma({4}), dbeta({4}), dx({3, 4});
+  ops::layer_norm_forward<double>(x, gamma, beta, 1e-5, mean.view(), inv.view(), y.view());
+  CHECK(mean[0] == doctest::Approx((x[0] + x[1] + x[2] + x[3]) / 4));
+  CHECK_THROWS_WITH_AS(ops::layer_norm_forward<double>(x, gamma, beta, 1e-5, short_rows.view(), inv.view(), y.view()),
+                       doctest::Contains("per-row statistic"), ShapeError);
+  CHECK_THROWS_WITH_AS(ops::layer_norm_forward<double>(x, beta.cview().reshape(Shape{2, 2}), beta, 1e-5, mean.view(),
+                                                       inv.view(), y.view()),
+                       doctest::Contains("per-feature vector"), ShapeError);
+  Tensor<double> y_bad({4, 3});
+  CHECK_THROWS_AS(ops::layer_norm_forward<double>(x, gamma, beta, 1e-5, mean.view(), inv.view(), y_bad.view()),
+                  ShapeError);
+  const Tensor<double> x3({3, 4, 1}), x0({3, 0});
+  Tensor<double> y3({3, 4, 1}), y0({3, 0});
+  CHECK_THROWS_WITH_AS(ops::layer_norm_forward<double>(x3, gamma, beta, 1e-5, mean.view(), inv.view(), y3.view()),
+                       doctest::Contains("expects (N, D)"), ShapeError);
+  CHECK_THROWS_AS(ops::layer_norm_forward<double>(x0, Tensor<double>({0}), Tensor<double>({0}), 1e-5, mean.view(),
+                                                  inv.view(), y0.view()),
+                  ShapeError);
+  ops::layer_norm_backward<double>(x, y, gamma, mean, inv, dgamma.view(), dbeta.view(), false, dx.view());
+  ops::layer_norm_backward<double>(x, y, gamma, mean, inv, dgamma.view(), dbeta.view(), false, TensorView<double>());
+  CHECK_THROWS_AS(
+      ops::layer_norm_backward<double>(x, y_bad, gamma, mean, inv, dgamma.view(), dbeta.view(), false, dx.view()),
+      ShapeError);
+  CHECK_THROWS_AS(
+      ops::layer_norm_backward<double>(x, y, gamma, short_rows, inv, dgamma.view(), dbeta.view(), false, dx.view()),
+      ShapeError);
+  CHECK_THROWS_AS(
+      ops::layer_norm_backward<double>(x, y, gamma, mean, inv, dgamma.view(), dbeta.view(), false, y_bad.view()),
+      ShapeError);
+  // No rows: nothing to normalise, parameter gradients zero.
+  const Tensor<double> none({0, 4});
+  Tensor<double> none_out({0, 4}), no_rows({0});
+  ops::layer_norm_forward<double>(none, gamma, beta, 1e-5, no_rows.view(), no_rows.view(), none_out.view());
+  ops::layer_norm_backward<double>(none, none, gamma, no_rows, no_rows, dgamma.view(), dbeta.view(), false,
+                                   none_out.view());
+  CHECK(dgamma.to_vector() == std::vector<double>{0, 0, 0, 0});
 }
