@@ -112,8 +112,8 @@ class LayerNormLayer {
                                 beta_.grad.view(), accumulate, dx);
   }
 
-  /// LEMON's lossless expansion by average features: one new feature per entry of `sources`; entry i
-  /// >= 0 makes new feature i a copy of existing feature sources[i], entry average_source (-1) makes it
+  /// LEMON's lossless expansion by average features: one new feature per entry of `sources`. An entry
+  /// sources[i] >= 0 makes new feature i a copy of that existing feature; average_source (-1) makes it
   /// the mean of the existing features (as the producer made them). Needs every existing feature
   /// copied the same number n >= 0 of times, so sources.size() = n D_S + r with r averages (otherwise
   /// ArgumentError, the layer unchanged). Then the input's row mean stays and its variance becomes
