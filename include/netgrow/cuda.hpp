@@ -19,10 +19,11 @@
 ///   backend/cuda/transfer.hpp     to<Cuda>(t), to<Cpu>(t), copy(src, dst) across devices
 ///   backend/cuda/ops.hpp          the op facade on Cuda views (GEMM, element-wise, reductions, losses,
 ///                                 optimizer updates, layout ops, convolution, depthwise convolution,
-///                                 BatchNorm, pooling, top-k SVD), over kernels/*.cuh and cuBLAS
+///                                 BatchNorm, LayerNorm, pooling, top-k SVD), over kernels/*.cuh and
+///                                 cuBLAS
 ///   backend/cuda/solver.hpp       cuSOLVER SVD paths (gesvdj, gesvd) beside the native kernels/svd_*.cuh
 /// ~~~
-/// Every layer (Dense, Conv2d, DepthwiseConv2d, BatchNorm, pooling, activations, Flatten), Sequential,
+/// Every layer (Dense, Conv2d, DepthwiseConv2d, BatchNorm, LayerNorm, pooling, activations, Flatten), Sequential,
 /// the losses and Sgd/Adam work on Cuda, and so does width growth with Random and GradMax (see
 /// grow/width.hpp for what is still Cpu-only). The host-only parts (check, device_pool, context,
 /// memory, transfer) also compile with the host compiler; Eigen is host-only (EIGEN_NO_CUDA).

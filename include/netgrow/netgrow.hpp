@@ -5,8 +5,8 @@
 /// ~~~{.unparsed}
 ///   core/      tensors and views, shapes, device tags, the RNG, initialisers, errors, Eigen interop
 ///   backend/   the op facade's device implementations (cpu: Eigen)
-///   layers/    one layer kind per header: Dense, Conv2d, DepthwiseConv2d, BatchNorm, pooling,
-///              activations (Relu1, Relu, ...), Flatten
+///   layers/    one layer kind per header: Dense, Conv2d, DepthwiseConv2d, BatchNorm, LayerNorm,
+///              pooling, activations (Relu1, Relu, ...), Flatten
 ///   network/   Sequential (a flat list of layer kinds), losses
 ///   optim/     Sgd, Adam, AdamW, learning-rate schedules
 ///   data/      the teacher-student task, Fashion-MNIST (IDX files), mini-batches, augmentation
@@ -37,6 +37,7 @@
 #include "netgrow/layers/depthwise_conv2d.hpp"
 #include "netgrow/layers/flatten.hpp"
 #include "netgrow/layers/global_avg_pool.hpp"
+#include "netgrow/layers/layer_norm.hpp"
 #include "netgrow/layers/max_pool2d.hpp"
 #include "netgrow/layers/layer.hpp"
 #include "netgrow/layers/parameter.hpp"

@@ -14,8 +14,9 @@
 #include "netgrow/backend/cpu/conv.hpp"
 #include "netgrow/backend/cpu/conv2d.hpp"
 #include "netgrow/backend/cpu/depthwise.hpp"
+#include "netgrow/backend/cpu/layer_norm.hpp"
 #include "netgrow/backend/cpu/pool.hpp"
 
 /// \namespace netgrow::ops
 /// The op facade: device-overloaded operations on tensor views (GEMM, element-wise maps, reductions,
-/// losses, optimizer updates, layout ops, convolution, BatchNorm, pooling, SVD).
+/// losses, optimizer updates, layout ops, convolution, BatchNorm, LayerNorm, pooling, SVD).

@@ -147,3 +147,36 @@ TEST_CASE("depth expansion refuses stacks without identity blocks and targets be
   CHECK_THROWS_AS(grow::grow_depth(deeper.net().layer<2>(), 1, grow::DepthCopy{.source = 0}, rng), ShapeError);
   CHECK(deeper.net().layer<2>().size() == 2);
 }
+
+TEST_CASE_TEMPLATE("LEMON through a LayerNorm: equal copies and averages keep the output exactly", Act, Relu1, Gelu,
+                   Tanh) {
+  using LnNet = Sequential<double, Cpu, Dense, LayerNorm, Act, Dense>;
+  for (const Index k : {4, 3, 10}) {  // 4 -> 8 (one copy each), 4 -> 7 (three averages), 4 -> 14 (two copies, two)
+    CAPTURE(k);
+    GrowthFixture<LnNet> f(13, Dense{.in = 20, .out = 4}, LayerNorm{.features = 4}, Act{}, Dense{.in = 4, .out = 10});
+    f.train(3);
+    const Tensor<double> before = f.output();
+    const double eps = f.net.template layer<1>().eps();
+    grow::grow_width<0, 3>(f.net, k, grow::Lemon{}, f.rng);
+    CHECK(f.net.template layer<1>().features() == 4 + k);
+    const double c = static_cast<double>((4 + k) / 4 * 4) / static_cast<double>(4 + k);  // (n + 1) D_S / D_T
+    CHECK(f.net.template layer<1>().eps() == doctest::Approx(c * eps));
+    CHECK(max_abs_diff(before, f.output()) < 1e-10);
+    // The average neurons' outgoing weights are random (their LayerNorm output is 0 and f(0) = 0).
+    const auto& w3 = f.net.template layer<3>().weight().value;
+    CHECK(cols_norm(w3, 3 + k, 1) > 0);
+  }
+}
+
+TEST_CASE("through a LayerNorm unequal copies are refused before anything changes") {
+  using LnNet = Sequential<double, Cpu, Dense, LayerNorm, Relu1, Dense>;
+  GrowthFixture<LnNet> f(14, Dense{.in = 20, .out = 4}, LayerNorm{.features = 4}, Relu1{}, Dense{.in = 4, .out = 10});
+  const Tensor<double> before = f.output();
+  CHECK_THROWS_WITH_AS((grow::grow_width<0, 3>(f.net, 3, grow::Split{}, f.rng)), doctest::Contains("replicated equally"),
+                       ArgumentError);
+  CHECK(f.net.template layer<0>().out_features() == 4);
+  CHECK(f.net.template layer<1>().features() == 4);
+  CHECK(f.net.template layer<3>().in_features() == 4);
+  grow::grow_width<0, 3>(f.net, 4, grow::Split{}, f.rng);  // a permutation: every neuron copied once
+  CHECK(max_abs_diff(before, f.output()) < 1e-10);
+}

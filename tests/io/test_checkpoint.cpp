@@ -1,6 +1,6 @@
 // Tests io/checkpoint.hpp: grown networks (an MLP, a small CNN with BatchNorm, a Wide-ResNet whose
-// stack got a block) saved and loaded into networks built at seed width come back bit for bit and
-// compute the same outputs; the checkpoint's names and metadata; and every class of bad input
+// stack got a block, an MLP with a LayerNorm grown by average expansion) saved and loaded into networks
+// built at seed width come back bit for bit and compute the same outputs; the checkpoint's names and metadata; and every class of bad input
 // (malformed file, another scalar type, shapes, architecture, missing state) raises the right
 // exception and leaves the network exactly as it was.
 #include <doctest/doctest.h>
@@ -14,6 +14,7 @@
 
 #include "io/io_support.hpp"
 #include "netgrow/grow.hpp"
+#include "netgrow/layers/layer_norm.hpp"
 #include "netgrow/models/mlp.hpp"
 #include "netgrow/models/small_cnn.hpp"
 #include "netgrow/models/wide_resnet.hpp"
@@ -254,6 +255,81 @@ TEST_CASE("a Wide-ResNet whose stack got a block and whose blocks grew restores 
   absurd.metadata["netgrow.architecture"] = arch.dump();
   check_rejected<IoError>(
       seed.net(), [&] { io::restore_checkpoint(absurd, seed.net()); }, "do not list 2 blocks");
+}
+
+namespace {
+
+auto layer_norm_mlp(Rng& rng) {
+  return make_sequential<float, Cpu>(rng, Dense{.in = 3, .out = 4}, LayerNorm{.features = 4}, Relu1{},
+                                     Dense{.in = 4, .out = 2});
+}
+
+template <class Net>
+void adam_steps(Net& net, Adam& adam, const Tensor<float>& x, const Tensor<std::int32_t>& y, int steps) {
+  Tensor<float> grad;
+  for (int i = 0; i < steps; ++i) {
+    const auto logits = net.forward(x);
+    grad.resize(logits.shape());
+    SoftmaxCrossEntropy{}(logits, y, grad);
+    net.backward(grad);
+    adam.step(net);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a LayerNorm grown by average expansion loads into a seed-width network: eps comes from the file") {
+  Rng rng(15);
+  auto net = layer_norm_mlp(rng);
+  const Tensor<float> x = test::normal_tensor<float>(Shape{5, 3}, rng);
+  const Tensor<std::int32_t> y = test::cyclic_labels(5, 2);
+  Adam adam(0.01);
+  adam_steps(net, adam, x, y, 2);
+  // LEMON's average expansion of the hidden width, 4 -> 7: three producer neurons equal to the mean of
+  // the four (mean incoming rows and bias), three average features in the LayerNorm (which output 0, so
+  // the consumer's new outgoing weights may be anything).
+  auto& producer = net.layer<0>();
+  Tensor<float> incoming({3, 3}), bias({3}), outgoing({3, 2});
+  for (Index k = 0; k < 3; ++k) {
+    for (Index i = 0; i < 3; ++i) {
+      float mean = 0;
+      for (Index j = 0; j < 4; ++j) mean += producer.weight().value.at(j, i) / 4;
+      incoming.at(k, i) = mean;
+    }
+    bias[k] = (producer.bias().value[0] + producer.bias().value[1] + producer.bias().value[2] +
+               producer.bias().value[3]) / 4;
+  }
+  fill_normal(outgoing.view(), 0.0, 0.5, rng);
+  producer.grow_outputs(incoming, bias);
+  net.layer<1>().grow_channels_from(std::vector<Index>{average_source, average_source, average_source});
+  net.layer<3>().grow_inputs(outgoing);
+  CHECK(net.layer<1>().eps() == doctest::Approx(4.0 / 7.0 * 1e-5));
+  adam_steps(net, adam, x, y, 1);
+
+  const io::Safetensors st = io::make_checkpoint(net);
+  const auto architecture = nlohmann::json::parse(st.metadata.at("netgrow.architecture"));
+  CHECK(architecture[1]["kind"] == "LayerNorm");
+  CHECK(architecture[1]["config"]["features"] == 7);
+  CHECK(architecture[1]["config"]["eps"].get<double>() == net.layer<1>().eps());
+  Rng other(16);
+  auto fresh = layer_norm_mlp(other);
+  io::restore_checkpoint(io::parse_safetensors(io::serialize_safetensors(st)), fresh);
+  CHECK(fresh.layer<1>().features() == 7);
+  CHECK(fresh.layer<1>().eps() == net.layer<1>().eps());
+  CHECK(fresh.describe() == net.describe());
+  CHECK(test::snapshot(fresh) == test::snapshot(net));
+  check_same_function(net, fresh, x);
+  Adam fresh_adam(0.01);
+  adam_steps(fresh, fresh_adam, x, y, 1);  // trains on at the grown widths
+  CHECK(fresh.layer<1>().gamma().grad.shape() == Shape{7});
+
+  // eps is a setting the file must hold for a LayerNorm: without it the load fails, the network unchanged.
+  io::Safetensors bad = st;
+  auto arch = nlohmann::json::parse(bad.metadata["netgrow.architecture"]);
+  arch[1]["config"].erase("eps");
+  bad.metadata["netgrow.architecture"] = arch.dump();
+  auto seed = layer_norm_mlp(other);
+  check_rejected<IoError>(seed, [&] { io::restore_checkpoint(bad, seed); }, "LayerNorm: field 'eps' is missing");
 }
 
 TEST_CASE("a checkpoint loads into a network of any width, also a wider one; kinds without KindConfig by shape") {

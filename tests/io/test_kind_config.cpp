@@ -1,5 +1,6 @@
 // Tests io/kind_config.hpp: every layer kind netgrow defines saves and loads its settings exactly,
-// malformed settings raise IoError naming the kind and field, and fixed_settings() drops the widths.
+// malformed settings raise IoError naming the kind and field, fixed_settings() drops the widths, and
+// with_unshaped_widths() takes LayerNorm's eps from a file's settings.
 #include <doctest/doctest.h>
 
 #include "netgrow/io/kind_config.hpp"
@@ -33,7 +34,8 @@ struct Unrecorded {  // a kind of the user's, with a field and no KindConfig
 
 TEST_CASE("every built-in kind has a record") {
   static_assert(io::RecordedKind<Dense> && io::RecordedKind<Conv2d> && io::RecordedKind<DepthwiseConv2d>);
-  static_assert(io::RecordedKind<BatchNorm> && io::RecordedKind<MaxPool2d> && io::RecordedKind<AvgPool2d>);
+  static_assert(io::RecordedKind<BatchNorm> && io::RecordedKind<LayerNorm> && io::RecordedKind<MaxPool2d> &&
+                io::RecordedKind<AvgPool2d>);
   static_assert(io::RecordedKind<Relu1> && io::RecordedKind<Relu> && io::RecordedKind<LeakyRelu> &&
                 io::RecordedKind<Tanh> && io::RecordedKind<Gelu>);
   static_assert(io::RecordedKind<Flatten> && io::RecordedKind<GlobalAvgPool>);
@@ -58,6 +60,10 @@ TEST_CASE("settings round trip exactly") {
   const BatchNorm bn = round_trip(BatchNorm{.channels = 6, .momentum = 0.01, .eps = 1e-3});
   CHECK(bn.momentum == 0.01);
   CHECK(bn.eps == 1e-3);
+  const LayerNorm ln = round_trip(LayerNorm{.features = 7, .eps = 0.8 * 1e-5});
+  CHECK(ln.features == 7);
+  CHECK(ln.eps == 0.8 * 1e-5);  // bit for bit: growth rescales eps
+  CHECK(KindConfig<LayerNorm>::save(LayerNorm{.features = 3}) == Json{{"features", 3}, {"eps", 1e-5}});
   CHECK(round_trip(MaxPool2d{.kernel = 3, .stride = 1, .padding = 1}).kernel == 3);
   CHECK(round_trip(AvgPool2d{.kernel = 2, .stride = 2, .padding = 0}).stride == 2);
   LeakyRelu lr;
@@ -92,6 +98,8 @@ TEST_CASE("missing or mistyped fields raise IoError naming the kind and the fiel
   j["bias"] = 1;
   CHECK_THROWS_WITH_AS(KindConfig<Conv2d>::load(j), doctest::Contains("'bias' is not true or false"), IoError);
   CHECK_THROWS_AS(KindConfig<BatchNorm>::load(Json{{"channels", 2}, {"momentum", "x"}, {"eps", 1e-5}}), IoError);
+  CHECK_THROWS_WITH_AS(KindConfig<LayerNorm>::load(Json{{"features", 4}}),
+                       doctest::Contains("LayerNorm: field 'eps' is missing"), IoError);
   CHECK_THROWS_AS(KindConfig<Relu1>::load(Json::array()), IoError);
   CHECK_THROWS_AS(KindConfig<Dense>::load(Json(3)), IoError);
   CHECK_THROWS_WITH_AS(KindConfig<Stack<WideBlock>>::load(Json{{"blocks", Json::array()}}),
@@ -112,10 +120,23 @@ TEST_CASE("fixed_settings keeps what growth never changes") {
         io::fixed_settings(WideBlock{.in = 4, .inner = 1, .out = 4}));
   // eps changes when variance transfer rescales a BatchNorm's input: a width, taken from the file on load.
   CHECK(io::fixed_settings(BatchNorm{.channels = 3}) == Json{{"momentum", 0.1}});
-  const BatchNorm from_shapes{.channels = 3, .eps = 1e-5};
-  CHECK(io::with_unshaped_settings(from_shapes, io::KindConfig<BatchNorm>::save({.channels = 9, .eps = 2e-6}), "f").eps ==
-        2e-6);
-  CHECK(io::with_unshaped_settings(from_shapes, io::KindConfig<BatchNorm>::save({.channels = 9}), "f").channels == 3);
-  CHECK_THROWS_AS(io::with_unshaped_settings(from_shapes, Json{{"channels", 3}}, "f"), IoError);
-  CHECK(io::with_unshaped_settings(Conv2d{.in = 1, .out = 2}, Json::object(), "f").out == 2);  // nothing unshaped
+  // LayerNorm's growth changes both its fields, eps included (grow_channels_from rescales it).
+  CHECK(io::fixed_settings(LayerNorm{.features = 3}) == Json::object());
+  CHECK(io::fixed_settings(LayerNorm{.features = 3}) == io::fixed_settings(LayerNorm{.features = 7, .eps = 0.1}));
+}
+
+TEST_CASE("with_unshaped_widths takes the widths no shape shows from a file's settings, the others as given") {
+  const LayerNorm from_shapes{.features = 7, .eps = 1e-5};  // features from the parameter shapes
+  const LayerNorm loaded = io::with_unshaped_widths(from_shapes, Json{{"features", 99}, {"eps", 4e-6}});
+  CHECK(loaded.features == 7);
+  CHECK(loaded.eps == 4e-6);
+  CHECK_THROWS_WITH_AS(io::with_unshaped_widths(from_shapes, Json{{"features", 7}}),
+                       doctest::Contains("LayerNorm: field 'eps' is missing"), IoError);
+  CHECK_THROWS_AS(io::with_unshaped_widths(from_shapes, Json{{"features", 7}, {"eps", "small"}}), IoError);
+  const BatchNorm bn = io::with_unshaped_widths(BatchNorm{.channels = 5, .eps = 1e-3}, Json{{"channels", 9}, {"eps", 1.0}});
+  CHECK(bn.channels == 5);
+  CHECK(bn.eps == 1.0);
+  // Kinds without unshaped widths come back unchanged.
+  const Conv2d conv = io::with_unshaped_widths(Conv2d{.in = 1, .out = 2}, Json::object());
+  CHECK(conv.out == 2);
 }

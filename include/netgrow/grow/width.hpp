@@ -243,6 +243,11 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
                       n.outgoing.shape(), " for ", k, " neurons with fan_in ", view.fan_in(), " and fan_out ",
                       view.fan_out());
 
+  // Layers that mix channels check their sources before anything changes.
+  detail::for_each_between<Net, P, C>(net, [&](auto& layer) {
+    if constexpr (requires { layer.check_sources(std::span<const Index>(n.duplicate_of)); })
+      layer.check_sources(std::span<const Index>(n.duplicate_of));
+  });
   if constexpr (std::same_as<D, Cpu>) {
     if (!n.existing_outgoing_scale.empty()) {
       require<ShapeError>(n.existing_outgoing_scale.numel() == width, "grow_width: existing_outgoing_scale of ",

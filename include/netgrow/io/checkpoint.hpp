@@ -35,7 +35,8 @@
 ///
 /// Loading into a network of the same type restores the saved shapes whatever the network's widths
 /// are now (a network built at seed width grows to the checkpoint's widths; a Stack of another depth
-/// is rebuilt from the blocks' settings in the file). It is all or nothing: the file is parsed and
+/// is rebuilt from the blocks' settings in the file; settings growth changes that no shape shows,
+/// LayerNorm's eps, come from the file's settings). It is all or nothing: the file is parsed and
 /// checked completely, and every layer rebuilt aside, before anything in the network or the
 /// TrainingState changes; an exception leaves both as they were. Checks, each naming the file, the
 /// layer and the parameter:
@@ -429,8 +430,9 @@ L stage_layer(L& live, std::size_t index, bool last, const nlohmann::json& entry
   check_parameter_names(probe, prefix, ctx, where);
   take_file_shapes(probe, prefix, ctx, where);
   K staged_kind(probe.kind());
-  if constexpr (RecordedKind<K> && !is_stack_layer<L>::value)
-    if (entry.has("config")) staged_kind = with_unshaped_settings(staged_kind, config_of(entry), where);
+  if constexpr (RecordedKind<K>) {
+    if (entry.has("config")) staged_kind = with_unshaped_widths(staged_kind, config_of(entry));
+  }
   L staged = build_layer<L>(staged_kind, where);
   check_parameter_names(staged, prefix, ctx, where);
   check_outer_widths(live, staged, index == 0, last, where);

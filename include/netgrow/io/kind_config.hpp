@@ -11,9 +11,12 @@
 /// static constexpr widths         names of the fields that width growth changes ("in", "out",
 ///                                 "channels", ...); the others must match between a checkpoint and
 ///                                 the network it is loaded into
-/// static constexpr unshaped       optional: the fields among `widths` that parameter shapes do not
-///                                 show (BatchNorm's eps, which variance transfer rescales); a load
-///                                 takes them from the file's settings
+/// static constexpr unshaped_widths
+///                                 optional: the width fields that no parameter shape determines
+///                                 (the eps of LayerNorm, which its growth rescales, and of BatchNorm,
+///                                 which variance transfer rescales); a checkpoint load
+///                                 takes them from the file's settings, the other widths from the
+///                                 parameter shapes
 /// ~~~
 /// Every kind netgrow defines has one; a kind without fields (Relu1, Flatten, ...) gets one
 /// automatically. Specialise KindConfig for kinds of your own to give them the same checks; kinds
@@ -38,6 +41,7 @@
 #include "netgrow/layers/conv2d.hpp"
 #include "netgrow/layers/dense.hpp"
 #include "netgrow/layers/depthwise_conv2d.hpp"
+#include "netgrow/layers/layer_norm.hpp"
 #include "netgrow/layers/max_pool2d.hpp"
 #include "netgrow/layers/wide_block.hpp"
 #include "netgrow/network/stack.hpp"
@@ -190,11 +194,28 @@ struct KindConfig<BatchNorm> {
   /// file comment).
   ///@{
   static constexpr std::array<std::string_view, 2> widths{"channels", "eps"};
-  static constexpr std::array<std::string_view, 1> unshaped{"eps"};
+  static constexpr std::array<std::string_view, 1> unshaped_widths{"eps"};
   static Json save(const BatchNorm& k) { return {{"channels", k.channels}, {"momentum", k.momentum}, {"eps", k.eps}}; }
   static BatchNorm load(const Json& j) {
     const detail::ConfigReader r(j, BatchNorm::name);
     return BatchNorm{.channels = r.integer("channels"), .momentum = r.number("momentum"), .eps = r.number("eps")};
+  }
+  ///@}
+};
+
+/// LayerNorm: features, eps. Growth changes both (grow_channels_from rescales eps); eps shows in no
+/// parameter shape, so a checkpoint load reads it from the file.
+template <>
+struct KindConfig<LayerNorm> {
+  /// The fields width growth changes, those of them no parameter shape determines, and the kind to and
+  /// from JSON (see the file comment).
+  ///@{
+  static constexpr std::array<std::string_view, 2> widths{"features", "eps"};
+  static constexpr std::array<std::string_view, 1> unshaped_widths{"eps"};
+  static Json save(const LayerNorm& k) { return {{"features", k.features}, {"eps", k.eps}}; }
+  static LayerNorm load(const Json& j) {
+    const detail::ConfigReader r(j, LayerNorm::name);
+    return LayerNorm{.features = r.integer("features"), .eps = r.number("eps")};
   }
   ///@}
 };
@@ -291,21 +312,21 @@ struct KindConfig<Stack<K>> {
   ///@}
 };
 
-/// `k` with its unshaped settings (KindConfig<K>::unshaped, when declared) taken from `file_config`;
-/// IoError when the file lacks one.
+/// `from_shapes` (a kind whose widths come from parameter shapes) with KindConfig<K>::unshaped_widths, when
+/// K has them, taken from `file_config` (a checkpoint's settings of that layer); IoError naming the kind
+/// and field when one is missing or mistyped.
 template <RecordedKind K>
-K with_unshaped_settings(const K& k, const Json& file_config, const std::string& where) {
-  if constexpr (requires { KindConfig<K>::unshaped; }) {
-    Json j = KindConfig<K>::save(k);
-    require<IoError>(file_config.is_object(), where, ": layer settings are not a JSON object");
-    for (const std::string_view u : KindConfig<K>::unshaped) {
-      const std::string name(u);
-      require<IoError>(file_config.contains(name), where, ": layer settings lack '", name, "'");
-      j[name] = file_config[name];
+K with_unshaped_widths(const K& from_shapes, const Json& file_config) {
+  if constexpr (requires { KindConfig<K>::unshaped_widths; }) {
+    Json j = KindConfig<K>::save(from_shapes);
+    const detail::ConfigReader r(file_config, K::name);
+    for (const std::string_view w : KindConfig<K>::unshaped_widths) {
+      const std::string key(w);
+      j[key] = r.field(key.c_str());
     }
     return KindConfig<K>::load(j);
   } else {
-    return k;
+    return from_shapes;
   }
 }
 

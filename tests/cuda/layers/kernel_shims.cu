@@ -6,6 +6,7 @@
 #include <netgrow/kernels/batch_norm.cuh>
 #include <netgrow/kernels/conv_layout.cuh>
 #include <netgrow/kernels/depthwise.cuh>
+#include <netgrow/kernels/layer_norm.cuh>
 #include <netgrow/kernels/pool.cuh>
 
 #include "netgrow/backend/cuda/check.hpp"
@@ -278,6 +279,41 @@ void channel_sums(ConstView<T> x, Index batch, Index channels, Index spatial, bo
   d_out.copy_to(out);
 }
 
+template <class T>
+void layer_norm_forward(ConstView<T> x, ConstView<T> gamma, ConstView<T> beta, double eps, TensorView<double> mean,
+                        TensorView<double> inv_std, TensorView<T> y) {
+  const kernels::LayerNormExtent e{x.dim(0), x.dim(1)};
+  auto d_x = upload(x), d_gamma = upload(gamma), d_beta = upload(beta);
+  auto d_mean = poisoned_like(mean), d_inv = poisoned_like(inv_std);
+  auto d_y = poisoned_like(y);
+  Stream s;
+  kernels::layer_norm_forward(d_x.get(), e, d_gamma.get(), d_beta.get(), eps, d_mean.get(), d_inv.get(), d_y.get(), s);
+  s.sync();
+  d_mean.copy_to(mean);
+  d_inv.copy_to(inv_std);
+  d_y.copy_to(y);
+}
+
+template <class T>
+void layer_norm_backward(ConstView<T> x, ConstView<T> dy, ConstView<T> gamma, ConstView<double> mean,
+                         ConstView<double> inv_std, TensorView<T> dgamma, TensorView<T> dbeta, bool accumulate,
+                         TensorView<T> dx) {
+  const kernels::LayerNormExtent e{x.dim(0), x.dim(1)};
+  auto d_x = upload(x), d_dy = upload(dy), d_gamma = upload(gamma);
+  auto d_mean = upload(mean), d_inv = upload(inv_std);
+  auto d_dgamma = accumulate ? upload<T>(dgamma) : poisoned_like(dgamma);
+  auto d_dbeta = accumulate ? upload<T>(dbeta) : poisoned_like(dbeta);
+  auto d_dx = poisoned_like(dx);
+  auto work = DeviceArray<double>::poisoned(kernels::layer_norm_workspace(e));
+  Stream s;
+  kernels::layer_norm_backward(d_x.get(), d_dy.get(), e, d_gamma.get(), d_mean.get(), d_inv.get(), d_dgamma.get(),
+                               d_dbeta.get(), accumulate, d_dx.get_or_null(), work.get(), s);
+  s.sync();
+  d_dgamma.copy_to(dgamma);
+  d_dbeta.copy_to(dbeta);
+  d_dx.copy_to(dx);
+}
+
 #define NETGROW_INSTANTIATE_KERNEL_SHIMS(T)                                                                          \
   template void batch_norm_forward_train<T>(ConstView<T>, ConstView<T>, ConstView<T>, double, double, TensorView<T>, \
                                             TensorView<T>, TensorView<double>, TensorView<double>, TensorView<T>);   \
@@ -285,6 +321,10 @@ void channel_sums(ConstView<T> x, Index batch, Index channels, Index spatial, bo
                                            double, TensorView<double>, TensorView<double>, TensorView<T>);           \
   template void batch_norm_backward<T>(ConstView<T>, ConstView<T>, ConstView<T>, ConstView<double>,                  \
                                        ConstView<double>, bool, TensorView<T>, TensorView<T>, bool, TensorView<T>);  \
+  template void layer_norm_forward<T>(ConstView<T>, ConstView<T>, ConstView<T>, double, TensorView<double>,          \
+                                      TensorView<double>, TensorView<T>);                                            \
+  template void layer_norm_backward<T>(ConstView<T>, ConstView<T>, ConstView<T>, ConstView<double>,                  \
+                                       ConstView<double>, TensorView<T>, TensorView<T>, bool, TensorView<T>);        \
   template void max_pool2d_forward<T>(ConstView<T>, const ops::ConvGeometry&, TensorView<T>,                         \
                                       TensorView<std::int32_t>);                                                     \
   template void max_pool2d_backward<T>(ConstView<T>, ConstView<std::int32_t>, const ops::ConvGeometry&,              \

@@ -1,5 +1,5 @@
-// Host-callable shims around the pointer-level launchers of kernels/{batch_norm,pool,depthwise,
-// conv_layout}.cuh, for the CUDA layer tests. Each one copies its host inputs into fresh cudaMalloc'ed
+// Host-callable shims around the pointer-level launchers of kernels/{batch_norm,layer_norm,pool,
+// depthwise,conv_layout}.cuh, for the CUDA layer tests. Each one copies its host inputs into fresh cudaMalloc'ed
 // buffers, runs the launcher on a stream of its own, and copies the results back. Outputs the
 // launcher should *assign* start as NaN bytes on the device, so an element it forgets shows up;
 // arguments it updates in place (running statistics, accumulated gradients) are copied in first.
@@ -27,6 +27,15 @@ template <class T>
 void batch_norm_backward(ConstView<T> x, ConstView<T> dy, ConstView<T> gamma, ConstView<double> mean,
                          ConstView<double> inv_std, bool batch_statistics, TensorView<T> dgamma, TensorView<T> dbeta,
                          bool accumulate, TensorView<T> dx);
+
+// kernels/layer_norm.cuh; x (N, D). dx empty: no input gradient.
+template <class T>
+void layer_norm_forward(ConstView<T> x, ConstView<T> gamma, ConstView<T> beta, double eps, TensorView<double> mean,
+                        TensorView<double> inv_std, TensorView<T> y);
+template <class T>
+void layer_norm_backward(ConstView<T> x, ConstView<T> dy, ConstView<T> gamma, ConstView<double> mean,
+                         ConstView<double> inv_std, TensorView<T> dgamma, TensorView<T> dbeta, bool accumulate,
+                         TensorView<T> dx);
 
 // kernels/pool.cuh; x (N, C, H, W), y (N, C, Ho, Wo).
 template <class T>

@@ -21,6 +21,7 @@
 #include "netgrow/layers/conv2d.hpp"
 #include "netgrow/layers/depthwise_conv2d.hpp"
 #include "netgrow/layers/global_avg_pool.hpp"
+#include "netgrow/layers/layer_norm.hpp"
 #include "netgrow/layers/max_pool2d.hpp"
 
 namespace netgrow::test {
@@ -90,6 +91,8 @@ LayerRun run_layer_on_cuda(const Conv2d& kind, std::uint64_t seed, const Tensor<
 LayerRun run_layer_on_cuda(const DepthwiseConv2d& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
 LayerRun run_layer_on_cuda(const BatchNorm& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
+LayerRun run_layer_on_cuda(const LayerNorm& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
 LayerRun run_layer_on_cuda(const MaxPool2d& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options);

@@ -19,6 +19,10 @@ LayerRun run_layer_on_cuda(const BatchNorm& kind, std::uint64_t seed, const Tens
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
   return run_layer<BatchNorm, Cuda>(kind, seed, x, dy, options);
 }
+LayerRun run_layer_on_cuda(const LayerNorm& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
+  return run_layer<LayerNorm, Cuda>(kind, seed, x, dy, options);
+}
 LayerRun run_layer_on_cuda(const MaxPool2d& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
   return run_layer<MaxPool2d, Cuda>(kind, seed, x, dy, options);

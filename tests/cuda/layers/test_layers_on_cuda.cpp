@@ -1,7 +1,7 @@
 // The conv-family layers on Cuda against the same layers on Cpu (built from the same seed, same
 // inputs), through the op facade: Conv2d, DepthwiseConv2d, BatchNorm (training and evaluation mode,
-// running statistics), MaxPool2d, AvgPool2d, GlobalAvgPool, forward and backward, at odd sizes and at
-// widths right after a growth step; and a small CNN trained a few SGD steps on both devices.
+// running statistics), LayerNorm, MaxPool2d, AvgPool2d, GlobalAvgPool, forward and backward, at odd
+// sizes and at widths right after a growth step; and a small CNN trained a few SGD steps on both devices.
 // Float only; tolerances (compare.hpp): `network` (2e-4 of the output scale) for layers whose CUDA path
 // sums in another order (GEMMs, batch reductions), `elementwise` or exact where the order is the same.
 #include <doctest/doctest.h>
@@ -108,6 +108,22 @@ TEST_CASE("BatchNorm on Cuda matches BatchNorm on Cpu in training and evaluation
         options.steps = 2;  // the running statistics compound
         options.parameter_seed = seed;
         check_layer(BatchNorm{.channels = x[1], .momentum = 0.1, .eps = 1e-5}, x, seed++, options, Tol::network);
+      }
+}
+
+TEST_CASE("LayerNorm on Cuda matches LayerNorm on Cpu at odd sizes (N 5 with D 37, 1, 1000; more rows than a chunk)") {
+  std::uint64_t seed = 350;
+  for (const Shape& x : {Shape{5, 37}, Shape{5, 1}, Shape{5, 1000}, Shape{3, 129}, Shape{300, 37}})
+    for (bool accumulate : {false, true})
+      for (bool input_grad : {true, false}) {
+        INFO("x ", x, ", accumulate ", accumulate, ", dx ", input_grad);
+        LayerRunOptions options;
+        options.mode = accumulate ? Mode::eval : Mode::train;  // the same computation in both
+        options.accumulate = accumulate;
+        options.input_grad = input_grad;
+        options.steps = 2;
+        options.parameter_seed = seed;  // gamma about 1, beta about 0, both random
+        check_layer(LayerNorm{.features = x[1], .eps = 1e-5}, x, seed++, options, Tol::reduction);
       }
 }
 

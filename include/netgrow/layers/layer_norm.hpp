@@ -1,0 +1,187 @@
+/// \file
+/// netgrow/layers/layer_norm.hpp: layer normalisation of (N, D) activations, per row over its features.
+///
+/// y = gamma (x - mu) / sqrt(var + eps) + beta with mu and var the mean and biased variance of each
+/// row (PyTorch's LayerNorm over the last dimension). The same in training and evaluation mode (no
+/// running statistics). Parameters: "weight" (gamma, init 1) and "bias" (beta, init 0), without weight
+/// decay.
+///
+/// Growth. LayerNorm mixes its features (every output depends on the whole row), so it has no identity
+/// growth (`grow_channels(k)`): a new feature would change the mean and variance seen by the old ones.
+/// `mixes_channels` says so to growth code. It grows instead by LEMON's average expansion
+/// (Wang et al., ICLR 2024), grow_channels_from(sources): the producer appends copies of its features
+/// and features equal to the row mean (`average_source`), and LayerNorm rescales gamma and eps so its
+/// output is unchanged on the old features, repeated on the copies and 0 on the averages (exactly 0
+/// when the row mean is computed without rounding, else a rounding error of the mean).
+/// The math is the op facade's ops::layer_norm_* (backend/cpu/layer_norm.hpp; backend/cuda/layer_norm.hpp
+/// for Cuda).
+#pragma once
+
+#include <cmath>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "netgrow/backend/cpu/blas.hpp"
+#include "netgrow/backend/cpu/layer_norm.hpp"
+#include "netgrow/grow/parameter_growth.hpp"  // append_to_parameter, average_source
+#include "netgrow/layers/layer.hpp"
+#if defined(__CUDACC__)
+#include "netgrow/backend/cuda/layer_norm.hpp"  // the Cuda overloads of the ops:: calls below
+#endif
+
+namespace netgrow {
+
+template <class S, class D>
+class LayerNormLayer;
+
+/// Layer kind: LayerNorm{.features = 64} (eps as in PyTorch's default).
+struct LayerNorm {
+  static constexpr std::string_view name = "LayerNorm";  ///< the kind's name (checkpoint configs, messages)
+  Index features = 0;                                    ///< features D of each row
+  double eps = 1e-5;                                     ///< added to the variance, > 0 (growth rescales it)
+
+  /// The layer this kind names: LayerNormLayer<S, D>.
+  template <class S, class D>
+  using layer_type = LayerNormLayer<S, D>;
+};
+
+/// The LayerNorm layer for scalar S on device D: per-row normalisation of (N, D) inputs with gamma and
+/// beta of shape (D) (see the file comment).
+template <class S, class D>
+class LayerNormLayer {
+ public:
+  /// Layer concept types (layers/layer.hpp): scalar, device and kind.
+  ///@{
+  using scalar_type = S;
+  using device_type = D;
+  using kind_type = LayerNorm;
+  ///@}
+
+  /// Every output depends on every input feature of its row: identity growth is impossible (see the
+  /// file comment); grow with grow_channels_from.
+  static constexpr bool mixes_channels = true;
+
+  /// gamma 1, beta 0 (no random draws); throws ArgumentError for non-positive features or eps.
+  LayerNormLayer(const LayerNorm& kind, Rng&) : eps_(kind.eps) {
+    require(kind.features > 0, "LayerNorm: features must be positive, got ", kind.features);
+    require(kind.eps > 0, "LayerNorm: eps must be positive, got ", kind.eps);
+    const Shape f{kind.features};
+    gamma_ = Parameter<S, D>(f);
+    beta_ = Parameter<S, D>(f);
+    ops::fill<S>(gamma_.value.view(), S(1));
+    gamma_.weight_decay = beta_.weight_decay = false;
+  }
+
+  Index features() const { return gamma_.value.numel(); }  ///< current D
+  Parameter<S, D>& gamma() { return gamma_; }              ///< scale (D), visited as "weight"
+  Parameter<S, D>& beta() { return beta_; }                ///< shift (D), visited as "bias"
+  double eps() const { return eps_; }                      ///< added to the variance
+
+  /// The input shape (N, D); throws ShapeError for another rank or feature count.
+  Shape output_shape(const Shape& in) const {
+    require<ShapeError>(in.rank() == 2, describe(), " expects (N, D) input, got ", in);
+    require<ShapeError>(in[1] == features(), describe(), " expects ", features(), " features, got input ", in);
+    return in;
+  }
+
+  /// y = gamma (x - mu) / sqrt(var + eps) + beta per row; keeps the row statistics for backward. The
+  /// mode does not matter.
+  void forward(ConstView<S, D> x, TensorView<S, D> y, Mode) {
+    (void)output_shape(x.shape());
+    const Shape rows{x.dim(0)};
+    mean_.resize(rows);
+    inv_std_.resize(rows);
+    statistics_of_ = Shape{};
+    ops::layer_norm_forward<S>(x, gamma_.value.cview(), beta_.value.cview(), eps_, mean_.view(), inv_std_.view(), y);
+    statistics_of_ = x.shape();
+  }
+
+  /// dgamma, dbeta (D) assigned or accumulated (sums over rows), dx (N, D) assigned (skipped when
+  /// empty), with the row statistics of the last forward(); throws StateError when there was none for
+  /// an input of x's shape (no forward yet, or growth since).
+  void backward(ConstView<S, D> x, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool accumulate) {
+    const bool fresh = statistics_of_.rank() == 2 && statistics_of_ == x.shape() && x.dim(1) == features();
+    require<StateError>(fresh, describe(), "::backward: run forward first (no row statistics for input ", x.shape(),
+                        ")");
+    ops::layer_norm_backward<S>(x, dy, gamma_.value.cview(), mean_.cview(), inv_std_.cview(), gamma_.grad.view(),
+                                beta_.grad.view(), accumulate, dx);
+  }
+
+  /// LEMON's lossless expansion by average features: one new feature per entry of `sources`. An entry
+  /// sources[i] >= 0 makes new feature i a copy of that existing feature; average_source (-1) makes it
+  /// the mean of the existing features (as the producer made them). Needs every existing feature
+  /// copied the same number n >= 0 of times, so sources.size() = n D_S + r with r averages (otherwise
+  /// ArgumentError, the layer unchanged). Then the input's row mean stays and its variance becomes
+  /// c = (n + 1) D_S / D_T times the old one (D_T = D_S + sources.size()), and
+  /// ~~~{.unparsed}
+  ///   gamma_j <- sqrt(c) gamma_j (existing);  copies: sqrt(c) gamma_src, beta_src;
+  ///   averages: gamma sqrt(c) (any value would do: their normalised input is 0), beta 0;  eps <- c eps
+  /// ~~~
+  /// keep the output on the existing features, repeat it on the copies and give 0 on the averages.
+  /// Appends go through grow::append_to_parameter (gradients and optimizer state grow with zeros,
+  /// lr_scale with 1); the existing gamma is rescaled in place in its value only: its gradient and
+  /// optimizer state are left as they are.
+  void grow_channels_from(std::span<const Index> sources)
+    requires std::same_as<D, Cpu>
+  {
+    const Index old = features();
+    const Index k = static_cast<Index>(sources.size());
+    const Index n = check_sources(sources);
+    if (k == 0) return;
+    const double c = static_cast<double>((n + 1) * old) / static_cast<double>(old + k);
+    const double root = std::sqrt(c);
+    auto rescaled = [&](S g) { return static_cast<S>(static_cast<double>(g) * root); };
+    Tensor<S, Cpu> new_gamma(Shape{k}), new_beta(Shape{k});
+    for (Index i = 0; i < k; ++i) {
+      const Index s = sources[static_cast<std::size_t>(i)];
+      new_gamma[i] = s == average_source ? static_cast<S>(root) : rescaled(gamma_.value[s]);
+      new_beta[i] = s == average_source ? S(0) : beta_.value[s];
+    }
+    grow::append_to_parameter(gamma_, 0, new_gamma.cview());
+    grow::append_to_parameter(beta_, 0, new_beta.cview());
+    for (Index j = 0; j < old; ++j) gamma_.value[j] = rescaled(gamma_.value[j]);
+    eps_ *= c;
+  }
+
+  /// Checks that grow_channels_from(sources) can keep the function (see there) and returns the number of
+  /// copies n of each feature; ArgumentError otherwise. grow::grow_width calls it before changing anything.
+  Index check_sources(std::span<const Index> sources) const {
+    const Index old = features();
+    std::vector<Index> copies(static_cast<std::size_t>(old), 0);
+    for (const Index s : sources) {
+      require(s == average_source || (s >= 0 && s < old), "LayerNorm::grow_channels_from: feature ", s,
+              " does not exist (", old, " features; ", average_source, " for an average feature)");
+      if (s != average_source) ++copies[static_cast<std::size_t>(s)];
+    }
+    const Index n = copies[0];
+    for (Index j = 0; j < old; ++j)
+      require(copies[static_cast<std::size_t>(j)] == n, "LayerNorm::grow_channels_from: feature ", j, " is copied ",
+              copies[static_cast<std::size_t>(j)], " times, feature 0 ", n,
+              " times; LayerNorm's lossless expansion needs every feature replicated equally, plus features "
+              "equal to the mean of the existing ones (LEMON's average expansion)");
+    return n;
+  }
+
+  /// Calls f for "weight" (gamma) and "bias" (beta), in that order.
+  template <class F>
+  void visit_parameters(F&& f) {
+    f(std::string_view("weight"), gamma_);
+    f(std::string_view("bias"), beta_);
+  }
+
+  /// The current configuration (features and eps after growth).
+  LayerNorm kind() const { return {features(), eps_}; }
+  /// "LayerNorm(D)".
+  std::string describe() const { return "LayerNorm(" + std::to_string(features()) + ")"; }
+
+ private:
+  Parameter<S, D> gamma_, beta_;
+  double eps_;
+  Tensor<double, D> mean_, inv_std_;  // (N): the row statistics of the last forward
+  Shape statistics_of_;               // the input shape they belong to (empty: none)
+};
+
+static_assert(Layer<LayerNormLayer<float, Cpu>> && LayerKind<LayerNorm>);
+
+}  // namespace netgrow
