@@ -25,7 +25,10 @@
 //   <out>_curves.png/.gp    training loss (log scale) and parameter count over steps per method (the
 //                           paper's Fig. 4 layout; with gnuplot)
 //   <out>_final_loss.png/.gp  mean loss over the last 500 steps per method, with its 80% interval
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <concepts>
 #include <cstdio>
 #include <exception>
 #include <functional>
@@ -69,9 +72,9 @@ struct GrowthRecord {
 };
 
 struct Run {
-  std::vector<double> loss;  // loss before each update, then the final loss
-  nlohmann::json decisions;  // GradMax-Auto: the controller's log
-  std::vector<Index> width;  // hidden width at each entry of `loss`
+  std::vector<double> loss;       // loss before each update, then the final loss
+  nlohmann::json decisions;       // GradMax-Auto: the controller's log
+  std::vector<Index> width;       // width of the first hidden layer at each entry of `loss`
   std::vector<Index> parameters;  // parameter count at each entry of `loss`
   std::vector<GrowthRecord> growths;
   double train_seconds = 0;  // training steps only
@@ -101,86 +104,180 @@ struct Method {
   bool automatic = false;  // growth decided by grow::GradMaxTrigger instead of the fixed schedule
 };
 
-Run train(const TeacherStudentTask<float>& task, const Setting& s, const Method& m, double lr, std::uint64_t seed,
-          const ProgressOptions& progress_options, double auto_threshold) {
-  Rng rng(seed);
-  const Index width = m.grows ? s.seed_width : m.fixed_width;
-  Student net(rng, Dense{.in = s.teacher.in, .out = width, .bias = false}, Relu1{},
-              Dense{.in = width, .out = s.teacher.out, .bias = false});
-  Sgd sgd(lr);
-  Tensor<float> grad;
-  auto refresh = [&] {
-    const auto pred = net.forward(task.x);
-    grad.resize(pred.shape());
-    const double loss = MseLoss{}(pred, task.y, grad);
-    net.backward(grad);
-    return loss;
-  };
-  const std::function<void()> refresh_fn = [&] { refresh(); };
-  Run run;
-  std::int64_t growths = 0;
-  // GradMax-Auto: checks every interval / 2 steps, at most neurons_per_growth at a time, within the
-  // parameters of the teacher-width student.
-  const double big_parameters = static_cast<double>(s.teacher.hidden * (s.teacher.in + s.teacher.out));
-  grow::GradMaxTrigger trigger(
-      {.check_every = std::max<std::int64_t>(1, s.interval / 2), .start = std::max<std::int64_t>(1, s.interval / 2),
-       .max_neurons_per_growth = s.neurons_per_growth},
-      auto_threshold);
-  ProgressLine progress(s.steps, progress_options);
-  for (int step = 0;; ++step) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const double loss = refresh();
-    if (!std::isfinite(loss)) {
-      const auto where = net.find_non_finite();
-      throw NumericError(m.name + ": loss became " + std::to_string(loss) + " at step " + std::to_string(step) +
-                         (where ? " (" + *where + ")" : ""));
-    }
-    run.loss.push_back(loss);
-    run.width.push_back(net.layer<0>().out_features());
-    run.parameters.push_back(net.parameter_count());
-    if (step == s.steps) break;
-    sgd.step(net);
-    run.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    progress.update(step + 1,
-                    {.loss = loss, .parameters = run.parameters.back(), .width = std::to_string(run.width.back())});
+// The hidden widths of an MLP: the outputs of every Dense but the last.
+template <class Net>
+std::vector<Index> hidden_widths(const Net& net) {
+  std::vector<Index> widths;
+  net.for_each_layer([&](auto i, const auto& layer) {
+    if constexpr (decltype(i)::value + 1 < Net::size &&
+                  std::same_as<typename Net::template kind_type<decltype(i)::value>, Dense>)
+      widths.push_back(layer.out_features());
+  });
+  return widths;
+}
 
-    Index k = 0;
-    const auto g0 = std::chrono::steady_clock::now();
-    if (m.automatic && trigger.due(step)) {
-      auto site = models::pair_site<0, 2>(net, "hidden");
-      const std::vector<grow::SiteMeasure> measures{site.measure(s.neurons_per_growth, refresh_fn)};
-      k = trigger.decide(step, measures,
-                         {.parameters = static_cast<double>(net.parameter_count()), .max_parameters = big_parameters})[0]
-              .k;
-    } else if (!m.automatic && m.grows && step > 0 && step % s.interval == 0 && growths < s.growths) {
-      k = s.neurons_per_growth;
-    }
-    if (k > 0) {
-      const Index old_width = net.layer<0>().out_features();
-      m.grow(net, k, rng, refresh_fn);
-      GrowthRecord r;
-      r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - g0).count();
-      r.step = step;
-      r.width = net.layer<0>().out_features();
-      refresh();  // the gradient right after growth (paper Fig. 2a)
-      double sq = 0;
-      const auto& g = net.layer<0>().weight().grad;
-      for (Index row = old_width; row < r.width; ++row)
-        for (Index col = 0; col < g.dim(1); ++col) sq += double(g.at(row, col)) * g.at(row, col);
-      r.new_incoming_grad_norm = std::sqrt(sq);
-      run.growths.push_back(r);
-      ++growths;
-    }
+// "5", or "10/10" for two hidden layers.
+std::string join_widths(const std::vector<Index>& widths) {
+  std::string s;
+  for (const Index w : widths) {
+    if (!s.empty()) s += '/';
+    s += std::to_string(w);
   }
-  progress.finish();
-  if (m.automatic) run.decisions = trigger.log().to_json();
-  return run;
+  return s;
 }
 
 std::string fmt(double v, const char* f = "%.4f") {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
   return buf;
+}
+
+// One training run: the Rng, the optimizer, the record, the growth schedule and the progress line.
+class Training {
+ public:
+  Training(const TeacherStudentTask<float>& task, const Setting& s, const Method& m, double lr, std::uint64_t seed,
+           const ProgressOptions& progress_options, double auto_threshold)
+      : task_(task),
+        s_(s),
+        m_(m),
+        rng_(seed),
+        sgd_(lr),
+        // GradMax-Auto: checks every interval / 2 steps, at most neurons_per_growth at a time, within the
+        // parameters of the teacher-width student.
+        big_parameters_(static_cast<double>(s.teacher.hidden * (s.teacher.in + s.teacher.out))),
+        trigger_({.check_every = std::max<std::int64_t>(1, s.interval / 2),
+                  .start = std::max<std::int64_t>(1, s.interval / 2),
+                  .max_neurons_per_growth = s.neurons_per_growth},
+                 auto_threshold),
+        progress_(s.steps, progress_options) {}
+
+  Rng& rng() { return rng_; }  // the student's initial weights, then the growth methods' draws
+
+  // Trains `net` from `first_step` (whose loss is not recorded yet) to the last step.
+  template <class Net>
+  void train(Net& net, int first_step) {
+    const std::function<void()> refresh_fn = [&] { refresh(net); };
+    for (int step = first_step;; ++step) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const double loss = refresh(net);
+      if (!std::isfinite(loss)) {
+        const auto where = net.find_non_finite();
+        throw NumericError(m_.name + ": loss became " + std::to_string(loss) + " at step " + std::to_string(step) +
+                           (where ? " (" + *where + ")" : ""));
+      }
+      const std::vector<Index> widths = hidden_widths(net);
+      run_.loss.push_back(loss);
+      run_.width.push_back(widths.front());
+      run_.parameters.push_back(net.parameter_count());
+      if (step == s_.steps) return;
+      sgd_.step(net);
+      run_.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      progress_.update(step + 1, {.loss = loss, .parameters = run_.parameters.back(), .width = join_widths(widths)});
+      grow_width(net, step, refresh_fn);
+    }
+  }
+
+  // The record, after the last step.
+  Run finish() {
+    progress_.finish();
+    if (m_.automatic) run_.decisions = trigger_.log().to_json();
+    return std::move(run_);
+  }
+
+ private:
+  // Forward and backward of the whole training set; returns the loss.
+  template <class Net>
+  double refresh(Net& net) {
+    const auto pred = net.forward(task_.x);
+    grad_.resize(pred.shape());
+    const double loss = MseLoss{}(pred, task_.y, grad_);
+    net.backward(grad_);
+    return loss;
+  }
+
+  // The width growth due after the update of `step`, if any.
+  void grow_width(Student& net, int step, const std::function<void()>& refresh_fn) {
+    Index k = 0;
+    const auto g0 = std::chrono::steady_clock::now();
+    if (m_.automatic && trigger_.due(step)) {
+      auto site = models::pair_site<0, 2>(net, "hidden");
+      const std::vector<grow::SiteMeasure> measures{site.measure(s_.neurons_per_growth, refresh_fn)};
+      k = trigger_
+              .decide(step, measures,
+                      {.parameters = static_cast<double>(net.parameter_count()), .max_parameters = big_parameters_})[0]
+              .k;
+    } else if (!m_.automatic && m_.grows && step > 0 && step % s_.interval == 0 && width_growths_ < s_.growths) {
+      k = s_.neurons_per_growth;
+    }
+    if (k == 0) return;
+    const Index old_width = net.layer<0>().out_features();
+    m_.grow(net, k, rng_, refresh_fn);
+    GrowthRecord r;
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - g0).count();
+    r.step = step;
+    r.width = net.layer<0>().out_features();
+    refresh(net);  // the gradient right after growth (paper Fig. 2a)
+    r.new_incoming_grad_norm = rows_norm(net.layer<0>().weight().grad, old_width, r.width);
+    run_.growths.push_back(r);
+    ++width_growths_;
+  }
+
+  // Frobenius norm of rows [first, last) of a matrix.
+  static double rows_norm(const Tensor<float>& g, Index first, Index last) {
+    double sq = 0;
+    for (Index row = first; row < last; ++row)
+      for (Index col = 0; col < g.dim(1); ++col) sq += double(g.at(row, col)) * g.at(row, col);
+    return std::sqrt(sq);
+  }
+
+  const TeacherStudentTask<float>& task_;
+  const Setting& s_;
+  const Method& m_;
+  Rng rng_;
+  Sgd sgd_;
+  Tensor<float> grad_;
+  Run run_;
+  std::int64_t width_growths_ = 0;
+  double big_parameters_;
+  grow::GradMaxTrigger trigger_;
+  ProgressLine progress_;
+};
+
+Run train(const TeacherStudentTask<float>& task, const Setting& s, const Method& m, double lr, std::uint64_t seed,
+          const ProgressOptions& progress_options, double auto_threshold) {
+  Training training(task, s, m, lr, seed, progress_options, auto_threshold);
+  const Index width = m.grows ? s.seed_width : m.fixed_width;
+  Student net(training.rng(), Dense{.in = s.teacher.in, .out = width, .bias = false}, Relu1{},
+              Dense{.in = width, .out = s.teacher.out, .bias = false});
+  training.train(net, 0);
+  return training.finish();
+}
+
+// Every method of the example, for setting s.
+std::vector<Method> all_methods(const Setting& s) {
+  const auto norm = grow::NormRule::mean_norm(1.0);
+  const auto reference_random = grow::RandomDirection::nonnegative_uniform;
+  return {
+      {"Baseline-Small", false, s.seed_width, {}},
+      {"Baseline-Big", false, s.teacher.hidden, {}},
+      {"Random", true, 0, grower(grow::Random{.norm = norm, .direction = reference_random})},
+      {"GradMax", true, 0, grower(grow::GradMax{.norm = norm})},
+      {"GradMaxOpt", true, 0, grower(grow::GradMaxOpt{.norm = norm, .start = reference_random})},
+      {"FireflyOpt", true, 0, grower(grow::FireflyOpt{.norm = norm, .epsilon = 0.01, .direction = reference_random})},
+      {"Split", true, 0, grower(grow::Split{})},
+      {"InverseGradMaxOpt", true, 0, grower(grow::InverseGradMaxOpt{.norm = norm})},
+      {"GradMax-Auto", true, 0, grower(grow::GradMax{.norm = norm}), true},
+  };
+}
+
+// "Baseline-Small, Baseline-Big, ..."
+std::string method_names(const std::vector<Method>& methods) {
+  std::string names;
+  for (const auto& m : methods) {
+    if (!names.empty()) names += ", ";
+    names += m.name;
+  }
+  return names;
 }
 
 }  // namespace
@@ -197,7 +294,8 @@ int main(int argc, char** argv) try {
                          {"plots", "on"},
                          {"out", "teacher_student"}});
   if (flags.help()) {
-    std::printf("teacher_student: growing students on the GradMax teacher-student task\n%s", flags.usage().c_str());
+    std::printf("teacher_student: growing students on the GradMax teacher-student task\n%smethods: %s\n",
+                flags.usage().c_str(), method_names(all_methods(setting_named("small"))).c_str());
     return 0;
   }
   RunSummary summary("teacher_student", argc, argv);
@@ -206,26 +304,12 @@ int main(int argc, char** argv) try {
   const double lr = flags.number("lr");
   require(seeds >= 1, "--seeds must be at least 1");
 
-  const auto norm = grow::NormRule::mean_norm(1.0);
-  const auto reference_random = grow::RandomDirection::nonnegative_uniform;
-  std::vector<Method> all = {
-      {"Baseline-Small", false, s.seed_width, {}},
-      {"Baseline-Big", false, s.teacher.hidden, {}},
-      {"Random", true, 0, grower(grow::Random{.norm = norm, .direction = reference_random})},
-      {"GradMax", true, 0, grower(grow::GradMax{.norm = norm})},
-      {"GradMaxOpt", true, 0, grower(grow::GradMaxOpt{.norm = norm, .start = reference_random})},
-      {"FireflyOpt", true, 0, grower(grow::FireflyOpt{.norm = norm, .epsilon = 0.01, .direction = reference_random})},
-      {"Split", true, 0, grower(grow::Split{})},
-      {"InverseGradMaxOpt", true, 0, grower(grow::InverseGradMaxOpt{.norm = norm})},
-      {"GradMax-Auto", true, 0, grower(grow::GradMax{.norm = norm}), true},
-  };
+  const std::vector<Method> all = all_methods(s);
   std::vector<Method> methods;
   std::stringstream list(flags.str("methods"));
   for (std::string name; std::getline(list, name, ',');) {
     auto it = std::find_if(all.begin(), all.end(), [&](const Method& m) { return m.name == name; });
-    require(it != all.end(), "--methods: unknown method '", name,
-            "' (known: Baseline-Small, Baseline-Big, Random, GradMax, GradMaxOpt, FireflyOpt, Split, "
-            "InverseGradMaxOpt, GradMax-Auto)");
+    require(it != all.end(), "--methods: unknown method '", name, "' (known: ", method_names(all), ")");
     methods.push_back(*it);
   }
 
@@ -292,16 +376,17 @@ int main(int argc, char** argv) try {
   std::printf("\nsize and cost (mean over seeds; training FLOPs relative to a teacher-width student):\n");
   const double big_step = static_cast<double>(t.hidden * (t.in + t.out));
   for (const auto& m : methods) {
-    double final_params = 0, flops = 0, growth_count = 0;
+    double final_params = 0, final_width = 0, flops = 0, growth_count = 0;
     for (const auto& r : runs[m.name]) {
       final_params += static_cast<double>(r.parameters.back()) / seeds;
+      final_width += static_cast<double>(r.width.back()) / seeds;
       double sum = 0;
       for (std::size_t i = 0; i + 1 < r.parameters.size(); ++i) sum += static_cast<double>(r.parameters[i]);
       flops += sum / (big_step * static_cast<double>(s.steps)) / seeds;
       growth_count += static_cast<double>(r.growths.size()) / seeds;
     }
     std::printf("  %-18s final parameters %8.0f   width %5.1f   growths %4.1f   training FLOPs %.3f x Big\n",
-                m.name.c_str(), final_params, final_params / static_cast<double>(t.in + t.out), growth_count, flops);
+                m.name.c_str(), final_params, final_width, growth_count, flops);
     results[m.name]["final_parameters_mean"] = final_params;
     results[m.name]["train_flops_vs_big"] = flops;
     results[m.name]["growths_mean"] = growth_count;
