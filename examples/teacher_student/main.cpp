@@ -12,15 +12,31 @@
 //                 interval / 2 steps it measures the hidden layer (top singular values of M against
 //                 the existing neurons' mean gradient norm, --auto-threshold) and adds at most
 //                 neurons-per-growth neurons, never past Baseline-Big's parameter count
+//   Identity-Depth  Baseline-Small's student, deepened after the update of the first growth step by
+//                   Net2DeeperNet (grow::insert_identity_layer<1>): an identity Dense (w -> w) and a copy
+//                   of Relu1 after the hidden activation, 20:5:5:10 / 100:25:25:10; no width growth
+//   GradMax+Depth   GradMax, then after its last width growth the same identity layer at the teacher's
+//                   width: 20:10:10:10 / 100:50:50:10
+// Depth protocol: a depth method equals its partner (Baseline-Small, GradMax) bit for bit up to the
+// insertion (the same draws; the insertion draws nothing) and differs from it only by the extra layer
+// after it, so the difference between the two is the effect of depth. Identity-Depth deepens as early as
+// the schedule allows, GradMax+Depth once its width growth is done (growing width after the insertion
+// would mean growing both hidden layers: either one alone stays narrower than the teacher). The loss
+// right after the insertion must equal the loss right before (checked to relative 1e-6; it is exact), the
+// optimizer and the run's records continue across it, and training FLOPs and parameter counts include the
+// new layer from the step after it. The two run only when --methods names them.
 // Settings: --setting small (teacher 20:10:10, student 20:5:10, +1 neuron after steps 200, 400, ...,
 // 1000; 1500 steps) or large (teacher 100:50:10, student 100:25:10, +5 neurons after steps 500, ...,
 // 2500; 3500 steps). Growth happens after the update of its step, from the gradient of the whole
 // training set (the reference notebook's protocol). Prints the final loss per method (mean and 80%
 // interval over seeds), the gradient norm of the new incoming weights right after each growth (the
-// paper's Fig. 2a), and the cost of a growth against a training step (Fig. 3c), with a progress line
-// per run (--progress). Writes, with the prefix --out (default ./teacher_student):
-//   <out>_curves.csv        loss, hidden width and parameter count per step, method and seed
-//   <out>_growths.csv       each growth: step, width, new incoming gradient norm, milliseconds
+// paper's Fig. 2a), the loss across each depth growth, and the cost of a growth against a training step
+// (Fig. 3c), with a progress line per run (--progress). Writes, with the prefix --out (default
+// ./teacher_student):
+//   <out>_curves.csv        loss, width of the first hidden layer, parameter count and number of hidden
+//                           layers per step, method and seed
+//   <out>_growths.csv       each growth: step, width, new incoming gradient norm, milliseconds, kind
+//                           (width; depth: the new layer's width and the norm of its whole weight gradient)
 //   <out>_summary.json      the settings and every result (per seed and aggregated)
 //   <out>_curves.png/.gp    training loss (log scale) and parameter count over steps per method (the
 //                           paper's Fig. 4 layout; with gnuplot)
@@ -32,7 +48,9 @@
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <iterator>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -64,20 +82,28 @@ Setting setting_named(const std::string& name) {
   throw ArgumentError("--setting must be small or large, got '" + name + "'");
 }
 
+// Depth growth (Net2DeeperNet) turns the student into this type: an identity Dense (w -> w) and a
+// copy of Relu1 after the hidden activation.
+using DeeperStudent = grow::deeper_network_t<Student, 1>;  // Dense, Relu1, Dense, Relu1, Dense
+
 struct GrowthRecord {
+  bool depth = false;  // an identity hidden layer (Net2DeeperNet) instead of new neurons
   std::int64_t step = 0;
-  Index width = 0;
-  double new_incoming_grad_norm = 0;  // ||dL/dW_in[new rows]|| right after growth
+  Index width = 0;                    // width growth: the hidden width after it; depth: the new layer's
+  double new_incoming_grad_norm = 0;  // ||dL/dW_in[new rows]|| right after growth; depth: ||dL/dW_new||
   double seconds = 0;                 // the growth, including the gradient computation it needs
 };
 
 struct Run {
-  std::vector<double> loss;       // loss before each update, then the final loss
-  nlohmann::json decisions;       // GradMax-Auto: the controller's log
-  std::vector<Index> width;       // width of the first hidden layer at each entry of `loss`
-  std::vector<Index> parameters;  // parameter count at each entry of `loss`
+  std::vector<double> loss;          // loss before each update, then the final loss
+  nlohmann::json decisions;          // GradMax-Auto: the controller's log
+  std::vector<Index> width;          // width of the first hidden layer at each entry of `loss`
+  std::vector<Index> hidden_layers;  // number of hidden layers at each entry of `loss`
+  std::vector<Index> parameters;     // parameter count at each entry of `loss`
   std::vector<GrowthRecord> growths;
   double train_seconds = 0;  // training steps only
+  // Depth growth: the loss right before and right after the insertion (equal: the function is kept).
+  double loss_before_depth = 0, loss_after_depth = 0;
 };
 
 // A growth method: grows the student's hidden layer by k neurons.
@@ -98,11 +124,23 @@ Grower grower(Init init) {
 
 struct Method {
   std::string name;
-  bool grows;
-  Index fixed_width;  // for baselines
+  bool grows;         // width growth (on the fixed schedule, or automatic); starts at the seed width
+  Index fixed_width;  // for students that do not grow width
   Grower grow;
   bool automatic = false;  // growth decided by grow::GradMaxTrigger instead of the fixed schedule
+  // Depth growth: after the update (and the width growth) of growth step deepen_at (1: step interval,
+  // 2: step 2 interval, ...; 0: never), an identity hidden layer goes in after the first (Net2DeeperNet).
+  // No width growth may follow it (Training checks).
+  std::int64_t deepen_at = 0;
 };
+
+// The width growths of a run (without its depth growth).
+std::vector<GrowthRecord> width_growths(const Run& r) {
+  std::vector<GrowthRecord> out;
+  std::copy_if(r.growths.begin(), r.growths.end(), std::back_inserter(out),
+               [](const GrowthRecord& g) { return !g.depth; });
+  return out;
+}
 
 // The hidden widths of an MLP: the outputs of every Dense but the last.
 template <class Net>
@@ -132,7 +170,8 @@ std::string fmt(double v, const char* f = "%.4f") {
   return buf;
 }
 
-// One training run: the Rng, the optimizer, the record, the growth schedule and the progress line.
+// One training run: what outlives a change of the network's type at a depth growth (the Rng, the
+// optimizer with its step counter, the record, the growth schedule and the progress line).
 class Training {
  public:
   Training(const TeacherStudentTask<float>& task, const Setting& s, const Method& m, double lr, std::uint64_t seed,
@@ -149,13 +188,17 @@ class Training {
                   .start = std::max<std::int64_t>(1, s.interval / 2),
                   .max_neurons_per_growth = s.neurons_per_growth},
                  auto_threshold),
-        progress_(s.steps, progress_options) {}
+        progress_(s.steps, progress_options) {
+    require(m.deepen_at == 0 || (!m.automatic && m.deepen_at <= s.growths && (!m.grows || m.deepen_at == s.growths)),
+            m.name, ": a depth growth must be at one of the ", s.growths, " growth steps, after every width growth");
+  }
 
   Rng& rng() { return rng_; }  // the student's initial weights, then the growth methods' draws
 
-  // Trains `net` from `first_step` (whose loss is not recorded yet) to the last step.
+  // Trains `net` from `first_step` (whose loss is not recorded yet) to the last step, or until the
+  // method's depth growth is due: returns that step (its update and width growth done) or nullopt.
   template <class Net>
-  void train(Net& net, int first_step) {
+  std::optional<int> train(Net& net, int first_step) {
     const std::function<void()> refresh_fn = [&] { refresh(net); };
     for (int step = first_step;; ++step) {
       const auto t0 = std::chrono::steady_clock::now();
@@ -168,13 +211,41 @@ class Training {
       const std::vector<Index> widths = hidden_widths(net);
       run_.loss.push_back(loss);
       run_.width.push_back(widths.front());
+      run_.hidden_layers.push_back(static_cast<Index>(widths.size()));
       run_.parameters.push_back(net.parameter_count());
-      if (step == s_.steps) return;
+      if (step == s_.steps) return std::nullopt;
       sgd_.step(net);
       run_.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       progress_.update(step + 1, {.loss = loss, .parameters = run_.parameters.back(), .width = join_widths(widths)});
-      grow_width(net, step, refresh_fn);
+      // Width growth runs on the one-hidden-layer student only (the constructor checks the schedule).
+      if constexpr (std::same_as<Net, Student>) grow_width(net, step, refresh_fn);
+      if (m_.deepen_at > 0 && step == m_.deepen_at * s_.interval) return step;
     }
+  }
+
+  // Net2DeeperNet after the update of `step`: returns `net` with an identity hidden layer after the first
+  // (parameters and optimizer state moved over), after checking that the loss did not change.
+  DeeperStudent deepen(Student&& net, int step) {
+    const double before = refresh(net);
+    const auto g0 = std::chrono::steady_clock::now();
+    DeeperStudent deeper = grow::insert_identity_layer<1>(std::move(net));
+    GrowthRecord r;
+    r.depth = true;
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - g0).count();
+    r.step = step;
+    r.width = deeper.layer<2>().out_features();
+    const double after = refresh(deeper);  // also the new layer's gradient right after growth
+    // An identity matrix product and Relu1 of non-negative values are exact in float; the tolerance
+    // leaves room for a GEMM that sums in another order.
+    if (!(std::abs(after - before) <= 1e-6 * std::abs(before)))
+      throw NumericError(m_.name + ": the depth growth after step " + std::to_string(step) + " changed the loss from " +
+                         fmt(before, "%.9g") + " to " + fmt(after, "%.9g"));
+    run_.loss_before_depth = before;
+    run_.loss_after_depth = after;
+    const auto& g = deeper.layer<2>().weight().grad;
+    r.new_incoming_grad_norm = rows_norm(g, 0, g.dim(0));
+    run_.growths.push_back(r);
+    return deeper;
   }
 
   // The record, after the last step.
@@ -249,7 +320,10 @@ Run train(const TeacherStudentTask<float>& task, const Setting& s, const Method&
   const Index width = m.grows ? s.seed_width : m.fixed_width;
   Student net(training.rng(), Dense{.in = s.teacher.in, .out = width, .bias = false}, Relu1{},
               Dense{.in = width, .out = s.teacher.out, .bias = false});
-  training.train(net, 0);
+  if (const auto step = training.train(net, 0)) {
+    DeeperStudent deeper = training.deepen(std::move(net), *step);
+    training.train(deeper, *step + 1);
+  }
   return training.finish();
 }
 
@@ -267,6 +341,8 @@ std::vector<Method> all_methods(const Setting& s) {
       {"Split", true, 0, grower(grow::Split{})},
       {"InverseGradMaxOpt", true, 0, grower(grow::InverseGradMaxOpt{.norm = norm})},
       {"GradMax-Auto", true, 0, grower(grow::GradMax{.norm = norm}), true},
+      {"Identity-Depth", false, s.seed_width, {}, false, 1},
+      {"GradMax+Depth", true, 0, grower(grow::GradMax{.norm = norm}), false, s.growths},
   };
 }
 
@@ -376,23 +452,27 @@ int main(int argc, char** argv) try {
   std::printf("\nsize and cost (mean over seeds; training FLOPs relative to a teacher-width student):\n");
   const double big_step = static_cast<double>(t.hidden * (t.in + t.out));
   for (const auto& m : methods) {
-    double final_params = 0, final_width = 0, flops = 0, growth_count = 0;
+    double final_params = 0, final_width = 0, hidden_layers = 0, flops = 0, growth_count = 0;
     for (const auto& r : runs[m.name]) {
       final_params += static_cast<double>(r.parameters.back()) / seeds;
       final_width += static_cast<double>(r.width.back()) / seeds;
+      hidden_layers += static_cast<double>(r.hidden_layers.back()) / seeds;
       double sum = 0;
       for (std::size_t i = 0; i + 1 < r.parameters.size(); ++i) sum += static_cast<double>(r.parameters[i]);
       flops += sum / (big_step * static_cast<double>(s.steps)) / seeds;
       growth_count += static_cast<double>(r.growths.size()) / seeds;
     }
-    std::printf("  %-18s final parameters %8.0f   width %5.1f   growths %4.1f   training FLOPs %.3f x Big\n",
-                m.name.c_str(), final_params, final_width, growth_count, flops);
+    std::printf(
+        "  %-18s final parameters %8.0f   width %5.1f   hidden layers %.0f   growths %4.1f   training FLOPs "
+        "%.3f x Big\n",
+        m.name.c_str(), final_params, final_width, hidden_layers, growth_count, flops);
     results[m.name]["final_parameters_mean"] = final_params;
+    results[m.name]["final_hidden_layers_mean"] = hidden_layers;
     results[m.name]["train_flops_vs_big"] = flops;
     results[m.name]["growths_mean"] = growth_count;
   }
 
-  // Paper Fig. 2a: gradient norm of the new incoming weights right after each growth.
+  // Paper Fig. 2a: gradient norm of the new incoming weights right after each width growth.
   std::printf("\ngradient norm of the new incoming weights right after growth (mean over seeds):\n%-18s", "method");
   for (std::int64_t g = 1; g <= s.growths; ++g) std::printf(" %10s", ("growth " + std::to_string(g)).c_str());
   std::printf("\n");
@@ -402,7 +482,7 @@ int main(int argc, char** argv) try {
     std::vector<double> norms;
     for (std::int64_t g = 0; g < s.growths; ++g) {
       double sum = 0;
-      for (const auto& r : runs[m.name]) sum += r.growths[static_cast<std::size_t>(g)].new_incoming_grad_norm;
+      for (const auto& r : runs[m.name]) sum += width_growths(r)[static_cast<std::size_t>(g)].new_incoming_grad_norm;
       norms.push_back(sum / seeds);
       std::printf(" %10s", fmt(sum / seeds, "%.4g").c_str());
     }
@@ -410,39 +490,80 @@ int main(int argc, char** argv) try {
     std::printf("\n");
   }
 
+  // Depth growth: the loss across the insertion (unchanged: Net2DeeperNet keeps the function) and the
+  // gradient norm of the new layer's weights right after it.
+  if (std::any_of(methods.begin(), methods.end(), [](const Method& m) { return m.deepen_at > 0; })) {
+    std::printf(
+        "\ndepth growth (an identity hidden layer after the first, Net2DeeperNet; loss right before and "
+        "right after\nthe insertion, mean over seeds; the largest relative change over seeds; gradient norm "
+        "of the new layer's\nweights right after it):\n");
+    for (const auto& m : methods) {
+      if (m.deepen_at == 0) continue;
+      double before = 0, after = 0, change = 0, norm = 0;
+      std::vector<double> before_per_seed, after_per_seed;
+      for (const auto& r : runs[m.name]) {
+        before += r.loss_before_depth / seeds;
+        after += r.loss_after_depth / seeds;
+        change = std::max(change, std::abs(r.loss_after_depth - r.loss_before_depth) / r.loss_before_depth);
+        for (const auto& g : r.growths) norm += g.depth ? g.new_incoming_grad_norm / seeds : 0.0;
+        before_per_seed.push_back(r.loss_before_depth);
+        after_per_seed.push_back(r.loss_after_depth);
+      }
+      const auto& seed0 = runs[m.name][0].growths;
+      const GrowthRecord& depth = *std::find_if(seed0.begin(), seed0.end(), [](const auto& g) { return g.depth; });
+      std::printf(
+          "  %-18s after step %5td   new layer %td -> %td   loss %.9g -> %.9g   change %.3g   "
+          "||dL/dW_new|| %.4g\n",
+          m.name.c_str(), depth.step, depth.width, depth.width, before, after, change, norm);
+      results[m.name]["depth_growth"] = {
+          {"step", depth.step},           {"new_layer_width", depth.width},     {"loss_before", before_per_seed},
+          {"loss_after", after_per_seed}, {"max_relative_loss_change", change}, {"new_layer_grad_norm_mean", norm}};
+    }
+  }
+
   // Paper Fig. 3c: the cost of a growth against a training step.
   std::printf("\ncost of one growth (including its gradient computation) against one training step:\n");
   for (const auto& m : methods) {
-    if (!m.grows) continue;
-    double grow_s = 0, train_s = 0;
-    std::size_t n_growths = 0;
+    if (!m.grows && m.deepen_at == 0) continue;
+    double grow_s = 0, depth_s = 0, train_s = 0;
+    std::size_t n_growths = 0, n_depth = 0;
     for (const auto& r : runs[m.name]) {
-      for (const auto& g : r.growths) grow_s += g.seconds;
-      n_growths += r.growths.size();
+      for (const auto& g : r.growths) (g.depth ? depth_s : grow_s) += g.seconds;
+      n_depth += r.growths.size() - width_growths(r).size();
+      n_growths += width_growths(r).size();
       train_s += r.train_seconds;
     }
     const double step_ms = 1e3 * train_s / (static_cast<double>(s.steps) * seeds);
-    if (n_growths == 0) continue;
-    const double grow_ms = 1e3 * grow_s / static_cast<double>(n_growths);
-    std::printf("  %-18s growth %8.3f ms   training step %6.3f ms   ratio %6.1f\n", m.name.c_str(), grow_ms, step_ms,
-                grow_ms / step_ms);
-    results[m.name]["growth_ms"] = grow_ms;
-    results[m.name]["training_step_ms"] = step_ms;
+    if (n_growths > 0) {
+      const double grow_ms = 1e3 * grow_s / static_cast<double>(n_growths);
+      std::printf("  %-18s growth %8.3f ms   training step %6.3f ms   ratio %6.1f\n", m.name.c_str(), grow_ms, step_ms,
+                  grow_ms / step_ms);
+      results[m.name]["growth_ms"] = grow_ms;
+      results[m.name]["training_step_ms"] = step_ms;
+    }
+    if (n_depth > 0) {
+      const double depth_ms = 1e3 * depth_s / static_cast<double>(n_depth);
+      std::printf("  %-18s depth growth %8.3f ms   training step %6.3f ms   ratio %6.1f\n", m.name.c_str(), depth_ms,
+                  step_ms, depth_ms / step_ms);
+      results[m.name]["depth_growth_ms"] = depth_ms;
+      results[m.name]["training_step_ms"] = step_ms;
+    }
   }
 
   const std::string out = flags.str("out");
   const std::string curves_path = out + "_curves.csv", growths_path = out + "_growths.csv",
                     json_path = out + "_summary.json";
-  CsvWriter curves(curves_path, {"method", "seed", "step", "loss", "width", "parameters"});
-  CsvWriter growth_log(growths_path, {"method", "seed", "growth", "step", "width", "new_incoming_grad_norm", "ms"});
+  CsvWriter curves(curves_path, {"method", "seed", "step", "loss", "width", "parameters", "hidden_layers"});
+  CsvWriter growth_log(growths_path,
+                       {"method", "seed", "growth", "step", "width", "new_incoming_grad_norm", "ms", "kind"});
   for (const auto& m : methods)
     for (std::size_t seed = 0; seed < runs[m.name].size(); ++seed) {
       const auto& r = runs[m.name][seed];
       for (std::size_t step = 0; step < r.loss.size(); ++step)
-        curves.row(m.name, seed, step, r.loss[step], r.width[step], r.parameters[step]);
+        curves.row(m.name, seed, step, r.loss[step], r.width[step], r.parameters[step], r.hidden_layers[step]);
       for (std::size_t g = 0; g < r.growths.size(); ++g)
         growth_log.row(m.name, seed, g + 1, r.growths[g].step, r.growths[g].width, r.growths[g].new_incoming_grad_norm,
-                       r.growths[g].seconds * 1e3);
+                       r.growths[g].seconds * 1e3, r.growths[g].depth ? "depth" : "width");
     }
   curves.close();
   growth_log.close();
