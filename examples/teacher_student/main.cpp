@@ -25,6 +25,12 @@
 // right after the insertion must equal the loss right before (checked to relative 1e-6; it is exact), the
 // optimizer and the run's records continue across it, and training FLOPs and parameter counts include the
 // new layer from the step after it. The two run only when --methods names them.
+// The new layer's learning rate (--new-layer-lr, default auto): the new layer's gradient reaches it
+// through the output layer W_out, so its curvature is up to sigma_1(W_out)^2 times the output layer's;
+// auto scales its learning rate by min(1, 1 / sigma_1(W_out)^2) at the insertion (for good: its
+// Parameter::lr_multiplier). At 1 (plain Net2DeeperNet at lr 0.1) the large setting, where
+// sigma_1(W_out) is 9 to 13, blows up within three steps of the insertion in every seed: the loss either
+// becomes non-finite (the example stops with a NumericError) or settles where every hidden unit is dead.
 // Settings: --setting small (teacher 20:10:10, student 20:5:10, +1 neuron after steps 200, 400, ...,
 // 1000; 1500 steps) or large (teacher 100:50:10, student 100:25:10, +5 neurons after steps 500, ...,
 // 2500; 3500 steps). Growth happens after the update of its step, from the gradient of the whole
@@ -102,8 +108,9 @@ struct Run {
   std::vector<Index> parameters;     // parameter count at each entry of `loss`
   std::vector<GrowthRecord> growths;
   double train_seconds = 0;  // training steps only
-  // Depth growth: the loss right before and right after the insertion (equal: the function is kept).
-  double loss_before_depth = 0, loss_after_depth = 0;
+  // Depth growth: the loss right before and right after the insertion (equal: the function is kept),
+  // sigma_1 of the output layer there and the new layer's learning-rate multiplier.
+  double loss_before_depth = 0, loss_after_depth = 0, depth_sigma_out = 0, depth_lr_multiplier = 1;
 };
 
 // A growth method: grows the student's hidden layer by k neurons.
@@ -174,8 +181,9 @@ std::string fmt(double v, const char* f = "%.4f") {
 // optimizer with its step counter, the record, the growth schedule and the progress line).
 class Training {
  public:
+  // new_layer_lr: the depth growth's learning-rate multiplier for the new layer; 0: automatic.
   Training(const TeacherStudentTask<float>& task, const Setting& s, const Method& m, double lr, std::uint64_t seed,
-           const ProgressOptions& progress_options, double auto_threshold)
+           const ProgressOptions& progress_options, double auto_threshold, double new_layer_lr)
       : task_(task),
         s_(s),
         m_(m),
@@ -188,7 +196,8 @@ class Training {
                   .start = std::max<std::int64_t>(1, s.interval / 2),
                   .max_neurons_per_growth = s.neurons_per_growth},
                  auto_threshold),
-        progress_(s.steps, progress_options) {
+        progress_(s.steps, progress_options),
+        new_layer_lr_(new_layer_lr) {
     require(m.deepen_at == 0 || (!m.automatic && m.deepen_at <= s.growths && (!m.grows || m.deepen_at == s.growths)),
             m.name, ": a depth growth must be at one of the ", s.growths, " growth steps, after every width growth");
   }
@@ -224,11 +233,16 @@ class Training {
   }
 
   // Net2DeeperNet after the update of `step`: returns `net` with an identity hidden layer after the first
-  // (parameters and optimizer state moved over), after checking that the loss did not change.
+  // (parameters and optimizer state moved over) and its learning-rate multiplier set (see the file
+  // comment), after checking that the loss did not change.
   DeeperStudent deepen(Student&& net, int step) {
     const double before = refresh(net);
     const auto g0 = std::chrono::steady_clock::now();
     DeeperStudent deeper = grow::insert_identity_layer<1>(std::move(net));
+    const double sigma_out =
+        ops::svd_topk<float>(deeper.layer<4>().weight().value.cview(), 1, {.method = ops::SvdMethod::exact}).sigma[0];
+    const double multiplier = new_layer_lr_ > 0 ? new_layer_lr_ : std::min(1.0, 1.0 / (sigma_out * sigma_out));
+    deeper.layer<2>().weight().lr_multiplier = multiplier;
     GrowthRecord r;
     r.depth = true;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - g0).count();
@@ -242,6 +256,8 @@ class Training {
                          fmt(before, "%.9g") + " to " + fmt(after, "%.9g"));
     run_.loss_before_depth = before;
     run_.loss_after_depth = after;
+    run_.depth_sigma_out = sigma_out;
+    run_.depth_lr_multiplier = multiplier;
     const auto& g = deeper.layer<2>().weight().grad;
     r.new_incoming_grad_norm = rows_norm(g, 0, g.dim(0));
     run_.growths.push_back(r);
@@ -312,11 +328,12 @@ class Training {
   double big_parameters_;
   grow::GradMaxTrigger trigger_;
   ProgressLine progress_;
+  double new_layer_lr_;
 };
 
 Run train(const TeacherStudentTask<float>& task, const Setting& s, const Method& m, double lr, std::uint64_t seed,
-          const ProgressOptions& progress_options, double auto_threshold) {
-  Training training(task, s, m, lr, seed, progress_options, auto_threshold);
+          const ProgressOptions& progress_options, double auto_threshold, double new_layer_lr) {
+  Training training(task, s, m, lr, seed, progress_options, auto_threshold, new_layer_lr);
   const Index width = m.grows ? s.seed_width : m.fixed_width;
   Student net(training.rng(), Dense{.in = s.teacher.in, .out = width, .bias = false}, Relu1{},
               Dense{.in = width, .out = s.teacher.out, .bias = false});
@@ -366,6 +383,7 @@ int main(int argc, char** argv) try {
                          {"data-seed", "0"},
                          {"methods", "Baseline-Small,Baseline-Big,Random,GradMax,GradMaxOpt,FireflyOpt,GradMax-Auto"},
                          {"auto-threshold", "1.0"},
+                         {"new-layer-lr", "auto"},
                          {"progress", "auto"},
                          {"plots", "on"},
                          {"out", "teacher_student"}});
@@ -379,6 +397,8 @@ int main(int argc, char** argv) try {
   const int seeds = static_cast<int>(flags.integer("seeds"));
   const double lr = flags.number("lr");
   require(seeds >= 1, "--seeds must be at least 1");
+  const double new_layer_lr = flags.str("new-layer-lr") == "auto" ? 0.0 : flags.number("new-layer-lr");
+  require(flags.str("new-layer-lr") == "auto" || new_layer_lr > 0, "--new-layer-lr must be auto or positive");
 
   const std::vector<Method> all = all_methods(s);
   std::vector<Method> methods;
@@ -403,9 +423,9 @@ int main(int argc, char** argv) try {
   const ProgressStyle style = parse_progress_style(flags.str("progress"));
   for (const auto& m : methods)
     for (int seed = 0; seed < seeds; ++seed)
-      runs[m.name].push_back(
-          train(task, s, m, lr, 1000 + seed, {.label = m.name + " seed " + std::to_string(seed), .style = style},
-                flags.number("auto-threshold")));
+      runs[m.name].push_back(train(task, s, m, lr, 1000 + seed,
+                                   {.label = m.name + " seed " + std::to_string(seed), .style = style},
+                                   flags.number("auto-threshold"), new_layer_lr));
 
   // Final loss, mean [80% CI] over seeds.
   std::printf("%-18s %-30s %s\n", "method", "final training loss", "mean loss over the last 500 steps");
@@ -494,16 +514,19 @@ int main(int argc, char** argv) try {
   // gradient norm of the new layer's weights right after it.
   if (std::any_of(methods.begin(), methods.end(), [](const Method& m) { return m.deepen_at > 0; })) {
     std::printf(
-        "\ndepth growth (an identity hidden layer after the first, Net2DeeperNet; loss right before and "
-        "right after\nthe insertion, mean over seeds; the largest relative change over seeds; gradient norm "
-        "of the new layer's\nweights right after it):\n");
+        "\ndepth growth (an identity hidden layer after the first, Net2DeeperNet; means over seeds): the loss "
+        "right before\nand right after the insertion (change: the largest relative one over seeds), the "
+        "gradient norm of the\nnew layer's weights right after it, sigma_1 of the output layer and the new "
+        "layer's learning-rate multiplier:\n");
     for (const auto& m : methods) {
       if (m.deepen_at == 0) continue;
-      double before = 0, after = 0, change = 0, norm = 0;
+      double before = 0, after = 0, change = 0, norm = 0, sigma_out = 0, multiplier = 0;
       std::vector<double> before_per_seed, after_per_seed;
       for (const auto& r : runs[m.name]) {
         before += r.loss_before_depth / seeds;
         after += r.loss_after_depth / seeds;
+        sigma_out += r.depth_sigma_out / seeds;
+        multiplier += r.depth_lr_multiplier / seeds;
         change = std::max(change, std::abs(r.loss_after_depth - r.loss_before_depth) / r.loss_before_depth);
         for (const auto& g : r.growths) norm += g.depth ? g.new_incoming_grad_norm / seeds : 0.0;
         before_per_seed.push_back(r.loss_before_depth);
@@ -511,13 +534,18 @@ int main(int argc, char** argv) try {
       }
       const auto& seed0 = runs[m.name][0].growths;
       const GrowthRecord& depth = *std::find_if(seed0.begin(), seed0.end(), [](const auto& g) { return g.depth; });
-      std::printf(
-          "  %-18s after step %5td   new layer %td -> %td   loss %.9g -> %.9g   change %.3g   "
-          "||dL/dW_new|| %.4g\n",
-          m.name.c_str(), depth.step, depth.width, depth.width, before, after, change, norm);
-      results[m.name]["depth_growth"] = {
-          {"step", depth.step},           {"new_layer_width", depth.width},     {"loss_before", before_per_seed},
-          {"loss_after", after_per_seed}, {"max_relative_loss_change", change}, {"new_layer_grad_norm_mean", norm}};
+      std::printf("  %-18s after step %td, new layer %td -> %td: loss %.9g -> %.9g (change %.3g)\n", m.name.c_str(),
+                  depth.step, depth.width, depth.width, before, after, change);
+      std::printf("  %-18s ||dL/dW_new|| %.4g   sigma_1(W_out) %.4g   new-layer lr x %.4g\n", "", norm, sigma_out,
+                  multiplier);
+      results[m.name]["depth_growth"] = {{"step", depth.step},
+                                         {"new_layer_width", depth.width},
+                                         {"loss_before", before_per_seed},
+                                         {"loss_after", after_per_seed},
+                                         {"max_relative_loss_change", change},
+                                         {"new_layer_grad_norm_mean", norm},
+                                         {"output_layer_sigma1_mean", sigma_out},
+                                         {"new_layer_lr_multiplier_mean", multiplier}};
     }
   }
 
