@@ -12,24 +12,51 @@
 //                 interval / 2 steps it measures the hidden layer (top singular values of M against
 //                 the existing neurons' mean gradient norm, --auto-threshold) and adds at most
 //                 neurons-per-growth neurons, never past Baseline-Big's parameter count
+//   Identity-Depth  Baseline-Small's student, deepened after the update of the first growth step by
+//                   Net2DeeperNet (grow::insert_identity_layer<1>): an identity Dense (w -> w) and a copy
+//                   of Relu1 after the hidden activation, 20:5:5:10 / 100:25:25:10; no width growth
+//   GradMax+Depth   GradMax, then after its last width growth the same identity layer at the teacher's
+//                   width: 20:10:10:10 / 100:50:50:10
+// Depth protocol: a depth method equals its partner (Baseline-Small, GradMax) bit for bit up to the
+// insertion (the same draws; the insertion draws nothing) and differs from it only by the extra layer
+// after it, so the difference between the two is the effect of depth. Identity-Depth deepens as early as
+// the schedule allows, GradMax+Depth once its width growth is done (growing width after the insertion
+// would mean growing both hidden layers: either one alone stays narrower than the teacher). The loss
+// right after the insertion must equal the loss right before (checked to relative 1e-6; it is exact), the
+// optimizer and the run's records continue across it, and training FLOPs and parameter counts include the
+// new layer from the step after it. The two run only when --methods names them.
+// The new layer's learning rate (--new-layer-lr, default auto): the new layer's gradient reaches it
+// through the output layer W_out, so its curvature is up to sigma_1(W_out)^2 times the output layer's;
+// auto scales its learning rate by min(1, 1 / sigma_1(W_out)^2) at the insertion (for good: its
+// Parameter::lr_multiplier). At 1 (plain Net2DeeperNet at lr 0.1) the large setting, where
+// sigma_1(W_out) is 9 to 13, blows up within three steps of the insertion in every seed: the loss either
+// becomes non-finite (the example stops with a NumericError) or settles where every hidden unit is dead.
 // Settings: --setting small (teacher 20:10:10, student 20:5:10, +1 neuron after steps 200, 400, ...,
 // 1000; 1500 steps) or large (teacher 100:50:10, student 100:25:10, +5 neurons after steps 500, ...,
 // 2500; 3500 steps). Growth happens after the update of its step, from the gradient of the whole
 // training set (the reference notebook's protocol). Prints the final loss per method (mean and 80%
 // interval over seeds), the gradient norm of the new incoming weights right after each growth (the
-// paper's Fig. 2a), and the cost of a growth against a training step (Fig. 3c), with a progress line
-// per run (--progress). Writes, with the prefix --out (default ./teacher_student):
-//   <out>_curves.csv        loss, hidden width and parameter count per step, method and seed
-//   <out>_growths.csv       each growth: step, width, new incoming gradient norm, milliseconds
+// paper's Fig. 2a), the loss across each depth growth, and the cost of a growth against a training step
+// (Fig. 3c), with a progress line per run (--progress). Writes, with the prefix --out (default
+// ./teacher_student):
+//   <out>_curves.csv        loss, width of the first hidden layer, parameter count and number of hidden
+//                           layers per step, method and seed
+//   <out>_growths.csv       each growth: step, width, new incoming gradient norm, milliseconds, kind
+//                           (width; depth: the new layer's width and the norm of its whole weight gradient)
 //   <out>_summary.json      the settings and every result (per seed and aggregated)
 //   <out>_curves.png/.gp    training loss (log scale) and parameter count over steps per method (the
 //                           paper's Fig. 4 layout; with gnuplot)
 //   <out>_final_loss.png/.gp  mean loss over the last 500 steps per method, with its 80% interval
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <concepts>
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <iterator>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -61,20 +88,29 @@ Setting setting_named(const std::string& name) {
   throw ArgumentError("--setting must be small or large, got '" + name + "'");
 }
 
+// Depth growth (Net2DeeperNet) turns the student into this type: an identity Dense (w -> w) and a
+// copy of Relu1 after the hidden activation.
+using DeeperStudent = grow::deeper_network_t<Student, 1>;  // Dense, Relu1, Dense, Relu1, Dense
+
 struct GrowthRecord {
+  bool depth = false;  // an identity hidden layer (Net2DeeperNet) instead of new neurons
   std::int64_t step = 0;
-  Index width = 0;
-  double new_incoming_grad_norm = 0;  // ||dL/dW_in[new rows]|| right after growth
+  Index width = 0;                    // width growth: the hidden width after it; depth: the new layer's
+  double new_incoming_grad_norm = 0;  // ||dL/dW_in[new rows]|| right after growth; depth: ||dL/dW_new||
   double seconds = 0;                 // the growth, including the gradient computation it needs
 };
 
 struct Run {
-  std::vector<double> loss;  // loss before each update, then the final loss
-  nlohmann::json decisions;  // GradMax-Auto: the controller's log
-  std::vector<Index> width;  // hidden width at each entry of `loss`
-  std::vector<Index> parameters;  // parameter count at each entry of `loss`
+  std::vector<double> loss;          // loss before each update, then the final loss
+  nlohmann::json decisions;          // GradMax-Auto: the controller's log
+  std::vector<Index> width;          // width of the first hidden layer at each entry of `loss`
+  std::vector<Index> hidden_layers;  // number of hidden layers at each entry of `loss`
+  std::vector<Index> parameters;     // parameter count at each entry of `loss`
   std::vector<GrowthRecord> growths;
   double train_seconds = 0;  // training steps only
+  // Depth growth: the loss right before and right after the insertion (equal: the function is kept),
+  // sigma_1 of the output layer there and the new layer's learning-rate multiplier.
+  double loss_before_depth = 0, loss_after_depth = 0, depth_sigma_out = 0, depth_lr_multiplier = 1;
 };
 
 // A growth method: grows the student's hidden layer by k neurons.
@@ -95,92 +131,246 @@ Grower grower(Init init) {
 
 struct Method {
   std::string name;
-  bool grows;
-  Index fixed_width;  // for baselines
+  bool grows;         // width growth (on the fixed schedule, or automatic); starts at the seed width
+  Index fixed_width;  // for students that do not grow width
   Grower grow;
   bool automatic = false;  // growth decided by grow::GradMaxTrigger instead of the fixed schedule
+  // Depth growth: after the update (and the width growth) of growth step deepen_at (1: step interval,
+  // 2: step 2 interval, ...; 0: never), an identity hidden layer goes in after the first (Net2DeeperNet).
+  // No width growth may follow it (Training checks).
+  std::int64_t deepen_at = 0;
 };
 
-Run train(const TeacherStudentTask<float>& task, const Setting& s, const Method& m, double lr, std::uint64_t seed,
-          const ProgressOptions& progress_options, double auto_threshold) {
-  Rng rng(seed);
-  const Index width = m.grows ? s.seed_width : m.fixed_width;
-  Student net(rng, Dense{.in = s.teacher.in, .out = width, .bias = false}, Relu1{},
-              Dense{.in = width, .out = s.teacher.out, .bias = false});
-  Sgd sgd(lr);
-  Tensor<float> grad;
-  auto refresh = [&] {
-    const auto pred = net.forward(task.x);
-    grad.resize(pred.shape());
-    const double loss = MseLoss{}(pred, task.y, grad);
-    net.backward(grad);
-    return loss;
-  };
-  const std::function<void()> refresh_fn = [&] { refresh(); };
-  Run run;
-  std::int64_t growths = 0;
-  // GradMax-Auto: checks every interval / 2 steps, at most neurons_per_growth at a time, within the
-  // parameters of the teacher-width student.
-  const double big_parameters = static_cast<double>(s.teacher.hidden * (s.teacher.in + s.teacher.out));
-  grow::GradMaxTrigger trigger(
-      {.check_every = std::max<std::int64_t>(1, s.interval / 2), .start = std::max<std::int64_t>(1, s.interval / 2),
-       .max_neurons_per_growth = s.neurons_per_growth},
-      auto_threshold);
-  ProgressLine progress(s.steps, progress_options);
-  for (int step = 0;; ++step) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const double loss = refresh();
-    if (!std::isfinite(loss)) {
-      const auto where = net.find_non_finite();
-      throw NumericError(m.name + ": loss became " + std::to_string(loss) + " at step " + std::to_string(step) +
-                         (where ? " (" + *where + ")" : ""));
-    }
-    run.loss.push_back(loss);
-    run.width.push_back(net.layer<0>().out_features());
-    run.parameters.push_back(net.parameter_count());
-    if (step == s.steps) break;
-    sgd.step(net);
-    run.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    progress.update(step + 1,
-                    {.loss = loss, .parameters = run.parameters.back(), .width = std::to_string(run.width.back())});
+// The width growths of a run (without its depth growth).
+std::vector<GrowthRecord> width_growths(const Run& r) {
+  std::vector<GrowthRecord> out;
+  std::copy_if(r.growths.begin(), r.growths.end(), std::back_inserter(out),
+               [](const GrowthRecord& g) { return !g.depth; });
+  return out;
+}
 
-    Index k = 0;
-    const auto g0 = std::chrono::steady_clock::now();
-    if (m.automatic && trigger.due(step)) {
-      auto site = models::pair_site<0, 2>(net, "hidden");
-      const std::vector<grow::SiteMeasure> measures{site.measure(s.neurons_per_growth, refresh_fn)};
-      k = trigger.decide(step, measures,
-                         {.parameters = static_cast<double>(net.parameter_count()), .max_parameters = big_parameters})[0]
-              .k;
-    } else if (!m.automatic && m.grows && step > 0 && step % s.interval == 0 && growths < s.growths) {
-      k = s.neurons_per_growth;
-    }
-    if (k > 0) {
-      const Index old_width = net.layer<0>().out_features();
-      m.grow(net, k, rng, refresh_fn);
-      GrowthRecord r;
-      r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - g0).count();
-      r.step = step;
-      r.width = net.layer<0>().out_features();
-      refresh();  // the gradient right after growth (paper Fig. 2a)
-      double sq = 0;
-      const auto& g = net.layer<0>().weight().grad;
-      for (Index row = old_width; row < r.width; ++row)
-        for (Index col = 0; col < g.dim(1); ++col) sq += double(g.at(row, col)) * g.at(row, col);
-      r.new_incoming_grad_norm = std::sqrt(sq);
-      run.growths.push_back(r);
-      ++growths;
-    }
+// The hidden widths of an MLP: the outputs of every Dense but the last.
+template <class Net>
+std::vector<Index> hidden_widths(const Net& net) {
+  std::vector<Index> widths;
+  net.for_each_layer([&](auto i, const auto& layer) {
+    if constexpr (decltype(i)::value + 1 < Net::size &&
+                  std::same_as<typename Net::template kind_type<decltype(i)::value>, Dense>)
+      widths.push_back(layer.out_features());
+  });
+  return widths;
+}
+
+// "5", or "10/10" for two hidden layers.
+std::string join_widths(const std::vector<Index>& widths) {
+  std::string s;
+  for (const Index w : widths) {
+    if (!s.empty()) s += '/';
+    s += std::to_string(w);
   }
-  progress.finish();
-  if (m.automatic) run.decisions = trigger.log().to_json();
-  return run;
+  return s;
 }
 
 std::string fmt(double v, const char* f = "%.4f") {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
   return buf;
+}
+
+// One training run: what outlives a change of the network's type at a depth growth (the Rng, the
+// optimizer with its step counter, the record, the growth schedule and the progress line).
+class Training {
+ public:
+  // new_layer_lr: the depth growth's learning-rate multiplier for the new layer; 0: automatic.
+  Training(const TeacherStudentTask<float>& task, const Setting& s, const Method& m, double lr, std::uint64_t seed,
+           const ProgressOptions& progress_options, double auto_threshold, double new_layer_lr)
+      : task_(task),
+        s_(s),
+        m_(m),
+        rng_(seed),
+        sgd_(lr),
+        // GradMax-Auto: checks every interval / 2 steps, at most neurons_per_growth at a time, within the
+        // parameters of the teacher-width student.
+        big_parameters_(static_cast<double>(s.teacher.hidden * (s.teacher.in + s.teacher.out))),
+        trigger_({.check_every = std::max<std::int64_t>(1, s.interval / 2),
+                  .start = std::max<std::int64_t>(1, s.interval / 2),
+                  .max_neurons_per_growth = s.neurons_per_growth},
+                 auto_threshold),
+        progress_(s.steps, progress_options),
+        new_layer_lr_(new_layer_lr) {
+    require(m.deepen_at == 0 || (!m.automatic && m.deepen_at <= s.growths && (!m.grows || m.deepen_at == s.growths)),
+            m.name, ": a depth growth must be at one of the ", s.growths, " growth steps, after every width growth");
+  }
+
+  Rng& rng() { return rng_; }  // the student's initial weights, then the growth methods' draws
+
+  // Trains `net` from `first_step` (whose loss is not recorded yet) to the last step, or until the
+  // method's depth growth is due: returns that step (its update and width growth done) or nullopt.
+  template <class Net>
+  std::optional<int> train(Net& net, int first_step) {
+    const std::function<void()> refresh_fn = [&] { refresh(net); };
+    for (int step = first_step;; ++step) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const double loss = refresh(net);
+      if (!std::isfinite(loss)) {
+        const auto where = net.find_non_finite();
+        throw NumericError(m_.name + ": loss became " + std::to_string(loss) + " at step " + std::to_string(step) +
+                           (where ? " (" + *where + ")" : ""));
+      }
+      const std::vector<Index> widths = hidden_widths(net);
+      run_.loss.push_back(loss);
+      run_.width.push_back(widths.front());
+      run_.hidden_layers.push_back(static_cast<Index>(widths.size()));
+      run_.parameters.push_back(net.parameter_count());
+      if (step == s_.steps) return std::nullopt;
+      sgd_.step(net);
+      run_.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      progress_.update(step + 1, {.loss = loss, .parameters = run_.parameters.back(), .width = join_widths(widths)});
+      // Width growth runs on the one-hidden-layer student only (the constructor checks the schedule).
+      if constexpr (std::same_as<Net, Student>) grow_width(net, step, refresh_fn);
+      if (m_.deepen_at > 0 && step == m_.deepen_at * s_.interval) return step;
+    }
+  }
+
+  // Net2DeeperNet after the update of `step`: returns `net` with an identity hidden layer after the first
+  // (parameters and optimizer state moved over) and its learning-rate multiplier set (see the file
+  // comment), after checking that the loss did not change.
+  DeeperStudent deepen(Student&& net, int step) {
+    const double before = refresh(net);
+    const auto g0 = std::chrono::steady_clock::now();
+    DeeperStudent deeper = grow::insert_identity_layer<1>(std::move(net));
+    const double sigma_out =
+        ops::svd_topk<float>(deeper.layer<4>().weight().value.cview(), 1, {.method = ops::SvdMethod::exact}).sigma[0];
+    const double multiplier = new_layer_lr_ > 0 ? new_layer_lr_ : std::min(1.0, 1.0 / (sigma_out * sigma_out));
+    deeper.layer<2>().weight().lr_multiplier = multiplier;
+    GrowthRecord r;
+    r.depth = true;
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - g0).count();
+    r.step = step;
+    r.width = deeper.layer<2>().out_features();
+    const double after = refresh(deeper);  // also the new layer's gradient right after growth
+    // An identity matrix product and Relu1 of non-negative values are exact in float; the tolerance
+    // leaves room for a GEMM that sums in another order.
+    if (!(std::abs(after - before) <= 1e-6 * std::abs(before)))
+      throw NumericError(m_.name + ": the depth growth after step " + std::to_string(step) + " changed the loss from " +
+                         fmt(before, "%.9g") + " to " + fmt(after, "%.9g"));
+    run_.loss_before_depth = before;
+    run_.loss_after_depth = after;
+    run_.depth_sigma_out = sigma_out;
+    run_.depth_lr_multiplier = multiplier;
+    const auto& g = deeper.layer<2>().weight().grad;
+    r.new_incoming_grad_norm = rows_norm(g, 0, g.dim(0));
+    run_.growths.push_back(r);
+    return deeper;
+  }
+
+  // The record, after the last step.
+  Run finish() {
+    progress_.finish();
+    if (m_.automatic) run_.decisions = trigger_.log().to_json();
+    return std::move(run_);
+  }
+
+ private:
+  // Forward and backward of the whole training set; returns the loss.
+  template <class Net>
+  double refresh(Net& net) {
+    const auto pred = net.forward(task_.x);
+    grad_.resize(pred.shape());
+    const double loss = MseLoss{}(pred, task_.y, grad_);
+    net.backward(grad_);
+    return loss;
+  }
+
+  // The width growth due after the update of `step`, if any.
+  void grow_width(Student& net, int step, const std::function<void()>& refresh_fn) {
+    Index k = 0;
+    const auto g0 = std::chrono::steady_clock::now();
+    if (m_.automatic && trigger_.due(step)) {
+      auto site = models::pair_site<0, 2>(net, "hidden");
+      const std::vector<grow::SiteMeasure> measures{site.measure(s_.neurons_per_growth, refresh_fn)};
+      k = trigger_
+              .decide(step, measures,
+                      {.parameters = static_cast<double>(net.parameter_count()), .max_parameters = big_parameters_})[0]
+              .k;
+    } else if (!m_.automatic && m_.grows && step > 0 && step % s_.interval == 0 && width_growths_ < s_.growths) {
+      k = s_.neurons_per_growth;
+    }
+    if (k == 0) return;
+    const Index old_width = net.layer<0>().out_features();
+    m_.grow(net, k, rng_, refresh_fn);
+    GrowthRecord r;
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - g0).count();
+    r.step = step;
+    r.width = net.layer<0>().out_features();
+    refresh(net);  // the gradient right after growth (paper Fig. 2a)
+    r.new_incoming_grad_norm = rows_norm(net.layer<0>().weight().grad, old_width, r.width);
+    run_.growths.push_back(r);
+    ++width_growths_;
+  }
+
+  // Frobenius norm of rows [first, last) of a matrix.
+  static double rows_norm(const Tensor<float>& g, Index first, Index last) {
+    double sq = 0;
+    for (Index row = first; row < last; ++row)
+      for (Index col = 0; col < g.dim(1); ++col) sq += double(g.at(row, col)) * g.at(row, col);
+    return std::sqrt(sq);
+  }
+
+  const TeacherStudentTask<float>& task_;
+  const Setting& s_;
+  const Method& m_;
+  Rng rng_;
+  Sgd sgd_;
+  Tensor<float> grad_;
+  Run run_;
+  std::int64_t width_growths_ = 0;
+  double big_parameters_;
+  grow::GradMaxTrigger trigger_;
+  ProgressLine progress_;
+  double new_layer_lr_;
+};
+
+Run train(const TeacherStudentTask<float>& task, const Setting& s, const Method& m, double lr, std::uint64_t seed,
+          const ProgressOptions& progress_options, double auto_threshold, double new_layer_lr) {
+  Training training(task, s, m, lr, seed, progress_options, auto_threshold, new_layer_lr);
+  const Index width = m.grows ? s.seed_width : m.fixed_width;
+  Student net(training.rng(), Dense{.in = s.teacher.in, .out = width, .bias = false}, Relu1{},
+              Dense{.in = width, .out = s.teacher.out, .bias = false});
+  if (const auto step = training.train(net, 0)) {
+    DeeperStudent deeper = training.deepen(std::move(net), *step);
+    training.train(deeper, *step + 1);
+  }
+  return training.finish();
+}
+
+// Every method of the example, for setting s.
+std::vector<Method> all_methods(const Setting& s) {
+  const auto norm = grow::NormRule::mean_norm(1.0);
+  const auto reference_random = grow::RandomDirection::nonnegative_uniform;
+  return {
+      {"Baseline-Small", false, s.seed_width, {}},
+      {"Baseline-Big", false, s.teacher.hidden, {}},
+      {"Random", true, 0, grower(grow::Random{.norm = norm, .direction = reference_random})},
+      {"GradMax", true, 0, grower(grow::GradMax{.norm = norm})},
+      {"GradMaxOpt", true, 0, grower(grow::GradMaxOpt{.norm = norm, .start = reference_random})},
+      {"FireflyOpt", true, 0, grower(grow::FireflyOpt{.norm = norm, .epsilon = 0.01, .direction = reference_random})},
+      {"Split", true, 0, grower(grow::Split{})},
+      {"InverseGradMaxOpt", true, 0, grower(grow::InverseGradMaxOpt{.norm = norm})},
+      {"GradMax-Auto", true, 0, grower(grow::GradMax{.norm = norm}), true},
+      {"Identity-Depth", false, s.seed_width, {}, false, 1},
+      {"GradMax+Depth", true, 0, grower(grow::GradMax{.norm = norm}), false, s.growths},
+  };
+}
+
+// "Baseline-Small, Baseline-Big, ..."
+std::string method_names(const std::vector<Method>& methods) {
+  std::string names;
+  for (const auto& m : methods) {
+    if (!names.empty()) names += ", ";
+    names += m.name;
+  }
+  return names;
 }
 
 }  // namespace
@@ -193,11 +383,13 @@ int main(int argc, char** argv) try {
                          {"data-seed", "0"},
                          {"methods", "Baseline-Small,Baseline-Big,Random,GradMax,GradMaxOpt,FireflyOpt,GradMax-Auto"},
                          {"auto-threshold", "1.0"},
+                         {"new-layer-lr", "auto"},
                          {"progress", "auto"},
                          {"plots", "on"},
                          {"out", "teacher_student"}});
   if (flags.help()) {
-    std::printf("teacher_student: growing students on the GradMax teacher-student task\n%s", flags.usage().c_str());
+    std::printf("teacher_student: growing students on the GradMax teacher-student task\n%smethods: %s\n",
+                flags.usage().c_str(), method_names(all_methods(setting_named("small"))).c_str());
     return 0;
   }
   RunSummary summary("teacher_student", argc, argv);
@@ -205,27 +397,15 @@ int main(int argc, char** argv) try {
   const int seeds = static_cast<int>(flags.integer("seeds"));
   const double lr = flags.number("lr");
   require(seeds >= 1, "--seeds must be at least 1");
+  const double new_layer_lr = flags.str("new-layer-lr") == "auto" ? 0.0 : flags.number("new-layer-lr");
+  require(flags.str("new-layer-lr") == "auto" || new_layer_lr > 0, "--new-layer-lr must be auto or positive");
 
-  const auto norm = grow::NormRule::mean_norm(1.0);
-  const auto reference_random = grow::RandomDirection::nonnegative_uniform;
-  std::vector<Method> all = {
-      {"Baseline-Small", false, s.seed_width, {}},
-      {"Baseline-Big", false, s.teacher.hidden, {}},
-      {"Random", true, 0, grower(grow::Random{.norm = norm, .direction = reference_random})},
-      {"GradMax", true, 0, grower(grow::GradMax{.norm = norm})},
-      {"GradMaxOpt", true, 0, grower(grow::GradMaxOpt{.norm = norm, .start = reference_random})},
-      {"FireflyOpt", true, 0, grower(grow::FireflyOpt{.norm = norm, .epsilon = 0.01, .direction = reference_random})},
-      {"Split", true, 0, grower(grow::Split{})},
-      {"InverseGradMaxOpt", true, 0, grower(grow::InverseGradMaxOpt{.norm = norm})},
-      {"GradMax-Auto", true, 0, grower(grow::GradMax{.norm = norm}), true},
-  };
+  const std::vector<Method> all = all_methods(s);
   std::vector<Method> methods;
   std::stringstream list(flags.str("methods"));
   for (std::string name; std::getline(list, name, ',');) {
     auto it = std::find_if(all.begin(), all.end(), [&](const Method& m) { return m.name == name; });
-    require(it != all.end(), "--methods: unknown method '", name,
-            "' (known: Baseline-Small, Baseline-Big, Random, GradMax, GradMaxOpt, FireflyOpt, Split, "
-            "InverseGradMaxOpt, GradMax-Auto)");
+    require(it != all.end(), "--methods: unknown method '", name, "' (known: ", method_names(all), ")");
     methods.push_back(*it);
   }
 
@@ -243,9 +423,9 @@ int main(int argc, char** argv) try {
   const ProgressStyle style = parse_progress_style(flags.str("progress"));
   for (const auto& m : methods)
     for (int seed = 0; seed < seeds; ++seed)
-      runs[m.name].push_back(
-          train(task, s, m, lr, 1000 + seed, {.label = m.name + " seed " + std::to_string(seed), .style = style},
-                flags.number("auto-threshold")));
+      runs[m.name].push_back(train(task, s, m, lr, 1000 + seed,
+                                   {.label = m.name + " seed " + std::to_string(seed), .style = style},
+                                   flags.number("auto-threshold"), new_layer_lr));
 
   // Final loss, mean [80% CI] over seeds.
   std::printf("%-18s %-30s %s\n", "method", "final training loss", "mean loss over the last 500 steps");
@@ -292,22 +472,27 @@ int main(int argc, char** argv) try {
   std::printf("\nsize and cost (mean over seeds; training FLOPs relative to a teacher-width student):\n");
   const double big_step = static_cast<double>(t.hidden * (t.in + t.out));
   for (const auto& m : methods) {
-    double final_params = 0, flops = 0, growth_count = 0;
+    double final_params = 0, final_width = 0, hidden_layers = 0, flops = 0, growth_count = 0;
     for (const auto& r : runs[m.name]) {
       final_params += static_cast<double>(r.parameters.back()) / seeds;
+      final_width += static_cast<double>(r.width.back()) / seeds;
+      hidden_layers += static_cast<double>(r.hidden_layers.back()) / seeds;
       double sum = 0;
       for (std::size_t i = 0; i + 1 < r.parameters.size(); ++i) sum += static_cast<double>(r.parameters[i]);
       flops += sum / (big_step * static_cast<double>(s.steps)) / seeds;
       growth_count += static_cast<double>(r.growths.size()) / seeds;
     }
-    std::printf("  %-18s final parameters %8.0f   width %5.1f   growths %4.1f   training FLOPs %.3f x Big\n",
-                m.name.c_str(), final_params, final_params / static_cast<double>(t.in + t.out), growth_count, flops);
+    std::printf(
+        "  %-18s final parameters %8.0f   width %5.1f   hidden layers %.0f   growths %4.1f   training FLOPs "
+        "%.3f x Big\n",
+        m.name.c_str(), final_params, final_width, hidden_layers, growth_count, flops);
     results[m.name]["final_parameters_mean"] = final_params;
+    results[m.name]["final_hidden_layers_mean"] = hidden_layers;
     results[m.name]["train_flops_vs_big"] = flops;
     results[m.name]["growths_mean"] = growth_count;
   }
 
-  // Paper Fig. 2a: gradient norm of the new incoming weights right after each growth.
+  // Paper Fig. 2a: gradient norm of the new incoming weights right after each width growth.
   std::printf("\ngradient norm of the new incoming weights right after growth (mean over seeds):\n%-18s", "method");
   for (std::int64_t g = 1; g <= s.growths; ++g) std::printf(" %10s", ("growth " + std::to_string(g)).c_str());
   std::printf("\n");
@@ -317,7 +502,7 @@ int main(int argc, char** argv) try {
     std::vector<double> norms;
     for (std::int64_t g = 0; g < s.growths; ++g) {
       double sum = 0;
-      for (const auto& r : runs[m.name]) sum += r.growths[static_cast<std::size_t>(g)].new_incoming_grad_norm;
+      for (const auto& r : runs[m.name]) sum += width_growths(r)[static_cast<std::size_t>(g)].new_incoming_grad_norm;
       norms.push_back(sum / seeds);
       std::printf(" %10s", fmt(sum / seeds, "%.4g").c_str());
     }
@@ -325,39 +510,88 @@ int main(int argc, char** argv) try {
     std::printf("\n");
   }
 
+  // Depth growth: the loss across the insertion (unchanged: Net2DeeperNet keeps the function) and the
+  // gradient norm of the new layer's weights right after it.
+  if (std::any_of(methods.begin(), methods.end(), [](const Method& m) { return m.deepen_at > 0; })) {
+    std::printf(
+        "\ndepth growth (an identity hidden layer after the first, Net2DeeperNet; means over seeds): the loss "
+        "right before\nand right after the insertion (change: the largest relative one over seeds), the "
+        "gradient norm of the\nnew layer's weights right after it, sigma_1 of the output layer and the new "
+        "layer's learning-rate multiplier:\n");
+    for (const auto& m : methods) {
+      if (m.deepen_at == 0) continue;
+      double before = 0, after = 0, change = 0, norm = 0, sigma_out = 0, multiplier = 0;
+      std::vector<double> before_per_seed, after_per_seed;
+      for (const auto& r : runs[m.name]) {
+        before += r.loss_before_depth / seeds;
+        after += r.loss_after_depth / seeds;
+        sigma_out += r.depth_sigma_out / seeds;
+        multiplier += r.depth_lr_multiplier / seeds;
+        change = std::max(change, std::abs(r.loss_after_depth - r.loss_before_depth) / r.loss_before_depth);
+        for (const auto& g : r.growths) norm += g.depth ? g.new_incoming_grad_norm / seeds : 0.0;
+        before_per_seed.push_back(r.loss_before_depth);
+        after_per_seed.push_back(r.loss_after_depth);
+      }
+      const auto& seed0 = runs[m.name][0].growths;
+      const GrowthRecord& depth = *std::find_if(seed0.begin(), seed0.end(), [](const auto& g) { return g.depth; });
+      std::printf("  %-18s after step %td, new layer %td -> %td: loss %.9g -> %.9g (change %.3g)\n", m.name.c_str(),
+                  depth.step, depth.width, depth.width, before, after, change);
+      std::printf("  %-18s ||dL/dW_new|| %.4g   sigma_1(W_out) %.4g   new-layer lr x %.4g\n", "", norm, sigma_out,
+                  multiplier);
+      results[m.name]["depth_growth"] = {{"step", depth.step},
+                                         {"new_layer_width", depth.width},
+                                         {"loss_before", before_per_seed},
+                                         {"loss_after", after_per_seed},
+                                         {"max_relative_loss_change", change},
+                                         {"new_layer_grad_norm_mean", norm},
+                                         {"output_layer_sigma1_mean", sigma_out},
+                                         {"new_layer_lr_multiplier_mean", multiplier}};
+    }
+  }
+
   // Paper Fig. 3c: the cost of a growth against a training step.
   std::printf("\ncost of one growth (including its gradient computation) against one training step:\n");
   for (const auto& m : methods) {
-    if (!m.grows) continue;
-    double grow_s = 0, train_s = 0;
-    std::size_t n_growths = 0;
+    if (!m.grows && m.deepen_at == 0) continue;
+    double grow_s = 0, depth_s = 0, train_s = 0;
+    std::size_t n_growths = 0, n_depth = 0;
     for (const auto& r : runs[m.name]) {
-      for (const auto& g : r.growths) grow_s += g.seconds;
-      n_growths += r.growths.size();
+      for (const auto& g : r.growths) (g.depth ? depth_s : grow_s) += g.seconds;
+      n_depth += r.growths.size() - width_growths(r).size();
+      n_growths += width_growths(r).size();
       train_s += r.train_seconds;
     }
     const double step_ms = 1e3 * train_s / (static_cast<double>(s.steps) * seeds);
-    if (n_growths == 0) continue;
-    const double grow_ms = 1e3 * grow_s / static_cast<double>(n_growths);
-    std::printf("  %-18s growth %8.3f ms   training step %6.3f ms   ratio %6.1f\n", m.name.c_str(), grow_ms, step_ms,
-                grow_ms / step_ms);
-    results[m.name]["growth_ms"] = grow_ms;
-    results[m.name]["training_step_ms"] = step_ms;
+    if (n_growths > 0) {
+      const double grow_ms = 1e3 * grow_s / static_cast<double>(n_growths);
+      std::printf("  %-18s growth %8.3f ms   training step %6.3f ms   ratio %6.1f\n", m.name.c_str(), grow_ms, step_ms,
+                  grow_ms / step_ms);
+      results[m.name]["growth_ms"] = grow_ms;
+      results[m.name]["training_step_ms"] = step_ms;
+    }
+    if (n_depth > 0) {
+      const double depth_ms = 1e3 * depth_s / static_cast<double>(n_depth);
+      std::printf("  %-18s depth growth %8.3f ms   training step %6.3f ms   ratio %6.1f\n", m.name.c_str(), depth_ms,
+                  step_ms, depth_ms / step_ms);
+      results[m.name]["depth_growth_ms"] = depth_ms;
+      results[m.name]["training_step_ms"] = step_ms;
+    }
   }
 
   const std::string out = flags.str("out");
   const std::string curves_path = out + "_curves.csv", growths_path = out + "_growths.csv",
                     json_path = out + "_summary.json";
-  CsvWriter curves(curves_path, {"method", "seed", "step", "loss", "width", "parameters"});
-  CsvWriter growth_log(growths_path, {"method", "seed", "growth", "step", "width", "new_incoming_grad_norm", "ms"});
+  CsvWriter curves(curves_path, {"method", "seed", "step", "loss", "width", "parameters", "hidden_layers"});
+  CsvWriter growth_log(growths_path,
+                       {"method", "seed", "growth", "step", "width", "new_incoming_grad_norm", "ms", "kind"});
   for (const auto& m : methods)
     for (std::size_t seed = 0; seed < runs[m.name].size(); ++seed) {
       const auto& r = runs[m.name][seed];
       for (std::size_t step = 0; step < r.loss.size(); ++step)
-        curves.row(m.name, seed, step, r.loss[step], r.width[step], r.parameters[step]);
+        curves.row(m.name, seed, step, r.loss[step], r.width[step], r.parameters[step], r.hidden_layers[step]);
       for (std::size_t g = 0; g < r.growths.size(); ++g)
         growth_log.row(m.name, seed, g + 1, r.growths[g].step, r.growths[g].width, r.growths[g].new_incoming_grad_norm,
-                       r.growths[g].seconds * 1e3);
+                       r.growths[g].seconds * 1e3, r.growths[g].depth ? "depth" : "width");
     }
   curves.close();
   growth_log.close();
