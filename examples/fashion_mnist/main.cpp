@@ -231,7 +231,8 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
     Model target(c.target, unused);
     if (m.when == When::geometric) {
       plan = models::plan_geometric_growth(model, target, 0.2);
-      schedule = grow::GrowthSchedule::at_steps(grow::lengthening_steps(c.steps * 8 / 100, 0.25, plan.growths));
+      schedule = grow::GrowthSchedule::at_steps(
+          grow::lengthening_steps(std::max<std::int64_t>(1, c.steps * 8 / 100), 0.25, plan.growths));
     } else {
       plan = models::plan_growth(model, target, m.when == When::once ? 1 : static_cast<int>(c.growths));
     }

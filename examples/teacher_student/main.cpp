@@ -17,6 +17,15 @@
 //                   of Relu1 after the hidden activation, 20:5:5:10 / 100:25:25:10; no width growth
 //   GradMax+Depth   GradMax, then after its last width growth the same identity layer at the teacher's
 //                   width: 20:10:10:10 / 100:50:50:10
+//   VT, VT+LRA    variance transfer (grow::VarianceTransfer): new neurons in cancelling random pairs
+//                 (incoming V, V; outgoing Z, -Z) at the existing weights' scale, an odd count's last
+//                 neuron with zero outgoing weights (the small setting's single neurons are all such);
+//                 no BatchNorm follows the output layer, so no rescale. +LRA: per-stage learning rates
+//                 (grow::StageLearningRates, recomputed at each growth and every 50 steps)
+//   LEMON         the seed student until the last growth step, then expanded to the teacher's width at
+//                 once without changing its function (grow::Lemon: copies with unequal outgoing weights
+//                 summing to the original); gradient descent goes on at the same (constant) rate, LEMON's
+//                 "same maximum learning rate" (there is no decay to compress)
 // Depth protocol: a depth method equals its partner (Baseline-Small, GradMax) bit for bit up to the
 // insertion (the same draws; the insertion draws nothing) and differs from it only by the extra layer
 // after it, so the difference between the two is the effect of depth. Identity-Depth deepens as early as
@@ -139,6 +148,8 @@ struct Method {
   // 2: step 2 interval, ...; 0: never), an identity hidden layer goes in after the first (Net2DeeperNet).
   // No width growth may follow it (Training checks).
   std::int64_t deepen_at = 0;
+  bool stage_lr = false;     // per-stage learning rates (grow::StageLearningRates)
+  std::int64_t all_at = 0;   // one growth to the teacher's width after growth step all_at (LEMON); 0: schedule
 };
 
 // The width growths of a run (without its depth growth).
@@ -209,6 +220,7 @@ class Training {
   template <class Net>
   std::optional<int> train(Net& net, int first_step) {
     const std::function<void()> refresh_fn = [&] { refresh(net); };
+    if (m_.stage_lr && first_step == 0) stages_.start(net);
     for (int step = first_step;; ++step) {
       const auto t0 = std::chrono::steady_clock::now();
       const double loss = refresh(net);
@@ -223,6 +235,7 @@ class Training {
       run_.hidden_layers.push_back(static_cast<Index>(widths.size()));
       run_.parameters.push_back(net.parameter_count());
       if (step == s_.steps) return std::nullopt;
+      if (m_.stage_lr && step > 0 && step % 50 == 0) stages_.update(net);
       sgd_.step(net);
       run_.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       progress_.update(step + 1, {.loss = loss, .parameters = run_.parameters.back(), .width = join_widths(widths)});
@@ -293,6 +306,8 @@ class Training {
               .decide(step, measures,
                       {.parameters = static_cast<double>(net.parameter_count()), .max_parameters = big_parameters_})[0]
               .k;
+    } else if (m_.all_at > 0) {
+      if (step == m_.all_at * s_.interval) k = s_.teacher.hidden - net.layer<0>().out_features();
     } else if (!m_.automatic && m_.grows && step > 0 && step % s_.interval == 0 && width_growths_ < s_.growths) {
       k = s_.neurons_per_growth;
     }
@@ -303,6 +318,7 @@ class Training {
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - g0).count();
     r.step = step;
     r.width = net.layer<0>().out_features();
+    if (m_.stage_lr) stages_.begin_stage(net);
     refresh(net);  // the gradient right after growth (paper Fig. 2a)
     r.new_incoming_grad_norm = rows_norm(net.layer<0>().weight().grad, old_width, r.width);
     run_.growths.push_back(r);
@@ -327,6 +343,7 @@ class Training {
   std::int64_t width_growths_ = 0;
   double big_parameters_;
   grow::GradMaxTrigger trigger_;
+  grow::StageLearningRates stages_;
   ProgressLine progress_;
   double new_layer_lr_;
 };
@@ -360,6 +377,9 @@ std::vector<Method> all_methods(const Setting& s) {
       {"GradMax-Auto", true, 0, grower(grow::GradMax{.norm = norm}), true},
       {"Identity-Depth", false, s.seed_width, {}, false, 1},
       {"GradMax+Depth", true, 0, grower(grow::GradMax{.norm = norm}), false, s.growths},
+      {"VT", true, 0, grower(grow::VarianceTransfer{})},
+      {"VT+LRA", true, 0, grower(grow::VarianceTransfer{}), false, 0, true},
+      {"LEMON", true, 0, grower(grow::Lemon{}), false, 0, false, s.growths},
   };
 }
 
@@ -499,10 +519,19 @@ int main(int argc, char** argv) try {
   for (const auto& m : methods) {
     if (!m.grows || m.automatic) continue;
     std::printf("%-18s", m.name.c_str());
-    std::vector<double> norms;
+    std::vector<double> norms;  // growths every seed made (LEMON grows once)
     for (std::int64_t g = 0; g < s.growths; ++g) {
       double sum = 0;
-      for (const auto& r : runs[m.name]) sum += width_growths(r)[static_cast<std::size_t>(g)].new_incoming_grad_norm;
+      bool every_seed = true;
+      for (const auto& r : runs[m.name]) {
+        const auto growths = width_growths(r);
+        if (static_cast<std::size_t>(g) < growths.size()) sum += growths[static_cast<std::size_t>(g)].new_incoming_grad_norm;
+        else every_seed = false;
+      }
+      if (!every_seed) {
+        std::printf(" %10s", "-");
+        continue;
+      }
       norms.push_back(sum / seeds);
       std::printf(" %10s", fmt(sum / seeds, "%.4g").c_str());
     }

@@ -40,6 +40,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "netgrow/backend/cpu/conv.hpp"
@@ -56,7 +58,8 @@
 #include "netgrow/layers/global_avg_pool.hpp"
 #include "netgrow/layers/max_pool2d.hpp"
 #if defined(__CUDACC__)
-#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
+#include "netgrow/backend/cuda/ops.hpp"        // the Cuda overloads of the ops:: calls below
+#include "netgrow/backend/cuda/pair_data.hpp"  // GradMax's data for convolutional pairs on the device
 #endif
 
 namespace netgrow::grow {
@@ -176,8 +179,9 @@ using RowMajor = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajo
 /// GrowthData for pair (P, C) from the network's last forward/backward (see the header comment).
 /// The result may view the network's stored tensors: use it before the next forward().
 ///
-/// On a device network (Cuda) Dense -> ... -> Dense pairs stay on the device (BatchNorm centring
-/// included); convolutional pairs are Cpu-only so far and do not compile there.
+/// On a device network (Cuda) everything stays on the device: Dense -> ... -> Dense pairs as the batch
+/// (BatchNorm centring included), convolutional pairs through backend/cuda/pair_data.hpp (the same M;
+/// PairDataOptions::rows is Cpu-only).
 template <std::size_t P, std::size_t C, class Net>
 GrowthData<typename Net::scalar_type, typename Net::device_type> data_from_last_backward(
     Net& net, const PairDataOptions& options = {}) {
@@ -216,10 +220,73 @@ GrowthData<typename Net::scalar_type, typename Net::device_type> data_from_last_
     grads.copy_from(dz.as_matrix());
     return GrowthData<S, D>::from_owned_batch(std::move(centred), std::move(grads)).with_gradient_scale(path.scale);
   } else if constexpr (!std::same_as<D, Cpu>) {
-    static_assert(std::same_as<D, Cpu>, "data_from_last_backward: convolutional pairs on a device network are not "
-                                        "supported yet (Dense -> Dense pairs are); grow convolutional pairs with "
-                                        "Random, or compute M on the Cpu twin");
+#if defined(__CUDACC__)
+    // On the device (backend/cuda/pair_data.hpp): the same M, from the same channel path built here.
+    static_assert(detail::is_kind<Producer, Conv2d>, "data_from_last_backward: unsupported producer layer");
+    require(!options.rows, "data_from_last_backward: PairDataOptions::rows (per-position rows for "
+                           "InverseGradMaxOpt) is for Cpu networks only");
+    auto& producer = net.template layer<P>();
+    const ops::ConvGeometry g1 = producer.geometry(h.shape());
+    const Index n = h.dim(0), y1 = g1.positions(), fan_in = g1.patch_size();
+    const detail::ChannelPath path = detail::channel_path<P, C>(net, g1.out_height(), g1.out_width(), options);
+    const Index yp = path.height * path.width;
+    (void)fan_in;  // each branch below uses some of these
+    (void)y1;
+    if constexpr (detail::is_kind<Consumer, Conv2d>) {
+      require(path.terminal_multiplier == 0, "data_from_last_backward: Flatten/GlobalAvgPool before a Conv2d");
+      auto& consumer = net.template layer<C>();
+      const ops::ConvGeometry g2 = consumer.geometry(Shape{n, consumer.in_channels(), path.height, path.width});
+      require<ShapeError>(dz.dim(2) == g2.out_height() && dz.dim(3) == g2.out_width(), "data_from_last_backward: "
+                          "consumer output ", dz.shape(), " does not match its geometry");
+      ops::HostRoute<S> back;  // the route transposed: per producer position, the consumer-grid positions reading it
+      if (!path.identity) {
+        std::vector<std::vector<std::pair<Index, double>>> readers(static_cast<std::size_t>(y1));
+        for (Index yy = 0; yy < yp; ++yy)
+          for (auto [y, w] : path.route[static_cast<std::size_t>(yy)]) readers[static_cast<std::size_t>(y)].emplace_back(yy, w);
+        back.offsets.push_back(0);
+        for (const auto& r : readers) {
+          for (auto [yy, w] : r) {
+            back.index.push_back(static_cast<std::int32_t>(yy));
+            back.weight.push_back(static_cast<S>(w));
+          }
+          back.offsets.push_back(static_cast<std::int32_t>(back.index.size()));
+        }
+      }
+      Tensor<S, D> m = ops::conv_pair_matrix<S>(h, g1, dz, g2.kernel, g2.stride, g2.padding, path.height, path.width,
+                                                back, path.centre);
+      return GrowthData<S, D>::from_matrix(std::move(m)).with_gradient_scale(path.scale);
+    } else {
+      static_assert(detail::is_kind<Consumer, Dense>, "data_from_last_backward: unsupported consumer layer");
+      require(path.terminal_multiplier > 0, "data_from_last_backward: a Conv2d feeds a Dense layer only through "
+                                            "Flatten or GlobalAvgPool");
+      ops::HostRoute<S> route;
+      if (!path.identity) {
+        route.offsets.push_back(0);
+        for (const auto& r : path.route) {
+          for (auto [y, w] : r) {
+            route.index.push_back(static_cast<std::int32_t>(y));
+            route.weight.push_back(static_cast<S>(w));
+          }
+          route.offsets.push_back(static_cast<std::int32_t>(route.index.size()));
+        }
+      }
+      Tensor<S, D> q = ops::conv_pair_patches<S>(h, g1, route, yp, path.averaged, path.centre);
+      Tensor<S, D> grads;
+      grads.copy_from(dz.as_matrix());
+      if (path.averaged)
+        return GrowthData<S, D>::from_owned_batch(std::move(q), std::move(grads)).with_gradient_scale(path.scale);
+      // M (out Yp, fan_in) = dz^T Q viewed (out, Yp fan_in), as on the Cpu.
+      const Index out = dz.dim(1);
+      Tensor<S, D> m(Shape{out * yp, fan_in});
+      ops::gemm<S>(ops::Trans::yes, ops::Trans::no, S(1), grads.cview(), q.cview(), S(0),
+                   m.view().reshape(Shape{out, yp * fan_in}));
+      return GrowthData<S, D>::from_matrix(std::move(m)).with_gradient_scale(path.scale);
+    }
+#else
+    static_assert(std::same_as<D, Cpu>, "data_from_last_backward: a device network's convolutional pairs need "
+                                        "the Cuda overloads; include <netgrow/cuda.hpp> and compile with nvcc");
     return {};
+#endif
   } else {
     static_assert(detail::is_kind<Producer, Conv2d>, "data_from_last_backward: unsupported producer layer");
     auto& producer = net.template layer<P>();

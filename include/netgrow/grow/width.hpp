@@ -281,7 +281,8 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
         require(!n.duplicate_of.empty(), "grow_width: ", layer.describe(), " between the pair needs copied neurons");
         layer.grow_channels_from(std::span<const Index>(n.duplicate_of));
       } else {
-        static_assert(std::same_as<D, Cpu>, "netgrow::grow: growth through a LayerNorm runs on Cpu networks only");
+        static_assert(std::same_as<typename L::device_type, Cpu>,  // depends on L: checked only for a LayerNorm
+                      "netgrow::grow: growth through a LayerNorm runs on Cpu networks only");
       }
     } else if (n.duplicate_of.empty()) {
       layer.grow_channels(k);
