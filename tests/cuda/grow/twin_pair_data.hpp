@@ -43,18 +43,24 @@ PairDataTrace trace_of(const grow::GrowthData<float, D>& data) {
   return t;
 }
 
-// One forward/backward of `net` on x with an MSE loss against a fixed target of the output's shape.
+// One forward/backward of `net` on x with an MSE loss against a fixed target of the output's shape. The
+// network keeps views of its input and of the gradient passed to backward (the last layer's output
+// gradient): `batch` holds both, and must outlive the pair data taken from the network.
+template <class D>
+struct GrowBatch {
+  Tensor<float, D> x, grad;
+};
 template <class D, class Net>
-void grow_batch(Net& net, const Tensor<float, Cpu>& x_host, std::uint64_t seed) {
-  const Tensor<float, D> x = to<D>(x_host);
-  const ConstView<float, D> out = net.forward(x.cview());
+void grow_batch(Net& net, GrowBatch<D>& batch, const Tensor<float, Cpu>& x_host, std::uint64_t seed) {
+  batch.x = to<D>(x_host);
+  const ConstView<float, D> out = net.forward(batch.x.cview());
   Rng rng(seed);
   Tensor<float, Cpu> target_host(out.shape());
   for (Index i = 0; i < target_host.numel(); ++i) target_host[i] = static_cast<float>(rng.normal());
   const Tensor<float, D> target = to<D>(target_host);
-  Tensor<float, D> grad(out.shape());
-  MseLoss{}(out, target.cview(), grad.view());
-  net.backward(grad.cview());
+  batch.grad.resize(out.shape());
+  MseLoss{}(out, target.cview(), batch.grad.view());
+  net.backward(batch.grad.cview());
 }
 
 // case 0: conv -> BN -> Relu1 -> conv (stride 2); 1: conv (stride 2) -> Relu1 -> max-pool -> conv;
@@ -63,15 +69,16 @@ void grow_batch(Net& net, const Tensor<float, Cpu>& x_host, std::uint64_t seed) 
 template <class D>
 PairDataTrace conv_pair_data_twin(int which, const Tensor<float, Cpu>& x, std::uint64_t seed) {
   Rng rng(seed);
+  GrowBatch<D> batch;
   const Index c = x.dim(1), h = x.dim(2), w = x.dim(3);
   if (which == 0) {
     Sequential<float, D, Conv2d, BatchNorm, Relu1, Conv2d> net(
         rng, Conv2d{.in = c, .out = 5, .padding = 1}, BatchNorm{.channels = 5}, Relu1{},
         Conv2d{.in = 5, .out = 4, .stride = 2, .padding = 1});
-    grow_batch<D>(net, x, seed + 1);
+    grow_batch<D>(net, batch, x, seed + 1);
     PairDataTrace t = trace_of<D>(grow::data_from_last_backward<0, 3>(net));
     // GradMax growth of the same pair from that data.
-    grow_batch<D>(net, x, seed + 1);
+    grow_batch<D>(net, batch, x, seed + 1);
     const auto report = grow::grow_width<0, 3>(net, 3, grow::GradMax{}, rng, grow::data_from_last_backward<0, 3>(net));
     t.singular_values = report.singular_values;
     t.grown_outgoing = to<Cpu>(net.template layer<3>().weight().value);
@@ -80,20 +87,20 @@ PairDataTrace conv_pair_data_twin(int which, const Tensor<float, Cpu>& x, std::u
   if (which == 1) {
     Sequential<float, D, Conv2d, Relu1, MaxPool2d, Conv2d> net(rng, Conv2d{.in = c, .out = 4, .stride = 2},
                                                                Relu1{}, MaxPool2d{}, Conv2d{.in = 4, .out = 3, .padding = 1});
-    grow_batch<D>(net, x, seed + 1);
+    grow_batch<D>(net, batch, x, seed + 1);
     return trace_of<D>(grow::data_from_last_backward<0, 3>(net));
   }
   if (which == 2) {
-    const Index side_h = (h - 2) / 2, side_w = (w - 2) / 2;
+    const Index side_h = (h - 2) / 2 + 1, side_w = (w - 2) / 2 + 1;  // a same-padded conv, then 2x2 pooling
     Sequential<float, D, Conv2d, BatchNorm, Relu1, MaxPool2d, Flatten, Dense> net(
         rng, Conv2d{.in = c, .out = 3}, BatchNorm{.channels = 3}, Relu1{}, MaxPool2d{}, Flatten{},
         Dense{.in = 3 * side_h * side_w, .out = 4});
-    grow_batch<D>(net, x, seed + 1);
+    grow_batch<D>(net, batch, x, seed + 1);
     return trace_of<D>(grow::data_from_last_backward<0, 5>(net));
   }
   Sequential<float, D, Conv2d, Relu1, GlobalAvgPool, Dense> net(rng, Conv2d{.in = c, .out = 3, .padding = 1}, Relu1{},
                                                                GlobalAvgPool{}, Dense{.in = 3, .out = 4});
-  grow_batch<D>(net, x, seed + 1);
+  grow_batch<D>(net, batch, x, seed + 1);
   return trace_of<D>(grow::data_from_last_backward<0, 3>(net));
 }
 
