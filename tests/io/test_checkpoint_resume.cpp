@@ -149,23 +149,34 @@ TEST_CASE("resume: an MLP trained with Adam and GradMax growth continues bit for
       12, {1, 4, 6, 9, 11});
 }
 
+// The small CNN with BatchNorm at a quarter of 8/8/8 channels growing to full in two growths, on 24 random
+// 8x8 images drawn from data_seed.
+struct SmallCnnCase {
+  models::SmallCnnConfig seed{.in_channels = 1, .image = 8, .c1 = 8, .c2 = 8, .fc = 8, .classes = 3,
+                              .width_multiplier = 0.25};
+  models::GrowthPlan plan;
+  Data data;
+
+  explicit SmallCnnCase(std::uint64_t data_seed) {
+    models::SmallCnnConfig full = seed;
+    full.width_multiplier = 1;
+    Rng a(0), b(0);
+    models::SmallCnn<float, Cpu, true> seed_model(seed, a), target_model(full, b);
+    plan = models::plan_growth(seed_model, target_model, 2);
+    Rng data_rng(data_seed);
+    data = Data{test::normal_tensor<float>(Shape{24, 1, 8, 8}, data_rng), test::cyclic_labels(24, 3)};
+  }
+};
+
 TEST_CASE("resume: a small CNN with BatchNorm trained with SGD and Random growth continues bit for bit") {
-  const models::SmallCnnConfig seed{
-      .in_channels = 1, .image = 8, .c1 = 8, .c2 = 8, .fc = 8, .classes = 3, .width_multiplier = 0.25};
-  models::SmallCnnConfig full = seed;
-  full.width_multiplier = 1;
-  Rng a(0), b(0);
-  models::SmallCnn<float, Cpu, true> seed_model(seed, a), target_model(full, b);
-  const models::GrowthPlan plan = models::plan_growth(seed_model, target_model, 2);
-  Rng data_rng(2);
-  const Data data{test::normal_tensor<float>(Shape{24, 1, 8, 8}, data_rng), test::cyclic_labels(24, 3)};
+  const SmallCnnCase c(2);
   using R = Run<models::SmallCnn<float, Cpu, true>, Sgd, grow::Random>;
   check_resume(
       [&] {
-        return std::make_unique<R>(seed,
+        return std::make_unique<R>(c.seed,
                                    Sgd(StepLr{.base = 0.05, .milestones = {6}, .gamma = 0.5},
                                        {.momentum = 0.9, .nesterov = true, .weight_decay = 1e-4}),
-                                   data, plan, grow::Random{}, 6);
+                                   c.data, c.plan, grow::Random{}, 6);
       },
       10, {3, 4, 7});
 }
@@ -173,18 +184,10 @@ TEST_CASE("resume: a small CNN with BatchNorm trained with SGD and Random growth
 TEST_CASE("resume: variance transfer with per-stage learning rates continues bit for bit") {
   // The small CNN with BatchNorm: variance transfer rescales conv2 (a BatchNorm follows it), which changes
   // that BatchNorm's eps; stage tags, lr_scale and eps must all come back from the checkpoint.
-  const models::SmallCnnConfig seed{
-      .in_channels = 1, .image = 8, .c1 = 8, .c2 = 8, .fc = 8, .classes = 3, .width_multiplier = 0.25};
-  models::SmallCnnConfig full = seed;
-  full.width_multiplier = 1;
-  Rng a(0), b(0);
-  models::SmallCnn<float, Cpu, true> seed_model(seed, a), target_model(full, b);
-  const models::GrowthPlan plan = models::plan_growth(seed_model, target_model, 2);
-  Rng data_rng(3);
-  const Data data{test::normal_tensor<float>(Shape{24, 1, 8, 8}, data_rng), test::cyclic_labels(24, 3)};
+  const SmallCnnCase c(3);
   using R = Run<models::SmallCnn<float, Cpu, true>, Sgd, grow::VarianceTransfer>;
   auto make = [&] {
-    return std::make_unique<R>(seed, Sgd(0.05, {.momentum = 0.9}), data, plan, grow::VarianceTransfer{}, 6, true);
+    return std::make_unique<R>(c.seed, Sgd(0.05, {.momentum = 0.9}), c.data, c.plan, grow::VarianceTransfer{}, 6, true);
   };
   check_resume(make, 10, {3, 4, 7});
   auto run = make();
