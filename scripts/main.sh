@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: builds netgrow's examples (Release) and runs the GradMax paper's teacher-student
 # growth experiment in both of its settings: growing students (Random, GradMax, GradMaxOpt,
-# FireflyOpt) against the fixed-width baselines, 5 seeds each; prints the tables and writes the
+# FireflyOpt, GradMax-Auto, GradMax+Depth, variance transfer with and without per-stage learning
+# rates, LEMON) against the fixed-width baselines, 5 seeds each; prints the tables and writes the
 # curves and growth logs (CSV), a JSON summary and PNG plots (gnuplot) of each setting to out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -33,7 +33,7 @@
 // would mean growing both hidden layers: either one alone stays narrower than the teacher). The loss
 // right after the insertion must equal the loss right before (checked to relative 1e-6; it is exact), the
 // optimizer and the run's records continue across it, and training FLOPs and parameter counts include the
-// new layer from the step after it. The two run only when --methods names them.
+// new layer from the step after it. GradMax+Depth runs by default, Identity-Depth when --methods names it.
 // The new layer's learning rate (--new-layer-lr, default auto): the new layer's gradient reaches it
 // through the output layer W_out, so its curvature is up to sigma_1(W_out)^2 times the output layer's;
 // auto scales its learning rate by min(1, 1 / sigma_1(W_out)^2) at the insertion (for good: its
@@ -401,7 +401,9 @@ int main(int argc, char** argv) try {
                          {"seeds", "5"},
                          {"lr", "0.1"},
                          {"data-seed", "0"},
-                         {"methods", "Baseline-Small,Baseline-Big,Random,GradMax,GradMaxOpt,FireflyOpt,GradMax-Auto"},
+                         {"methods",
+                          "Baseline-Small,Baseline-Big,Random,GradMax,GradMaxOpt,FireflyOpt,GradMax-Auto,GradMax+Depth,"
+                          "VT,VT+LRA,LEMON"},
                          {"auto-threshold", "1.0"},
                          {"new-layer-lr", "auto"},
                          {"progress", "auto"},

@@ -9,7 +9,7 @@
 ///
 /// The three types take the network's device as a second parameter (Cpu by default). An initializer
 /// that works on every device is a template over it (Random, GradMax); one written for the Cpu only
-/// (Split, Firefly, GradMax-Opt) takes the Cpu types, and grow_width on a device network then refuses
+/// (Split, Lemon, Firefly, GradMax-Opt) takes the Cpu types, and grow_width on a device network then refuses
 /// it at compile time with a message.
 ///
 /// Vectors are per neuron: a new neuron's *incoming* weights are one row of the producer (fan_in

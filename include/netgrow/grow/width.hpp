@@ -163,7 +163,7 @@ struct BetweenRunner {
 /// Grows k neurons between layers P and C of net with initializer `init`.
 /// On a device network (Cuda) the growth runs on the device: the initializer's work (GradMax's SVD
 /// included), the appends to weights, gradients and optimizer state. Initializers written for the
-/// Cpu only (Split, Firefly, GradMax-Opt) do not compile there.
+/// Cpu only (Split, Lemon, Firefly, GradMax-Opt) do not compile there.
 template <std::size_t P, std::size_t C, class Net, class Init>
 GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
                         const GrowthData<typename Net::scalar_type, typename Net::device_type>& data = {}) {
@@ -234,9 +234,9 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   }
 
   static_assert(requires { init.initialize(view, k, data, rng); },
-                "netgrow::grow: this initializer is written for Cpu networks only (Split, Firefly, FireflyOpt, "
+                "netgrow::grow: this initializer is written for Cpu networks only (Split, Lemon, FireflyOpt, "
                 "GradMaxOpt and InverseGradMaxOpt so far); on a device network use Random, RandomOutgoingZero, "
-                "RandomAllZero or GradMax");
+                "RandomAllZero, VarianceTransfer or GradMax");
   NewNeurons<S, D> n = init.initialize(view, k, data, rng);
   require<ShapeError>(n.incoming.shape() == Shape{k, view.fan_in()} && n.outgoing.shape() == Shape{k, view.fan_out()},
                       "grow_width: the initializer returned incoming ", n.incoming.shape(), " and outgoing ",
