@@ -6,19 +6,13 @@
 #include <type_traits>
 #include <vector>
 
+#include "support/iota.hpp"
+
 using netgrow::Index;
 using netgrow::Shape;
 using netgrow::Tensor;
 
-namespace {
-
-Tensor<float> iota_tensor(Shape s) {
-  Tensor<float> t(s);
-  for (Index i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(i);
-  return t;
-}
-
-}  // namespace
+using netgrow::test::iota_tensor;
 
 TEST_CASE("matrix maps a rank-2 tensor row-major without copying") {
   Tensor<float> t = iota_tensor(Shape{2, 3});

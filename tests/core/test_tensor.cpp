@@ -7,20 +7,17 @@
 #include <type_traits>
 #include <vector>
 
+#include "support/iota.hpp"
+
 using netgrow::ConstView;
 using netgrow::Index;
 using netgrow::Shape;
 using netgrow::Tensor;
 using netgrow::TensorView;
 
-namespace {
+using netgrow::test::iota_tensor;
 
-// 0, 1, 2, ... in row-major order.
-Tensor<float> iota_tensor(Shape s) {
-  Tensor<float> t(s);
-  for (Index i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(i);
-  return t;
-}
+namespace {
 
 bool aligned64(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 64 == 0; }
 

@@ -16,8 +16,6 @@ using namespace netgrow::test;
 
 namespace {
 
-template <class Act>
-using Net = Sequential<double, Cpu, Dense, Act, Dense>;
 
 }  // namespace
 
@@ -35,7 +33,7 @@ TEST_CASE_TEMPLATE("LEMON keeps the output exactly for any activation at divisib
                    Gelu, CenteredLogistic, Relu, Relu1) {
   for (const Index k : {5, 2, 8}) {  // 5 -> 10, 5 -> 7, 5 -> 13
     CAPTURE(k);
-    GrowthFixture<Net<Act>> f(1, Dense{.in = 20, .out = 5}, Act{}, Dense{.in = 5, .out = 10});
+    GrowthFixture<DenseActDense<Act>> f(1, Dense{.in = 20, .out = 5}, Act{}, Dense{.in = 5, .out = 10});
     f.train(3);
     const Tensor<double> before = f.output();
     grow::grow_width<0, 2>(f.net, k, grow::Lemon{}, f.rng);
@@ -44,7 +42,7 @@ TEST_CASE_TEMPLATE("LEMON keeps the output exactly for any activation at divisib
 }
 
 TEST_CASE("copies share incoming weights and bias; their outgoing weights differ but sum to the original") {
-  GrowthFixture<Net<Relu1>> f(2, Dense{.in = 20, .out = 3}, Relu1{}, Dense{.in = 3, .out = 10});
+  GrowthFixture<DenseActDense<Relu1>> f(2, Dense{.in = 20, .out = 3}, Relu1{}, Dense{.in = 3, .out = 10});
   f.train(3);
   const Tensor<double> w0 = f.net.template layer<0>().weight().value.clone();
   const Tensor<double> b0 = f.net.template layer<0>().bias().value.clone();
@@ -67,7 +65,7 @@ TEST_CASE("copies share incoming weights and bias; their outgoing weights differ
       CHECK(g2.at(r, s) != doctest::Approx(g2.at(r, s + 3)));  // unequal split: the copies start apart
     }
   // spread 0 is Net2Net's equal split.
-  GrowthFixture<Net<Relu1>> e(2, Dense{.in = 20, .out = 3}, Relu1{}, Dense{.in = 3, .out = 10});
+  GrowthFixture<DenseActDense<Relu1>> e(2, Dense{.in = 20, .out = 3}, Relu1{}, Dense{.in = 3, .out = 10});
   const Tensor<double> e2 = e.net.template layer<2>().weight().value.clone();
   grow::grow_width<0, 2>(e.net, 3, grow::Lemon{.spread = 0}, e.rng);
   for (Index r = 0; r < 10; ++r)

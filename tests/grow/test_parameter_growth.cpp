@@ -19,7 +19,7 @@ namespace {
 
 using Param = Parameter<double, Cpu>;
 
-Tensor<double> random_tensor(Shape shape, Rng& rng) {
+Tensor<double> uniform_tensor(Shape shape, Rng& rng) {
   Tensor<double> t(shape);
   fill_uniform(t.view(), -1.0, 1.0, rng);
   return t;
@@ -28,9 +28,9 @@ Tensor<double> random_tensor(Shape shape, Rng& rng) {
 // p of `shape` with random value and gradient, and `states` random state tensors owned by `owner`.
 Param random_parameter(Shape shape, std::size_t states, Rng& rng, std::string owner = "adam") {
   Param p(shape);
-  p.value = random_tensor(shape, rng);
-  p.grad = random_tensor(shape, rng);
-  for (std::size_t i = 0; i < states; ++i) p.state.push_back(random_tensor(shape, rng));
+  p.value = uniform_tensor(shape, rng);
+  p.grad = uniform_tensor(shape, rng);
+  for (std::size_t i = 0; i < states; ++i) p.state.push_back(uniform_tensor(shape, rng));
   p.state_owner = std::move(owner);
   return p;
 }
@@ -69,7 +69,7 @@ void check_growth(Shape old_shape, int axis, Index extra, bool with_lr_scale, st
   INFO("shape ", old_shape, " axis ", axis, " extra ", extra, " lr_scale ", with_lr_scale);
   Rng rng(seed);
   Param p = random_parameter(old_shape, 2, rng);
-  if (with_lr_scale) p.lr_scale = random_tensor(old_shape, rng);
+  if (with_lr_scale) p.lr_scale = uniform_tensor(old_shape, rng);
   p.lr_multiplier = 0.5;
   p.weight_decay = false;
   const Param before = [&] {
@@ -84,7 +84,7 @@ void check_growth(Shape old_shape, int axis, Index extra, bool with_lr_scale, st
   const Shape new_shape = ops::grown_shape(old_shape, axis, extra);
   Shape extra_shape = old_shape;
   extra_shape[ax] = extra;
-  const Tensor<double> values = random_tensor(extra_shape, rng);
+  const Tensor<double> values = uniform_tensor(extra_shape, rng);
 
   grow::append_to_parameter(p, axis, values.cview(), 0.25);
 
@@ -151,7 +151,7 @@ TEST_CASE("append_to_parameter uses 1 as the default lr_scale factor of new entr
   Param p = random_parameter(Shape{3, 4}, 0, rng, "");
   p.lr_scale = Tensor<double>(Shape{3, 4});
   p.lr_scale.fill(0.1);
-  const Tensor<double> values = random_tensor(Shape{3, 2}, rng);
+  const Tensor<double> values = uniform_tensor(Shape{3, 2}, rng);
   grow::append_to_parameter(p, 1, values.cview());
   REQUIRE(p.lr_scale.shape() == Shape{3, 6});
   CHECK(all_equal_to(part(p.lr_scale, 1, 0, 4), 0.1));
@@ -192,11 +192,11 @@ TEST_CASE("append_to_parameter rejects values of the wrong shape with a ShapeErr
   Rng rng(51);
   Param p = random_parameter(Shape{3, 4}, 2, rng);
   const std::vector<double> value_before = p.value.to_vector();
-  const Tensor<double> wrong_rows = random_tensor(Shape{2, 2}, rng);  // must be (3, *) along axis 1
+  const Tensor<double> wrong_rows = uniform_tensor(Shape{2, 2}, rng);  // must be (3, *) along axis 1
   CHECK_THROWS_WITH_AS(grow::append_to_parameter(p, 1, wrong_rows.cview()), doctest::Contains("(3, 4)"), ShapeError);
-  const Tensor<double> wrong_rank = random_tensor(Shape{3}, rng);
+  const Tensor<double> wrong_rank = uniform_tensor(Shape{3}, rng);
   CHECK_THROWS_AS(grow::append_to_parameter(p, 0, wrong_rank.cview()), ShapeError);
-  const Tensor<double> fine = random_tensor(Shape{3, 1}, rng);
+  const Tensor<double> fine = uniform_tensor(Shape{3, 1}, rng);
   CHECK_THROWS_AS(grow::append_to_parameter(p, 2, fine.cview()), ShapeError);
   CHECK(p.value.shape() == Shape{3, 4});
   CHECK(p.value.to_vector() == value_before);
@@ -229,7 +229,7 @@ TEST_CASE("optimizer state grows like the reference's test_pad_zeros_to cases") 
     const Tensor<double> old_slot = p.state[0].clone();
     Shape extra_shape = c.old_shape;
     extra_shape[ax] = extra;
-    const Tensor<double> values = random_tensor(extra_shape, rng);
+    const Tensor<double> values = uniform_tensor(extra_shape, rng);
     grow::append_to_parameter(p, c.axis, values.cview());
     REQUIRE(p.state[0].shape() == c.new_shape);
     REQUIRE(p.value.shape() == c.new_shape);
@@ -258,8 +258,8 @@ TEST_CASE("Adam's two moments grow like the reference's test_copy_adam_slots cas
     INFO("case ", c.name);
     Param p(c.old_shape);
     p.value.fill(1.0);  // the reference's old variable: ones
-    p.state.push_back(random_tensor(c.old_shape, rng));  // m
-    p.state.push_back(random_tensor(c.old_shape, rng));  // v
+    p.state.push_back(uniform_tensor(c.old_shape, rng));  // m
+    p.state.push_back(uniform_tensor(c.old_shape, rng));  // v
     p.state_owner = "adam";
     const Tensor<double> m = p.state[0].clone(), v = p.state[1].clone();
     Shape extra_shape = c.old_shape;
@@ -290,12 +290,12 @@ TEST_CASE("Adam continues the old entries' moments exactly across growth and sta
     Rng rng(60 + static_cast<std::uint64_t>(axis));
     const Shape old_shape{3, 4};
     OneParameter grown{Param(old_shape)}, plain{Param(old_shape)};
-    grown.p.value = random_tensor(old_shape, rng);
+    grown.p.value = uniform_tensor(old_shape, rng);
     plain.p.value = grown.p.value.clone();
     Adam adam_grown(0.01, options), adam_plain(0.01, options);
 
     // Step 1 on both.
-    grown.p.grad = random_tensor(old_shape, rng);
+    grown.p.grad = uniform_tensor(old_shape, rng);
     plain.p.grad = grown.p.grad.clone();
     adam_grown.step(grown);
     adam_plain.step(plain);
@@ -304,7 +304,7 @@ TEST_CASE("Adam continues the old entries' moments exactly across growth and sta
     // Grow one copy by two neurons.
     Shape extra_shape = old_shape;
     extra_shape[axis] = 2;
-    const Tensor<double> new_values = random_tensor(extra_shape, rng);
+    const Tensor<double> new_values = uniform_tensor(extra_shape, rng);
     grow::append_to_parameter(grown.p, axis, new_values.cview());
     const Shape new_shape = grown.p.value.shape();
     REQUIRE(new_shape == ops::grown_shape(old_shape, axis, 2));
@@ -313,7 +313,7 @@ TEST_CASE("Adam continues the old entries' moments exactly across growth and sta
     // the new ones.
     for (int step = 2; step <= 3; ++step) {
       INFO("step ", step);
-      Tensor<double> g_old = random_tensor(old_shape, rng), g_new = random_tensor(extra_shape, rng);
+      Tensor<double> g_old = uniform_tensor(old_shape, rng), g_new = uniform_tensor(extra_shape, rng);
       grown.p.grad = Tensor<double>(new_shape);
       ops::concat<double>(g_old, g_new, axis, grown.p.grad);
       plain.p.grad = std::move(g_old);

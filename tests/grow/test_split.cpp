@@ -9,14 +9,12 @@ using namespace netgrow::test;
 
 namespace {
 
-template <class Act>
-using Net = Sequential<double, Cpu, Dense, Act, Dense>;
 
 }  // namespace
 
 TEST_CASE_TEMPLATE("Split keeps the output for activations without f(0) = 0 requirements", Act, Tanh, Gelu,
                    CenteredLogistic, Relu) {
-  GrowthFixture<Net<Act>> f(1, Dense{.in = 20, .out = 5}, Act{}, Dense{.in = 5, .out = 10});
+  GrowthFixture<DenseActDense<Act>> f(1, Dense{.in = 20, .out = 5}, Act{}, Dense{.in = 5, .out = 10});
   f.train(3);
   const Tensor<double> before = f.output();
   grow::grow_width<0, 2>(f.net, 4, grow::Split{}, f.rng);
@@ -24,7 +22,7 @@ TEST_CASE_TEMPLATE("Split keeps the output for activations without f(0) = 0 requ
 }
 
 TEST_CASE("each new neuron copies an existing one and copies share the outgoing weights") {
-  GrowthFixture<Net<Relu1>> f(2, Dense{.in = 20, .out = 3}, Relu1{}, Dense{.in = 3, .out = 10});
+  GrowthFixture<DenseActDense<Relu1>> f(2, Dense{.in = 20, .out = 3}, Relu1{}, Dense{.in = 3, .out = 10});
   f.train(3);
   const Tensor<double> w0 = f.net.template layer<0>().weight().value.clone();
   const Tensor<double> b0 = f.net.template layer<0>().bias().value.clone();
@@ -55,7 +53,7 @@ TEST_CASE("each new neuron copies an existing one and copies share the outgoing 
 }
 
 TEST_CASE("Split's noise breaks the symmetry of copies and keeps the function approximately") {
-  GrowthFixture<Net<Tanh>> f(3, Dense{.in = 20, .out = 5}, Tanh{}, Dense{.in = 5, .out = 10});
+  GrowthFixture<DenseActDense<Tanh>> f(3, Dense{.in = 20, .out = 5}, Tanh{}, Dense{.in = 5, .out = 10});
   f.train(3);
   const Tensor<double> before = f.output();
   const Tensor<double> w0 = f.net.template layer<0>().weight().value.clone();

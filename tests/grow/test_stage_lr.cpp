@@ -13,17 +13,17 @@ using namespace netgrow::test;
 
 namespace {
 
-using Net = Sequential<double, Cpu, Dense, Relu1, Dense>;
+using StageNet = Sequential<double, Cpu, Dense, Relu1, Dense>;
 
-Net constant_net(Index in, Index hidden, Index out, double value) {
+StageNet constant_net(Index in, Index hidden, Index out, double value) {
   Rng rng(0);
-  Net net(rng, Dense{.in = in, .out = hidden, .bias = false}, Relu1{}, Dense{.in = hidden, .out = out, .bias = false});
+  StageNet net(rng, Dense{.in = in, .out = hidden, .bias = false}, Relu1{}, Dense{.in = hidden, .out = out, .bias = false});
   net.visit_parameters([&](std::string_view, auto& p) { ops::fill<double>(p.value.view(), value); });
   return net;
 }
 
 // Overwrites row r (layer 0) and column c (layer 2) of the grown neurons with given values.
-void set_new_neuron(Net& net, Index neuron, double incoming, double outgoing) {
+void set_new_neuron(StageNet& net, Index neuron, double incoming, double outgoing) {
   auto& w0 = net.layer<0>().weight().value;
   auto& w2 = net.layer<2>().weight().value;
   for (Index j = 0; j < w0.dim(1); ++j) w0.at(neuron, j) = incoming;
@@ -33,7 +33,7 @@ void set_new_neuron(Net& net, Index neuron, double incoming, double outgoing) {
 }  // namespace
 
 TEST_CASE("the rule on a constructed example: lr_t / lr_0 = ||W_dt|| / ||W_0||, per element, in the update") {
-  Net net = constant_net(3, 2, 1, 1.0);  // W_0: 6 + 2 ones, ||W_0||^2 = 8
+  StageNet net = constant_net(3, 2, 1, 1.0);  // W_0: 6 + 2 ones, ||W_0||^2 = 8
   grow::StageLearningRates stages;
   stages.start(net);
   CHECK(stages.last().factors == std::vector<double>{1.0});
@@ -117,7 +117,7 @@ TEST_CASE("a block inserted by depth growth is entirely the new stage") {
 }
 
 TEST_CASE("parameter scope: each tensor's own stage norms; the clamp; zero norms keep factor 1") {
-  Net net = constant_net(3, 2, 1, 1.0);
+  StageNet net = constant_net(3, 2, 1, 1.0);
   grow::StageLearningRates stages({.scope = grow::StageScope::parameter, .max_factor = 1.5});
   stages.start(net);
   Rng rng(4);
@@ -134,7 +134,7 @@ TEST_CASE("parameter scope: each tensor's own stage norms; the clamp; zero norms
 }
 
 TEST_CASE("out of order: begin_stage before start, start twice, growth without begin_stage") {
-  Net net = constant_net(3, 2, 1, 1.0);
+  StageNet net = constant_net(3, 2, 1, 1.0);
   grow::StageLearningRates stages;
   CHECK_THROWS_AS(stages.begin_stage(net), StateError);
   stages.start(net);

@@ -14,8 +14,6 @@ using namespace netgrow::test;
 
 namespace {
 
-template <class Act>
-using Net = Sequential<double, Cpu, Dense, Act, Dense>;
 
 // Dense -> Relu1 -> Dense -> BatchNorm -> Relu1 -> Dense: pair (0, 2) has a BatchNorm after its consumer.
 using NormNet = Sequential<double, Cpu, Dense, Relu1, Dense, BatchNorm, Relu1, Dense>;
@@ -35,7 +33,7 @@ double rms(ConstView<double, Cpu> t) {
 
 TEST_CASE_TEMPLATE("variance transfer keeps the output exactly for any activation, odd counts included", Act, Tanh,
                    Gelu, CenteredLogistic, Relu, Relu1) {
-  GrowthFixture<Net<Act>> f(1, Dense{.in = 20, .out = 5}, Act{}, Dense{.in = 5, .out = 10});
+  GrowthFixture<DenseActDense<Act>> f(1, Dense{.in = 20, .out = 5}, Act{}, Dense{.in = 5, .out = 10});
   f.train(3);
   const Tensor<double> before = f.output();
   const Tensor<double> w2 = f.net.template layer<2>().weight().value.clone();
@@ -53,7 +51,7 @@ TEST_CASE_TEMPLATE("variance transfer keeps the output exactly for any activatio
 }
 
 TEST_CASE("new neurons come in pairs: shared incoming weights, opposite outgoing weights, the transferred scale") {
-  GrowthFixture<Net<Relu1>> f(2, Dense{.in = 20, .out = 8}, Relu1{}, Dense{.in = 8, .out = 10});
+  GrowthFixture<DenseActDense<Relu1>> f(2, Dense{.in = 20, .out = 8}, Relu1{}, Dense{.in = 8, .out = 10});
   f.train(3);
   const double rms_in = rms(f.net.template layer<0>().weight().value.cview());
   const double rms_out = rms(f.net.template layer<2>().weight().value.cview());
@@ -80,13 +78,13 @@ TEST_CASE("new neurons come in pairs: shared incoming weights, opposite outgoing
 }
 
 TEST_CASE("a fixed gain draws the new weights at gain x fan_in^-e; the fan_in rule uses e = 1") {
-  GrowthFixture<Net<Relu1>> f(3, Dense{.in = 20, .out = 4}, Relu1{}, Dense{.in = 4, .out = 10});
+  GrowthFixture<DenseActDense<Relu1>> f(3, Dense{.in = 20, .out = 4}, Relu1{}, Dense{.in = 4, .out = 10});
   grow::grow_width<0, 2>(f.net, 200, grow::VarianceTransfer{.gain = 2.0}, f.rng);
   const auto& w0 = f.net.template layer<0>().weight().value;
   const auto& w2 = f.net.template layer<2>().weight().value;
   CHECK(rows_norm(w0, 4, 200) / std::sqrt(200.0 * 20) == doctest::Approx(2.0 / std::sqrt(20.0)).epsilon(0.05));
   CHECK(cols_norm(w2, 4, 200) / std::sqrt(200.0 * 10) == doctest::Approx(2.0 / std::sqrt(204.0)).epsilon(0.1));
-  GrowthFixture<Net<Relu1>> g(3, Dense{.in = 20, .out = 4}, Relu1{}, Dense{.in = 4, .out = 10});
+  GrowthFixture<DenseActDense<Relu1>> g(3, Dense{.in = 20, .out = 4}, Relu1{}, Dense{.in = 4, .out = 10});
   grow::grow_width<0, 2>(g.net, 200, grow::VarianceTransfer{.rule = grow::VarianceTransfer::Rule::fan_in, .gain = 2.0},
                          g.rng);
   CHECK(rows_norm(g.net.template layer<0>().weight().value, 4, 200) / std::sqrt(200.0 * 20) ==
@@ -94,7 +92,7 @@ TEST_CASE("a fixed gain draws the new weights at gain x fan_in^-e; the fan_in ru
 }
 
 TEST_CASE("new neurons learn from the first step: each pair's incoming gradients are opposite and non-zero") {
-  GrowthFixture<Net<Tanh>> f(4, Dense{.in = 20, .out = 5}, Tanh{}, Dense{.in = 5, .out = 10});
+  GrowthFixture<DenseActDense<Tanh>> f(4, Dense{.in = 20, .out = 5}, Tanh{}, Dense{.in = 5, .out = 10});
   f.train(3);
   grow::grow_width<0, 2>(f.net, 6, grow::VarianceTransfer{}, f.rng);
   f.refresh();
@@ -107,7 +105,7 @@ TEST_CASE("new neurons learn from the first step: each pair's incoming gradients
 }
 
 TEST_CASE("noise breaks a pair's symmetry and keeps the output approximately; bad settings throw") {
-  GrowthFixture<Net<Tanh>> f(5, Dense{.in = 20, .out = 5}, Tanh{}, Dense{.in = 5, .out = 10});
+  GrowthFixture<DenseActDense<Tanh>> f(5, Dense{.in = 20, .out = 5}, Tanh{}, Dense{.in = 5, .out = 10});
   f.train(3);
   const Tensor<double> before = f.output();
   grow::grow_width<0, 2>(f.net, 4, grow::VarianceTransfer{.noise = 0.01}, f.rng);

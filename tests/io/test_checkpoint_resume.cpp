@@ -149,6 +149,8 @@ TEST_CASE("resume: an MLP trained with Adam and GradMax growth continues bit for
       12, {1, 4, 6, 9, 11});
 }
 
+namespace {
+
 // The small CNN with BatchNorm at a quarter of 8/8/8 channels growing to full in two growths, on 24 random
 // 8x8 images drawn from data_seed.
 struct SmallCnnCase {
@@ -167,6 +169,8 @@ struct SmallCnnCase {
     data = Data{test::normal_tensor<float>(Shape{24, 1, 8, 8}, data_rng), test::cyclic_labels(24, 3)};
   }
 };
+
+}  // namespace
 
 TEST_CASE("resume: a small CNN with BatchNorm trained with SGD and Random growth continues bit for bit") {
   const SmallCnnCase c(2);

@@ -19,6 +19,10 @@ inline double max_abs_diff(ConstView<double, Cpu> a, ConstView<double, Cpu> b) {
   return d;
 }
 
+// The one-hidden-layer student Dense -> Act -> Dense in double.
+template <class Act>
+using DenseActDense = Sequential<double, Cpu, Dense, Act, Dense>;
+
 // A student `Net` learning a 20:10:10 teacher on 200 samples with MSE, in double.
 template <class Net>
 struct GrowthFixture {

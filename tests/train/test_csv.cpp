@@ -16,7 +16,7 @@ using namespace netgrow;
 
 namespace {
 
-std::string temp_path(const std::string& name) {
+std::string csv_temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("netgrow_test_csv_" + name)).string();
 }
 
@@ -50,7 +50,7 @@ TEST_CASE("csv_escape quotes only what needs quoting, doubling quotes") {
 }
 
 TEST_CASE("CsvWriter writes the header and rows byte for byte") {
-  const std::string path = temp_path("rows.csv");
+  const std::string path = csv_temp_path("rows.csv");
   {
     CsvWriter csv(path, {"method", "seed", "step", "loss", "ok", "note"});
     csv.row("GradMax", 0, std::int64_t{10}, 0.1, true, std::string("a,b"));
@@ -73,7 +73,7 @@ TEST_CASE("CsvWriter writes the header and rows byte for byte") {
 }
 
 TEST_CASE("numbers read back exactly") {
-  const std::string path = temp_path("exact.csv");
+  const std::string path = csv_temp_path("exact.csv");
   const double third = 1.0 / 3.0, tiny = 4.9e-324, big = 1.7976931348623157e308;
   {
     CsvWriter csv(path, {"a", "b", "c"});
@@ -92,7 +92,7 @@ TEST_CASE("numbers read back exactly") {
 }
 
 TEST_CASE("a global locale with a decimal comma and digit grouping changes nothing") {
-  const std::string path = temp_path("locale.csv");
+  const std::string path = csv_temp_path("locale.csv");
   const std::locale previous = std::locale::global(std::locale(std::locale::classic(), new DecimalComma));
   {
     CsvWriter csv(path, {"count", "value"});
@@ -104,7 +104,7 @@ TEST_CASE("a global locale with a decimal comma and digit grouping changes nothi
 }
 
 TEST_CASE("CsvWriter reports files it cannot create") {
-  CHECK_THROWS_WITH_AS(CsvWriter(temp_path("no_such_dir") + "/x.csv", {"a"}), doctest::Contains("cannot create"),
+  CHECK_THROWS_WITH_AS(CsvWriter(csv_temp_path("no_such_dir") + "/x.csv", {"a"}), doctest::Contains("cannot create"),
                        IoError);
-  CHECK_THROWS_AS(CsvWriter(temp_path("empty.csv"), {}), ArgumentError);
+  CHECK_THROWS_AS(CsvWriter(csv_temp_path("empty.csv"), {}), ArgumentError);
 }

@@ -14,7 +14,7 @@ using namespace netgrow;
 
 namespace {
 
-std::string temp_path(const std::string& name) {
+std::string summary_temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("netgrow_test_summary_" + name)).string();
 }
 
@@ -35,7 +35,7 @@ bool is_utc_timestamp(const std::string& s) {
 }  // namespace
 
 TEST_CASE("RunSummary writes its standard fields and the user's content, in order") {
-  const std::string path = temp_path("run.json");
+  const std::string path = summary_temp_path("run.json");
   const char* argv[] = {"fashion_mnist", "--epochs", "3", "--methods=GradMax,Random"};
   RunSummary summary("fashion_mnist", 4, argv);
   summary["config"] = {{"epochs", 3}, {"lr", 0.05}, {"methods", {"GradMax", "Random"}}};
@@ -75,6 +75,6 @@ TEST_CASE("RunSummary writes its standard fields and the user's content, in orde
 }
 
 TEST_CASE("write_json_file: errors name the file") {
-  CHECK_THROWS_WITH_AS(write_json_file(temp_path("missing_dir") + "/s.json", nlohmann::json{{"a", 1}}),
+  CHECK_THROWS_WITH_AS(write_json_file(summary_temp_path("missing_dir") + "/s.json", nlohmann::json{{"a", 1}}),
                        doctest::Contains("cannot create"), IoError);
 }
