@@ -40,7 +40,9 @@
 //                    or more), expanded to the target depth at the same step by zero-output copies of
 //                    the identity blocks (grow::expand_depth, interpolation order), then LEMON's schedule
 // Prints test accuracy per method (mean and 80% interval over --seeds), training FLOPs relative to
-// Baseline-Big and wall-clock time, with a progress line during training (--progress). Writes, with
+// Baseline-Big and wall-clock time, with a progress line during training (--progress). A run whose loss
+// or weights become non-finite stops there and is reported as DIVERGED (accuracy NaN, "diverged" in the
+// summary); the other methods and seeds still run. Writes, with
 // the prefix --out (default ./fashion_mnist):
 //   <out>_curves.csv      loss, accuracy, parameters, FLOPs and widths per logged step, method and seed
 //   <out>_summary.json    the settings and every result (per seed and aggregated)
@@ -50,6 +52,7 @@
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -102,6 +105,7 @@ struct Run {
   double test_accuracy = 0, test_loss = 0, train_flops = 0, seconds = 0, growth_seconds = 0;
   std::string final_widths;
   std::vector<CurvePoint> curve;
+  std::string diverged;  // non-empty: training stopped at a non-finite loss or weight (what and where)
 };
 
 // Growth number g of the plan at every site of the model.
@@ -250,6 +254,10 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
   const auto start = std::chrono::steady_clock::now();
   for (std::int64_t step = 0; step < c.steps; ++step) {
     if (m.grows && schedule.due(step)) {
+      if (const auto where = net.find_non_finite()) {  // growth would read the broken weights
+        run.diverged = "non-finite " + *where + " before the growth at step " + std::to_string(step);
+        break;
+      }
       const auto g0 = std::chrono::steady_clock::now();
       const auto idx = grow_sampler.next();
       gather_rows(data.train.images, idx, gx);
@@ -276,10 +284,10 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
     const auto logits = net.forward(x);
     grad.resize(logits.shape());
     const auto r = SoftmaxCrossEntropy{}(logits, y, grad);
-    if (!std::isfinite(r.loss)) {
+    if (!std::isfinite(r.loss)) {  // recorded as the method's result; the other methods still run
       const auto where = net.find_non_finite();
-      throw NumericError(m.name + ": loss became " + std::to_string(r.loss) + " at step " + std::to_string(step) +
-                         (where ? " (" + *where + ")" : ""));
+      run.diverged = "loss " + std::to_string(r.loss) + " at step " + std::to_string(step) + (where ? " (" + *where + ")" : "");
+      break;
     }
     net.backward(grad);
     if (m.stage_lr && step > 0 && step % lra_every == 0) stages.update(net);
@@ -293,6 +301,11 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
   }
   progress.finish();
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  run.final_widths = widths_of(model);
+  if (!run.diverged.empty()) {
+    run.test_accuracy = run.test_loss = std::numeric_limits<double>::quiet_NaN();
+    return run;
+  }
   const auto test = evaluate(net, data.test);
   run.test_accuracy = test.accuracy();
   run.test_loss = test.loss;
@@ -390,7 +403,10 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
           train(data, c, m, 2000 + static_cast<std::uint64_t>(s), std::max<int>(1, c.steps / 100), progress,
                 flags.number("auto-threshold"), std::max<std::int64_t>(1, flags.integer("lra-every"))));
       const Run& r = runs[m.name].back();
-      std::printf("  %-15s seed %d: test accuracy %.4f, %.1f s\n", m.name.c_str(), s, r.test_accuracy, r.seconds);
+      if (r.diverged.empty())
+        std::printf("  %-15s seed %d: test accuracy %.4f, %.1f s\n", m.name.c_str(), s, r.test_accuracy, r.seconds);
+      else
+        std::printf("  %-15s seed %d: DIVERGED, %s\n", m.name.c_str(), s, r.diverged.c_str());
       std::fflush(stdout);
     }
 
@@ -428,6 +444,9 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
         {"seconds", seconds},
         {"final_widths", widths}};
     if (m.automatic) results[m.name]["controller_decisions_seed0"] = runs[m.name][0].decisions;
+    std::vector<std::string> diverged;
+    for (const auto& r : runs[m.name]) diverged.push_back(r.diverged);
+    results[m.name]["diverged"] = diverged;  // per seed; empty where training finished
     accuracy_points.labels.push_back(m.name);
     accuracy_points.values.push_back(interval.mean);
     accuracy_points.low.push_back(interval.low);
