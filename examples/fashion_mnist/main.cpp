@@ -309,7 +309,6 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
   const auto test = evaluate(net, data.test);
   run.test_accuracy = test.accuracy();
   run.test_loss = test.loss;
-  run.final_widths = widths_of(model);
   if (m.automatic) run.decisions = trigger.log().to_json();
   return run;
 }

@@ -8,7 +8,6 @@
 
 #include "support/iota.hpp"
 
-using netgrow::Index;
 using netgrow::Shape;
 using netgrow::Tensor;
 

@@ -14,11 +14,6 @@
 using namespace netgrow;
 using namespace netgrow::test;
 
-namespace {
-
-
-}  // namespace
-
 TEST_CASE("circular sources: every neuron q - 1 copies and the first r one more; equal copies and averages") {
   using V = std::vector<Index>;
   CHECK(grow::Lemon::sources(3, 4, false) == V{0, 1, 2, 0});

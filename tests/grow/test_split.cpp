@@ -7,11 +7,6 @@
 using namespace netgrow;
 using namespace netgrow::test;
 
-namespace {
-
-
-}  // namespace
-
 TEST_CASE_TEMPLATE("Split keeps the output for activations without f(0) = 0 requirements", Act, Tanh, Gelu,
                    CenteredLogistic, Relu) {
   GrowthFixture<DenseActDense<Act>> f(1, Dense{.in = 20, .out = 5}, Act{}, Dense{.in = 5, .out = 10});

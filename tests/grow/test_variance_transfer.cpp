@@ -14,7 +14,6 @@ using namespace netgrow::test;
 
 namespace {
 
-
 // Dense -> Relu1 -> Dense -> BatchNorm -> Relu1 -> Dense: pair (0, 2) has a BatchNorm after its consumer.
 using NormNet = Sequential<double, Cpu, Dense, Relu1, Dense, BatchNorm, Relu1, Dense>;
 
