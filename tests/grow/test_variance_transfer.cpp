@@ -1,5 +1,5 @@
 // Tests grow/variance_transfer.hpp: cancelling pairs keep the output exactly for any activation and odd
-// counts, the new weights have the transferred scale, new neurons learn at once with opposite incoming
+// counts, the new weights have the fan-in rule's or the existing weights' scale, new neurons learn at once with opposite incoming
 // gradients, and the rescale of the consumer is absorbed exactly by a BatchNorm after it (running
 // statistics and eps) in training and evaluation mode, dense and convolutional, and skipped without one.
 #include <doctest/doctest.h>
@@ -49,11 +49,9 @@ TEST_CASE_TEMPLATE("variance transfer keeps the output exactly for any activatio
     for (Index c = 0; c < 5; ++c) CHECK(g2.at(r, c) == w2.at(r, c));
 }
 
-TEST_CASE("new neurons come in pairs: shared incoming weights, opposite outgoing weights, the transferred scale") {
+TEST_CASE("new neurons come in pairs: shared incoming weights, opposite outgoing weights, the fan-in rule's scale") {
   GrowthFixture<DenseActDense<Relu1>> f(2, Dense{.in = 20, .out = 8}, Relu1{}, Dense{.in = 8, .out = 10});
   f.train(3);
-  const double rms_in = rms(f.net.template layer<0>().weight().value.cview());
-  const double rms_out = rms(f.net.template layer<2>().weight().value.cview());
   grow::grow_width<0, 2>(f.net, 41, grow::VarianceTransfer{}, f.rng);  // 20 pairs and one unpaired neuron
   const auto& w0 = f.net.template layer<0>().weight().value;
   const auto& w2 = f.net.template layer<2>().weight().value;
@@ -65,15 +63,32 @@ TEST_CASE("new neurons come in pairs: shared incoming weights, opposite outgoing
   }
   CHECK(rows_norm(w0, 48, 1) > 0);  // the unpaired neuron: random incoming, zero outgoing
   CHECK(cols_norm(w2, 48, 1) == 0.0);
-  // Scales: incoming at the producer's existing scale (its fan-in is unchanged), outgoing at the
-  // consumer's scale moved from fan-in 8 to 49 (sqrt rule). 800 and 400 draws: within 10%.
-  Tensor<double> new_in({40, 20}), new_out({10, 40});
-  for (Index r = 0; r < 40; ++r)
-    for (Index c = 0; c < 20; ++c) new_in.at(r, c) = w0.at(8 + r, c);
-  for (Index r = 0; r < 10; ++r)
-    for (Index c = 0; c < 40; ++c) new_out.at(r, c) = w2.at(r, 8 + c);
-  CHECK(rms(new_in.cview()) == doctest::Approx(rms_in).epsilon(0.1));
-  CHECK(rms(new_out.cview()) == doctest::Approx(rms_out * std::sqrt(8.0 / 49.0)).epsilon(0.1));
+  // Default scale: an initialiser's draw, std fan_in^-1/2 for the producer's fan-in 20 and the
+  // consumer's new fan-in 49. 800 and 400 draws: within 10%.
+  CHECK(rows_norm(w0, 8, 40) / std::sqrt(40.0 * 20) == doctest::Approx(1.0 / std::sqrt(20.0)).epsilon(0.1));
+  CHECK(cols_norm(w2, 8, 40) / std::sqrt(40.0 * 10) == doctest::Approx(1.0 / std::sqrt(49.0)).epsilon(0.1));
+}
+
+TEST_CASE("Scale::existing_rms draws the new weights at the existing weights' scale, the consumer's moved by c") {
+  GrowthFixture<DenseActDense<Relu1>> f(2, Dense{.in = 20, .out = 8}, Relu1{}, Dense{.in = 8, .out = 10});
+  f.train(3);
+  // Existing weights scaled well away from the fan-in rule's scale, so the two cannot be confused.
+  ops::scale<double>(f.net.template layer<0>().weight().value.view(), 3.0);
+  ops::scale<double>(f.net.template layer<2>().weight().value.view(), 0.2);
+  const double rms_in = rms(f.net.template layer<0>().weight().value.cview());
+  const double rms_out = rms(f.net.template layer<2>().weight().value.cview());
+  const auto vt = grow::VarianceTransfer{.scale = grow::VarianceTransfer::Scale::existing_rms};
+  grow::grow_width<0, 2>(f.net, 40, vt, f.rng);
+  const auto& w0 = f.net.template layer<0>().weight().value;
+  const auto& w2 = f.net.template layer<2>().weight().value;
+  CHECK(rows_norm(w0, 8, 40) / std::sqrt(40.0 * 20) == doctest::Approx(rms_in).epsilon(0.1));
+  CHECK(cols_norm(w2, 8, 40) / std::sqrt(40.0 * 10) == doctest::Approx(rms_out * std::sqrt(8.0 / 48.0)).epsilon(0.1));
+  // gain multiplies the transferred scale.
+  GrowthFixture<DenseActDense<Relu1>> g(2, Dense{.in = 20, .out = 8}, Relu1{}, Dense{.in = 8, .out = 10});
+  const double g_rms_in = rms(g.net.template layer<0>().weight().value.cview());
+  grow::grow_width<0, 2>(g.net, 40, grow::VarianceTransfer{.scale = vt.scale, .gain = 0.5}, g.rng);
+  CHECK(rows_norm(g.net.template layer<0>().weight().value, 8, 40) / std::sqrt(40.0 * 20) ==
+        doctest::Approx(0.5 * g_rms_in).epsilon(0.1));
 }
 
 TEST_CASE("a fixed gain draws the new weights at gain x fan_in^-e; the fan_in rule uses e = 1") {
@@ -114,6 +129,7 @@ TEST_CASE("noise breaks a pair's symmetry and keeps the output approximately; ba
   const auto& w0 = f.net.template layer<0>().weight().value;
   CHECK(w0.at(5, 0) != w0.at(6, 0));
   CHECK_THROWS_AS((grow::grow_width<0, 2>(f.net, 2, grow::VarianceTransfer{.gain = -1}, f.rng)), ArgumentError);
+  CHECK_THROWS_AS((grow::grow_width<0, 2>(f.net, 2, grow::VarianceTransfer{.gain = 0}, f.rng)), ArgumentError);
   CHECK_THROWS_AS((grow::grow_width<0, 2>(f.net, 2, grow::VarianceTransfer{.noise = -1}, f.rng)), ArgumentError);
   CHECK(f.net.template layer<0>().out_features() == 9);  // the failed requests changed nothing
 }
