@@ -29,6 +29,8 @@
 //                    rescaled to its new fan-in where a BatchNorm follows it) on the same schedule as
 //                    Random and GradMax; +LRA adds the per-stage learning rates (grow::StageLearningRates,
 //                    recomputed at each growth and every --lra-every steps)
+//   VT-RMS           VT with the new weights at the existing weights' scale (VarianceTransfer::Scale::
+//                    existing_rms) instead of the fan-in rule's; diverges on the plain small CNN
 //   VT-Paper         VT+LRA on the paper's schedule: every site grows by 20% of its width (rounded to
 //                    even) from the seed until its target (models::plan_geometric_growth), at steps
 //                    whose intervals lengthen by 25% from 8% of training (grow::lengthening_steps)
@@ -42,7 +44,8 @@
 // Prints test accuracy per method (mean and 80% interval over --seeds), training FLOPs relative to
 // Baseline-Big and wall-clock time, with a progress line during training (--progress). A run whose loss
 // or weights become non-finite stops there and is reported as DIVERGED (accuracy NaN, "diverged" in the
-// summary); the other methods and seeds still run. Writes, with
+// summary); the other methods and seeds still run, and a method's table row aggregates its finished seeds
+// ("(1/2 diverged)" after the accuracy). Writes, with
 // the prefix --out (default ./fashion_mnist):
 //   <out>_curves.csv      loss, accuracy, parameters, FLOPs and widths per logged step, method and seed
 //   <out>_summary.json    the settings and every result (per seed and aggregated)
@@ -347,6 +350,8 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
       {"GradMax-Auto", true, false, {}, true},
       {"VT", true, false, grow_all<Model>(grow::VarianceTransfer{})},
       {"VT+LRA", true, false, grow_all<Model>(grow::VarianceTransfer{}), false, false, When::schedule, true},
+      {"VT-RMS", true, false,
+       grow_all<Model>(grow::VarianceTransfer{.scale = grow::VarianceTransfer::Scale::existing_rms})},
       {"VT-Paper", true, false, grow_all<Model>(grow::VarianceTransfer{}), false, false, When::geometric, true},
       {"LEMON", true, false, grow_all<Model>(grow::Lemon{}), false, false, When::once},
   };
@@ -419,27 +424,39 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
                                             " seed(s))",
                                    .ylabel = "test accuracy"};
   for (const auto& m : methods) {
-    std::vector<double> acc, losses, seconds, flops_per_seed;
+    // Per-seed lists keep every seed (NaN where a run diverged); the aggregates are over finished seeds.
+    std::vector<double> acc, finished_acc, losses, seconds, flops_per_seed;
     std::vector<std::string> widths;
     double loss = 0, flops = 0, secs = 0;
+    std::string last_widths;
     for (const auto& r : runs[m.name]) {
-      acc.push_back(r.test_accuracy), loss += r.test_loss, flops += r.train_flops, secs += r.seconds;
-      losses.push_back(r.test_loss), seconds.push_back(r.seconds), flops_per_seed.push_back(r.train_flops);
-      widths.push_back(r.final_widths);
+      acc.push_back(r.test_accuracy), losses.push_back(r.test_loss), seconds.push_back(r.seconds);
+      flops_per_seed.push_back(r.train_flops), widths.push_back(r.final_widths);
+      if (!r.diverged.empty()) continue;
+      finished_acc.push_back(r.test_accuracy), loss += r.test_loss, flops += r.train_flops, secs += r.seconds;
+      last_widths = r.final_widths;
     }
-    const double n = static_cast<double>(runs[m.name].size());
+    const std::size_t finished = finished_acc.size(), diverged_seeds = runs[m.name].size() - finished;
+    const double n = static_cast<double>(finished);
+    const double nan = std::numeric_limits<double>::quiet_NaN();
     char flops_text[32] = "n/a";
-    if (big_flops > 0) std::snprintf(flops_text, sizeof flops_text, "%.2f", flops / n / big_flops);
-    const auto interval = examples::interval_80(acc);
-    std::printf("%-15s %-28s %-12.4f %-18s %-10.1f %s\n", m.name.c_str(), examples::format_interval(interval).c_str(),
-                loss / n, flops_text, secs / n, runs[m.name][0].final_widths.c_str());
+    if (big_flops > 0 && finished > 0) std::snprintf(flops_text, sizeof flops_text, "%.2f", flops / n / big_flops);
+    const auto interval = finished > 0 ? examples::interval_80(finished_acc) : examples::Interval{nan, nan, nan};
+    std::string accuracy_text = finished > 0 ? examples::format_interval(interval) : "DIVERGED";
+    if (finished > 0 && diverged_seeds > 0)
+      accuracy_text += " (" + std::to_string(diverged_seeds) + "/" + std::to_string(runs[m.name].size()) + " diverged)";
+    std::printf("%-15s %-28s %-12.4f %-18s %-10.1f %s\n", m.name.c_str(), accuracy_text.c_str(),
+                finished > 0 ? loss / n : nan, flops_text, finished > 0 ? secs / n : nan,
+                finished > 0 ? last_widths.c_str() : runs[m.name][0].final_widths.c_str());
     results[m.name] = {
         {"test_accuracy", acc},
         {"test_accuracy_mean", interval.mean},
         {"test_accuracy_ci80", {interval.low, interval.high}},
         {"test_loss", losses},
         {"train_flops", flops_per_seed},
-        {"train_flops_vs_big", big_flops > 0 ? RunSummary::Json(flops / n / big_flops) : RunSummary::Json()},
+        {"train_flops_vs_big",
+         big_flops > 0 && finished > 0 ? RunSummary::Json(flops / n / big_flops) : RunSummary::Json()},
+        {"seeds_diverged", diverged_seeds},
         {"seconds", seconds},
         {"final_widths", widths}};
     if (m.automatic) results[m.name]["controller_decisions_seed0"] = runs[m.name][0].decisions;
