@@ -29,9 +29,9 @@
 /// trained layer's rms is mostly its learned low-rank part (2 to 2.5 times the initialiser's std in the
 /// small Fashion-MNIST CNN after 140 steps), and i.i.d. weights at that rms on both sides of every new
 /// pair add far more curvature than the existing neurons carry. Measured on examples/fashion_mnist
-/// (plain small CNN, all three sites growing at once, SGD Nesterov lr 0.05): existing_rms diverges
-/// within 15 steps of the second growth, fan_in_rule with gain 1 trains through every growth without a
-/// loss spike (see README, "Variance transfer on a network without BatchNorm").
+/// (plain small CNN, all three sites growing at once, SGD Nesterov lr 0.05): with existing_rms the loss
+/// spikes after the second growth and one of two seeds diverges; fan_in_rule with gain 1 trains through
+/// every growth without a spike (see README, "Variance transfer on a network without BatchNorm").
 /// The rescale keeps the function only where a normalisation absorbs it: with a BatchNorm right after
 /// the consumer, grow_width multiplies its running mean by c, its running variance and eps by c^2
 /// (BatchNormLayer::rescale_input), which is exact in training and evaluation mode. Without one the
