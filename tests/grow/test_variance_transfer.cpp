@@ -1,7 +1,8 @@
 // Tests grow/variance_transfer.hpp: cancelling pairs keep the output exactly for any activation and odd
 // counts, the new weights have the fan-in rule's or the existing weights' scale, new neurons learn at
-// once with opposite incoming gradients, and the rescale of the consumer is absorbed exactly by a BatchNorm after it (running
-// statistics and eps) in training and evaluation mode, dense and convolutional, and skipped without one.
+// once with opposite incoming gradients, and the rescale of the consumer is absorbed exactly by a
+// BatchNorm after it (running statistics and eps) in training and evaluation mode, dense and
+// convolutional, and skipped without one.
 #include <doctest/doctest.h>
 
 #include <cmath>
