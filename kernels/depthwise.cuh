@@ -18,7 +18,7 @@
 
 #include <cuda_runtime.h>
 
-#include "netgrow/backend/cpu/conv.hpp"
+#include "netgrow/core/conv_geometry.hpp"
 #include "netgrow/core/config.hpp"
 #include "netgrow/core/error.hpp"
 #include "netgrow/kernels/launch.cuh"
@@ -34,7 +34,7 @@ struct Extent {
   Index batch, channels, height, width, out_height, out_width, kernel, stride, padding;
 };
 
-inline Extent extent_of(Index batch, Index channels, const ops::ConvGeometry& g) {
+inline Extent extent_of(Index batch, Index channels, const ConvGeometry& g) {
   return {batch, channels, g.height, g.width, g.out_height(), g.out_width(), g.kernel, g.stride, g.padding};
 }
 
@@ -116,7 +116,7 @@ __global__ void depthwise_v1_block_per_tap(const T* x, const T* dy, Extent e, bo
   *out = static_cast<T>(s + (accumulate ? static_cast<double>(*out) : 0.0));
 }
 
-inline void check_extent(Index batch, Index channels, const ops::ConvGeometry& g, const char* who) {
+inline void check_extent(Index batch, Index channels, const ConvGeometry& g, const char* who) {
   g.check(who);
   require(batch >= 0 && channels >= 0, who, ": invalid batch ", batch, " or channel count ", channels);
   require(channels <= 2147483647 && g.kernel * g.kernel < 65535, who, ": ", channels, " channels with a ", g.kernel,
@@ -128,7 +128,7 @@ inline void check_extent(Index batch, Index channels, const ops::ConvGeometry& g
 // y (N, C, Ho, Wo) = depthwise(x (N, C, H, W), w (C, 1, k, k)) + bias (C; null: none); assigned.
 // g: the window over one (H, W) map (g.channels is not used). Asynchronous on `stream`.
 template <class T>
-void depthwise_conv2d_forward(const T* x, Index batch, Index channels, const ops::ConvGeometry& g, const T* w,
+void depthwise_conv2d_forward(const T* x, Index batch, Index channels, const ConvGeometry& g, const T* w,
                               const T* bias, T* y, cudaStream_t stream) {
   depthwise_detail::check_extent(batch, channels, g, "kernels::depthwise_conv2d_forward");
   const Index total = batch * channels * g.positions();
@@ -140,7 +140,7 @@ void depthwise_conv2d_forward(const T* x, Index batch, Index channels, const ops
 
 // dx (N, C, H, W) = the input gradient of the depthwise convolution for dy (N, C, Ho, Wo); assigned.
 template <class T>
-void depthwise_conv2d_input_grad(const T* dy, Index batch, Index channels, const ops::ConvGeometry& g, const T* w,
+void depthwise_conv2d_input_grad(const T* dy, Index batch, Index channels, const ConvGeometry& g, const T* w,
                                  T* dx, cudaStream_t stream) {
   depthwise_detail::check_extent(batch, channels, g, "kernels::depthwise_conv2d_input_grad");
   const Index total = batch * channels * g.height * g.width;
@@ -154,7 +154,7 @@ void depthwise_conv2d_input_grad(const T* dy, Index batch, Index channels, const
 // dw (C, 1, k, k) = sum over n, Ho, Wo of dy x through each tap, and db (C; null: none) = the sum of dy
 // per channel, accumulated in double: assigned, or added to when `accumulate`.
 template <class T>
-void depthwise_conv2d_weight_grad(const T* x, const T* dy, Index batch, Index channels, const ops::ConvGeometry& g,
+void depthwise_conv2d_weight_grad(const T* x, const T* dy, Index batch, Index channels, const ConvGeometry& g,
                                   T* dw, T* db, bool accumulate, cudaStream_t stream) {
   depthwise_detail::check_extent(batch, channels, g, "kernels::depthwise_conv2d_weight_grad");
   if (channels == 0) return;

@@ -47,7 +47,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "netgrow/backend/cuda/check.hpp"
+#include "netgrow/core/cuda_check.hpp"
 #include "netgrow/core/config.hpp"
 #include "netgrow/core/error.hpp"
 

@@ -24,8 +24,8 @@
 #include <algorithm>
 #include <climits>
 
-#include "netgrow/backend/cpu/conv.hpp"
-#include "netgrow/backend/cuda/check.hpp"
+#include "netgrow/core/conv_geometry.hpp"
+#include "netgrow/core/cuda_check.hpp"
 #include "netgrow/core/config.hpp"
 #include "netgrow/core/error.hpp"
 
@@ -40,7 +40,7 @@ struct Geometry {
   int columns;  // N Ho Wo
 };
 
-inline Geometry checked_geometry(Index batch, const ops::ConvGeometry& g, const char* who) {
+inline Geometry checked_geometry(Index batch, const ConvGeometry& g, const char* who) {
   g.check(who);
   require(batch >= 0 && g.channels >= 0 && g.height >= 0 && g.width >= 0, who, ": negative size (batch ", batch,
           ", channels ", g.channels, ", height ", g.height, ", width ", g.width, ")");
@@ -122,7 +122,7 @@ __global__ void __launch_bounds__(threads_per_block)
 
 // cols (C k k, N Ho Wo) = im2col of images (N, C, H, W); cols is assigned. Asynchronous on `stream`.
 template <class T>
-void im2col(const T* images, Index batch, const ops::ConvGeometry& g, T* cols, cudaStream_t stream) {
+void im2col(const T* images, Index batch, const ConvGeometry& g, T* cols, cudaStream_t stream) {
   namespace d = im2col_detail;
   const d::Geometry geo = d::checked_geometry(batch, g, "im2col");
   if (geo.rows == 0 || geo.columns == 0) return;
@@ -134,7 +134,7 @@ void im2col(const T* images, Index batch, const ops::ConvGeometry& g, T* cols, c
 // images (N, C, H, W) += col2im of cols (C k k, N Ho Wo), the adjoint of im2col. Each pixel is written by
 // exactly one thread (deterministic, no atomics). Asynchronous on `stream`.
 template <class T>
-void col2im(const T* cols, Index batch, const ops::ConvGeometry& g, T* images, cudaStream_t stream) {
+void col2im(const T* cols, Index batch, const ConvGeometry& g, T* images, cudaStream_t stream) {
   namespace d = im2col_detail;
   const d::Geometry geo = d::checked_geometry(batch, g, "col2im");
   const int plane_size = geo.height * geo.width, planes = geo.batch * geo.channels;

@@ -8,7 +8,7 @@
 
 #include <cuda_runtime.h>
 
-#include "netgrow/backend/cuda/check.hpp"
+#include "netgrow/core/cuda_check.hpp"
 #include "netgrow/core/config.hpp"
 
 namespace netgrow::kernels::detail {

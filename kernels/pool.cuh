@@ -21,7 +21,7 @@
 
 #include <cstdint>
 
-#include "netgrow/backend/cpu/conv.hpp"
+#include "netgrow/core/conv_geometry.hpp"
 #include "netgrow/core/config.hpp"
 #include "netgrow/core/error.hpp"
 #include "netgrow/kernels/launch.cuh"
@@ -30,12 +30,12 @@ namespace netgrow::kernels {
 
 namespace pool_detail {
 
-// The window geometry in kernel arguments (ops::ConvGeometry's numbers; maps = N C).
+// The window geometry in kernel arguments (ConvGeometry's numbers; maps = N C).
 struct Window {
   Index maps, height, width, out_height, out_width, kernel, stride, padding;
 };
 
-inline Window window_of(Index maps, const ops::ConvGeometry& g) {
+inline Window window_of(Index maps, const ConvGeometry& g) {
   return {maps, g.height, g.width, g.out_height(), g.out_width(), g.kernel, g.stride, g.padding};
 }
 
@@ -155,7 +155,7 @@ __global__ void global_avg_v1_backward(const T* dy, Index maps, Index hw, T* dx)
     dx[i] = dy[i / hw] / n;
 }
 
-inline void check_window(Index maps, const ops::ConvGeometry& g, const char* who) {
+inline void check_window(Index maps, const ConvGeometry& g, const char* who) {
   g.check(who);
   require(maps >= 0, who, ": negative map count ", maps);
   require(g.height * g.width <= 2147483647, who, ": ", g.height, "x", g.width, " maps exceed int32 positions");
@@ -167,7 +167,7 @@ inline void check_window(Index maps, const ops::ConvGeometry& g, const char* who
 // = the winner's position iy W + ix within its map. Both assigned. g: the window over one map
 // (g.channels is not used). Asynchronous on `stream`.
 template <class T>
-void max_pool2d_forward(const T* x, Index maps, const ops::ConvGeometry& g, T* y, std::int32_t* argmax,
+void max_pool2d_forward(const T* x, Index maps, const ConvGeometry& g, T* y, std::int32_t* argmax,
                         cudaStream_t stream) {
   pool_detail::check_window(maps, g, "kernels::max_pool2d_forward");
   const auto w = pool_detail::window_of(maps, g);
@@ -181,7 +181,7 @@ void max_pool2d_forward(const T* x, Index maps, const ops::ConvGeometry& g, T* y
 // dx (maps, H, W) is assigned: each input element receives the sum of dy over the outputs that
 // recorded it as their winner (zero elsewhere).
 template <class T>
-void max_pool2d_backward(const T* dy, const std::int32_t* argmax, Index maps, const ops::ConvGeometry& g, T* dx,
+void max_pool2d_backward(const T* dy, const std::int32_t* argmax, Index maps, const ConvGeometry& g, T* dx,
                          cudaStream_t stream) {
   pool_detail::check_window(maps, g, "kernels::max_pool2d_backward");
   const auto w = pool_detail::window_of(maps, g);
@@ -194,7 +194,7 @@ void max_pool2d_backward(const T* dy, const std::int32_t* argmax, Index maps, co
 
 // y (maps, Ho, Wo) = the sum of each window's in-bounds elements / (k k); assigned.
 template <class T>
-void avg_pool2d_forward(const T* x, Index maps, const ops::ConvGeometry& g, T* y, cudaStream_t stream) {
+void avg_pool2d_forward(const T* x, Index maps, const ConvGeometry& g, T* y, cudaStream_t stream) {
   pool_detail::check_window(maps, g, "kernels::avg_pool2d_forward");
   const auto w = pool_detail::window_of(maps, g);
   const Index total = maps * g.positions();
@@ -207,7 +207,7 @@ void avg_pool2d_forward(const T* x, Index maps, const ops::ConvGeometry& g, T* y
 
 // dx (maps, H, W) = the adjoint of avg_pool2d_forward applied to dy; assigned.
 template <class T>
-void avg_pool2d_backward(const T* dy, Index maps, const ops::ConvGeometry& g, T* dx, cudaStream_t stream) {
+void avg_pool2d_backward(const T* dy, Index maps, const ConvGeometry& g, T* dx, cudaStream_t stream) {
   pool_detail::check_window(maps, g, "kernels::avg_pool2d_backward");
   const auto w = pool_detail::window_of(maps, g);
   const Index total = maps * g.height * g.width;

@@ -35,7 +35,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "netgrow/backend/cuda/check.hpp"
+#include "netgrow/core/cuda_check.hpp"
 #include "netgrow/core/config.hpp"
 #include "netgrow/core/error.hpp"
 

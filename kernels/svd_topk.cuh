@@ -45,8 +45,8 @@
 
 #include <netgrow/kernels/svd_jacobi.cuh>
 
-#include "netgrow/backend/cuda/check.hpp"
-#include "netgrow/backend/cuda/library_check.hpp"
+#include "netgrow/core/cuda_check.hpp"
+#include "netgrow/core/cuda_library_check.hpp"
 #include "netgrow/core/config.hpp"
 #include "netgrow/core/error.hpp"
 

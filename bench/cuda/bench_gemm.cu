@@ -35,8 +35,8 @@
 #include <netgrow/kernels/gemm.cuh>
 
 #include "event_timer.hpp"
-#include "netgrow/backend/cuda/check.hpp"
-#include "netgrow/backend/cuda/library_check.hpp"
+#include "netgrow/core/cuda_check.hpp"
+#include "netgrow/core/cuda_library_check.hpp"
 
 namespace {
 

@@ -37,8 +37,8 @@
 #include <netgrow/kernels/svd_topk.cuh>
 
 #include "event_timer.hpp"
-#include "netgrow/backend/cuda/check.hpp"
-#include "netgrow/backend/cuda/library_check.hpp"
+#include "netgrow/core/cuda_check.hpp"
+#include "netgrow/core/cuda_library_check.hpp"
 #include "netgrow/backend/cuda/solver.hpp"
 
 namespace {

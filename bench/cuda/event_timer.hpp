@@ -7,7 +7,7 @@
 
 #include <cstdio>
 
-#include "netgrow/backend/cuda/check.hpp"
+#include "netgrow/core/cuda_check.hpp"
 
 namespace netgrow::bench {
 

@@ -1,6 +1,7 @@
 /// \file
-/// netgrow/cuda.hpp: netgrow with its CUDA backend. Include this one header, instead of
-/// <netgrow/netgrow.hpp> and before any other netgrow header, from translation units compiled by nvcc:
+/// netgrow/cuda.hpp: netgrow with its CUDA back end. Include this header (it includes
+/// <netgrow/netgrow.hpp>) from translation units compiled by nvcc, in any order with other netgrow
+/// headers:
 ///
 /// ~~~
 ///   Rng rng(42);
@@ -12,15 +13,15 @@
 ///
 /// What it adds to the CPU library:
 /// ~~~{.unparsed}
-///   backend/cuda/check.hpp        CUDA errors as exceptions (CudaError, CudaOutOfMemory), device queries
+///   core/cuda_check.hpp        CUDA errors as exceptions (CudaError, CudaOutOfMemory), device queries
 ///   backend/cuda/device_pool.hpp  the pooled device allocator (size classes, per-stream reuse, trim())
 ///   backend/cuda/context.hpp      cuda::context(): stream, cuBLAS/cuSOLVER handles, workspace, GemmPath
 ///   backend/cuda/memory.hpp       device buffers: Tensor<T, Cuda>
 ///   backend/cuda/transfer.hpp     to<Cuda>(t), to<Cpu>(t), copy(src, dst) across devices
-///   backend/cuda/ops.hpp          the op facade on Cuda views (GEMM, element-wise, reductions, losses,
-///                                 optimizer updates, layout ops, convolution, depthwise convolution,
-///                                 BatchNorm, LayerNorm, pooling, top-k SVD), over kernels/*.cuh and
-///                                 cuBLAS
+///   backend/cuda/ops.hpp          the Cuda back end of every op family of the facade (ops/: GEMM,
+///                                 element-wise, reductions, losses, optimizer updates, layout ops,
+///                                 convolution, depthwise convolution, BatchNorm, LayerNorm, pooling,
+///                                 top-k SVD, GradMax's conv-pair data), over kernels/*.cuh and cuBLAS
 ///   backend/cuda/solver.hpp       cuSOLVER SVD paths (gesvdj, gesvd) beside the native kernels/svd_*.cuh
 /// ~~~
 /// Every layer (Dense, Conv2d, DepthwiseConv2d, BatchNorm, LayerNorm, pooling, activations, Flatten), Sequential,
@@ -29,15 +30,13 @@
 /// memory, transfer) also compile with the host compiler; Eigen is host-only (EIGEN_NO_CUDA).
 #pragma once
 
-// First: the CUDA overloads must be declared before the layers that call them (see backend/cuda/ops.hpp).
-#include "netgrow/backend/cuda/ops.hpp"
-
-#include "netgrow/backend/cuda/check.hpp"
 #include "netgrow/backend/cuda/context.hpp"
 #include "netgrow/backend/cuda/device_pool.hpp"
 #include "netgrow/backend/cuda/memory.hpp"
+#include "netgrow/backend/cuda/ops.hpp"
 #include "netgrow/backend/cuda/solver.hpp"
 #include "netgrow/backend/cuda/transfer.hpp"
+#include "netgrow/core/cuda_check.hpp"
 #include "netgrow/core/device.hpp"
 #include "netgrow/layers/activation_functions.hpp"
 #include "netgrow/netgrow.hpp"

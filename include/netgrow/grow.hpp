@@ -11,7 +11,7 @@
 #include "netgrow/grow/initializer.hpp"
 #include "netgrow/grow/lemon.hpp"
 #include "netgrow/grow/pair_data.hpp"
-#include "netgrow/grow/parameter_growth.hpp"
+#include "netgrow/layers/parameter_growth.hpp"
 #include "netgrow/grow/random.hpp"
 #include "netgrow/grow/schedule.hpp"
 #include "netgrow/grow/split.hpp"

@@ -5,7 +5,7 @@
 
 #include <cstdio>
 
-#include "netgrow/backend/cuda/check.hpp"
+#include "netgrow/core/cuda_check.hpp"
 
 int main(int argc, char** argv) {
   if (netgrow::cuda::device_count() == 0) {

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "activation_shim.hpp"
-#include "netgrow/backend/cuda/check.hpp"
+#include "netgrow/core/cuda_check.hpp"
 #include "netgrow/layers/activation_functions.hpp"
 
 TEST_CASE("the Relu1 functor gives the same values and slopes on the GPU as on the CPU") {

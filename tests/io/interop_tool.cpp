@@ -13,6 +13,8 @@
 #include <string>
 
 #include "netgrow/io/checkpoint.hpp"
+#include "netgrow/layers/activation.hpp"
+#include "netgrow/layers/dense.hpp"
 #include "netgrow/network/loss.hpp"
 
 using namespace netgrow;

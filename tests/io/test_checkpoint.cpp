@@ -62,6 +62,7 @@ class ScaleLayer {
   void visit_parameters(F&& f) {
     f(std::string_view("weight"), w_);
   }
+  double forward_flops(const Shape& in) const { return static_cast<double>(in.numel()); }
   Scale kind() const { return {w_.value.numel()}; }
   std::string describe() const { return "Scale(" + std::to_string(w_.value.numel()) + ")"; }
   Parameter<S, D>& weight() { return w_; }

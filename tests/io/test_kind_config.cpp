@@ -7,8 +7,18 @@
 
 #include <string>
 
+#include "netgrow/blocks/stack.hpp"
+#include "netgrow/blocks/wide_block.hpp"
+#include "netgrow/layers/activation.hpp"
+#include "netgrow/layers/avg_pool2d.hpp"
+#include "netgrow/layers/batch_norm.hpp"
+#include "netgrow/layers/conv2d.hpp"
+#include "netgrow/layers/dense.hpp"
+#include "netgrow/layers/depthwise_conv2d.hpp"
 #include "netgrow/layers/flatten.hpp"
 #include "netgrow/layers/global_avg_pool.hpp"
+#include "netgrow/layers/layer_norm.hpp"
+#include "netgrow/layers/max_pool2d.hpp"
 
 using namespace netgrow;
 using io::Json;

@@ -3,10 +3,13 @@
 #include <doctest/doctest.h>
 
 #include "netgrow/layers/activation.hpp"
+#include "netgrow/layers/conv2d.hpp"
+#include "netgrow/layers/dense.hpp"
+#include "netgrow/layers/depthwise_conv2d.hpp"
 #include "netgrow/layers/flatten.hpp"
-#include "netgrow/layers/wide_block.hpp"
+#include "netgrow/blocks/wide_block.hpp"
 #include "netgrow/network/flops.hpp"
-#include "netgrow/network/stack.hpp"
+#include "netgrow/blocks/stack.hpp"
 
 using namespace netgrow;
 

@@ -5,6 +5,7 @@
 /// so a CPU and a GPU network built from the same seed start from identical weights.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <string_view>
 
@@ -37,6 +38,15 @@ constexpr std::string_view to_string(WeightInit init) {
   }
   return "unknown";
 }
+
+/// Every WeightInit, for code that lists or parses them (found by argument lookup: io/kind_config.hpp).
+constexpr std::array<WeightInit, 7> enum_values(WeightInit) {
+  return {WeightInit::zeros,     WeightInit::glorot_uniform, WeightInit::glorot_normal, WeightInit::he_uniform,
+          WeightInit::he_normal, WeightInit::lecun_normal,   WeightInit::torch_default};
+}
+
+/// The enum's name in messages.
+constexpr std::string_view enum_name(WeightInit) { return "weight initialiser"; }
 
 /// Fills t with U[lo, hi) drawn in double (for float tensors, rounding can give exactly hi).
 template <class T>

@@ -63,25 +63,17 @@
 #include <utility>
 #include <vector>
 
-#include "netgrow/backend/cpu/layout.hpp"
+#include "netgrow/ops/layout.hpp"
 #include "netgrow/grow/gradmax.hpp"
 #include "netgrow/grow/initializer.hpp"
 #include "netgrow/grow/pair_data.hpp"
-#include "netgrow/grow/parameter_growth.hpp"
+#include "netgrow/layers/parameter_growth.hpp"
 #include "netgrow/grow/random.hpp"
 #include "netgrow/grow/traits.hpp"
 #include "netgrow/grow/width.hpp"
 #include "netgrow/layers/activation.hpp"
-#include "netgrow/layers/avg_pool2d.hpp"
-#include "netgrow/layers/batch_norm.hpp"
-#include "netgrow/layers/conv2d.hpp"
-#include "netgrow/layers/dense.hpp"
-#include "netgrow/layers/max_pool2d.hpp"
 #include "netgrow/network/sequential.hpp"
-#include "netgrow/network/stack.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
-#endif
+#include "netgrow/blocks/stack.hpp"
 
 namespace netgrow::grow {
 
@@ -97,25 +89,20 @@ concept ResidualBlock = Layer<L> && requires(L& block, const L& cblock) {
   { L::consumer_index } -> std::convertible_to<std::size_t>;
 };
 
-/// A block that is a single Dense or Conv2d layer: it grows by an identity layer (DepthIdentity).
+/// A layer that can be inserted as an identity map (Dense, Conv2d): set_identity(), and a kind that
+/// names a shape-keeping layer of a given width (layers/layer.hpp). A stack of them grows by an identity
+/// layer (DepthIdentity).
 template <class L>
-concept WeightLayerBlock = Layer<L> && (std::same_as<typename L::kind_type, Dense> ||
-                                        std::same_as<typename L::kind_type, Conv2d>);
+concept IdentityLayer = Layer<L> && requires(L& layer, const typename L::kind_type& kind, Index width) {
+  layer.set_identity();
+  { kind.shape_keeping(width) } -> std::same_as<typename L::kind_type>;
+};
 
 /// f(f(z)) = f(z) for every z: an identity layer followed by a copy of this activation, inserted after
-/// it, keeps the network's function. True for Relu, Relu1 and Identity; specialise it for other
-/// activations that have the property.
+/// it, keeps the network's function. An activation kind says so itself with
+/// `static constexpr bool idempotent = true` (Relu, Relu1, Identity).
 template <class A>
-inline constexpr bool idempotent_activation = false;
-/// Relu: max(max(z, 0), 0) = max(z, 0).
-template <>
-inline constexpr bool idempotent_activation<Relu> = true;
-/// Relu1: the same values as Relu.
-template <>
-inline constexpr bool idempotent_activation<Relu1> = true;
-/// Identity: trivially.
-template <>
-inline constexpr bool idempotent_activation<Identity> = true;
+inline constexpr bool idempotent_activation = requires { requires A::idempotent; };
 
 /// The grow batch at an insertion point: x, and dL/dx (the gradient that flowed into the layers after
 /// the insertion point). Views: they must outlive the growth.
@@ -273,28 +260,6 @@ void fresh_gradients_and_state(L& block, Net& neighbours) {
   });
 }
 
-// Identity weights and zero bias for a square Dense layer or a 'same' stride-1 Conv2d with odd kernel.
-template <class L>
-void set_identity(L& layer) {
-  using S = typename L::scalar_type;
-  using D = typename L::device_type;
-  Tensor<S, Cpu> w(layer.weight().value.shape());
-  if constexpr (std::same_as<typename L::kind_type, Dense>) {
-    require<ShapeError>(layer.in_features() == layer.out_features(), "identity layer: ", layer.describe(),
-                        " is not square");
-    for (Index i = 0; i < layer.out_features(); ++i) w.at(i, i) = S(1);
-  } else {
-    const Index k = layer.kernel();
-    require<ShapeError>(layer.in_channels() == layer.out_channels() && layer.stride() == 1 && k % 2 == 1 &&
-                            layer.padding() == k / 2,
-                        "identity layer: ", layer.describe(), " must map C channels to C with stride 1, an odd "
-                        "kernel and padding kernel / 2");
-    for (Index c = 0; c < layer.out_channels(); ++c) w.at(c, c, k / 2, k / 2) = S(1);
-  }
-  layer.weight().value = host_to<D>(std::move(w));
-  zero_bias(layer);
-}
-
 // Initialises a fresh residual block's branch so that it outputs zero (see the file comment).
 template <class Block, class Init>
 void init_residual_block(Block& block, const Init& init, Rng& rng,
@@ -382,22 +347,17 @@ void init_residual_block(Block& block, const Init& init, Rng& rng,
 }  // namespace detail
 
 /// The kind of a shape-keeping block for position `index` of `stack`, modelled on its neighbour (the
-/// block before it, or block 0 at position 0): in = out = the width there, stride 1, everything else
-/// (a residual block's inner width, BatchNorm settings; a layer's bias and init) copied. A Conv2d
-/// neighbour gives a 'same' convolution of its kernel (3 when the kernel is even).
+/// block before it, or block 0 at position 0): the neighbour kind's shape_keeping(width there), which
+/// maps the width to itself with stride 1 and copies everything else (a residual block's inner width,
+/// BatchNorm settings; a layer's bias and init; a convolution keeps its kernel, 3 when even, with
+/// 'same' padding).
 template <class K, class S, class D>
 K depth_block_kind(const StackLayer<K, S, D>& stack, std::size_t index) {
   require(index <= stack.size(), "depth_block_kind: insertion position ", index, " in a stack of ", stack.size(),
           " blocks (valid positions: 0 to ", stack.size(), ")");
-  K k = stack.block(index > 0 ? index - 1 : 0).kind();
-  const Index channels = detail::channels_at(stack, index);
-  k.in = k.out = channels;
-  if constexpr (std::same_as<K, Conv2d>) {
-    if (k.kernel % 2 == 0) k.kernel = 3;
-    k.padding = k.kernel / 2;
-  }
-  if constexpr (requires { k.stride; }) k.stride = 1;
-  return k;
+  static_assert(requires(const K& k) { { k.shape_keeping(Index{1}) } -> std::same_as<K>; },
+                "netgrow::grow::depth_block_kind: the block kind declares no shape_keeping(width)");
+  return stack.block(index > 0 ? index - 1 : 0).kind().shape_keeping(detail::channels_at(stack, index));
 }
 
 /// Inserts a new block of kind `kind` at position `index` of `stack` (0: first, size(): last) so that
@@ -456,10 +416,10 @@ DepthReport grow_depth(StackLayer<K, S, D>& stack, std::size_t index, const K& k
       require<ShapeError>(block.output_shape(data.input.shape()) == data.input.shape(), "grow_depth: the new block ",
                           block.describe(), " changes the shape ", data.input.shape(), " of the grow batch");
     detail::init_residual_block(block, init, rng, data, report);
-  } else if constexpr (WeightLayerBlock<Block>) {
+  } else if constexpr (IdentityLayer<Block>) {
     static_assert(std::same_as<Init, DepthIdentity>, "netgrow::grow::grow_depth: a stack of plain Dense or Conv2d "
                                                      "layers grows by an identity layer: use grow::DepthIdentity");
-    detail::set_identity(block);
+    block.set_identity();
   } else {
     static_assert(detail::always_false<K>, "netgrow::grow::grow_depth: the stack's blocks must be residual blocks "
                                            "(grow::ResidualBlock, e.g. WideBlock) or single Dense/Conv2d layers");
@@ -493,12 +453,13 @@ inline constexpr std::size_t no_width_source = static_cast<std::size_t>(-1);
 
 enum class LayerRole { weight, passes_width, other };
 
+// A layer that can become an identity layer gives a width; one that keeps its input's layout (rank and
+// channels: activations, BatchNorm, pooling, ...; layers/layer.hpp) lets the search pass.
 template <class K>
 constexpr LayerRole layer_role() {
-  if constexpr (std::same_as<K, Dense> || std::same_as<K, Conv2d>) return LayerRole::weight;
-  else if constexpr (Activation<K> || std::same_as<K, BatchNorm> || std::same_as<K, MaxPool2d> ||
-                     std::same_as<K, AvgPool2d>)
-    return LayerRole::passes_width;
+  using L = layer_t<K, float, Cpu>;
+  if constexpr (IdentityLayer<L>) return LayerRole::weight;
+  else if constexpr (requires { requires L::keeps_layout; }) return LayerRole::passes_width;
   else return LayerRole::other;
 }
 
@@ -519,12 +480,9 @@ template <class S, class D, class... Kinds, std::size_t I>
 struct DeeperNetwork<Sequential<S, D, Kinds...>, I> {
   using KindList = std::tuple<Kinds...>;
   static constexpr std::size_t source = width_source<I, Kinds...>();
-  // The inserted weight layer's kind: that of the width source (Dense when there is none, so that the
-  // static_assert in insert_identity_layer is the only error).
-  static constexpr bool from_conv =
-      source != no_width_source &&
-      std::same_as<std::tuple_element_t<(source == no_width_source ? 0 : source), KindList>, Conv2d>;
-  using WeightKind = std::conditional_t<from_conv, Conv2d, Dense>;
+  // The inserted weight layer's kind: that of the width source (the first kind when there is none, so
+  // that the static_assert in insert_identity_layer is the only error).
+  using WeightKind = std::tuple_element_t<(source == no_width_source ? 0 : source), KindList>;
   using Act = std::tuple_element_t<I, KindList>;
 
   template <std::size_t... As, std::size_t... Bs>
@@ -569,19 +527,12 @@ deeper_network_t<Sequential<S, D, Kinds...>, I> insert_identity_layer(Sequential
                 "activations, BatchNorm and pooling only) gives the identity layer's width");
   if constexpr (Activation<Act> && idempotent_activation<Act> && Deeper::source != detail::no_width_source) {
     using WeightKind = typename Deeper::WeightKind;
+    using Source = layer_t<WeightKind, S, D>;
     const auto& src = net.template layer<Deeper::source>();
-    WeightKind kind;
-    if constexpr (std::same_as<WeightKind, Dense>) {
-      kind = Dense{.in = src.out_features(), .out = src.out_features(), .bias = src.has_bias(),
-                   .init = src.kind().init};
-    } else {
-      const Index k = src.kernel() % 2 == 1 ? src.kernel() : 3;
-      kind = Conv2d{.in = src.out_channels(), .out = src.out_channels(), .kernel = k, .stride = 1, .padding = k / 2,
-                    .bias = src.has_bias(), .init = src.kind().init};
-    }
+    const WeightKind kind = src.kind().shape_keeping(src.weight().value.dim(Source::output_axis));
     Rng unused(0);  // the layers' constructors draw; identity values overwrite the draws
     layer_t<WeightKind, S, D> identity(kind, unused);
-    detail::set_identity(identity);
+    identity.set_identity();
     detail::fresh_gradients_and_state(identity, net);
     layer_t<Act, S, D> activation(net.template layer<I>().kind(), unused);
     return [&]<std::size_t... As, std::size_t... Bs>(std::index_sequence<As...>, std::index_sequence<Bs...>) {

@@ -17,8 +17,8 @@
 
 #include <cmath>
 
-#include "netgrow/backend/cpu/layout.hpp"
-#include "netgrow/backend/cpu/optim.hpp"
+#include "netgrow/ops/layout.hpp"
+#include "netgrow/ops/optim.hpp"
 #include "netgrow/grow/random.hpp"
 
 namespace netgrow::grow {

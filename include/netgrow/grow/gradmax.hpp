@@ -28,11 +28,8 @@
 #include <limits>
 #include <vector>
 
-#include "netgrow/backend/cpu/svd.hpp"
+#include "netgrow/ops/svd.hpp"
 #include "netgrow/grow/initializer.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below (svd_topk included)
-#endif
 
 namespace netgrow::grow {
 

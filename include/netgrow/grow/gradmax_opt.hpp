@@ -29,8 +29,8 @@
 
 #include <cmath>
 
-#include "netgrow/backend/cpu/optim.hpp"
-#include "netgrow/backend/cpu/svd.hpp"
+#include "netgrow/ops/optim.hpp"
+#include "netgrow/ops/svd.hpp"
 #include "netgrow/grow/initializer.hpp"
 
 namespace netgrow::grow {
@@ -114,8 +114,8 @@ struct GradMaxOpt {
                    direction.view());
       climber.step(n.outgoing, direction, learning_rate);
       if (orthonormal && k <= pair.fan_out()) {
-        ops::detail::DenseMatrix<S> columns = matrix(n.outgoing).transpose();  // (fan_out, k)
-        ops::detail::orthonormalize<S>(columns, rng);
+        backend::detail::DenseMatrix<S> columns = matrix(n.outgoing).transpose();  // (fan_out, k)
+        backend::detail::orthonormalize<S>(columns, rng);
         matrix(n.outgoing) = columns.transpose();
       }
       set_row_norms(n.outgoing, magnitude);

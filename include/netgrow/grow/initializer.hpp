@@ -1,21 +1,24 @@
 /// \file
 /// netgrow/grow/initializer.hpp: what every width-growth initializer shares.
 ///
-/// An initializer decides the weights of k new neurons of a pair (producer P -> ... -> consumer C):
+/// An initializer decides the weights of k new neurons of a pair (producer P -> ... -> consumer C). It
+/// satisfies `Initializer` (checked by grow_width with a readable message):
 ///
 /// ~~~
-///   NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>& data, Rng& rng) const
+///   NewNeurons<S, D> initialize(const PairView<S, D>& pair, Index k, const GrowthData<S, D>& data, Rng& rng) const
 /// ~~~
 ///
-/// The three types take the network's device as a second parameter (Cpu by default). An initializer
-/// that works on every device is a template over it (Random, GradMax); one written for the Cpu only
-/// (Split, Lemon, Firefly, GradMax-Opt) takes the Cpu types, and grow_width on a device network then refuses
-/// it at compile time with a message.
+/// An initializer that works on every device is a template over it (Random, GradMax); one written for
+/// the Cpu only (Split, Lemon, Firefly, GradMax-Opt) takes the Cpu types, and grow_width on a device
+/// network then refuses it at compile time (`runs_on<Init, S, D>` is the device trait).
 ///
 /// Vectors are per neuron: a new neuron's *incoming* weights are one row of the producer (fan_in
 /// values: Dense in), its *outgoing* weights the flattened slice of the consumer it feeds (fan_out
-/// values: Dense out). Initializers may also declare
+/// values: Dense out). Initializers may also declare these traits; initializer_traits<Init> reads them
+/// and gives the default (false) for those it does not declare:
 /// ~~~{.unparsed}
+///   static constexpr bool needs_data            it reads GrowthData (GradMax's matrix, the grow batch):
+///                                               grow_pair and growth sites run the grow batch first
 ///   static constexpr bool needs_zero_at_zero    the activations between must have f(0) = 0 for the
 ///                                               growth to preserve the network's function
 ///   static constexpr bool needs_nonzero_slope   ... must have f'(0) != 0 (GradMax-style methods)
@@ -35,13 +38,10 @@
 #include <string>
 #include <vector>
 
-#include "netgrow/backend/cpu/blas.hpp"
+#include "netgrow/ops/blas.hpp"
 #include "netgrow/core/init.hpp"
-#include "netgrow/grow/parameter_growth.hpp"
+#include "netgrow/layers/parameter_growth.hpp"
 #include "netgrow/layers/parameter.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
-#endif
 
 namespace netgrow::grow {
 
@@ -200,6 +200,39 @@ class GrowthData {
   Tensor<S, D> owned_inputs_, owned_output_grads_;
   std::function<void()> recompute_;
   double gradient_scale_ = 1.0;
+};
+
+/// Init can grow pairs of scalar S on device D: it has initialize() for PairView<S, D> (the device trait).
+template <class Init, class S, class D>
+concept runs_on = requires(const Init& init, const PairView<S, D>& pair, Index k, const GrowthData<S, D>& data,
+                           Rng& rng) {
+  { init.initialize(pair, k, data, rng) } -> std::same_as<NewNeurons<S, D>>;
+};
+
+/// A width-growth initializer: initialize() for float or double on some device (see the file comment).
+template <class Init>
+concept Initializer = runs_on<Init, float, Cpu> || runs_on<Init, double, Cpu> || runs_on<Init, float, Cuda> ||
+                      runs_on<Init, double, Cuda>;
+
+/// An initializer's traits (see the file comment), false where it declares none.
+template <class Init>
+struct initializer_traits {
+  static constexpr bool needs_data = [] {
+    if constexpr (requires { Init::needs_data; }) return static_cast<bool>(Init::needs_data);
+    else return false;
+  }();  ///< reads GrowthData
+  static constexpr bool needs_zero_at_zero = [] {
+    if constexpr (requires { Init::needs_zero_at_zero; }) return static_cast<bool>(Init::needs_zero_at_zero);
+    else return false;
+  }();  ///< the activations between must have f(0) = 0
+  static constexpr bool needs_nonzero_slope = [] {
+    if constexpr (requires { Init::needs_nonzero_slope; }) return static_cast<bool>(Init::needs_nonzero_slope);
+    else return false;
+  }();  ///< the activations between must have f'(0) != 0
+  static constexpr bool copies_neurons = [] {
+    if constexpr (requires { Init::copies_neurons; }) return static_cast<bool>(Init::copies_neurons);
+    else return false;
+  }();  ///< new neurons copy or average existing ones
 };
 
 /// Access to the grown pair after growth, for initializers that refine their neurons by training.

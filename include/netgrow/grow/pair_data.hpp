@@ -46,21 +46,10 @@
 
 #include "netgrow/backend/cpu/conv.hpp"
 #include "netgrow/backend/cpu/parallel.hpp"
+#include "netgrow/ops/pair_data.hpp"
 #include "netgrow/grow/initializer.hpp"
 #include "netgrow/grow/traits.hpp"
-#include "netgrow/layers/activation.hpp"
-#include "netgrow/layers/avg_pool2d.hpp"
-#include "netgrow/layers/batch_norm.hpp"
-#include "netgrow/layers/conv2d.hpp"
-#include "netgrow/layers/dense.hpp"
-#include "netgrow/layers/depthwise_conv2d.hpp"
-#include "netgrow/layers/flatten.hpp"
-#include "netgrow/layers/global_avg_pool.hpp"
-#include "netgrow/layers/max_pool2d.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/ops.hpp"        // the Cuda overloads of the ops:: calls below
-#include "netgrow/backend/cuda/pair_data.hpp"  // GradMax's data for convolutional pairs on the device
-#endif
+#include "netgrow/layers/channel_route.hpp"
 
 namespace netgrow::grow {
 
@@ -81,89 +70,24 @@ struct PairDataOptions {
 
 namespace detail {
 
-template <class L, class K>
-constexpr bool is_kind = std::same_as<typename L::kind_type, K>;
-
-// How a new channel's values travel from the producer's output grid to the consumer: a routing of
-// positions (each output position: (input position, weight) pairs) plus BatchNorm centring and scale.
-struct ChannelPath {
-  Index height = 0, width = 0;  // current grid
-  // route[y'] lists (y1, weight): the value at y' is sum weight * value at producer position y1.
-  std::vector<std::vector<std::pair<Index, double>>> route;
-  bool centre = false;  // BatchNorm in training mode: centre over batch and positions
-  double scale = 1.0;
-  bool identity = true;       // route is the identity
-  Index terminal_multiplier = 0;  // Flatten: positions per channel; GlobalAvgPool: 1 (and averaged)
-  bool averaged = false;          // GlobalAvgPool
-
-  void start(Index h, Index w) {
-    height = h;
-    width = w;
-    route.assign(static_cast<std::size_t>(h * w), {});
-    for (Index y = 0; y < h * w; ++y) route[static_cast<std::size_t>(y)] = {{y, 1.0}};
-  }
-  // A pooling window step: new grid from (kernel, stride, padding); `first_only`: max pooling's
-  // routing of a tied (zero) window to its first in-bounds element; else average with 1 / k^2.
-  void pool(Index k, Index s, Index p, bool first_only) {
-    const Index ho = (height + 2 * p - k) / s + 1, wo = (width + 2 * p - k) / s + 1;
-    std::vector<std::vector<std::pair<Index, double>>> next(static_cast<std::size_t>(ho * wo));
-    for (Index oy = 0; oy < ho; ++oy)
-      for (Index ox = 0; ox < wo; ++ox) {
-        auto& out = next[static_cast<std::size_t>(oy * wo + ox)];
-        bool done = false;
-        for (Index i = 0; i < k && !done; ++i)
-          for (Index j = 0; j < k && !done; ++j) {
-            const Index iy = oy * s - p + i, ix = ox * s - p + j;
-            if (iy < 0 || iy >= height || ix < 0 || ix >= width) continue;
-            const double w = first_only ? 1.0 : 1.0 / static_cast<double>(k * k);
-            for (auto [y1, w1] : route[static_cast<std::size_t>(iy * width + ix)]) out.emplace_back(y1, w * w1);
-            done = first_only;
-          }
-      }
-    route = std::move(next);
-    height = ho;
-    width = wo;
-    identity = false;
-  }
+// A layer whose products run over im2col patches (a convolution): it has a geometry. Other weight
+// layers of a pair are dense (one position).
+template <class L>
+concept PatchLayer = requires(const L& l, const Shape& s) {
+  { l.geometry(s) } -> std::same_as<ConvGeometry>;
 };
 
-// Walks the layers between the pair, building the path of a new channel.
+// Follows a new channel from the producer's h1 x w1 output grid through the layers between the pair,
+// each of which says how it passes (route_new_channel, layers/channel_route.hpp).
 template <std::size_t P, std::size_t C, class Net>
-ChannelPath channel_path(Net& net, Index h1, Index w1, const PairDataOptions& o) {
-  ChannelPath path;
-  path.start(h1, w1);
-  bool pooled = false;
+ChannelRoute channel_path(Net& net, Index h1, Index w1, const PairDataOptions& o) {
+  ChannelRoute path = ChannelRoute::start(h1, w1, o.batch_norm == BatchNormJacobian::train_mode);
   auto visit = [&](auto& layer) {
     using L = std::remove_cvref_t<decltype(layer)>;
-    require(path.terminal_multiplier == 0 || !is_kind<L, BatchNorm>,
-            "GradMax data: BatchNorm after Flatten or GlobalAvgPool between a pair is not supported");
-    if constexpr (ActivationBetween<L>) {
-      // slope at zero: applied by the initializers (PairView::slope_at_zero)
-    } else if constexpr (is_kind<L, BatchNorm>) {
-      require(!pooled, "GradMax data: BatchNorm after a pooling layer between a pair is not supported");
-      if (o.batch_norm == BatchNormJacobian::train_mode) {
-        const bool train = layer.last_mode() == Mode::train;
-        path.centre = path.centre || train;
-        path.scale *= 1.0 / std::sqrt((train ? 0.0 : 1.0) + layer.eps());
-      }
-    } else if constexpr (is_kind<L, DepthwiseConv2d>) {
-      const auto k = layer.kind();
-      require(k.stride == 1 && k.kernel % 2 == 1 && k.padding == k.kernel / 2,
-              "GradMax data: a depthwise convolution between a pair must keep positions (stride 1, odd kernel, "
-              "padding kernel / 2) so that its identity-grown channels pass values through; got ",
-              layer.describe());
-    } else if constexpr (is_kind<L, MaxPool2d> || is_kind<L, AvgPool2d>) {
-      const auto k = layer.kind();
-      path.pool(k.kernel, k.stride, k.padding, is_kind<L, MaxPool2d>);
-      pooled = true;
-    } else if constexpr (is_kind<L, Flatten>) {
-      path.terminal_multiplier = path.height * path.width;
-    } else if constexpr (is_kind<L, GlobalAvgPool>) {
-      path.terminal_multiplier = 1;
-      path.averaged = true;
-    } else {
-      static_assert(sizeof(L) == 0, "GradMax data: this layer kind cannot sit between a grown pair");
-    }
+    static_assert(requires(const L& l, ChannelRoute& r) { l.route_new_channel(r); },
+                  "GradMax data: a layer between the pair declares no route_new_channel(ChannelRoute&), so how a "
+                  "new channel passes through it is unknown (layers/channel_route.hpp)");
+    layer.route_new_channel(path);
   };
   [&]<std::size_t... Is>(std::index_sequence<Is...>) {
     (visit(net.template layer<P + 1 + Is>()), ...);
@@ -180,7 +104,7 @@ using RowMajor = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajo
 /// The result may view the network's stored tensors: use it before the next forward().
 ///
 /// On a device network (Cuda) everything stays on the device: Dense -> ... -> Dense pairs as the batch
-/// (BatchNorm centring included), convolutional pairs through backend/cuda/pair_data.hpp (the same M;
+/// (BatchNorm centring included), convolutional pairs through ops/pair_data.hpp (the same M;
 /// PairDataOptions::rows is Cpu-only).
 template <std::size_t P, std::size_t C, class Net>
 GrowthData<typename Net::scalar_type, typename Net::device_type> data_from_last_backward(
@@ -198,8 +122,8 @@ GrowthData<typename Net::scalar_type, typename Net::device_type> data_from_last_
   require<StateError>(!h.empty() && !dz.empty(), "data_from_last_backward: run forward() and backward() on the "
                                                 "grow batch first");
 
-  if constexpr (detail::is_kind<Producer, Dense>) {
-    const detail::ChannelPath path = detail::channel_path<P, C>(net, 1, 1, options);
+  if constexpr (!detail::PatchLayer<Producer>) {
+    const ChannelRoute path = detail::channel_path<P, C>(net, 1, 1, options);
     require(path.identity && path.terminal_multiplier <= 1, "data_from_last_backward: unsupported layers between "
                                                             "two Dense layers");
     const ConstView<S, D> rows = h.as_matrix();
@@ -220,19 +144,17 @@ GrowthData<typename Net::scalar_type, typename Net::device_type> data_from_last_
     grads.copy_from(dz.as_matrix());
     return GrowthData<S, D>::from_owned_batch(std::move(centred), std::move(grads)).with_gradient_scale(path.scale);
   } else if constexpr (!std::same_as<D, Cpu>) {
-#if defined(__CUDACC__)
-    // On the device (backend/cuda/pair_data.hpp): the same M, from the same channel path built here.
-    static_assert(detail::is_kind<Producer, Conv2d>, "data_from_last_backward: unsupported producer layer");
+    // On the device (ops/pair_data.hpp): the same M, from the same channel path built here.
     require(!options.rows, "data_from_last_backward: PairDataOptions::rows (per-position rows for "
                            "InverseGradMaxOpt) is for Cpu networks only");
     auto& producer = net.template layer<P>();
     const ops::ConvGeometry g1 = producer.geometry(h.shape());
     const Index n = h.dim(0), y1 = g1.positions(), fan_in = g1.patch_size();
-    const detail::ChannelPath path = detail::channel_path<P, C>(net, g1.out_height(), g1.out_width(), options);
+    const ChannelRoute path = detail::channel_path<P, C>(net, g1.out_height(), g1.out_width(), options);
     const Index yp = path.height * path.width;
     (void)fan_in;  // each branch below uses some of these
     (void)y1;
-    if constexpr (detail::is_kind<Consumer, Conv2d>) {
+    if constexpr (detail::PatchLayer<Consumer>) {
       require(path.terminal_multiplier == 0, "data_from_last_backward: Flatten/GlobalAvgPool before a Conv2d");
       auto& consumer = net.template layer<C>();
       const ops::ConvGeometry g2 = consumer.geometry(Shape{n, consumer.in_channels(), path.height, path.width});
@@ -256,7 +178,6 @@ GrowthData<typename Net::scalar_type, typename Net::device_type> data_from_last_
                                                 back, path.centre);
       return GrowthData<S, D>::from_matrix(std::move(m)).with_gradient_scale(path.scale);
     } else {
-      static_assert(detail::is_kind<Consumer, Dense>, "data_from_last_backward: unsupported consumer layer");
       require(path.terminal_multiplier > 0, "data_from_last_backward: a Conv2d feeds a Dense layer only through "
                                             "Flatten or GlobalAvgPool");
       ops::HostRoute<S> route;
@@ -282,17 +203,11 @@ GrowthData<typename Net::scalar_type, typename Net::device_type> data_from_last_
                    m.view().reshape(Shape{out, yp * fan_in}));
       return GrowthData<S, D>::from_matrix(std::move(m)).with_gradient_scale(path.scale);
     }
-#else
-    static_assert(std::same_as<D, Cpu>, "data_from_last_backward: a device network's convolutional pairs need "
-                                        "the Cuda overloads; include <netgrow/cuda.hpp> and compile with nvcc");
-    return {};
-#endif
   } else {
-    static_assert(detail::is_kind<Producer, Conv2d>, "data_from_last_backward: unsupported producer layer");
     auto& producer = net.template layer<P>();
     const ops::ConvGeometry g1 = producer.geometry(h.shape());
     const Index n = h.dim(0), in_size = h.shape().inner_numel(), y1 = g1.positions(), fan_in = g1.patch_size();
-    const detail::ChannelPath path = detail::channel_path<P, C>(net, g1.out_height(), g1.out_width(), options);
+    const ChannelRoute path = detail::channel_path<P, C>(net, g1.out_height(), g1.out_width(), options);
     // Mean patch over batch and producer positions, for BatchNorm centring.
     std::vector<Tensor<S, Cpu>> cols(static_cast<std::size_t>(ops::max_threads()));
     EigenVector<double> mean = EigenVector<double>::Zero(fan_in);
@@ -308,7 +223,7 @@ GrowthData<typename Net::scalar_type, typename Net::device_type> data_from_last_
       mean /= static_cast<double>(n * y1);
     }
 
-    if constexpr (detail::is_kind<Consumer, Conv2d>) {
+    if constexpr (detail::PatchLayer<Consumer>) {
       require(path.terminal_multiplier == 0, "data_from_last_backward: Flatten/GlobalAvgPool before a Conv2d");
       require(!options.rows || path.identity, "data_from_last_backward: PairDataOptions::rows needs in-between "
                                               "layers that keep positions (no pooling)");
@@ -382,7 +297,6 @@ GrowthData<typename Net::scalar_type, typename Net::device_type> data_from_last_
         if (!p.empty()) matrix(m) += matrix(p);
       return GrowthData<S>::from_matrix(std::move(m)).with_gradient_scale(path.scale);
     } else {
-      static_assert(detail::is_kind<Consumer, Dense>, "data_from_last_backward: unsupported consumer layer");
       require(path.terminal_multiplier > 0, "data_from_last_backward: a Conv2d feeds a Dense layer only through "
                                             "Flatten or GlobalAvgPool");
       const Index yp = path.height * path.width, out = dz.dim(1);
@@ -436,7 +350,7 @@ template <std::size_t P, std::size_t C, class Net>
 Tensor<typename Net::scalar_type, Cpu> reference_conv_gradmax_matrix(Net& net) {
   using S = typename Net::scalar_type;
   using Traits = PairTraits<Net, P, C>;
-  static_assert(detail::is_kind<typename Traits::Producer, Conv2d> && detail::is_kind<typename Traits::Consumer, Conv2d>,
+  static_assert(detail::PatchLayer<typename Traits::Producer> && detail::PatchLayer<typename Traits::Consumer>,
                 "reference_conv_gradmax_matrix: the reference formulation covers Conv2d -> ... -> Conv2d pairs");
   auto& producer = net.template layer<P>();
   auto& consumer = net.template layer<C>();

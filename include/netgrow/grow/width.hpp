@@ -28,14 +28,11 @@
 #include <span>
 #include <vector>
 
-#include "netgrow/backend/cpu/layout.hpp"
+#include "netgrow/ops/layout.hpp"
 #include "netgrow/grow/initializer.hpp"
 #include "netgrow/grow/pair_data.hpp"
-#include "netgrow/grow/parameter_growth.hpp"
+#include "netgrow/layers/parameter_growth.hpp"
 #include "netgrow/grow/traits.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
-#endif
 
 namespace netgrow::grow {
 
@@ -83,19 +80,14 @@ double slope_between(Net& net) {
   return slope;
 }
 
-// True when layer C + 1 of Net exists and is a BatchNorm (it absorbs a factor on the consumer's output).
+// True when layer C + 1 of Net exists and absorbs a factor on its input (rescale_input: BatchNorm), so
+// a factor on the consumer's output keeps the network's function.
 template <class Net, std::size_t C>
-constexpr bool batch_norm_after() {
-  if constexpr (C + 1 < Net::size) return std::same_as<typename Net::template layer_type<C + 1>::kind_type, BatchNorm>;
+constexpr bool rescalable_after() {
+  if constexpr (C + 1 < Net::size)
+    return requires(typename Net::template layer_type<C + 1>& l) { l.rescale_input(1.0); };
   else return false;
 }
-
-// Init::copies_neurons, false when the initializer does not declare it.
-template <class Init>
-inline constexpr bool copies_neurons = [] {
-  if constexpr (requires { Init::copies_neurons; }) return static_cast<bool>(Init::copies_neurons);
-  else return false;
-}();
 
 inline double mean_of(const std::vector<double>& v) {
   double s = 0;
@@ -104,36 +96,43 @@ inline double mean_of(const std::vector<double>& v) {
 }
 
 // Runs the layers between the pair forward on new channels' values (R, k) — rows are samples, or
-// samples x positions for convolutions — keeping intermediates. New channels see the in-between layers
-// as they will be after identity growth: activations as they are, BatchNorm as a fresh identity
-// BatchNorm over the k new channels (training mode: each new channel normalised over the rows).
+// samples x positions for convolutions — keeping intermediates. New channels see each in-between layer
+// as it will act on them after identity growth: its new_channels_layer(k) (layers/layer.hpp; an
+// activation as it is, BatchNorm as a fresh identity BatchNorm over the k new channels, normalising each
+// over the rows in training mode).
 template <class Net, std::size_t P, std::size_t C>
 struct BetweenRunner {
   using S = typename Net::scalar_type;
+  // One in-between layer restricted to the new channels: forward and backward (in, out, grad_out, grad_in).
+  struct Step {
+    std::function<void(ConstView<S, Cpu>, TensorView<S, Cpu>)> forward;
+    std::function<void(ConstView<S, Cpu>, ConstView<S, Cpu>, ConstView<S, Cpu>, TensorView<S, Cpu>)> backward;
+  };
   Net* net;
-  std::vector<Tensor<S, Cpu>> values;                            // values[i]: output of the i-th layer between
-  std::vector<std::unique_ptr<BatchNormLayer<S, Cpu>>> norms;  // norms[i]: the new channels' BatchNorm
+  std::vector<Tensor<S, Cpu>> values;  // values[i]: output of the i-th layer between
+  std::vector<Step> steps;             // steps[i]: the i-th layer between, on the new channels
 
   void forward(ConstView<S, Cpu> z, TensorView<S, Cpu> h) {
     values.resize(C - P - 1);
-    norms.resize(C - P - 1);
+    steps.clear();
     ConstView<S, Cpu> in = z;
     std::size_t i = 0;
     for_each_between<Net, P, C>(*net, [&](auto& layer) {
       using L = std::remove_cvref_t<decltype(layer)>;
-      values[i].resize(in.shape());
-      if constexpr (is_kind<L, BatchNorm>) {
-        BatchNorm kind = layer.kind();
-        kind.channels = in.dim(1);
-        Rng unused(0);
-        norms[i] = std::make_unique<BatchNormLayer<S, Cpu>>(kind, unused);
-        norms[i]->forward(in, values[i].view(), Mode::train);
-      } else if constexpr (ActivationBetween<L>) {
-        layer.forward(in, values[i].view(), Mode::train);
+      if constexpr (requires { layer.new_channels_layer(Index{1}); }) {
+        auto fresh = std::make_shared<L>(layer.new_channels_layer(in.dim(1)));
+        steps.push_back(Step{
+            [fresh](ConstView<S, Cpu> x, TensorView<S, Cpu> y) { fresh->forward(x, y, Mode::train); },
+            [fresh](ConstView<S, Cpu> x, ConstView<S, Cpu> y, ConstView<S, Cpu> dy, TensorView<S, Cpu> dx) {
+              fresh->backward(x, y, dy, dx, false);
+            }});
       } else {
         require(false, "grow: initializers that evaluate new neurons on the batch (FireflyOpt, InverseGradMaxOpt) "
-                       "support only activations and BatchNorm between the pair, not ", layer.describe());
+                       "need every layer between the pair to say how it acts on new channels "
+                       "(new_channels_layer: activations, BatchNorm), not ", layer.describe());
       }
+      values[i].resize(in.shape());
+      steps[i].forward(in, values[i].view());
       in = values[i++].cview();
     });
     ops::copy<S>(in, h);
@@ -141,19 +140,12 @@ struct BetweenRunner {
   void backward(ConstView<S, Cpu> z, ConstView<S, Cpu>, ConstView<S, Cpu> dh, TensorView<S, Cpu> dz) {
     Tensor<S, Cpu> grad;
     grad.copy_from(dh);
-    std::vector<std::function<void()>> steps;
-    std::size_t i = 0;
-    for_each_between<Net, P, C>(*net, [&](auto& layer) {
-      const std::size_t j = i++;
-      steps.push_back([&, j, l = &layer] {
-        const ConstView<S, Cpu> in = j == 0 ? z : values[j - 1].cview();
-        Tensor<S, Cpu> below(in.shape());
-        if (norms[j]) norms[j]->backward(in, values[j].cview(), grad.cview(), below.view(), false);
-        else l->backward(in, values[j].cview(), grad.cview(), below.view(), false);
-        grad = std::move(below);
-      });
-    });
-    for (auto it = steps.rbegin(); it != steps.rend(); ++it) (*it)();
+    for (std::size_t j = steps.size(); j-- > 0;) {
+      const ConstView<S, Cpu> in = j == 0 ? z : values[j - 1].cview();
+      Tensor<S, Cpu> below(in.shape());
+      steps[j].backward(in, values[j].cview(), grad.cview(), below.view());
+      grad = std::move(below);
+    }
     ops::copy<S>(grad.cview(), dz);
   }
 };
@@ -170,14 +162,21 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   using S = typename Net::scalar_type;
   using D = typename Net::device_type;
   using Traits = PairTraits<Net, P, C>;
+  using InitTraits = initializer_traits<Init>;
   check_growable_pair<Net, P, C>();
-  static_assert(!Init::needs_zero_at_zero || Traits::zero_at_zero,
+  static_assert(Initializer<Init>,
+                "netgrow::grow: Init is not a width-growth initializer: it needs a const member `NewNeurons<S, D> "
+                "initialize(const PairView<S, D>&, Index k, const GrowthData<S, D>&, Rng&)` (grow/initializer.hpp)");
+  static_assert(!Initializer<Init> || runs_on<Init, S, D>,
+                "netgrow::grow: this initializer has no initialize() for the network's scalar type and device (it "
+                "is written for Cpu networks only, or for the other scalar type); see grow::runs_on");
+  static_assert(!InitTraits::needs_zero_at_zero || Traits::zero_at_zero,
                 "netgrow::grow: this initializer gives new neurons zero incoming weights, which keeps the network's "
                 "function only if every activation between the pair has f(0) = 0");
-  static_assert(!Init::needs_nonzero_slope || Traits::nonzero_slope,
+  static_assert(!InitTraits::needs_nonzero_slope || Traits::nonzero_slope,
                 "netgrow::grow: GradMax-style initializers need f'(0) != 0 between the pair; with the standard Relu "
                 "(f'(0) = 0) the new neurons' gradient is exactly zero. Use Relu1 (ReLU with slope 1 at 0)");
-  static_assert(Traits::identity_between || detail::copies_neurons<Init>,
+  static_assert(Traits::identity_between || InitTraits::copies_neurons,
                 "netgrow::grow: a LayerNorm between the pair mixes channels, so only new neurons that copy or "
                 "average existing ones keep the function: grow this pair with grow::Lemon (LEMON's expansion)");
   using Producer = typename Traits::Producer;
@@ -224,7 +223,7 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   view.consumer_outputs = w_out.dim(Consumer::output_axis);
   view.consumer_fan_in = w_out.numel() / view.consumer_outputs;
   view.mixing_between = !Traits::identity_between;
-  view.normalized_after_consumer = detail::batch_norm_after<Net, C>();
+  view.normalized_after_consumer = detail::rescalable_after<Net, C>();
   if constexpr (std::same_as<D, Cpu>) {
     auto between = std::make_shared<detail::BetweenRunner<Net, P, C>>();
     between->net = &net;
@@ -233,11 +232,7 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
                                       TensorView<S, Cpu> dz) { between->backward(z, h, dh, dz); };
   }
 
-  static_assert(requires { init.initialize(view, k, data, rng); },
-                "netgrow::grow: this initializer is written for Cpu networks only (Split, Lemon, FireflyOpt, "
-                "GradMaxOpt and InverseGradMaxOpt so far); on a device network use Random, RandomOutgoingZero, "
-                "RandomAllZero, VarianceTransfer or GradMax");
-  NewNeurons<S, D> n = init.initialize(view, k, data, rng);
+NewNeurons<S, D> n = init.initialize(view, k, data, rng);
   require<ShapeError>(n.incoming.shape() == Shape{k, view.fan_in()} && n.outgoing.shape() == Shape{k, view.fan_out()},
                       "grow_width: the initializer returned incoming ", n.incoming.shape(), " and outgoing ",
                       n.outgoing.shape(), " for ", k, " neurons with fan_in ", view.fan_in(), " and fan_out ",
@@ -268,10 +263,10 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
             "and finite, got ", n.consumer_scale);
     require(view.normalized_after_consumer, "grow_width<", P, ", ", C, ">: rescaling the consumer's weights keeps the "
             "network's function only with a BatchNorm right after the consumer, and layer ", C + 1,
-            " is not one; grow this pair without rescaling");
+            " does not absorb it (rescale_input, e.g. a BatchNorm); grow this pair without rescaling");
     ops::scale<S>(consumer.weight().value.view(), static_cast<S>(n.consumer_scale));
     if (consumer.has_bias()) ops::scale<S>(consumer.bias().value.view(), static_cast<S>(n.consumer_scale));
-    if constexpr (detail::batch_norm_after<Net, C>()) net.template layer<C + 1>().rescale_input(n.consumer_scale);
+    if constexpr (detail::rescalable_after<Net, C>()) net.template layer<C + 1>().rescale_input(n.consumer_scale);
   }
   producer.grow_outputs(n.incoming.cview(), n.bias.cview());
   detail::for_each_between<Net, P, C>(net, [&](auto& layer) {
@@ -350,7 +345,7 @@ GrowthReport grow_pair(Net& net, PairList<Pairs...>, std::size_t index, Index k,
   auto one = [&]<class Pr>(Pr) {
     if (i++ != index) return;
     using S = typename Net::scalar_type;
-    if constexpr (Init::needs_data) {
+    if constexpr (initializer_traits<Init>::needs_data) {
       require(static_cast<bool>(refresh), "grow_pair: this initializer needs the grow batch; pass refresh");
       refresh();
       GrowthData<S, typename Net::device_type> data = data_from_last_backward<Pr::producer, Pr::consumer>(net);

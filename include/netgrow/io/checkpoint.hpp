@@ -90,7 +90,7 @@
 #include "netgrow/io/training_state.hpp"
 #include "netgrow/layers/parameter.hpp"
 #include "netgrow/network/sequential.hpp"
-#include "netgrow/network/stack.hpp"
+#include "netgrow/blocks/stack.hpp"
 
 namespace netgrow::io {
 

@@ -3,54 +3,48 @@
 /// (kernel sizes, strides, BatchNorm momentum, ...) beside its weights, can tell a network of another
 /// architecture from a grown copy of its own, and can rebuild the blocks of a Stack whose depth grew.
 ///
-/// KindConfig<K> describes kind K:
+/// Everything here is derived from the fields a kind declares next to its definition
+/// (core/fields.hpp): a kind of the user's that declares fields() is recorded like the library's own,
+/// with no list of kinds anywhere. KindConfig<K> describes kind K:
 /// ~~~{.unparsed}
-/// static Json save(const K&)      a JSON object with one field per setting
+/// static Json save(const K&)      a JSON object with one entry per field
 /// static K load(const Json&)      the inverse; IoError naming the kind and field when a field is
 ///                                 missing or of the wrong type
-/// static constexpr widths         names of the fields that width growth changes ("in", "out",
-///                                 "channels", ...); the others must match between a checkpoint and
-///                                 the network it is loaded into
+/// static constexpr widths         names of the fields growth changes (FieldRole::width and
+///                                 unshaped_width); the others must match between a checkpoint and the
+///                                 network it is loaded into
 /// static constexpr unshaped_widths
-///                                 optional: the width fields that no parameter shape determines
-///                                 (the eps of LayerNorm, which its growth rescales, and of BatchNorm,
-///                                 which variance transfer rescales); a checkpoint load
-///                                 takes them from the file's settings, the other widths from the
-///                                 parameter shapes
+///                                 the width fields that no parameter shape determines (the eps of
+///                                 LayerNorm, which its growth rescales, and of BatchNorm, which
+///                                 variance transfer rescales); a checkpoint load takes them from the
+///                                 file's settings, the other widths from the parameter shapes
 /// ~~~
-/// Every kind netgrow defines has one; a kind without fields (Relu1, Flatten, ...) gets one
-/// automatically. Specialise KindConfig for kinds of your own to give them the same checks; kinds
-/// without one are matched by name and parameter shapes only.
+/// Kinds without fields() and with settings are matched by name and parameter shapes only
+/// (RecordedKind is false for them). KindConfig may still be specialised by hand for such a kind.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include <array>
 #include <concepts>
+#include <cstdint>
 #include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
+#include "netgrow/core/config.hpp"
 #include "netgrow/core/error.hpp"
-#include "netgrow/core/init.hpp"
-#include "netgrow/layers/activation.hpp"
-#include "netgrow/layers/avg_pool2d.hpp"
-#include "netgrow/layers/batch_norm.hpp"
-#include "netgrow/layers/conv2d.hpp"
-#include "netgrow/layers/dense.hpp"
-#include "netgrow/layers/depthwise_conv2d.hpp"
-#include "netgrow/layers/layer_norm.hpp"
-#include "netgrow/layers/max_pool2d.hpp"
-#include "netgrow/layers/wide_block.hpp"
-#include "netgrow/network/stack.hpp"
+#include "netgrow/core/fields.hpp"
 
 namespace netgrow::io {
 
 using Json = nlohmann::json;  ///< the JSON type of layer settings
 
-/// How checkpoints record layer kind K (see above); not defined for kinds without a record.
+/// How checkpoints record layer kind K (see above): derived from K's fields for described kinds, not
+/// defined for others (unless specialised by hand).
 template <class K>
 struct KindConfig;
 
@@ -64,14 +58,18 @@ concept RecordedKind = requires(const K& k, const Json& j) {
 
 namespace detail {
 
-/// The WeightInit named `name` (to_string's spelling), or nullopt.
-inline std::optional<WeightInit> parse_weight_init(std::string_view name) {
-  for (const WeightInit w :
-       {WeightInit::zeros, WeightInit::glorot_uniform, WeightInit::glorot_normal, WeightInit::he_uniform,
-        WeightInit::he_normal, WeightInit::lecun_normal, WeightInit::torch_default})
-    if (to_string(w) == name) return w;
-  return std::nullopt;
-}
+/// An enum whose values and names come from enum_values(E) and to_string(E) (found by argument lookup);
+/// enum_name(E), when it exists, names the enum in messages ("weight initialiser").
+template <class E>
+concept NamedEnum = std::is_enum_v<E> && requires(E e) {
+  enum_values(e);
+  { to_string(e) } -> std::convertible_to<std::string_view>;
+};
+
+template <class T>
+struct is_vector : std::false_type {};
+template <class T, class A>
+struct is_vector<std::vector<T, A>> : std::true_type {};
 
 /// Reads typed fields of one kind's JSON object, with messages naming the kind and the field.
 class ConfigReader {
@@ -80,7 +78,7 @@ class ConfigReader {
     require<IoError>(j.is_object(), "layer settings of ", kind, ": expected a JSON object, got ", j.dump());
   }
 
-  Index integer(const char* key) const {
+  Index integer(std::string_view key) const {
     const Json& v = field(key);
     const bool fits = v.is_number_unsigned()
                           ? v.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<Index>::max())
@@ -89,27 +87,29 @@ class ConfigReader {
     return v.is_number_unsigned() ? static_cast<Index>(v.get<std::uint64_t>())
                                   : static_cast<Index>(v.get<std::int64_t>());
   }
-  double number(const char* key) const {
+  double number(std::string_view key) const {
     const Json& v = field(key);
     require<IoError>(v.is_number(), "layer settings of ", kind_, ": field '", key, "' is not a number (", v.dump(),
                      ")");
     return v.get<double>();
   }
-  bool boolean(const char* key) const {
+  bool boolean(std::string_view key) const {
     const Json& v = field(key);
     require<IoError>(v.is_boolean(), "layer settings of ", kind_, ": field '", key, "' is not true or false (",
                      v.dump(), ")");
     return v.get<bool>();
   }
-  WeightInit init(const char* key) const {
+  template <NamedEnum E>
+  E enumerator(std::string_view key, std::string_view what) const {
     const Json& v = field(key);
-    const auto w = v.is_string() ? parse_weight_init(v.get_ref<const std::string&>()) : std::nullopt;
-    require<IoError>(w.has_value(), "layer settings of ", kind_, ": field '", key, "' is not a weight initialiser (",
-                     v.dump(), ")");
-    return *w;
+    if (v.is_string())
+      for (const E e : enum_values(E{}))
+        if (to_string(e) == v.get_ref<const std::string&>()) return e;
+    throw IoError(netgrow::detail::concat("layer settings of ", kind_, ": field '", key, "' is not ", what, " (",
+                                          v.dump(), ")"));
   }
-  const Json& field(const char* key) const {
-    const auto it = j_.find(key);
+  const Json& field(std::string_view key) const {
+    const auto it = j_.find(std::string(key));
     require<IoError>(it != j_.end(), "layer settings of ", kind_, ": field '", key, "' is missing");
     return *it;
   }
@@ -119,198 +119,107 @@ class ConfigReader {
   std::string_view kind_;
 };
 
+// What an enum field is, for messages: "a weight initialiser" for WeightInit.
+template <class E>
+std::string enum_description(E e) {
+  if constexpr (requires { enum_name(e); }) return "a " + std::string(enum_name(e));
+  else return "a known value";
+}
+
+template <class M>
+Json value_to_json(const M& v);
+template <class M>
+M value_from_json(const ConfigReader& r, std::string_view key);
+
 }  // namespace detail
 
-/// Dense: in, out, bias, init.
-template <>
-struct KindConfig<Dense> {
-  /// The fields width growth changes, and the kind to and from JSON (see the file comment).
-  ///@{
-  static constexpr std::array<std::string_view, 2> widths{"in", "out"};
-  static Json save(const Dense& k) {
-    return {{"in", k.in}, {"out", k.out}, {"bias", k.bias}, {"init", std::string(to_string(k.init))}};
-  }
-  static Dense load(const Json& j) {
-    const detail::ConfigReader r(j, Dense::name);
-    return Dense{.in = r.integer("in"), .out = r.integer("out"), .bias = r.boolean("bias"), .init = r.init("init")};
-  }
-  ///@}
-};
-
-/// Conv2d: in, out, kernel, stride, padding, bias, init.
-template <>
-struct KindConfig<Conv2d> {
-  /// The fields width growth changes, and the kind to and from JSON (see the file comment).
-  ///@{
-  static constexpr std::array<std::string_view, 2> widths{"in", "out"};
-  static Json save(const Conv2d& k) {
-    return {{"in", k.in},
-            {"out", k.out},
-            {"kernel", k.kernel},
-            {"stride", k.stride},
-            {"padding", k.padding},
-            {"bias", k.bias},
-            {"init", std::string(to_string(k.init))}};
-  }
-  static Conv2d load(const Json& j) {
-    const detail::ConfigReader r(j, Conv2d::name);
-    return Conv2d{.in = r.integer("in"),
-                  .out = r.integer("out"),
-                  .kernel = r.integer("kernel"),
-                  .stride = r.integer("stride"),
-                  .padding = r.integer("padding"),
-                  .bias = r.boolean("bias"),
-                  .init = r.init("init")};
-  }
-  ///@}
-};
-
-/// DepthwiseConv2d: channels, kernel, stride, padding, bias, init.
-template <>
-struct KindConfig<DepthwiseConv2d> {
-  /// The fields width growth changes, and the kind to and from JSON (see the file comment).
-  ///@{
-  static constexpr std::array<std::string_view, 1> widths{"channels"};
-  static Json save(const DepthwiseConv2d& k) {
-    return {{"channels", k.channels}, {"kernel", k.kernel}, {"stride", k.stride},
-            {"padding", k.padding},   {"bias", k.bias},     {"init", std::string(to_string(k.init))}};
-  }
-  static DepthwiseConv2d load(const Json& j) {
-    const detail::ConfigReader r(j, DepthwiseConv2d::name);
-    return DepthwiseConv2d{.channels = r.integer("channels"),
-                           .kernel = r.integer("kernel"),
-                           .stride = r.integer("stride"),
-                           .padding = r.integer("padding"),
-                           .bias = r.boolean("bias"),
-                           .init = r.init("init")};
-  }
-  ///@}
-};
-
-/// BatchNorm: channels, momentum, eps (growth changes eps when variance transfer rescales the input).
-template <>
-struct KindConfig<BatchNorm> {
-  /// The fields growth changes, those of them shapes do not show, and the kind to and from JSON (see the
-  /// file comment).
-  ///@{
-  static constexpr std::array<std::string_view, 2> widths{"channels", "eps"};
-  static constexpr std::array<std::string_view, 1> unshaped_widths{"eps"};
-  static Json save(const BatchNorm& k) { return {{"channels", k.channels}, {"momentum", k.momentum}, {"eps", k.eps}}; }
-  static BatchNorm load(const Json& j) {
-    const detail::ConfigReader r(j, BatchNorm::name);
-    return BatchNorm{.channels = r.integer("channels"), .momentum = r.number("momentum"), .eps = r.number("eps")};
-  }
-  ///@}
-};
-
-/// LayerNorm: features, eps. Growth changes both (grow_channels_from rescales eps); eps shows in no
-/// parameter shape, so a checkpoint load reads it from the file.
-template <>
-struct KindConfig<LayerNorm> {
-  /// The fields width growth changes, those of them no parameter shape determines, and the kind to and
-  /// from JSON (see the file comment).
-  ///@{
-  static constexpr std::array<std::string_view, 2> widths{"features", "eps"};
-  static constexpr std::array<std::string_view, 1> unshaped_widths{"eps"};
-  static Json save(const LayerNorm& k) { return {{"features", k.features}, {"eps", k.eps}}; }
-  static LayerNorm load(const Json& j) {
-    const detail::ConfigReader r(j, LayerNorm::name);
-    return LayerNorm{.features = r.integer("features"), .eps = r.number("eps")};
-  }
-  ///@}
-};
-
-/// MaxPool2d and AvgPool2d: kernel, stride, padding.
-template <class Pool>
-  requires(std::same_as<Pool, MaxPool2d> || std::same_as<Pool, AvgPool2d>)
-struct KindConfig<Pool> {
-  /// The fields width growth changes, and the kind to and from JSON (see the file comment).
-  ///@{
-  static constexpr std::array<std::string_view, 0> widths{};
-  static Json save(const Pool& k) { return {{"kernel", k.kernel}, {"stride", k.stride}, {"padding", k.padding}}; }
-  static Pool load(const Json& j) {
-    const detail::ConfigReader r(j, Pool::name);
-    return Pool{.kernel = r.integer("kernel"), .stride = r.integer("stride"), .padding = r.integer("padding")};
-  }
-  ///@}
-};
-
-/// LeakyRelu: slope.
-template <>
-struct KindConfig<LeakyRelu> {
-  /// The fields width growth changes, and the kind to and from JSON (see the file comment).
-  ///@{
-  static constexpr std::array<std::string_view, 0> widths{};
-  static Json save(const LeakyRelu& k) { return {{"slope", k.slope}}; }
-  static LeakyRelu load(const Json& j) {
-    LeakyRelu k;
-    k.slope = detail::ConfigReader(j, LeakyRelu::name).number("slope");
-    return k;
-  }
-  ///@}
-};
-
-/// Kinds without settings (Relu1, Relu, Tanh, Identity, Gelu, CenteredLogistic, Flatten,
-/// GlobalAvgPool, ...): an empty object.
-template <class K>
-  requires(std::is_empty_v<K> && std::default_initializable<K>)
+/// The record of a described kind (core/fields.hpp): one JSON entry per field.
+template <DescribedKind K>
 struct KindConfig<K> {
-  /// The fields width growth changes, and the kind to and from JSON (see the file comment).
-  ///@{
-  static constexpr std::array<std::string_view, 0> widths{};
-  static Json save(const K&) { return Json::object(); }
-  static K load(const Json& j) {
-    require<IoError>(j.is_object(), "layer settings of ", K::name, ": expected a JSON object, got ", j.dump());
-    return K{};
+ private:
+  template <FieldRole... Roles>
+  static constexpr auto names_with() {
+    constexpr std::size_t n = (count_fields<K>(Roles) + ... + 0);
+    std::array<std::string_view, n> names{};
+    std::size_t i = 0;
+    for_each_field<K>([&](const auto& f) {
+      if (((f.role == Roles) || ...)) names[i++] = f.name;
+    });
+    return names;
   }
-  ///@}
-};
 
-/// WideBlock and WideBlockBN: in, inner, out, stride, bn_momentum, bn_eps.
-template <bool InnerNorm>
-struct KindConfig<WideBlockKind<InnerNorm>> {
-  using K = WideBlockKind<InnerNorm>;  ///< the block kind
-  /// The fields width growth changes, and the kind to and from JSON (see the file comment).
+ public:
+  /// The fields growth changes, those of them shapes do not show (see the file comment).
   ///@{
-  static constexpr std::array<std::string_view, 3> widths{"in", "inner", "out"};
+  static constexpr auto widths = names_with<FieldRole::width, FieldRole::unshaped_width>();
+  static constexpr auto unshaped_widths = names_with<FieldRole::unshaped_width>();
+  ///@}
+
+  /// The kind as a JSON object, one entry per field.
   static Json save(const K& k) {
-    return {
-        {"in", k.in},        {"inner", k.inner}, {"out", k.out}, {"stride", k.stride}, {"bn_momentum", k.bn_momentum},
-        {"bn_eps", k.bn_eps}};
+    Json j = Json::object();
+    for_each_field<K>([&](const auto& f) { j[std::string(f.name)] = detail::value_to_json(k.*(f.member)); });
+    return j;
   }
+
+  /// The inverse of save(); IoError naming the kind and field when one is missing or mistyped.
   static K load(const Json& j) {
     const detail::ConfigReader r(j, K::name);
-    return K{.in = r.integer("in"),
-             .inner = r.integer("inner"),
-             .out = r.integer("out"),
-             .stride = r.integer("stride"),
-             .bn_momentum = r.number("bn_momentum"),
-             .bn_eps = r.number("bn_eps")};
+    K k{};
+    for_each_field<K>([&](const auto& f) {
+      using M = typename std::remove_cvref_t<decltype(f)>::member_type;
+      k.*(f.member) = detail::value_from_json<M>(r, f.name);
+    });
+    return k;
   }
-  ///@}
 };
 
-/// A Stack records its blocks' kinds in order: {"blocks": [{...}, ...]}. Its depth can grow, so it has
-/// no fixed width fields of its own; checkpoints compare its blocks one by one when depths agree.
-template <RecordedKind K>
-struct KindConfig<Stack<K>> {
-  /// The fields width growth changes, and the kind to and from JSON (see the file comment).
-  ///@{
-  static constexpr std::array<std::string_view, 0> widths{};
-  static Json save(const Stack<K>& k) {
-    Json blocks = Json::array();
-    for (const K& b : k.blocks) blocks.push_back(KindConfig<K>::save(b));
-    return {{"blocks", blocks}};
+namespace detail {
+
+template <class M>
+Json value_to_json(const M& v) {
+  if constexpr (std::same_as<M, bool> || std::is_arithmetic_v<M>) {
+    return Json(v);
+  } else if constexpr (NamedEnum<M>) {
+    return Json(std::string(to_string(v)));
+  } else if constexpr (is_vector<M>::value) {
+    Json list = Json::array();
+    for (const auto& item : v) list.push_back(value_to_json(item));
+    return list;
+  } else {
+    static_assert(RecordedKind<M>, "netgrow::io: a kind field must be an integer, a double, a bool, an enum with "
+                                   "enum_values() and to_string(), a kind with fields(), or a vector of kinds");
+    return KindConfig<M>::save(v);
   }
-  static Stack<K> load(const Json& j) {
-    const Json& blocks = detail::ConfigReader(j, "Stack").field("blocks");
-    require<IoError>(blocks.is_array() && !blocks.empty(), "layer settings of Stack: 'blocks' is not a non-empty list");
-    Stack<K> s;
-    for (const Json& b : blocks) s.blocks.push_back(KindConfig<K>::load(b));
-    return s;
+}
+
+template <class M>
+M value_from_json(const ConfigReader& r, std::string_view key) {
+  if constexpr (std::same_as<M, bool>) {
+    return r.boolean(key);
+  } else if constexpr (std::is_integral_v<M>) {
+    const Index v = r.integer(key);
+    require<IoError>(v >= static_cast<Index>(std::numeric_limits<M>::min()) &&
+                         static_cast<std::uint64_t>(v) <= static_cast<std::uint64_t>(std::numeric_limits<M>::max()),
+                     "layer settings: field '", key, "' = ", v, " is out of range");
+    return static_cast<M>(v);
+  } else if constexpr (std::is_floating_point_v<M>) {
+    return static_cast<M>(r.number(key));
+  } else if constexpr (NamedEnum<M>) {
+    return r.template enumerator<M>(key, enum_description(M{}));
+  } else if constexpr (is_vector<M>::value) {
+    using Item = typename M::value_type;
+    const Json& list = r.field(key);
+    require<IoError>(list.is_array() && !list.empty(), "layer settings: '", key, "' is not a non-empty list");
+    M items;
+    for (const Json& item : list) items.push_back(KindConfig<Item>::load(item));
+    return items;
+  } else {
+    return KindConfig<M>::load(r.field(key));
   }
-  ///@}
-};
+}
+
+}  // namespace detail
 
 /// `from_shapes` (a kind whose widths come from parameter shapes) with KindConfig<K>::unshaped_widths, when
 /// K has them, taken from `file_config` (a checkpoint's settings of that layer); IoError naming the kind
@@ -318,12 +227,10 @@ struct KindConfig<Stack<K>> {
 template <RecordedKind K>
 K with_unshaped_widths(const K& from_shapes, const Json& file_config) {
   if constexpr (requires { KindConfig<K>::unshaped_widths; }) {
+    if (KindConfig<K>::unshaped_widths.empty()) return from_shapes;
     Json j = KindConfig<K>::save(from_shapes);
     const detail::ConfigReader r(file_config, K::name);
-    for (const std::string_view w : KindConfig<K>::unshaped_widths) {
-      const std::string key(w);
-      j[key] = r.field(key.c_str());
-    }
+    for (const std::string_view w : KindConfig<K>::unshaped_widths) j[std::string(w)] = r.field(w);
     return KindConfig<K>::load(j);
   } else {
     return from_shapes;

@@ -5,12 +5,10 @@
 
 #include <string>
 
-#include "netgrow/backend/cpu/elementwise.hpp"
+#include "netgrow/ops/elementwise.hpp"
 #include "netgrow/layers/activation_functions.hpp"
+#include "netgrow/layers/channel_route.hpp"
 #include "netgrow/layers/layer.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
-#endif
 
 namespace netgrow {
 
@@ -34,21 +32,30 @@ class ActivationLayer {
   Shape output_shape(const Shape& in) const { return in; }
 
   /// out = f(in), element-wise (any shape; out may alias in).
-  void forward(ConstView<S, D> in, TensorView<S, D> out, Mode) { ops::activation_forward(act_, in, out); }
+  void forward(ConstView<S, D> in, TensorView<S, D> out, Mode) { ops::activation_forward<Act, S>(act_, in, out); }
 
   /// grad_in = grad_out * f'(in), element-wise (skipped when grad_in is empty); no parameter gradients.
   void backward(ConstView<S, D> in, ConstView<S, D> out, ConstView<S, D> grad_out, TensorView<S, D> grad_in,
                 bool) {
     if (grad_in.empty()) return;
-    ops::activation_backward(act_, in, out, grad_out, grad_in);
+    ops::activation_backward<Act, S>(act_, in, out, grad_out, grad_in);
   }
 
   /// No parameters: f is never called.
   template <class F>
   void visit_parameters(F&&) {}
 
-  /// Identity growth between a grown pair: element-wise, so nothing to do.
+  /// Element-wise maps have no products: 0 FLOPs (layers/layer.hpp counts multiply-adds only).
+  double forward_flops(const Shape&) const { return 0.0; }
+
+  /// Width growth between a grown pair (layers/layer.hpp): element-wise, so identity growth has nothing to
+  /// do, new channels see the activation as it is, and its slope at zero is applied by the initializers.
+  ///@{
+  static constexpr bool keeps_layout = true;
   void grow_channels(Index) {}
+  void route_new_channel(ChannelRoute&) const {}
+  ActivationLayer new_channels_layer(Index) const { return *this; }
+  ///@}
 
   /// The activation kind (its settings, e.g. LeakyRelu's slope).
   ///@{

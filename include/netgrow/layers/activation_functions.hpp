@@ -22,8 +22,10 @@
 #include <concepts>
 #include <numbers>
 #include <string_view>
+#include <tuple>
 
 #include "netgrow/core/config.hpp"
+#include "netgrow/core/fields.hpp"
 
 namespace netgrow {
 
@@ -38,6 +40,7 @@ struct Relu1 {
   template <class S, class D>
   using layer_type = ActivationLayer<Relu1, S, D>;
   static constexpr std::string_view name = "Relu1";
+  static constexpr bool idempotent = true;  ///< f(f(z)) = f(z): the same values as Relu (depth growth)
   static constexpr bool zero_at_zero = true;
   static constexpr bool nonzero_slope_at_zero = true;
   constexpr double slope_at_zero() const { return 1.0; }
@@ -55,6 +58,7 @@ struct Relu {
   template <class S, class D>
   using layer_type = ActivationLayer<Relu, S, D>;
   static constexpr std::string_view name = "Relu";
+  static constexpr bool idempotent = true;  ///< f(f(z)) = f(z): max(max(z, 0), 0) = max(z, 0) (depth growth)
   static constexpr bool zero_at_zero = true;
   static constexpr bool nonzero_slope_at_zero = false;
   constexpr double slope_at_zero() const { return 0.0; }
@@ -76,6 +80,8 @@ struct LeakyRelu {
   static constexpr bool zero_at_zero = true;
   static constexpr bool nonzero_slope_at_zero = true;
   double slope = 0.01;  ///< f(x) = slope * x for x <= 0
+  /// The configuration fields (core/fields.hpp).
+  static constexpr auto fields() { return std::tuple{field("slope", &LeakyRelu::slope)}; }
   constexpr double slope_at_zero() const { return slope; }
   template <class T>
   NETGROW_HOST_DEVICE T f(T x) const { return x > T(0) ? x : T(slope) * x; }
@@ -108,6 +114,7 @@ struct Identity {
   template <class S, class D>
   using layer_type = ActivationLayer<Identity, S, D>;
   static constexpr std::string_view name = "Identity";
+  static constexpr bool idempotent = true;  ///< f(f(z)) = f(z): trivially (depth growth)
   static constexpr bool zero_at_zero = true;
   static constexpr bool nonzero_slope_at_zero = true;
   constexpr double slope_at_zero() const { return 1.0; }

@@ -8,12 +8,12 @@
 #pragma once
 
 #include <string>
+#include <tuple>
 
-#include "netgrow/backend/cpu/pool.hpp"
+#include "netgrow/ops/pool.hpp"
+#include "netgrow/core/fields.hpp"
+#include "netgrow/layers/channel_route.hpp"
 #include "netgrow/layers/layer.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/pool.hpp"  // the Cuda overloads of the ops:: calls below
-#endif
 
 namespace netgrow {
 
@@ -26,6 +26,11 @@ struct AvgPool2d {
   Index kernel = 2;                                      ///< square window side k
   Index stride = 2;                                      ///< stride s, both directions
   Index padding = 0;                                     ///< zero padding p, at most k / 2
+
+  /// The configuration fields (core/fields.hpp); growth changes none.
+  static constexpr auto fields() {
+    return std::tuple{field("kernel", &AvgPool2d::kernel), field("stride", &AvgPool2d::stride), field("padding", &AvgPool2d::padding)};
+  }
 
   /// The layer this kind names: AvgPool2dLayer<S, D>.
   template <class S, class D>
@@ -76,8 +81,16 @@ class AvgPool2dLayer {
     ops::avg_pool2d_backward<S>(dy, geometry(x.shape()), dx);
   }
 
-  /// Identity growth between a grown pair: channel-wise, so nothing to do.
+  /// Window sums, no products: 0 FLOPs (layers/layer.hpp counts multiply-adds only).
+  double forward_flops(const Shape&) const { return 0.0; }
+
+  /// Identity growth between a grown pair: channel-wise, so nothing to do; a new channel's windows are
+  /// averaged.
+  ///@{
+  static constexpr bool keeps_layout = true;
   void grow_channels(Index) {}
+  void route_new_channel(ChannelRoute& route) const { route.pool(kind_.kernel, kind_.stride, kind_.padding, false); }
+  ///@}
 
   /// No parameters: f is never called.
   template <class F>

@@ -19,14 +19,14 @@
 #include <cmath>
 #include <span>
 #include <string>
+#include <tuple>
 
-#include "netgrow/backend/cpu/batch_norm.hpp"
-#include "netgrow/backend/cpu/blas.hpp"
-#include "netgrow/grow/parameter_growth.hpp"
+#include "netgrow/ops/batch_norm.hpp"
+#include "netgrow/ops/blas.hpp"
+#include "netgrow/layers/parameter_growth.hpp"
+#include "netgrow/core/fields.hpp"
+#include "netgrow/layers/channel_route.hpp"
 #include "netgrow/layers/layer.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/batch_norm.hpp"  // the Cuda overloads of the ops:: calls below
-#endif
 
 namespace netgrow {
 
@@ -39,6 +39,13 @@ struct BatchNorm {
   Index channels = 0;                                    ///< channels C
   double momentum = 0.1;                                 ///< running-statistics momentum, in [0, 1]
   double eps = 1e-5;                                     ///< added to the variance, > 0
+
+  /// The configuration fields (core/fields.hpp): growth changes channels, and eps when variance transfer
+  /// rescales the input (no parameter shape shows it).
+  static constexpr auto fields() {
+    return std::tuple{field("channels", &BatchNorm::channels, FieldRole::width), field("momentum", &BatchNorm::momentum),
+                      field("eps", &BatchNorm::eps, FieldRole::unshaped_width)};
+  }
 
   /// The layer this kind names: BatchNormLayer<S, D>.
   template <class S, class D>
@@ -124,6 +131,18 @@ class BatchNormLayer {
     grow::append_to_parameter(var_, 0, ones.cview());
   }
 
+  /// Width growth between a grown pair (layers/layer.hpp): a new channel is normalised on its own
+  /// (training mode: scaled by 1 / sqrt(eps) and centred; evaluation: scaled by 1 / sqrt(1 + eps)), and
+  /// seen alone it meets a fresh BatchNorm over the new channels.
+  ///@{
+  static constexpr bool keeps_layout = true;
+  void route_new_channel(ChannelRoute& route) const { route.normalize(eps_, mode_ == Mode::train); }
+  BatchNormLayer new_channels_layer(Index k) const {
+    Rng unused(0);
+    return BatchNormLayer(BatchNorm{.channels = k, .momentum = momentum_, .eps = eps_}, unused);
+  }
+  ///@}
+
   /// Growth by copying: one new channel per entry of `sources`, with that channel's gamma, beta and
   /// running statistics (Net2Net's split through BatchNorm).
   void grow_channels_from(std::span<const Index> sources)
@@ -153,6 +172,9 @@ class BatchNormLayer {
     ops::scale<S>(var_.value.view(), static_cast<S>(c * c));
     eps_ *= c * c;
   }
+
+  /// Normalisation has no products: 0 FLOPs (layers/layer.hpp counts multiply-adds only).
+  double forward_flops(const Shape&) const { return 0.0; }
 
   /// Calls f for "weight" (gamma), "bias" (beta), "running_mean" and "running_var", in that order.
   template <class F>

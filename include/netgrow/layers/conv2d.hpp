@@ -11,16 +11,15 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <tuple>
 
-#include "netgrow/backend/cpu/blas.hpp"
-#include "netgrow/backend/cpu/conv2d.hpp"
-#include "netgrow/backend/cpu/layout.hpp"
+#include "netgrow/ops/blas.hpp"
+#include "netgrow/ops/conv2d.hpp"
+#include "netgrow/ops/layout.hpp"
 #include "netgrow/core/init.hpp"
-#include "netgrow/grow/parameter_growth.hpp"
+#include "netgrow/layers/parameter_growth.hpp"
+#include "netgrow/core/fields.hpp"
 #include "netgrow/layers/layer.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/conv2d.hpp"  // the Cuda overloads of the ops:: calls below
-#endif
 
 namespace netgrow {
 
@@ -37,6 +36,22 @@ struct Conv2d {
   Index padding = 1;                                  ///< zero padding p, every side
   bool bias = true;                                   ///< false: no bias vector
   WeightInit init = WeightInit::he_normal;            ///< how W (and b with torch_default) is drawn
+
+  /// The configuration fields (core/fields.hpp): growth changes in and out.
+  static constexpr auto fields() {
+    return std::tuple{field("in", &Conv2d::in, FieldRole::width),  field("out", &Conv2d::out, FieldRole::width),
+                      field("kernel", &Conv2d::kernel),            field("stride", &Conv2d::stride),
+                      field("padding", &Conv2d::padding),          field("bias", &Conv2d::bias),
+                      field("init", &Conv2d::init)};
+  }
+
+  /// The kind of a layer that maps `width` channels to `width` keeping the spatial size (depth growth
+  /// inserts it as an identity layer): stride 1, this kernel (3 when even) with 'same' padding, this
+  /// one's bias and init.
+  Conv2d shape_keeping(Index width) const {
+    const Index k = kernel % 2 == 1 ? kernel : 3;
+    return Conv2d{.in = width, .out = width, .kernel = k, .stride = 1, .padding = k / 2, .bias = bias, .init = init};
+  }
 
   /// The layer this kind names: Conv2dLayer<S, D>.
   template <class S, class D>
@@ -167,6 +182,24 @@ class Conv2dLayer {
   }
 
   /// Calls f("weight", W) and then, with a bias, f("bias", b).
+  /// 2 C_in k^2 FLOPs per output element.
+  double forward_flops(const Shape& in) const {
+    return 2.0 * static_cast<double>(output_shape(in).numel()) * static_cast<double>(in_channels() * kernel_ * kernel_);
+  }
+
+  /// Depth growth (grow/depth.hpp): makes this layer the identity map, centre tap 1 from each channel
+  /// to itself and bias 0; ShapeError unless it maps C channels to C with stride 1, an odd kernel and
+  /// padding kernel / 2.
+  void set_identity() {
+    require<ShapeError>(in_channels() == out_channels() && stride_ == 1 && kernel_ % 2 == 1 && padding_ == kernel_ / 2,
+                        "identity layer: ", describe(), " must map C channels to C with stride 1, an odd kernel and "
+                        "padding kernel / 2");
+    Tensor<S, Cpu> w(weight_.value.shape());
+    for (Index c = 0; c < out_channels(); ++c) w.at(c, c, kernel_ / 2, kernel_ / 2) = S(1);
+    weight_.value = grow::host_to<D>(std::move(w));
+    if (has_bias_) bias_.value.fill_zero();
+  }
+
   template <class F>
   void visit_parameters(F&& f) {
     f(std::string_view("weight"), weight_);

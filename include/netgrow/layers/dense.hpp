@@ -9,15 +9,14 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <tuple>
 
-#include "netgrow/backend/cpu/blas.hpp"
-#include "netgrow/backend/cpu/layout.hpp"
+#include "netgrow/ops/blas.hpp"
+#include "netgrow/ops/layout.hpp"
 #include "netgrow/core/init.hpp"
-#include "netgrow/grow/parameter_growth.hpp"
+#include "netgrow/layers/parameter_growth.hpp"
+#include "netgrow/core/fields.hpp"
 #include "netgrow/layers/layer.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
-#endif
 
 namespace netgrow {
 
@@ -32,6 +31,16 @@ struct Dense {
   Index out = 0;                                     ///< output features (neurons)
   bool bias = true;                                  ///< false: no bias vector
   WeightInit init = WeightInit::glorot_uniform;      ///< how W (and b with torch_default) is drawn
+
+  /// The configuration fields (core/fields.hpp): growth changes in and out.
+  static constexpr auto fields() {
+    return std::tuple{field("in", &Dense::in, FieldRole::width), field("out", &Dense::out, FieldRole::width),
+                      field("bias", &Dense::bias), field("init", &Dense::init)};
+  }
+
+  /// The kind of a layer that maps `width` features to `width` (depth growth inserts it as an identity
+  /// layer): this one's bias and init.
+  Dense shape_keeping(Index width) const { return Dense{.in = width, .out = width, .bias = bias, .init = init}; }
 
   /// The layer this kind names: DenseLayer<S, D>.
   template <class S, class D>
@@ -148,6 +157,21 @@ class DenseLayer {
     Tensor<S, D> block(Shape{out_features(), k, m});
     ops::rows_to_axis<S>(outgoing, 1, block.view());
     grow::append_to_parameter(weight_, 1, block.cview().reshape(Shape{out_features(), k * m}));
+  }
+
+  /// 2 in out FLOPs per row.
+  double forward_flops(const Shape& in) const {
+    return 2.0 * static_cast<double>(output_shape(in)[0]) * static_cast<double>(in_features() * out_features());
+  }
+
+  /// Depth growth (grow/depth.hpp): makes this layer the identity map, W = I and b = 0; ShapeError
+  /// unless it is square.
+  void set_identity() {
+    require<ShapeError>(in_features() == out_features(), "identity layer: ", describe(), " is not square");
+    Tensor<S, Cpu> w(weight_.value.shape());
+    for (Index i = 0; i < out_features(); ++i) w.at(i, i) = S(1);
+    weight_.value = grow::host_to<D>(std::move(w));
+    if (has_bias_) bias_.value.fill_zero();
   }
 
   /// Calls f("weight", W) and then, with a bias, f("bias", b).

@@ -13,14 +13,14 @@
 
 #include <span>
 #include <string>
+#include <tuple>
 
-#include "netgrow/backend/cpu/depthwise.hpp"
+#include "netgrow/ops/depthwise.hpp"
 #include "netgrow/core/init.hpp"
-#include "netgrow/grow/parameter_growth.hpp"
+#include "netgrow/layers/parameter_growth.hpp"
+#include "netgrow/core/fields.hpp"
+#include "netgrow/layers/channel_route.hpp"
 #include "netgrow/layers/layer.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/depthwise.hpp"  // the Cuda overloads of the ops:: calls below
-#endif
 
 namespace netgrow {
 
@@ -37,6 +37,14 @@ struct DepthwiseConv2d {
   Index padding = 1;                                           ///< zero padding p, every side
   bool bias = true;                                            ///< false: no bias vector
   WeightInit init = WeightInit::he_normal;                     ///< how W is drawn (fan-in = fan-out = k k)
+
+  /// The configuration fields (core/fields.hpp): growth changes channels.
+  static constexpr auto fields() {
+    return std::tuple{field("channels", &DepthwiseConv2d::channels, FieldRole::width),
+                      field("kernel", &DepthwiseConv2d::kernel), field("stride", &DepthwiseConv2d::stride),
+                      field("padding", &DepthwiseConv2d::padding), field("bias", &DepthwiseConv2d::bias),
+                      field("init", &DepthwiseConv2d::init)};
+  }
 
   /// The layer this kind names: DepthwiseConv2dLayer<S, D>.
   template <class S, class D>
@@ -121,6 +129,22 @@ class DepthwiseConv2dLayer {
     grow::append_to_parameter(weight_, 0, grow::host_to<D>(std::move(filters)).cview());
     if (has_bias_) grow::append_to_parameter(bias_, 0, Tensor<S, D>(Shape{k}).cview());
   }
+
+  /// 2 k^2 FLOPs per output element.
+  double forward_flops(const Shape& in) const {
+    return 2.0 * static_cast<double>(output_shape(in).numel()) * static_cast<double>(kernel_ * kernel_);
+  }
+
+  /// Width growth between a grown pair (layers/layer.hpp): identity filters pass a new channel's values
+  /// through unchanged when the layer keeps positions (stride 1, odd kernel, padding kernel / 2).
+  ///@{
+  static constexpr bool keeps_layout = true;
+  void route_new_channel(ChannelRoute&) const {
+    require(stride_ == 1 && kernel_ % 2 == 1 && padding_ == kernel_ / 2,
+            "GradMax data: a depthwise convolution between a pair must keep positions (stride 1, odd kernel, "
+            "padding kernel / 2) so that its identity-grown channels pass values through; got ", describe());
+  }
+  ///@}
 
   /// Growth by copying: one new channel per entry of `sources`, with that channel's filter and bias.
   void grow_channels_from(std::span<const Index> sources)

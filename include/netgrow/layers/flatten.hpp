@@ -8,11 +8,9 @@
 
 #include <string>
 
-#include "netgrow/backend/cpu/blas.hpp"
+#include "netgrow/ops/blas.hpp"
+#include "netgrow/layers/channel_route.hpp"
 #include "netgrow/layers/layer.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
-#endif
 
 namespace netgrow {
 
@@ -62,8 +60,15 @@ class FlattenLayer {
   template <class F>
   void visit_parameters(F&&) {}
 
-  /// Identity growth between a grown pair: new channels' blocks append at the end, nothing to store.
+  /// A copy has no products: 0 FLOPs.
+  double forward_flops(const Shape&) const { return 0.0; }
+
+  /// Identity growth between a grown pair: new channels' blocks append at the end, nothing to store;
+  /// each channel's map becomes consecutive inputs of the consumer.
+  ///@{
   void grow_channels(Index) {}
+  void route_new_channel(ChannelRoute& route) const { route.flatten(); }
+  ///@}
   /// Outputs per input channel (H W for an (N, C, H, W) input), from the last forward().
   Index channel_multiplier() const {
     require<StateError>(multiplier_ > 0, "Flatten: growth through Flatten needs one forward() first, to know the "

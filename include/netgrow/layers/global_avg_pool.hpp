@@ -8,11 +8,9 @@
 
 #include <string>
 
-#include "netgrow/backend/cpu/pool.hpp"
+#include "netgrow/ops/pool.hpp"
+#include "netgrow/layers/channel_route.hpp"
 #include "netgrow/layers/layer.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/pool.hpp"  // the Cuda overloads of the ops:: calls below
-#endif
 
 namespace netgrow {
 
@@ -55,8 +53,15 @@ class GlobalAvgPoolLayer {
     if (!dx.empty()) ops::global_avg_pool_backward<S>(dy, dx);
   }
 
-  /// Identity growth between a grown pair: channel-wise, so nothing to do.
+  /// Averages have no products: 0 FLOPs (layers/layer.hpp counts multiply-adds only).
+  double forward_flops(const Shape&) const { return 0.0; }
+
+  /// Identity growth between a grown pair: channel-wise, so nothing to do; each channel's map reaches the
+  /// consumer as its mean.
+  ///@{
   void grow_channels(Index) {}
+  void route_new_channel(ChannelRoute& route) const { route.global_average(); }
+  ///@}
 
   /// No parameters: f is never called.
   template <class F>

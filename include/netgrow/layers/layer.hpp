@@ -22,8 +22,34 @@
 ///                                                   when acc is true
 ///   void visit_parameters(f)                        calls f(std::string_view name, Parameter&) for
 ///                                                   each parameter, in a fixed order
+///   double forward_flops(const Shape& in) const     2 x the multiply-adds of one forward pass on `in`
+///                                                   (0 for layers without products: element-wise,
+///                                                   normalisation, pooling); network/flops.hpp sums them
 ///   Kind kind() const                               the current configuration (widths after growth)
 ///   std::string describe() const                    e.g. "Dense(784 -> 1024)"
+/// ~~~
+///
+/// Everything else the library needs to know about a kind is declared next to it, never listed
+/// elsewhere (examples/custom_layer defines a kind outside the library this way):
+/// ~~~{.unparsed}
+///   Kind::name, Kind::fields()          the kind's name and configuration fields (core/fields.hpp);
+///                                       checkpoints record the kind from them (io/kind_config.hpp)
+///   grow_outputs / grow_inputs, weight(), output_axis / input_axis
+///                                       a weight layer that can be the producer / consumer of a width
+///                                       growth (grow/traits.hpp)
+///   grow_channels(k)                    sits between a grown pair and grows k channels by identity,
+///                                       keeping its function on the old ones
+///   route_new_channel(ChannelRoute&)    how a new channel passes through it (layers/channel_route.hpp;
+///                                       GradMax's data reads it)
+///   new_channels_layer(k)               the layer as it acts on k new channels alone (initializers that
+///                                       evaluate new neurons on the batch: FireflyOpt, InverseGradMaxOpt)
+///   rescale_input(c)                    absorbs a factor c on its input when right after a consumer
+///                                       (variance transfer's consumer rescale; BatchNorm)
+///   grow_channels_from(sources)         grows by copying channels (Net2Net split, LEMON)
+///   set_identity(), Kind::shape_keeping(width)
+///                                       can be inserted as an identity layer (depth growth)
+///   static constexpr bool keeps_layout  its output has its input's rank and channel count, so depth
+///                                       growth may look through it for a width
 /// ~~~
 #pragma once
 
@@ -61,6 +87,7 @@ concept LayerOperations = requires(L& l, const L& cl, const Shape& shape, ConstV
   l.forward(in, out, mode);
   l.backward(in, in, in, out, accumulate);
   l.visit_parameters(probe);
+  { cl.forward_flops(shape) } -> std::convertible_to<double>;
   cl.kind();
   { cl.describe() } -> std::convertible_to<std::string>;
 };

@@ -20,15 +20,14 @@
 #include <cmath>
 #include <span>
 #include <string>
+#include <tuple>
 #include <vector>
 
-#include "netgrow/backend/cpu/blas.hpp"
-#include "netgrow/backend/cpu/layer_norm.hpp"
-#include "netgrow/grow/parameter_growth.hpp"  // append_to_parameter, average_source
+#include "netgrow/ops/blas.hpp"
+#include "netgrow/ops/layer_norm.hpp"
+#include "netgrow/layers/parameter_growth.hpp"  // append_to_parameter, average_source
+#include "netgrow/core/fields.hpp"
 #include "netgrow/layers/layer.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/layer_norm.hpp"  // the Cuda overloads of the ops:: calls below
-#endif
 
 namespace netgrow {
 
@@ -40,6 +39,13 @@ struct LayerNorm {
   static constexpr std::string_view name = "LayerNorm";  ///< the kind's name (checkpoint configs, messages)
   Index features = 0;                                    ///< features D of each row
   double eps = 1e-5;                                     ///< added to the variance, > 0 (growth rescales it)
+
+  /// The configuration fields (core/fields.hpp): growth changes both; eps (rescaled by
+  /// grow_channels_from) shows in no parameter shape.
+  static constexpr auto fields() {
+    return std::tuple{field("features", &LayerNorm::features, FieldRole::width),
+                      field("eps", &LayerNorm::eps, FieldRole::unshaped_width)};
+  }
 
   /// The layer this kind names: LayerNormLayer<S, D>.
   template <class S, class D>
@@ -162,6 +168,12 @@ class LayerNormLayer {
               "equal to the mean of the existing ones (LEMON's average expansion)");
     return n;
   }
+
+  /// Normalisation has no products: 0 FLOPs (layers/layer.hpp counts multiply-adds only).
+  double forward_flops(const Shape&) const { return 0.0; }
+
+  /// The output has the input's shape (depth growth may take widths through it).
+  static constexpr bool keeps_layout = true;
 
   /// Calls f for "weight" (gamma) and "bias" (beta), in that order.
   template <class F>

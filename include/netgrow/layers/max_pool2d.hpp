@@ -9,12 +9,12 @@
 #pragma once
 
 #include <string>
+#include <tuple>
 
-#include "netgrow/backend/cpu/pool.hpp"
+#include "netgrow/ops/pool.hpp"
+#include "netgrow/core/fields.hpp"
+#include "netgrow/layers/channel_route.hpp"
 #include "netgrow/layers/layer.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/pool.hpp"  // the Cuda overloads of the ops:: calls below
-#endif
 
 namespace netgrow {
 
@@ -27,6 +27,11 @@ struct MaxPool2d {
   Index kernel = 2;                                      ///< square window side k
   Index stride = 2;                                      ///< stride s, both directions
   Index padding = 0;                                     ///< padding p with -inf, at most k / 2
+
+  /// The configuration fields (core/fields.hpp); growth changes none.
+  static constexpr auto fields() {
+    return std::tuple{field("kernel", &MaxPool2d::kernel), field("stride", &MaxPool2d::stride), field("padding", &MaxPool2d::padding)};
+  }
 
   /// The layer this kind names: MaxPool2dLayer<S, D>.
   template <class S, class D>
@@ -81,8 +86,16 @@ class MaxPool2dLayer {
     ops::max_pool2d_backward<S>(dy, argmax_.cview(), geometry(x.shape()), dx);
   }
 
-  /// Identity growth between a grown pair: channel-wise, so nothing to do.
+  /// Comparisons, no products: 0 FLOPs (layers/layer.hpp counts multiply-adds only).
+  double forward_flops(const Shape&) const { return 0.0; }
+
+  /// Identity growth between a grown pair: channel-wise, so nothing to do; a new channel's (tied, zero)
+  /// windows route to their first element, the tie rule.
+  ///@{
+  static constexpr bool keeps_layout = true;
   void grow_channels(Index) {}
+  void route_new_channel(ChannelRoute& route) const { route.pool(kind_.kernel, kind_.stride, kind_.padding, true); }
+  ///@}
 
   /// No parameters: f is never called.
   template <class F>

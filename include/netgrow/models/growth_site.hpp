@@ -23,7 +23,7 @@
 
 #include <Eigen/Eigenvalues>
 
-#include "netgrow/backend/cpu/svd.hpp"
+#include "netgrow/ops/svd.hpp"
 #include "netgrow/grow/controller.hpp"
 #include "netgrow/grow/pair_data.hpp"
 #include "netgrow/grow/schedule.hpp"
@@ -77,7 +77,7 @@ struct PairSite {
   grow::GrowthReport grow(Index k, const Init& init, Rng& rng, const std::function<void()>& refresh = {},
                           const grow::PairDataOptions& options = {}) {
     using S = typename Net::scalar_type;
-    if constexpr (Init::needs_data) {
+    if constexpr (grow::initializer_traits<Init>::needs_data) {
       require(static_cast<bool>(refresh), "growth site ", name, ": this initializer needs the grow batch; pass refresh");
       refresh();
       grow::GrowthData<S> data = grow::data_from_last_backward<P, C>(*net, options);

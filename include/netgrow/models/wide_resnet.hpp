@@ -22,9 +22,9 @@
 #include "netgrow/layers/conv2d.hpp"
 #include "netgrow/layers/dense.hpp"
 #include "netgrow/layers/global_avg_pool.hpp"
-#include "netgrow/layers/wide_block.hpp"
+#include "netgrow/blocks/wide_block.hpp"
 #include "netgrow/models/growth_site.hpp"
-#include "netgrow/network/stack.hpp"
+#include "netgrow/blocks/stack.hpp"
 
 namespace netgrow::models {
 

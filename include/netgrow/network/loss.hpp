@@ -5,10 +5,7 @@
 
 #include <cstdint>
 
-#include "netgrow/backend/cpu/loss.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
-#endif
+#include "netgrow/ops/loss.hpp"
 
 namespace netgrow {
 

@@ -22,11 +22,8 @@
 #include <tuple>
 #include <utility>
 
-#include "netgrow/backend/cpu/blas.hpp"
+#include "netgrow/ops/blas.hpp"
 #include "netgrow/layers/layer.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
-#endif
 
 namespace netgrow {
 
@@ -35,6 +32,14 @@ namespace detail {
 // Fails with a message naming the offending entry when a type in a network's list is not a layer kind.
 template <class K, std::size_t Position>
 constexpr bool check_layer_kind() {
+  if constexpr (requires { typename K::template layer_type<float, Cpu>; }) {
+    using L = typename K::template layer_type<float, Cpu>;
+    static_assert(requires(const L& l, const Shape& s) {
+      { l.forward_flops(s) } -> std::convertible_to<double>;
+    }, "netgrow::Sequential: a layer kind's layer must declare its FLOPs, `double forward_flops(const Shape& in) "
+       "const` (2 x the multiply-adds of one forward pass; 0 for layers without products). See the template "
+       "arguments of check_layer_kind for the kind and its position.");
+  }
   static_assert(LayerKind<K>,
                 "netgrow::Sequential: every entry of the layer list must be a layer kind such as Dense, Relu1 "
                 "or Flatten (a type with `template <class S, class D> using layer_type = ...` naming a class "

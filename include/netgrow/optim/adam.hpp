@@ -15,11 +15,8 @@
 
 #include <cmath>
 
-#include "netgrow/backend/cpu/optim.hpp"
+#include "netgrow/ops/optim.hpp"
 #include "netgrow/optim/optimizer.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
-#endif
 
 namespace netgrow {
 

@@ -12,11 +12,8 @@
 /// (Keras' SGD keeps v = momentum * v - lr * g instead; the two agree while lr is constant.)
 #pragma once
 
-#include "netgrow/backend/cpu/optim.hpp"
+#include "netgrow/ops/optim.hpp"
 #include "netgrow/optim/optimizer.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
-#endif
 
 namespace netgrow {
 

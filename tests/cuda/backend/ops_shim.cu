@@ -1,6 +1,7 @@
 // Device side of the op-facade tests: each shim calls the Cuda overload of the op of the same name
 // (overload resolution on the Cuda views picks backend/cuda), for float and double.
 #include "netgrow/backend/cuda/ops.hpp"
+#include "netgrow/ops.hpp"
 #include "netgrow/layers/activation_functions.hpp"
 #include "ops_shim.hpp"
 
@@ -46,12 +47,12 @@ bool all_finite(ConstView<T, Cuda> x) {
 
 template <class Act, class T>
 void activation_forward(const Act& act, ConstView<T, Cuda> x, TensorView<T, Cuda> y) {
-  ops::activation_forward(act, x, y);
+  ops::activation_forward<Act, T>(act, x, y);
 }
 template <class Act, class T>
 void activation_backward(const Act& act, ConstView<T, Cuda> x, ConstView<T, Cuda> y, ConstView<T, Cuda> dy,
                          TensorView<T, Cuda> dx) {
-  ops::activation_backward(act, x, y, dy, dx);
+  ops::activation_backward<Act, T>(act, x, y, dy, dx);
 }
 
 template <class T>

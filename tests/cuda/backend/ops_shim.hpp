@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "netgrow/backend/cpu/loss.hpp"
-#include "netgrow/backend/cpu/optim.hpp"
+#include "netgrow/ops/loss.hpp"
+#include "netgrow/ops/optim.hpp"
 #include "netgrow/backend/cuda/context.hpp"
 #include "netgrow/backend/cuda/memory.hpp"
 #include "netgrow/core/tensor.hpp"

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "compare.hpp"
-#include "netgrow/backend/cpu/layout.hpp"
+#include "netgrow/ops/layout.hpp"
 #include "ops_shim.hpp"
 
 using namespace netgrow;

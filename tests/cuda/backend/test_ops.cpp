@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "compare.hpp"
-#include "netgrow/backend/cpu/blas.hpp"
-#include "netgrow/backend/cpu/elementwise.hpp"
-#include "netgrow/backend/cpu/loss.hpp"
-#include "netgrow/backend/cpu/optim.hpp"
+#include "netgrow/ops/blas.hpp"
+#include "netgrow/ops/elementwise.hpp"
+#include "netgrow/ops/loss.hpp"
+#include "netgrow/ops/optim.hpp"
 #include "netgrow/layers/activation_functions.hpp"
 #include "ops_shim.hpp"
 

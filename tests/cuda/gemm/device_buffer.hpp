@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "netgrow/backend/cuda/check.hpp"
+#include "netgrow/core/cuda_check.hpp"
 
 namespace netgrow::test {
 

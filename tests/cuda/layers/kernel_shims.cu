@@ -9,7 +9,7 @@
 #include <netgrow/kernels/layer_norm.cuh>
 #include <netgrow/kernels/pool.cuh>
 
-#include "netgrow/backend/cuda/check.hpp"
+#include "netgrow/core/cuda_check.hpp"
 
 namespace netgrow::test::on_gpu {
 

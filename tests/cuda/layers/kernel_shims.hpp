@@ -3,7 +3,7 @@
 // buffers, runs the launcher on a stream of its own, and copies the results back. Outputs the
 // launcher should *assign* start as NaN bytes on the device, so an element it forgets shows up;
 // arguments it updates in place (running statistics, accumulated gradients) are copied in first.
-// Shapes and contracts are those of the CPU ops in include/netgrow/backend/cpu/.
+// Shapes and contracts are those of the ops in include/netgrow/ops/.
 #pragma once
 
 #include <cstdint>

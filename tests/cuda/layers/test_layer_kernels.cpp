@@ -1,5 +1,5 @@
 // The pointer-level kernels of kernels/{batch_norm,layer_norm,pool,depthwise,conv_layout}.cuh against the
-// CPU ops of include/netgrow/backend/cpu/ at odd sizes: batch >= 2, C = 1, 3, 17 and 19 (16 + 3 grown
+// CPU ops of include/netgrow/ops/ (the Cpu back end) at odd sizes: batch >= 2, C = 1, 3, 17 and 19 (16 + 3 grown
 // channels whose maps are zero), H != W, kernel 1, 3, 5, stride 1, 2, padding 0, 1; LayerNorm at D = 1,
 // 37, 1000 and rows beyond one chunk. Tolerances: compare.hpp.
 #include <doctest/doctest.h>
@@ -14,10 +14,10 @@
 
 #include "compare.hpp"
 #include "kernel_shims.hpp"
-#include "netgrow/backend/cpu/batch_norm.hpp"
-#include "netgrow/backend/cpu/depthwise.hpp"
-#include "netgrow/backend/cpu/layer_norm.hpp"
-#include "netgrow/backend/cpu/pool.hpp"
+#include "netgrow/ops/batch_norm.hpp"
+#include "netgrow/ops/depthwise.hpp"
+#include "netgrow/ops/layer_norm.hpp"
+#include "netgrow/ops/pool.hpp"
 
 using namespace netgrow;
 using test::difference;

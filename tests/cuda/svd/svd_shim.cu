@@ -10,7 +10,7 @@
 #include <netgrow/kernels/svd_jacobi.cuh>
 #include <netgrow/kernels/svd_topk.cuh>
 
-#include "netgrow/backend/cuda/library_check.hpp"
+#include "netgrow/core/cuda_library_check.hpp"
 #include "netgrow/backend/cuda/solver.hpp"
 #include "svd_shim.hpp"
 

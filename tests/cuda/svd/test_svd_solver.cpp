@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "netgrow/backend/cuda/check.hpp"
+#include "netgrow/core/cuda_check.hpp"
 #include "svd_shim.hpp"
 #include "svd_test_support.hpp"
 

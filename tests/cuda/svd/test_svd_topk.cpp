@@ -11,7 +11,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "netgrow/backend/cpu/svd.hpp"
+#include "netgrow/ops/svd.hpp"
 #include "netgrow/core/error.hpp"
 #include "svd_shim.hpp"
 #include "svd_test_support.hpp"

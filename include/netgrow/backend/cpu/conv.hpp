@@ -1,6 +1,6 @@
 /// \file
 /// netgrow/backend/cpu/conv.hpp: im2col / col2im on the CPU, the patch matrices convolutions are
-/// computed with, and the geometry of a square-kernel convolution.
+/// computed with.
 ///
 /// For one image (C, H, W) and a k x k kernel with stride s and zero padding p, the column matrix is
 ///   cols (C k k, Ho Wo),   cols[(c, i, j), (oy, ox)] = image[c, oy s - p + i, ox s - p + j]
@@ -11,36 +11,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include "netgrow/core/error.hpp"
-#include "netgrow/core/shape.hpp"
+#include "netgrow/core/conv_geometry.hpp"
 
 namespace netgrow::ops {
-
-/// The geometry of a square-kernel convolution (or pooling window) over one sample (C, H, W).
-struct ConvGeometry {
-  /// Input (C, H, W).
-  ///@{
-  Index channels = 0, height = 0, width = 0;
-  ///@}
-  /// Square kernel side k, stride s, zero padding p.
-  ///@{
-  Index kernel = 1, stride = 1, padding = 0;
-  ///@}
-
-  Index out_height() const { return (height + 2 * padding - kernel) / stride + 1; }  ///< Ho
-  Index out_width() const { return (width + 2 * padding - kernel) / stride + 1; }    ///< Wo
-  Index patch_size() const { return channels * kernel * kernel; }                    ///< rows of cols
-  Index positions() const { return out_height() * out_width(); }                     ///< columns of cols
-
-  /// Throws for kernel or stride < 1 or padding < 0, and ShapeError when the kernel does not fit the
-  /// padded input; `who` names the caller in the message.
-  void check(const char* who) const {
-    require(kernel >= 1 && stride >= 1 && padding >= 0, who, ": kernel ", kernel, ", stride ", stride, ", padding ",
-            padding, " are invalid");
-    require<ShapeError>(height + 2 * padding >= kernel && width + 2 * padding >= kernel, who, ": a ", kernel, "x",
-                        kernel, " kernel with padding ", padding, " does not fit a ", height, "x", width, " input");
-  }
-};
 
 namespace detail {
 // floor(a / b) for b > 0.

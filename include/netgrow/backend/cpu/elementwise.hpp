@@ -1,33 +1,38 @@
 /// \file
-/// netgrow/backend/cpu/elementwise.hpp: element-wise maps on Cpu tensors (activations and their
-/// derivatives), generic over the activation functor.
+/// netgrow/backend/cpu/elementwise.hpp: the CPU back end of ops/elementwise.hpp (activations applied
+/// element by element, OpenMP-parallel above ops::parallel_threshold elements).
 #pragma once
 
-#include "netgrow/backend/cpu/blas.hpp"
+#include "netgrow/backend/cpu/parallel.hpp"
+#include "netgrow/core/tensor.hpp"
 
-namespace netgrow::ops {
+namespace netgrow::backend {
 
-/// y = act(x), element-wise. x and y may alias.
-template <class Act, class T>
-void activation_forward(const Act& act, In<T> x, TensorView<T, Cpu> y) {
-  require<ShapeError>(x.numel() == y.numel(), "activation_forward: ", x.shape(), " into ", y.shape());
-  const T* xp = x.data();
-  T* yp = y.data();
-  const Index n = x.numel();
-  NETGROW_PARALLEL_FOR_IF(n > parallel_threshold)
-  for (Index i = 0; i < n; ++i) yp[i] = act.f(xp[i]);
-}
+/// The element-wise ops of ops/elementwise.hpp on device D (specialised per device).
+template <class D>
+struct ElementwiseOps;
 
-/// dx = dy * act'(x) with y = act(x) from the forward pass, element-wise. dx may alias dy.
-template <class Act, class T>
-void activation_backward(const Act& act, In<T> x, In<T> y, In<T> dy, TensorView<T, Cpu> dx) {
-  const Index n = x.numel();
-  require<ShapeError>(y.numel() == n && dy.numel() == n && dx.numel() == n, "activation_backward: shapes ",
-                      x.shape(), ", ", y.shape(), ", ", dy.shape(), ", ", dx.shape(), " differ");
-  const T *xp = x.data(), *yp = y.data(), *dyp = dy.data();
-  T* dxp = dx.data();
-  NETGROW_PARALLEL_FOR_IF(n > parallel_threshold)
-  for (Index i = 0; i < n; ++i) dxp[i] = dyp[i] * act.df(xp[i], yp[i]);
-}
+/// Element-wise maps on the CPU.
+template <>
+struct ElementwiseOps<Cpu> {
+  template <class Act, class T>
+  static void activation_forward(const Act& act, ConstView<T, Cpu> x, TensorView<T, Cpu> y) {
+    const T* xp = x.data();
+    T* yp = y.data();
+    const Index n = x.numel();
+    NETGROW_PARALLEL_FOR_IF(n > ops::parallel_threshold)
+    for (Index i = 0; i < n; ++i) yp[i] = act.f(xp[i]);
+  }
 
-}  // namespace netgrow::ops
+  template <class Act, class T>
+  static void activation_backward(const Act& act, ConstView<T, Cpu> x, ConstView<T, Cpu> y, ConstView<T, Cpu> dy,
+                                  TensorView<T, Cpu> dx) {
+    const Index n = x.numel();
+    const T *xp = x.data(), *yp = y.data(), *dyp = dy.data();
+    T* dxp = dx.data();
+    NETGROW_PARALLEL_FOR_IF(n > ops::parallel_threshold)
+    for (Index i = 0; i < n; ++i) dxp[i] = dyp[i] * act.df(xp[i], yp[i]);
+  }
+};
+
+}  // namespace netgrow::backend

@@ -1,7 +1,8 @@
 /// \file
-/// netgrow/backend/cpu/parallel.hpp: a parallel loop over independent items (samples of a batch) for
-/// CPU layers, with OpenMP when the build has it and a plain loop otherwise. Eigen calls made inside
-/// run single-threaded (Eigen does not nest its own threads inside an OpenMP team).
+/// netgrow/backend/cpu/parallel.hpp: parallel loops of the CPU back end, with OpenMP when the build has
+/// it and plain loops otherwise: a loop over independent items (samples of a batch) and the
+/// NETGROW_PARALLEL_FOR_IF pragma for element-wise loops. Eigen calls made inside run single-threaded
+/// (Eigen does not nest its own threads inside an OpenMP team).
 #pragma once
 
 #include "netgrow/core/config.hpp"
@@ -10,7 +11,19 @@
 #include <omp.h>
 #endif
 
+/// \def NETGROW_PARALLEL_FOR_IF(cond)
+/// Runs the loop that follows as an OpenMP `parallel for simd` when `cond` holds; nothing without OpenMP.
+#if defined(_OPENMP)
+#define NETGROW_PRAGMA(text) _Pragma(#text)
+#define NETGROW_PARALLEL_FOR_IF(cond) NETGROW_PRAGMA(omp parallel for simd schedule(static) if (cond))
+#else
+#define NETGROW_PARALLEL_FOR_IF(cond)
+#endif
+
 namespace netgrow::ops {
+
+/// Element counts above which element-wise CPU loops use all OpenMP threads.
+inline constexpr Index parallel_threshold = Index{1} << 15;
 
 /// Threads parallel_for may use.
 inline int max_threads() {

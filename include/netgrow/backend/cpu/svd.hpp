@@ -1,5 +1,6 @@
 /// \file
-/// netgrow/backend/cpu/svd.hpp: the top-k singular triplets of a matrix on the CPU.
+/// netgrow/backend/cpu/svd.hpp: the CPU back end of ops/svd.hpp, the top-k singular triplets of a
+/// matrix, and the option and result types every device's SVD shares.
 ///
 /// GradMax needs only the top k left singular vectors of its (fan_out, fan_in) gradient matrix, so
 /// two paths are offered behind one call:
@@ -17,8 +18,9 @@
 /// Singular values come in descending order; each singular vector's sign is fixed so that its
 /// largest-magnitude entry is positive (SVD signs are otherwise arbitrary), so results are
 /// reproducible. The randomized path draws its start block from a netgrow::Rng seeded by `seed`.
-/// Only one Eigen decomposition is instantiated (JacobiSVD<MatrixXd>); orthonormalisation is
-/// CholeskyQR2 written here, which keeps compile times of code that includes this header low.
+/// Only one Eigen decomposition is instantiated (JacobiSVD<MatrixXd>), and only where an SVD is computed
+/// (every function here is a template); orthonormalisation is CholeskyQR2 written here. Both keep the
+/// compile time of code that includes this header low.
 #pragma once
 
 #include <Eigen/SVD>
@@ -27,11 +29,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "netgrow/backend/cpu/blas.hpp"
 #include "netgrow/core/eigen.hpp"
 #include "netgrow/core/init.hpp"
 
-namespace netgrow::ops {
+namespace netgrow::backend {
 
 /// Which top-k SVD path to take (see the file comment).
 enum class SvdMethod { automatic, exact, randomized };
@@ -57,9 +58,15 @@ namespace detail {
 template <class T>
 using DenseMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
 
-// The exact SVD every path ends in: thin JacobiSVD in double.
-inline Eigen::JacobiSVD<Eigen::MatrixXd> exact_svd(const Eigen::MatrixXd& a) {
-  return Eigen::JacobiSVD<Eigen::MatrixXd>(a, Eigen::ComputeThinU | Eigen::ComputeThinV);
+// The exact SVD every path ends in: thin JacobiSVD in double. A template (on the caller's scalar
+// type), so that JacobiSVD is instantiated only where an SVD is computed, not in every translation unit
+// that includes this header. NumericError when the input holds NaN or infinity (Eigen then leaves the
+// factors uninitialised).
+template <class T>
+Eigen::JacobiSVD<Eigen::MatrixXd> exact_svd(const Eigen::MatrixXd& a) {
+  Eigen::JacobiSVD<Eigen::MatrixXd> svd(a, Eigen::ComputeThinU | Eigen::ComputeThinV);
+  require<NumericError>(svd.info() == Eigen::Success, "svd_topk: the matrix holds NaN or infinity");
+  return svd;
 }
 
 template <class T>
@@ -83,7 +90,8 @@ TopSvd<T> pack(const Eigen::MatrixXd& u_all, const Eigen::MatrixXd& v_all, const
 }
 
 // Upper-triangular R with R^T R = g (Cholesky), or false when g is not numerically positive definite.
-inline bool cholesky_upper(const Eigen::MatrixXd& g, Eigen::MatrixXd& r) {
+template <class = void>
+bool cholesky_upper(const Eigen::MatrixXd& g, Eigen::MatrixXd& r) {
   const Index l = g.rows();
   r.setZero(l, l);
   const double floor = g.diagonal().maxCoeff() * 1e-10;
@@ -102,7 +110,8 @@ inline bool cholesky_upper(const Eigen::MatrixXd& g, Eigen::MatrixXd& r) {
 }
 
 // Inverse of an upper-triangular matrix (back substitution).
-inline Eigen::MatrixXd upper_inverse(const Eigen::MatrixXd& r) {
+template <class = void>
+Eigen::MatrixXd upper_inverse(const Eigen::MatrixXd& r) {
   const Index l = r.rows();
   Eigen::MatrixXd inv = Eigen::MatrixXd::Zero(l, l);
   for (Index j = 0; j < l; ++j) {
@@ -125,8 +134,8 @@ void orthonormalize(DenseMatrix<T>& y, Rng& rng) {
   for (int round = 0; round < 2; ++round) {
     const Eigen::MatrixXd gram = (y.transpose() * y).template cast<double>();
     Eigen::MatrixXd r;
-    if (!cholesky_upper(gram, r)) break;
-    y = (y * upper_inverse(r).cast<T>()).eval();
+    if (!cholesky_upper<>(gram, r)) break;
+    y = (y * upper_inverse<>(r).template cast<T>()).eval();
     if (round == 1) return;
   }
   for (Index j = 0; j < y.cols(); ++j) {
@@ -174,77 +183,57 @@ TopSvd<T> randomized_svd(Index m, Index n, Index k, Times&& times, TimesT&& time
   Mat q = bt;
   orthonormalize<T>(q, rng);
   const Mat r = q.transpose() * bt;
-  const auto small = exact_svd(r.template cast<double>());
+  const auto small = exact_svd<T>(r.template cast<double>());
   const Mat u = y * small.matrixV().template cast<T>();
   const Mat v = q * small.matrixU().template cast<T>();
   return pack<T>(u.template cast<double>(), v.template cast<double>(), small.singularValues(), k);
 }
 
-inline void check_k(Index k, Index m, Index n, const char* who) {
-  require(k >= 0 && k <= std::min(m, n), who, ": k = ", k, " outside [0, min(m, n) = ", std::min(m, n), "] for (",
-          m, ", ", n, ")");
-}
-
 }  // namespace detail
 
-/// True when `automatic` picks the randomized path for an (m, n) matrix and k vectors.
-inline bool prefers_randomized_svd(Index m, Index n, Index k, const SvdOptions& o) {
-  return (k + o.oversampling) * 4 <= std::min(m, n);
-}
+/// The top-k SVD ops of ops/svd.hpp on device D (specialised per device).
+template <class D>
+struct SvdOps;
 
-/// Top-k singular triplets of a (m, n), 0 <= k <= min(m, n).
-template <class T>
-TopSvd<T> svd_topk(In<T> a, Index k, const SvdOptions& options = {}) {
-  using Mat = detail::DenseMatrix<T>;
-  require<ShapeError>(a.rank() == 2, "svd_topk: expects a matrix, got ", a.shape());
-  const Index m = a.dim(0), n = a.dim(1);
-  detail::check_k(k, m, n, "svd_topk");
-  require(options.oversampling >= 0 && options.power_iterations >= 0,
-          "svd_topk: oversampling and power_iterations must be non-negative");
-  const auto A = matrix(a);
-  const bool randomized = options.method == SvdMethod::randomized ||
-                          (options.method == SvdMethod::automatic && prefers_randomized_svd(m, n, k, options));
-  if (!randomized || k == 0) {
-    const auto svd = detail::exact_svd(A.template cast<double>());
-    return detail::pack<T>(svd.matrixU(), svd.matrixV(), svd.singularValues(), k);
+/// Top-k SVDs on the CPU (see the file comment).
+template <>
+struct SvdOps<Cpu> {
+  /// Top-k singular triplets of a (m, n); `randomized` picks the path; v is always computed.
+  template <class T>
+  static TopSvd<T> svd_topk(ConstView<T, Cpu> a, Index k, bool randomized, const SvdOptions& options, bool) {
+    using Mat = detail::DenseMatrix<T>;
+    const auto A = matrix(a);
+    if (!randomized) {
+      const auto svd = detail::exact_svd<T>(A.template cast<double>());
+      return detail::pack<T>(svd.matrixU(), svd.matrixV(), svd.singularValues(), k);
+    }
+    return detail::randomized_svd<T>(
+        a.dim(0), a.dim(1), k, [&](const Mat& x) -> Mat { return A * x; },
+        [&](const Mat& y) -> Mat { return A.transpose() * y; }, options);
   }
-  return detail::randomized_svd<T>(
-      m, n, k, [&](const Mat& x) -> Mat { return A * x; }, [&](const Mat& y) -> Mat { return A.transpose() * y; },
-      options);
-}
 
-/// Top-k singular triplets of the product a^T b without forming it: a (N, m), b (N, n), a^T b (m, n).
-/// This is GradMax's matrix dL/dz^T h for one batch; with N < min(m, n) each product with it costs
-/// N (m + n) l instead of m n l, and the m n N product itself is never computed.
-template <class T>
-TopSvd<T> svd_topk_of_product(In<T> a, In<T> b, Index k, const SvdOptions& options = {}) {
-  using Mat = detail::DenseMatrix<T>;
-  require<ShapeError>(a.rank() == 2 && b.rank() == 2 && a.dim(0) == b.dim(0), "svd_topk_of_product: a ", a.shape(),
-                      " and b ", b.shape(), " must be (N, m) and (N, n)");
-  const Index m = a.dim(1), n = b.dim(1);
-  detail::check_k(k, m, n, "svd_topk_of_product");
-  const auto A = matrix(a);
-  const auto B = matrix(b);
-  const bool randomized = options.method == SvdMethod::randomized ||
-                          (options.method == SvdMethod::automatic && prefers_randomized_svd(m, n, k, options));
-  if (!randomized || k == 0) {
-    const auto svd = detail::exact_svd((A.transpose() * B).template cast<double>());
-    return detail::pack<T>(svd.matrixU(), svd.matrixV(), svd.singularValues(), k);
+  /// Top-k singular triplets of a^T b (a (N, m), b (N, n)) without forming it.
+  template <class T>
+  static TopSvd<T> svd_topk_of_product(ConstView<T, Cpu> a, ConstView<T, Cpu> b, Index k, bool randomized,
+                                       const SvdOptions& options, bool) {
+    using Mat = detail::DenseMatrix<T>;
+    const auto A = matrix(a);
+    const auto B = matrix(b);
+    if (!randomized) {
+      const auto svd = detail::exact_svd<T>((A.transpose() * B).template cast<double>());
+      return detail::pack<T>(svd.matrixU(), svd.matrixV(), svd.singularValues(), k);
+    }
+    return detail::randomized_svd<T>(
+        a.dim(1), b.dim(1), k, [&](const Mat& x) -> Mat { return A.transpose() * (B * x).eval(); },
+        [&](const Mat& y) -> Mat { return B.transpose() * (A * y).eval(); }, options);
   }
-  return detail::randomized_svd<T>(
-      m, n, k, [&](const Mat& x) -> Mat { return A.transpose() * (B * x).eval(); },
-      [&](const Mat& y) -> Mat { return B.transpose() * (A * y).eval(); }, options);
-}
 
-/// Cosine similarity of two k-dimensional subspaces given by orthonormal columns: the mean squared
-/// cosine of their principal angles, ||U1^T U2||_F^2 / k (1 = the same subspace).
-template <class T>
-double subspace_alignment(In<T> u1, In<T> u2) {
-  require<ShapeError>(u1.shape() == u2.shape() && u1.rank() == 2, "subspace_alignment: ", u1.shape(), " vs ",
-                      u2.shape());
-  const Index k = u1.dim(1);
-  if (k == 0) return 1.0;
-  return (matrix(u1).transpose() * matrix(u2)).template cast<double>().squaredNorm() / static_cast<double>(k);
-}
+  /// ||U1^T U2||_F^2 / k for (m, k) views.
+  template <class T>
+  static double subspace_alignment(ConstView<T, Cpu> u1, ConstView<T, Cpu> u2) {
+    return (matrix(u1).transpose() * matrix(u2)).template cast<double>().squaredNorm() /
+           static_cast<double>(u1.dim(1));
+  }
+};
 
-}  // namespace netgrow::ops
+}  // namespace netgrow::backend

@@ -24,9 +24,9 @@
 #include <memory>
 #include <vector>
 
-#include "netgrow/backend/cuda/check.hpp"
+#include "netgrow/core/cuda_check.hpp"
 #include "netgrow/backend/cuda/device_pool.hpp"
-#include "netgrow/backend/cuda/library_check.hpp"
+#include "netgrow/core/cuda_library_check.hpp"
 #include "netgrow/core/config.hpp"
 
 namespace netgrow::cuda {

@@ -31,7 +31,7 @@
 #include <utility>
 #include <vector>
 
-#include "netgrow/backend/cuda/check.hpp"
+#include "netgrow/core/cuda_check.hpp"
 
 namespace netgrow::cuda {
 

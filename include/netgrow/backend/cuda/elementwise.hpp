@@ -1,31 +1,34 @@
 /// \file
-/// netgrow/backend/cuda/elementwise.hpp: element-wise maps on Cuda views (activations and their
-/// derivatives), generic over the activation functor: the functors of layers/activation_functions.hpp
-/// run in the kernels as they are. Same contracts as backend/cpu/elementwise.hpp.
+/// netgrow/backend/cuda/elementwise.hpp: the CUDA back end of ops/elementwise.hpp: the functors of
+/// layers/activation_functions.hpp run in the kernels as they are.
 ///
 /// nvcc only (launches kernels).
 #pragma once
 
-#include "netgrow/backend/cpu/elementwise.hpp"
-#include "netgrow/backend/cuda/blas.hpp"
+#include "netgrow/backend/cuda/context.hpp"
+#include "netgrow/core/tensor.hpp"
 #include "netgrow/kernels/elementwise.cuh"
 
-namespace netgrow::ops {
+namespace netgrow::backend {
 
-/// y = act(x), element-wise. x and y may alias.
-template <class Act, class T>
-void activation_forward(const Act& act, CudaIn<T> x, TensorView<T, Cuda> y) {
-  require<ShapeError>(x.numel() == y.numel(), "activation_forward: ", x.shape(), " into ", y.shape());
-  kernels::activation_forward<Act, T>(act, x.data(), y.data(), x.numel(), cuda::context().stream());
-}
+/// The element-wise ops of ops/elementwise.hpp on device D (specialised per device).
+template <class D>
+struct ElementwiseOps;
 
-/// dx = dy * act'(x) with y = act(x) from the forward pass, element-wise. dx may alias dy.
-template <class Act, class T>
-void activation_backward(const Act& act, CudaIn<T> x, CudaIn<T> y, CudaIn<T> dy, TensorView<T, Cuda> dx) {
-  const Index n = x.numel();
-  require<ShapeError>(y.numel() == n && dy.numel() == n && dx.numel() == n, "activation_backward: shapes ",
-                      x.shape(), ", ", y.shape(), ", ", dy.shape(), ", ", dx.shape(), " differ");
-  kernels::activation_backward<Act, T>(act, x.data(), y.data(), dy.data(), dx.data(), n, cuda::context().stream());
-}
+/// Element-wise maps on the GPU.
+template <>
+struct ElementwiseOps<Cuda> {
+  template <class Act, class T>
+  static void activation_forward(const Act& act, ConstView<T, Cuda> x, TensorView<T, Cuda> y) {
+    kernels::activation_forward<Act, T>(act, x.data(), y.data(), x.numel(), cuda::context().stream());
+  }
 
-}  // namespace netgrow::ops
+  template <class Act, class T>
+  static void activation_backward(const Act& act, ConstView<T, Cuda> x, ConstView<T, Cuda> y, ConstView<T, Cuda> dy,
+                                  TensorView<T, Cuda> dx) {
+    kernels::activation_backward<Act, T>(act, x.data(), y.data(), dy.data(), dx.data(), x.numel(),
+                                         cuda::context().stream());
+  }
+};
+
+}  // namespace netgrow::backend

@@ -19,7 +19,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "netgrow/backend/cuda/check.hpp"
+#include "netgrow/core/cuda_check.hpp"
 #include "netgrow/backend/cuda/context.hpp"
 #include "netgrow/backend/cuda/device_pool.hpp"
 #include "netgrow/core/tensor.hpp"

@@ -1,11 +1,7 @@
 /// \file
-/// netgrow/backend/cuda/ops.hpp: every op-facade overload for Cuda views in one include.
-///
-/// The layers, losses and optimizers call the facade with qualified names (ops::gemm<S>(...)), and a
-/// qualified call in a template sees only the overloads declared before the template's definition.
-/// So in a translation unit that uses Cuda networks this header (or <netgrow/cuda.hpp>, which starts
-/// with it) must come before the layer headers. The headers that own such calls include it themselves
-/// when compiled by nvcc.
+/// netgrow/backend/cuda/ops.hpp: the CUDA back end of every op family in one include (<netgrow/cuda.hpp>
+/// includes it). The op facade (ops/*.hpp) dispatches to these specialisations when its views live on
+/// the Cuda device; the order of includes does not matter.
 ///
 /// nvcc only (launches kernels).
 #pragma once
@@ -21,6 +17,7 @@
 #include "netgrow/backend/cuda/loss.hpp"
 #include "netgrow/backend/cuda/memory.hpp"
 #include "netgrow/backend/cuda/optim.hpp"
+#include "netgrow/backend/cuda/pair_data.hpp"
 #include "netgrow/backend/cuda/pool.hpp"
 #include "netgrow/backend/cuda/svd.hpp"
 #include "netgrow/backend/cuda/transfer.hpp"

@@ -1,16 +1,8 @@
 /// \file
-/// netgrow/backend/cuda/pair_data.hpp: GradMax's data for convolutional pairs on Cuda views (the math is
-/// grow/pair_data.hpp's; its Cpu branch is the reference). Called by grow::data_from_last_backward on
-/// device networks; the route of a new channel through pooling comes from the host as index lists.
+/// netgrow/backend/cuda/pair_data.hpp: the CUDA back end of ops/pair_data.hpp (GradMax's data for
+/// convolutional pairs on the device). Arguments arrive checked.
 ///
-/// ~~~{.unparsed}
-///   conv_pair_matrix    Conv -> ... -> Conv: M (C2 k2 k2, C0 k1 k1) = D cols^T, D the consumer's taps
-///                       gathered at its input grid and routed back to the producer's grid, cols the
-///                       producer's patches; centred (M -= D 1 mean^T) for BatchNorm in training mode
-///   conv_pair_patches   Conv -> ... -> Flatten / GlobalAvgPool -> Dense: the routed patches Q (N, Yp fan_in)
-///                       or their average (N, fan_in), centred likewise; M = dz^T Q is formed by the caller
-/// ~~~
-/// Everything stays on the device; the result is a new tensor. nvcc only (launches kernels).
+/// nvcc only (launches kernels).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -18,7 +10,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "netgrow/backend/cpu/conv.hpp"
 #include "netgrow/backend/cuda/blas.hpp"
 #include "netgrow/backend/cuda/context.hpp"
 #include "netgrow/backend/cuda/memory.hpp"
@@ -26,20 +17,11 @@
 #include "netgrow/core/tensor.hpp"
 #include "netgrow/kernels/im2col.cuh"
 #include "netgrow/kernels/pair_data.cuh"
+#include "netgrow/backend/host_route.hpp"
 
-namespace netgrow::ops {
+namespace netgrow::backend {
 
-/// A route in compressed rows on the host: entries offsets[r] .. offsets[r + 1] of (index, weight) per
-/// row r (see kernels/pair_data.cuh). Empty offsets: the identity.
-template <class T>
-struct HostRoute {
-  std::vector<std::int32_t> offsets;  ///< rows + 1 entries, or empty for the identity
-  std::vector<std::int32_t> index;    ///< the positions each row reads
-  std::vector<T> weight;              ///< their weights
-  bool identity() const { return offsets.empty(); }  ///< no route: positions pass through
-};
-
-namespace detail {
+namespace cuda_detail {
 
 // A route on the device (three tensors), or nothing for the identity.
 template <class T>
@@ -76,67 +58,63 @@ void patches_and_mean(ConstView<T, Cuda> h, const ConvGeometry& g1, bool centre,
   kernels::im2col<T>(h.data(), n, g1, cols.data(), cuda::context().stream());
   if (!centre) return;
   Tensor<T, Cuda> ones(Shape{columns, 1});
-  fill<T>(ones.view(), T(1) / static_cast<T>(columns));
+  BlasOps<Cuda>::fill<T>(ones.view(), T(1) / static_cast<T>(columns));
   mean = Tensor<T, Cuda>(Shape{fan_in, 1});
-  gemm<T>(Trans::no, Trans::no, T(1), cols.cview(), ones.cview(), T(0), mean.view());
+  BlasOps<Cuda>::gemm<T>(false, false, T(1), cols.cview(), ones.cview(), T(0), mean.view());
 }
 
-}  // namespace detail
+}  // namespace cuda_detail
 
-/// Conv -> ... -> Conv (see the file comment): h (N, C0, H, W) the producer's input with geometry g1,
-/// dz (N, C2, Ho2, Wo2) the consumer's output gradient; the consumer has kernel k2, stride s2, padding
-/// p2 over a (hp, wp) input grid; `back` routes that grid's positions back to the producer's Y1 (rows:
-/// Y1, entries: consumer-grid positions), the identity when empty. Returns M (C2 k2 k2, C0 k1 k1).
-template <class T>
-Tensor<T, Cuda> conv_pair_matrix(ConstView<T, Cuda> h, const ConvGeometry& g1, ConstView<T, Cuda> dz, Index k2,
-                                 Index s2, Index p2, Index hp, Index wp, const HostRoute<T>& back, bool centre) {
-  const Index n = h.dim(0), fan_in = g1.patch_size(), y1 = g1.positions(), yp = hp * wp;
-  const Index c2 = dz.dim(1), fan_out = c2 * k2 * k2;
-  require<ShapeError>(dz.rank() == 4 && dz.dim(0) == n, "conv_pair_matrix: consumer gradient ", dz.shape(), " for ",
-                      n, " samples");
-  require<ShapeError>(!back.identity() || yp == y1, "conv_pair_matrix: an identity route needs the consumer's grid (",
-                      hp, " x ", wp, ") to be the producer's output grid (", g1.out_height(), " x ", g1.out_width(), ")");
-  cudaStream_t stream = cuda::context().stream();
-  Tensor<T, Cuda> cols, mean;
-  detail::patches_and_mean(h, g1, centre, cols, mean);
-  Tensor<T, Cuda> d(Shape{fan_out, n * yp});
-  kernels::consumer_taps<T>(dz.data(), n, c2, dz.dim(2), dz.dim(3), k2, s2, p2, hp, wp, d.data(), stream);
-  if (!back.identity()) {
-    const detail::DeviceRoute<T> route(back);
-    Tensor<T, Cuda> routed(Shape{fan_out, n * y1});
-    kernels::route_back<T>(d.data(), fan_out, n, yp, y1, route.offsets.data(), route.index.data(), route.weight.data(),
-                           routed.data(), stream);
-    d = std::move(routed);
+/// GradMax's pair data on the GPU.
+template <>
+struct PairDataOps<Cuda> {
+  /// Conv -> ... -> Conv (see the file comment): h (N, C0, H, W) the producer's input with geometry g1,
+  /// dz (N, C2, Ho2, Wo2) the consumer's output gradient; the consumer has kernel k2, stride s2, padding
+  /// p2 over a (hp, wp) input grid; `back` routes that grid's positions back to the producer's Y1 (rows:
+  /// Y1, entries: consumer-grid positions), the identity when empty. Returns M (C2 k2 k2, C0 k1 k1).
+  template <class T>
+  static Tensor<T, Cuda> conv_pair_matrix(ConstView<T, Cuda> h, const ConvGeometry& g1, ConstView<T, Cuda> dz, Index k2,
+                                   Index s2, Index p2, Index hp, Index wp, const HostRoute<T>& back, bool centre) {
+    const Index n = h.dim(0), fan_in = g1.patch_size(), y1 = g1.positions(), yp = hp * wp;
+    const Index c2 = dz.dim(1), fan_out = c2 * k2 * k2;
+    cudaStream_t stream = cuda::context().stream();
+    Tensor<T, Cuda> cols, mean;
+    cuda_detail::patches_and_mean(h, g1, centre, cols, mean);
+    Tensor<T, Cuda> d(Shape{fan_out, n * yp});
+    kernels::consumer_taps<T>(dz.data(), n, c2, dz.dim(2), dz.dim(3), k2, s2, p2, hp, wp, d.data(), stream);
+    if (!back.identity()) {
+      const cuda_detail::DeviceRoute<T> route(back);
+      Tensor<T, Cuda> routed(Shape{fan_out, n * y1});
+      kernels::route_back<T>(d.data(), fan_out, n, yp, y1, route.offsets.data(), route.index.data(), route.weight.data(),
+                             routed.data(), stream);
+      d = std::move(routed);
+    }
+    Tensor<T, Cuda> m(Shape{fan_out, fan_in});
+    BlasOps<Cuda>::gemm<T>(false, true, T(1), d.cview(), cols.cview(), T(0), m.view());
+    if (centre) {  // M -= (D 1) mean^T
+      Tensor<T, Cuda> ones(Shape{n * y1, 1}), row_sums(Shape{fan_out, 1});
+      BlasOps<Cuda>::fill<T>(ones.view(), T(1));
+      BlasOps<Cuda>::gemm<T>(false, false, T(1), d.cview(), ones.cview(), T(0), row_sums.view());
+      BlasOps<Cuda>::gemm<T>(false, true, T(-1), row_sums.cview(), mean.cview(), T(1), m.view());
+    }
+    return m;
   }
-  Tensor<T, Cuda> m(Shape{fan_out, fan_in});
-  gemm<T>(Trans::no, Trans::yes, T(1), d.cview(), cols.cview(), T(0), m.view());
-  if (centre) {  // M -= (D 1) mean^T
-    Tensor<T, Cuda> ones(Shape{n * y1, 1}), row_sums(Shape{fan_out, 1});
-    fill<T>(ones.view(), T(1));
-    gemm<T>(Trans::no, Trans::no, T(1), d.cview(), ones.cview(), T(0), row_sums.view());
-    gemm<T>(Trans::no, Trans::yes, T(-1), row_sums.cview(), mean.cview(), T(1), m.view());
+
+  /// Conv -> ... -> Flatten / GlobalAvgPool -> Dense (see the file comment): h and g1 as above; `route`
+  /// maps the Yp positions the Dense layer sees (rows) to producer positions (entries), the identity when
+  /// empty (then Yp = Y1). Returns Q (N, Yp fan_in), or (N, fan_in) when `averaged`.
+  template <class T>
+  static Tensor<T, Cuda> conv_pair_patches(ConstView<T, Cuda> h, const ConvGeometry& g1, const HostRoute<T>& route, Index yp,
+                                    bool averaged, bool centre) {
+    const Index n = h.dim(0), fan_in = g1.patch_size(), y1 = g1.positions();
+    Tensor<T, Cuda> cols, mean;
+    cuda_detail::patches_and_mean(h, g1, centre, cols, mean);
+    const cuda_detail::DeviceRoute<T> r(route.identity() ? cuda_detail::identity_route<T>(yp) : route);
+    Tensor<T, Cuda> q(Shape{n, (averaged ? 1 : yp) * fan_in});
+    kernels::routed_patches<T>(cols.data(), fan_in, n, y1, yp, r.offsets.data(), r.index.data(), r.weight.data(), averaged,
+                               centre ? mean.data() : nullptr, q.data(), cuda::context().stream());
+    return q;
   }
-  return m;
-}
+};
 
-/// Conv -> ... -> Flatten / GlobalAvgPool -> Dense (see the file comment): h and g1 as above; `route`
-/// maps the Yp positions the Dense layer sees (rows) to producer positions (entries), the identity when
-/// empty (then Yp = Y1). Returns Q (N, Yp fan_in), or (N, fan_in) when `averaged`.
-template <class T>
-Tensor<T, Cuda> conv_pair_patches(ConstView<T, Cuda> h, const ConvGeometry& g1, const HostRoute<T>& route, Index yp,
-                                  bool averaged, bool centre) {
-  const Index n = h.dim(0), fan_in = g1.patch_size(), y1 = g1.positions();
-  require<ShapeError>(!route.identity() || yp == y1, "conv_pair_patches: an identity route needs ", yp,
-                      " positions = the producer's ", y1);
-  require<ShapeError>(route.identity() || static_cast<Index>(route.offsets.size()) == yp + 1,
-                      "conv_pair_patches: a route of ", route.offsets.size(), " offsets for ", yp, " positions");
-  Tensor<T, Cuda> cols, mean;
-  detail::patches_and_mean(h, g1, centre, cols, mean);
-  const detail::DeviceRoute<T> r(route.identity() ? detail::identity_route<T>(yp) : route);
-  Tensor<T, Cuda> q(Shape{n, (averaged ? 1 : yp) * fan_in});
-  kernels::routed_patches<T>(cols.data(), fan_in, n, y1, yp, r.offsets.data(), r.index.data(), r.weight.data(), averaged,
-                             centre ? mean.data() : nullptr, q.data(), cuda::context().stream());
-  return q;
-}
-
-}  // namespace netgrow::ops
+}  // namespace netgrow::backend

@@ -1,8 +1,8 @@
 /// \file
-/// netgrow/backend/cuda/svd.hpp: the top-k SVD of the op facade on Cuda views, the device twin of
-/// ops::svd_topk / ops::svd_topk_of_product in backend/cpu/svd.hpp: same options, same sign rule
-/// (each u column's largest-magnitude entry positive), u (m, k) and v (n, k) on the device, the k
-/// singular values copied to the host (the few scalars a rank decision needs).
+/// netgrow/backend/cuda/svd.hpp: the CUDA back end of ops/svd.hpp, the device twin of
+/// backend/cpu/svd.hpp: same options, same sign rule (each u column's largest-magnitude entry
+/// positive), u (m, k) and v (n, k) on the device, the k singular values copied to the host (the few
+/// scalars a rank decision needs).
 ///
 /// The work runs in kernels/svd_topk.cuh (the batched one-sided Jacobi SVD for small or exact cases,
 /// the randomized block iteration otherwise); its GEMMs take the context's path (cuBLAS or the native
@@ -21,7 +21,7 @@
 #include "netgrow/backend/cuda/context.hpp"
 #include "netgrow/backend/cuda/memory.hpp"
 
-namespace netgrow::ops {
+namespace netgrow::backend {
 
 namespace cuda_detail {
 
@@ -71,38 +71,36 @@ TopSvd<T, Cuda> run_topk(Index m, Index n, Index k, bool want_v, std::size_t wor
 
 }  // namespace cuda_detail
 
-/// Top-k singular triplets of a (m, n), 0 <= k <= min(m, n). want_v: also the right vectors.
-template <class T>
-TopSvd<T, Cuda> svd_topk(ConstView<T, Cuda> a, Index k, const SvdOptions& options = {}, bool want_v = true) {
-  require<ShapeError>(a.rank() == 2, "svd_topk: expects a matrix, got ", a.shape());
-  const Index m = a.dim(0), n = a.dim(1);
-  require(k >= 0 && k <= std::min(m, n), "svd_topk: k = ", k, " outside [0, min(m, n) = ", std::min(m, n), "] for (",
-          m, ", ", n, ")");
-  const kernels::SvdOptions o = cuda_detail::kernel_svd_options(options);
-  const std::size_t bytes = kernels::svd_topk_workspace_bytes<T>(m, n, k, want_v, o);
-  return cuda_detail::run_topk<T>(m, n, k, want_v, bytes, [&](const auto& gemm, T* sigma, T* u, T* v,
-                                                              kernels::DeviceWorkspace w) {
-    kernels::svd_topk<T>(gemm, m, n, a.data(), n, k, sigma, u, k, v, k, cuda::context().stream(), o, w);
-  });
-}
+/// Top-k SVDs on the GPU (the path comes from the options: the kernels decide as the CPU does).
+template <>
+struct SvdOps<Cuda> {
+  /// Top-k singular triplets of a (m, n). want_v: also the right vectors.
+  template <class T>
+  static TopSvd<T, Cuda> svd_topk(ConstView<T, Cuda> a, Index k, bool, const SvdOptions& options, bool want_v) {
+    const Index m = a.dim(0), n = a.dim(1);
+    const kernels::SvdOptions o = cuda_detail::kernel_svd_options(options);
+    const std::size_t bytes = kernels::svd_topk_workspace_bytes<T>(m, n, k, want_v, o);
+    return cuda_detail::run_topk<T>(m, n, k, want_v, bytes,
+                                    [&](const auto& gemm, T* sigma, T* u, T* v, kernels::DeviceWorkspace w) {
+                                      kernels::svd_topk<T>(gemm, m, n, a.data(), n, k, sigma, u, k, v, k,
+                                                           cuda::context().stream(), o, w);
+                                    });
+  }
 
-/// Top-k singular triplets of a^T b without forming it: a (N, m), b (N, n), N >= 1 (GradMax's
-/// M = dL/dz^T h of one batch: a = dL/dz, b = h).
-template <class T>
-TopSvd<T, Cuda> svd_topk_of_product(ConstView<T, Cuda> a, ConstView<T, Cuda> b, Index k, const SvdOptions& options = {},
-                                    bool want_v = true) {
-  require<ShapeError>(a.rank() == 2 && b.rank() == 2 && a.dim(0) == b.dim(0) && a.dim(0) >= 1,
-                      "svd_topk_of_product: a ", a.shape(), " and b ", b.shape(), " must be (N, m) and (N, n), N >= 1");
-  const Index rows = a.dim(0), m = a.dim(1), n = b.dim(1);
-  require(k >= 0 && k <= std::min(m, n), "svd_topk_of_product: k = ", k, " outside [0, min(m, n) = ", std::min(m, n),
-          "] for (", m, ", ", n, ")");
-  const kernels::SvdOptions o = cuda_detail::kernel_svd_options(options);
-  const std::size_t bytes = kernels::svd_topk_of_product_workspace_bytes<T>(rows, m, n, k, want_v, o);
-  return cuda_detail::run_topk<T>(m, n, k, want_v, bytes, [&](const auto& gemm, T* sigma, T* u, T* v,
-                                                              kernels::DeviceWorkspace w) {
-    kernels::svd_topk_of_product<T>(gemm, rows, m, n, a.data(), m, b.data(), n, T(1), k, sigma, u, k, v, k,
-                                    cuda::context().stream(), o, w);
-  });
-}
+  /// Top-k singular triplets of a^T b without forming it: a (N, m), b (N, n), N >= 1.
+  template <class T>
+  static TopSvd<T, Cuda> svd_topk_of_product(ConstView<T, Cuda> a, ConstView<T, Cuda> b, Index k, bool,
+                                             const SvdOptions& options, bool want_v) {
+    const Index rows = a.dim(0), m = a.dim(1), n = b.dim(1);
+    const kernels::SvdOptions o = cuda_detail::kernel_svd_options(options);
+    const std::size_t bytes = kernels::svd_topk_of_product_workspace_bytes<T>(rows, m, n, k, want_v, o);
+    return cuda_detail::run_topk<T>(m, n, k, want_v, bytes,
+                                    [&](const auto& gemm, T* sigma, T* u, T* v, kernels::DeviceWorkspace w) {
+                                      kernels::svd_topk_of_product<T>(gemm, rows, m, n, a.data(), m, b.data(), n, T(1),
+                                                                      k, sigma, u, k, v, k, cuda::context().stream(),
+                                                                      o, w);
+                                    });
+  }
+};
 
-}  // namespace netgrow::ops
+}  // namespace netgrow::backend

@@ -22,7 +22,7 @@
 #include <cstddef>
 #include <type_traits>
 
-#include "netgrow/backend/cuda/check.hpp"
+#include "netgrow/core/cuda_check.hpp"
 #include "netgrow/backend/cuda/context.hpp"
 #include "netgrow/backend/cuda/memory.hpp"
 #include "netgrow/core/tensor.hpp"

@@ -1,7 +1,7 @@
-// Tests grow/parameter_growth.hpp: append_to_parameter on values, gradients, optimizer state and lr_scale (ports of the reference's test_pad_zeros_to and test_copy_adam_slots), and Adam continuing across growth.
+// Tests layers/parameter_growth.hpp: append_to_parameter on values, gradients, optimizer state and lr_scale (ports of the reference's test_pad_zeros_to and test_copy_adam_slots), and Adam continuing across growth.
 #include <doctest/doctest.h>
 
-#include "netgrow/grow/parameter_growth.hpp"
+#include "netgrow/layers/parameter_growth.hpp"
 
 #include <cmath>
 #include <cstdint>

@@ -1,7 +1,7 @@
-// Tests backend/cpu/layout.hpp: grown_shape, concat, slice, assign_slice, axis_to_rows and rows_to_axis against naive index loops (ranks 1-4, every axis), the Dense/conv row layouts, and shape errors.
+// Tests ops/layout.hpp on the Cpu back end: grown_shape, concat, slice, assign_slice, axis_to_rows and rows_to_axis against naive index loops (ranks 1-4, every axis), the Dense/conv row layouts, and shape errors.
 #include <doctest/doctest.h>
 
-#include "netgrow/backend/cpu/layout.hpp"
+#include "netgrow/ops/layout.hpp"
 #include "netgrow/core/init.hpp"
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 /// \file
-/// netgrow/network/stack.hpp: Stack<Kind>, a run-time number of same-typed layers (residual blocks)
+/// netgrow/blocks/stack.hpp: Stack<Kind>, a run-time number of same-typed layers (residual blocks)
 /// applied one after another, usable as one layer in a Sequential.
 ///
 /// ~~~
@@ -14,9 +14,11 @@
 #pragma once
 
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
+#include "netgrow/core/fields.hpp"
 #include "netgrow/layers/layer.hpp"
 
 namespace netgrow {
@@ -29,6 +31,9 @@ template <class K>
 struct Stack {
   static constexpr std::string_view name = "Stack";  ///< the kind's name (checkpoint configs, messages)
   std::vector<K> blocks;                             ///< one kind per block, in order
+
+  /// The configuration fields (core/fields.hpp): the blocks, whose number depth growth changes.
+  static constexpr auto fields() { return std::tuple{field("blocks", &Stack::blocks, FieldRole::width)}; }
 
   /// The layer this kind names: StackLayer<K, S, D>.
   template <class S, class D>
@@ -148,6 +153,16 @@ class StackLayer {
         grad = grads_[i - 1].cview();
       }
     }
+  }
+
+  /// The blocks' FLOPs, each at its input shape.
+  double forward_flops(Shape in) const {
+    double flops = 0;
+    for (const auto& b : blocks_) {
+      flops += b.forward_flops(in);
+      in = b.output_shape(in);
+    }
+    return flops;
   }
 
   /// Parameters named "<block>.<name>".

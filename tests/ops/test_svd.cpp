@@ -1,7 +1,7 @@
-// Tests backend/cpu/svd.hpp: svd_topk (exact, randomized, automatic), svd_topk_of_product, subspace_alignment and prefers_randomized_svd on matrices of known spectrum.
+// Tests ops/svd.hpp on the Cpu back end: svd_topk (exact, randomized, automatic), svd_topk_of_product, subspace_alignment and prefers_randomized_svd on matrices of known spectrum.
 #include <doctest/doctest.h>
 
-#include "netgrow/backend/cpu/svd.hpp"
+#include "netgrow/ops/svd.hpp"
 
 #include <Eigen/QR>
 #include <algorithm>

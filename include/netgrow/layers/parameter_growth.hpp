@@ -1,5 +1,5 @@
 /// \file
-/// netgrow/grow/parameter_growth.hpp: growing one parameter along an axis, with everything attached
+/// netgrow/layers/parameter_growth.hpp: growing one parameter along an axis, with everything attached
 /// to it: the gradient and every optimizer-state tensor are extended with zeros (old entries kept,
 /// as the GradMax reference pads its optimizer slots), per-element learning-rate factors with a
 /// given factor. Layers call this from their growth methods; users rarely need it directly.
@@ -9,12 +9,9 @@
 #include <concepts>
 #include <vector>
 
-#include "netgrow/backend/cpu/blas.hpp"
-#include "netgrow/backend/cpu/layout.hpp"
+#include "netgrow/ops/blas.hpp"
+#include "netgrow/ops/layout.hpp"
 #include "netgrow/layers/parameter.hpp"
-#if defined(__CUDACC__)
-#include "netgrow/backend/cuda/ops.hpp"  // the Cuda overloads of the ops:: calls below
-#endif
 
 namespace netgrow {
 

@@ -1,11 +1,11 @@
-// Tests network/stack.hpp: a Stack computes the same as the flat network of its blocks, passes the
+// Tests blocks/stack.hpp: a Stack computes the same as the flat network of its blocks, passes the
 // gradient check, names its parameters, inserts blocks, and reports shape errors by block.
 #include <doctest/doctest.h>
 
 #include "netgrow/layers/dense.hpp"
-#include "netgrow/layers/wide_block.hpp"
+#include "netgrow/blocks/wide_block.hpp"
 #include "netgrow/network/sequential.hpp"
-#include "netgrow/network/stack.hpp"
+#include "netgrow/blocks/stack.hpp"
 #include "support/gradcheck.hpp"
 #include "support/growth.hpp"
 

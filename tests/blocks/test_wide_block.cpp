@@ -1,9 +1,9 @@
-// Tests layers/wide_block.hpp: shapes, identity and projection skips, gradient checks (with and
+// Tests blocks/wide_block.hpp: shapes, identity and projection skips, gradient checks (with and
 // without the inner BatchNorm, training and evaluation mode), inner-width growth keeps the function.
 #include <doctest/doctest.h>
 
 #include "netgrow/grow.hpp"
-#include "netgrow/layers/wide_block.hpp"
+#include "netgrow/blocks/wide_block.hpp"
 #include "support/gradcheck.hpp"
 #include "support/growth.hpp"
 

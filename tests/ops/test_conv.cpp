@@ -1,4 +1,4 @@
-// Tests backend/cpu/conv.hpp: im2col against its definition and col2im as its adjoint, at odd sizes,
+// Tests backend/cpu/conv.hpp (the Cpu back end's patch matrices): im2col against its definition and col2im as its adjoint, at odd sizes,
 // strides 1-3 and paddings 0-2.
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
 /// \file
-/// netgrow/backend/cuda/library_check.hpp: turns cuBLAS and cuSOLVER status codes into exceptions
+/// netgrow/core/cuda_library_check.hpp: turns cuBLAS and cuSOLVER status codes into exceptions
 /// carrying the call text, the status name and the location, like NETGROW_CUDA_CHECK does for the
 /// runtime.
 ///
@@ -17,7 +17,7 @@
 
 #include <string>
 
-#include "netgrow/backend/cuda/check.hpp"
+#include "netgrow/core/cuda_check.hpp"
 
 namespace netgrow::detail {
 

@@ -1,8 +1,8 @@
-// Tests backend/cpu/loss.hpp: ops::mse and ops::softmax_cross_entropy values and gradients against hand
+// Tests ops/loss.hpp on the Cpu back end: ops::mse and ops::softmax_cross_entropy values and gradients against hand
 // computations, numerical stability, accuracy counting and argument/shape errors.
 #include <doctest/doctest.h>
 
-#include "netgrow/backend/cpu/loss.hpp"
+#include "netgrow/ops/loss.hpp"
 
 #include <cmath>
 #include <algorithm>

@@ -1,8 +1,8 @@
-// Tests backend/cpu/elementwise.hpp: activation_forward/backward with a simple functor and with Tanh,
+// Tests ops/elementwise.hpp on the Cpu back end: activation_forward/backward with a simple functor and with Tanh,
 // in place as documented, on both sides of the parallel threshold, and shape errors.
 #include <doctest/doctest.h>
 
-#include "netgrow/backend/cpu/elementwise.hpp"
+#include "netgrow/ops/elementwise.hpp"
 
 #include <cmath>
 #include <vector>

@@ -1,8 +1,8 @@
-// Tests backend/cpu/optim.hpp: ops::sgd_update and ops::adam_update element-wise against hand-computed
+// Tests ops/optim.hpp on the Cpu back end: ops::sgd_update and ops::adam_update element-wise against hand-computed
 // values over several steps, with and without lr_scale, and their shape checks.
 #include <doctest/doctest.h>
 
-#include "netgrow/backend/cpu/optim.hpp"
+#include "netgrow/ops/optim.hpp"
 
 #include <cmath>
 #include <initializer_list>

@@ -1,8 +1,8 @@
-// Tests backend/cpu/blas.hpp: gemm (all transpose combinations, alpha/beta, k = 0, shape errors), bias
+// Tests ops/blas.hpp on the Cpu back end: gemm (all transpose combinations, alpha/beta, k = 0, shape errors), bias
 // broadcast, row sums, copy, fill, scale, axpy, squared_norm and all_finite.
 #include <doctest/doctest.h>
 
-#include "netgrow/backend/cpu/blas.hpp"
+#include "netgrow/ops/blas.hpp"
 
 #include <cmath>
 #include <limits>

@@ -1,5 +1,5 @@
 /// \file
-/// netgrow/backend/cuda/check.hpp: turns CUDA runtime return codes into exceptions carrying the call
+/// netgrow/core/cuda_check.hpp: turns CUDA runtime return codes into exceptions carrying the call
 /// text and location, and answers whether a usable GPU is present.
 ///
 /// Host-compiler safe: needs only <cuda_runtime_api.h>, so test drivers and host code can include it.

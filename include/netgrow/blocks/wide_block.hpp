@@ -1,5 +1,5 @@
 /// \file
-/// netgrow/layers/wide_block.hpp: the pre-activation residual basic block of Wide-ResNet, as the
+/// netgrow/blocks/wide_block.hpp: the pre-activation residual basic block of Wide-ResNet, as the
 /// GradMax reference builds it.
 ///
 /// ~~~{.unparsed}
@@ -26,6 +26,7 @@
 #include "netgrow/layers/activation.hpp"
 #include "netgrow/layers/batch_norm.hpp"
 #include "netgrow/layers/conv2d.hpp"
+#include "netgrow/network/flops.hpp"
 #include "netgrow/network/sequential.hpp"
 
 namespace netgrow {
@@ -46,7 +47,24 @@ struct WideBlockKind {
   double bn_momentum = 0.1;  ///< PyTorch convention (the reference's Keras momentum 0.9)
   double bn_eps = 1e-5;      ///< the BatchNorms' eps
 
+  /// The configuration fields (core/fields.hpp): growth changes in, inner and out.
+  static constexpr auto fields() {
+    return std::tuple{field("in", &WideBlockKind::in, FieldRole::width),
+                      field("inner", &WideBlockKind::inner, FieldRole::width),
+                      field("out", &WideBlockKind::out, FieldRole::width), field("stride", &WideBlockKind::stride),
+                      field("bn_momentum", &WideBlockKind::bn_momentum), field("bn_eps", &WideBlockKind::bn_eps)};
+  }
+
   /// The layer this kind names: WideBlockLayer<InnerNorm, S, D>.
+  /// The kind of a block that maps `width` channels to `width` with an identity skip (depth growth):
+  /// stride 1, this block's inner width and BatchNorm settings.
+  WideBlockKind shape_keeping(Index width) const {
+    WideBlockKind k = *this;
+    k.in = k.out = width;
+    k.stride = 1;
+    return k;
+  }
+
   template <class S, class D>
   using layer_type = WideBlockLayer<InnerNorm, S, D>;
 };
@@ -152,6 +170,13 @@ class WideBlockLayer {
 
   /// Names: "pre.0.weight" (BatchNorm), "branch.0.weight" (first conv), "branch.<c>.weight" (second
   /// conv), "shortcut.weight" (projection, when present).
+  /// The branch's FLOPs, and the projection's when the skip projects (the pre-activation has no products).
+  double forward_flops(const Shape& in) const {
+    double flops = netgrow::forward_flops(branch_, pre_.output_shape(in));
+    if (shortcut_) flops += shortcut_->forward_flops(pre_.output_shape(in));
+    return flops;
+  }
+
   template <class F>
   void visit_parameters(F&& f) {
     pre_.visit_parameters([&](const std::string& name, Parameter<S, D>& p) { f(std::string_view("pre." + name), p); });
