@@ -3,9 +3,10 @@
 // An MLP learns Fashion-MNIST (10000 training images) in a plain loop: forward, loss, backward, step.
 // Then the loop forms GradMax's matrix M = E[dL/dz h^T] itself for the pair Dense(1) -> Relu1 ->
 // Dense(3) from one batch's stored activations h and gradients dL/dz, prints its top singular values,
-// and grows the hidden layer by k neurons through grow::grow_width with an initializer written here:
-// incoming weights zero (the function is kept), outgoing weights M's top-k left singular vectors.
-#include <Eigen/SVD>
+// and grows the hidden layer by k neurons through grow::grow_pair with an initializer written here:
+// incoming weights zero (the function is kept), outgoing weights M's top-k left singular vectors. The
+// initializer declares only the traits it needs (grow/initializer.hpp gives the others their defaults).
+#include <cmath>
 #include <cstdio>
 #include <numeric>
 #include <vector>
@@ -72,15 +73,16 @@ int main() try {
   const double loss_before = run(data.train, grow_rows, false);
   const ConstView<float> h = net.output<0>();        // (N, 784): the input of layer 1
   const ConstView<float> dz = net.output_grad<3>();  // (N, 16): dL/dz of layer 3 (carries the 1/N of the mean)
-  const Eigen::MatrixXf m = matrix(dz).transpose() * matrix(h);  // (16, 784) = E[dL/dz h^T]
-  const Eigen::BDCSVD<Eigen::MatrixXf> svd(m, Eigen::ComputeThinU);
+  Tensor<float> m(Shape{16, 784});
+  matrix(m) = matrix(dz).transpose() * matrix(h);  // (16, 784) = E[dL/dz h^T]
   const Index k = 8;
+  const auto svd = ops::svd_topk<float>(m, k, {.method = ops::SvdMethod::exact});  // u (16, k), sigma (k)
   std::printf("top singular values of M (16 x 784):");
-  for (Index i = 0; i < k; ++i) std::printf(" %.4g", svd.singularValues()(i));
+  for (Index i = 0; i < k; ++i) std::printf(" %.4g", svd.sigma[static_cast<std::size_t>(i)]);
   std::printf("\n");
 
-  const GivenDirections init{.directions = svd.matrixU().leftCols(k).transpose()};
-  grow::grow_width<1, 3>(net, k, init, rng);
+  const GivenDirections init{.directions = matrix(svd.u).transpose()};
+  grow::grow_pair(net, grow::PairList<grow::Pair<1, 3>>{}, 0, k, init, rng);  // or grow::grow_width<1, 3>
   const double loss_after = run(data.train, grow_rows, false);
   std::printf("grew the hidden layer 32 -> %td: grow-batch loss %.6f before, %.6f after (the function is kept)\n",
               net.layer<1>().out_features(), loss_before, loss_after);
@@ -89,8 +91,10 @@ int main() try {
   // norm is c sqrt(s_1^2 + ... + s_k^2): the largest any unit directions could give.
   const auto g = matrix(net.layer<1>().weight().grad).bottomRows(k);
   const double c = matrix(net.layer<3>().weight().value).rightCols(k).col(0).norm();
+  double sum_sq = 0;
+  for (const double s : svd.sigma) sum_sq += s * s;
   std::printf("gradient norm of the new incoming weights %.5g; c sqrt(sum s_i^2) = %.5g\n", g.norm(),
-              c * svd.singularValues().head(k).norm());
+              c * std::sqrt(sum_sq));
   train(300);
   return 0;
 } catch (const std::exception& e) {

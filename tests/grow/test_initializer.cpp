@@ -55,3 +55,55 @@ TEST_CASE("GrowthData computes M = dz^T h from a batch, and says what is missing
   CHECK(with.has_matrix());
   CHECK_THROWS_AS(grow::GrowthData<double>::from_matrix(Tensor<double>(Shape{4})), ShapeError);
 }
+
+namespace {
+
+// An initializer of the user's that declares no traits: zero incoming weights, outgoing weights all 1/sqrt(fan_out).
+struct ConstantOutgoing {
+  template <class S>
+  grow::NewNeurons<S> initialize(const grow::PairView<S>& pair, Index k, const grow::GrowthData<S>&, Rng&) const {
+    grow::NewNeurons<S> n;
+    n.incoming = Tensor<S>(Shape{k, pair.fan_in()});
+    n.outgoing = Tensor<S>(Shape{k, pair.fan_out()});
+    n.outgoing.fill(static_cast<S>(1.0 / std::sqrt(static_cast<double>(pair.fan_out()))));
+    return n;
+  }
+};
+
+struct NotAnInitializer {
+  int initialize = 0;
+};
+
+}  // namespace
+
+TEST_CASE("Initializer: the concept, the device trait and the traits' documented defaults") {
+  static_assert(grow::Initializer<ConstantOutgoing> && grow::Initializer<grow::GradMax> &&
+                grow::Initializer<grow::Random> && grow::Initializer<grow::Split>);
+  static_assert(!grow::Initializer<NotAnInitializer> && !grow::Initializer<int>);
+  static_assert(grow::runs_on<grow::GradMax, float, Cpu> && grow::runs_on<grow::Split, double, Cpu>);
+  using T = grow::initializer_traits<ConstantOutgoing>;
+  static_assert(!T::needs_data && !T::needs_zero_at_zero && !T::needs_nonzero_slope && !T::copies_neurons);
+  static_assert(grow::initializer_traits<grow::GradMax>::needs_data &&
+                grow::initializer_traits<grow::GradMax>::needs_nonzero_slope);
+  static_assert(grow::initializer_traits<grow::Lemon>::copies_neurons);
+  CHECK(true);
+}
+
+TEST_CASE("an initializer that declares no traits grows through grow_pair, grow_all_at_once and grow_all_sites") {
+  GrowthFixture<DenseActDense<Relu1>> f(3, Dense{.in = 20, .out = 4}, Relu1{}, Dense{.in = 4, .out = 10});
+  f.train(2);
+  const Tensor<double> before = f.output();
+  grow::grow_pair(f.net, grow::PairList<grow::Pair<0, 2>>{}, 0, 2, ConstantOutgoing{}, f.rng);  // no refresh needed
+  CHECK(f.net.layer<0>().out_features() == 6);
+  const std::array<Index, 1> ks{3};
+  grow::grow_all_at_once(f.net, grow::PairList<grow::Pair<0, 2>>{}, ks, ConstantOutgoing{}, f.rng);
+  CHECK(f.net.layer<0>().out_features() == 9);
+  CHECK(max_abs_diff(before, f.output()) < 1e-12);
+
+  Rng a(1), b(1);
+  models::Mlp<double, Cpu> seed({.in = 12, .hidden1 = 16, .hidden2 = 8, .out = 3, .width_multiplier = 0.25}, a);
+  models::Mlp<double, Cpu> target({.in = 12, .hidden1 = 16, .hidden2 = 8, .out = 3}, b);
+  const auto plan = models::plan_growth(seed, target, 2);
+  for (int g = 0; g < plan.growths; ++g) models::grow_all_sites(seed, plan, g, ConstantOutgoing{}, a);
+  CHECK(seed.net().layer<0>().out_features() == 16);
+}

@@ -209,10 +209,11 @@ concept runs_on = requires(const Init& init, const PairView<S, D>& pair, Index k
   { init.initialize(pair, k, data, rng) } -> std::same_as<NewNeurons<S, D>>;
 };
 
-/// A width-growth initializer: initialize() for float or double on some device (see the file comment).
+/// A width-growth initializer: initialize() for float or double Cpu networks at least (see the file
+/// comment). Whether it also runs on a device is runs_on<Init, S, Cuda>, asked only where the CUDA back
+/// end is included.
 template <class Init>
-concept Initializer = runs_on<Init, float, Cpu> || runs_on<Init, double, Cpu> || runs_on<Init, float, Cuda> ||
-                      runs_on<Init, double, Cuda>;
+concept Initializer = runs_on<Init, float, Cpu> || runs_on<Init, double, Cpu>;
 
 /// An initializer's traits (see the file comment), false where it declares none.
 template <class Init>

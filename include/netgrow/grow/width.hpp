@@ -164,10 +164,11 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   using Traits = PairTraits<Net, P, C>;
   using InitTraits = initializer_traits<Init>;
   check_growable_pair<Net, P, C>();
-  static_assert(Initializer<Init>,
+  constexpr bool fits = runs_on<Init, S, D>;
+  static_assert(fits || Initializer<Init>,
                 "netgrow::grow: Init is not a width-growth initializer: it needs a const member `NewNeurons<S, D> "
                 "initialize(const PairView<S, D>&, Index k, const GrowthData<S, D>&, Rng&)` (grow/initializer.hpp)");
-  static_assert(!Initializer<Init> || runs_on<Init, S, D>,
+  static_assert(fits || !Initializer<Init>,
                 "netgrow::grow: this initializer has no initialize() for the network's scalar type and device (it "
                 "is written for Cpu networks only, or for the other scalar type); see grow::runs_on");
   static_assert(!InitTraits::needs_zero_at_zero || Traits::zero_at_zero,
