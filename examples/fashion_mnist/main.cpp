@@ -11,7 +11,8 @@
 // rate, batch 128):
 //   Baseline-Small   the seed widths (target x --seed-fraction, default 0.25) throughout
 //   Baseline-Big     the target widths throughout
-//   Random, FireflyOpt, GradMax (and, on request, GradMaxOpt, Split, and Inverse = InverseGradMaxOpt,
+//   Random, FireflyOpt, GradMax (and, on request, Random-Ref: Random with the reference code's U[0,1)
+//   directions, GradMaxOpt, Split, and Inverse = InverseGradMaxOpt,
 //                    for models whose sites are all conv -> conv: wrn)
 //                    start at the seed widths; every --interval steps from --start, every growth site
 //                    grows at once, reaching the target widths after --growths growths. Data-driven
@@ -66,6 +67,7 @@
 #include "../common/summary.hpp"
 #include "netgrow/models/small_cnn.hpp"
 #include "netgrow/models/wide_resnet.hpp"
+#include "netgrow/io/growth_history.hpp"
 #include "netgrow/netgrow.hpp"
 #include "netgrow/train/csv.hpp"
 #include "netgrow/train/progress.hpp"
@@ -312,7 +314,7 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
   const auto test = evaluate(net, data.test);
   run.test_accuracy = test.accuracy();
   run.test_loss = test.loss;
-  if (m.automatic) run.decisions = trigger.log().to_json();
+  if (m.automatic) run.decisions = io::to_json(trigger.log());
   return run;
 }
 
@@ -342,6 +344,7 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
       {"Baseline-Small", false, false, {}},
       {"Baseline-Big", false, true, {}},
       {"Random", true, false, grow_all<Model>(grow::Random{.norm = norm})},
+      {"Random-Ref", true, false, grow_all<Model>(grow::Random::reference(norm))},
       {"FireflyOpt", true, false, grow_all<Model>(grow::FireflyOpt{.norm = norm, .epsilon = 0.01, .steps = 30})},
       {"GradMax", true, false, grow_all<Model>(grow::GradMax{.norm = norm})},
       {"GradMaxOpt", true, false, grow_all<Model>(grow::GradMaxOpt{.norm = norm})},

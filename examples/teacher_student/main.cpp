@@ -4,7 +4,9 @@
 // learn it with full-batch gradient descent (lr 0.1) on the mean squared error. Growing students start
 // at half the teacher's hidden width and grow to it; the methods:
 //   Baseline-Small / Baseline-Big   fixed width: the seed width / the teacher's width
-//   Random        incoming 0, outgoing random (the reference's U[0,1) directions) x mean norm
+//   Random        incoming 0, outgoing a random isotropic direction x mean norm (grow::Random's default)
+//   Random-Ref    the same with the reference code's directions: U[0,1) entries, normalised
+//                 (grow::Random::reference(); all new directions in the positive orthant)
 //   GradMax       incoming 0, outgoing top singular vectors of E[dL/dz h^T] x mean norm
 //   GradMaxOpt    GradMax's objective by 100 Adam steps (lr 1e-3) from a random start
 //   FireflyOpt    Random with incoming epsilon 0.01, then 100 Adam steps on the loss
@@ -72,6 +74,7 @@
 
 #include "../common/plot.hpp"
 #include "../common/summary.hpp"
+#include "netgrow/io/growth_history.hpp"
 #include "netgrow/netgrow.hpp"
 #include "netgrow/train/csv.hpp"
 #include "netgrow/train/progress.hpp"
@@ -280,7 +283,7 @@ class Training {
   // The record, after the last step.
   Run finish() {
     progress_.finish();
-    if (m_.automatic) run_.decisions = trigger_.log().to_json();
+    if (m_.automatic) run_.decisions = io::to_json(trigger_.log());
     return std::move(run_);
   }
 
@@ -368,7 +371,8 @@ std::vector<Method> all_methods(const Setting& s) {
   return {
       {"Baseline-Small", false, s.seed_width, {}},
       {"Baseline-Big", false, s.teacher.hidden, {}},
-      {"Random", true, 0, grower(grow::Random{.norm = norm, .direction = reference_random})},
+      {"Random", true, 0, grower(grow::Random{.norm = norm})},
+      {"Random-Ref", true, 0, grower(grow::Random::reference(norm))},
       {"GradMax", true, 0, grower(grow::GradMax{.norm = norm})},
       {"GradMaxOpt", true, 0, grower(grow::GradMaxOpt{.norm = norm, .start = reference_random})},
       {"FireflyOpt", true, 0, grower(grow::FireflyOpt{.norm = norm, .epsilon = 0.01, .direction = reference_random})},
@@ -402,7 +406,7 @@ int main(int argc, char** argv) try {
                          {"lr", "0.1"},
                          {"data-seed", "0"},
                          {"methods",
-                          "Baseline-Small,Baseline-Big,Random,GradMax,GradMaxOpt,FireflyOpt,GradMax-Auto,GradMax+Depth,"
+                          "Baseline-Small,Baseline-Big,Random,Random-Ref,GradMax,GradMaxOpt,FireflyOpt,GradMax-Auto,GradMax+Depth,"
                           "VT,VT+LRA,LEMON"},
                          {"auto-threshold", "1.0"},
                          {"new-layer-lr", "auto"},

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "netgrow/grow/controller.hpp"
+#include "netgrow/io/growth_history.hpp"
 #include "netgrow/models/mlp.hpp"
 #include "netgrow/models/small_cnn.hpp"
 #include "support/growth.hpp"
@@ -46,7 +47,7 @@ TEST_CASE("GradMaxTrigger: a neuron per singular value whose new gradient beats 
   CHECK(trigger.decide(150, {scaled}, {})[0].k == 2);
   CHECK(trigger.log().decisions().size() == 3);
   CHECK(trigger.log().total_neurons() == 3);
-  const nlohmann::json log = trigger.log().to_json();
+  const nlohmann::json log = io::to_json(trigger.log());
   REQUIRE(log.size() == 3);
   CHECK(log[0]["step"] == 100);
   CHECK(log[0]["site"] == "a");
@@ -199,5 +200,5 @@ TEST_CASE("A controller-driven run grows where GradMax says, within its budget, 
     CHECK(static_cast<double>(net.parameter_count()) <= start * 1.5);
   }
   CHECK(trigger.log().total_neurons() > 0);
-  CHECK(trigger.log().to_json().size() == trigger.log().decisions().size());
+  CHECK(io::to_json(trigger.log()).size() == trigger.log().decisions().size());
 }

@@ -59,6 +59,21 @@ TEST_CASE("Random with the reference's non-negative uniform directions") {
     for (Index c = 5; c < 9; ++c) CHECK(w2.at(r, c) >= 0.0);
 }
 
+TEST_CASE("Random{} draws isotropic directions, Random::reference() the reference's non-negative ones") {
+  const grow::Random ref = grow::Random::reference(grow::NormRule::mean_norm(0.5), 0.1);
+  CHECK(ref.direction == grow::RandomDirection::nonnegative_uniform);
+  CHECK(ref.norm.scale == 0.5);
+  CHECK(ref.epsilon == 0.1);
+  CHECK(grow::Random{}.direction == grow::RandomDirection::sphere);
+  auto f = fixture(8);
+  grow::grow_width<0, 2>(f.net, 6, grow::Random{}, f.rng);
+  const auto& w = f.net.layer<2>().weight().value;  // (10, 11): the new columns 5..10
+  Index negative = 0;
+  for (Index r = 0; r < w.dim(0); ++r)
+    for (Index c = 5; c < 11; ++c) negative += w.at(r, c) < 0;
+  CHECK(negative > 0);  // isotropic: some entries negative (probability 1 - 2^-60 here)
+}
+
 TEST_CASE("Random is reproducible from the seed") {
   auto a = fixture(4);
   auto b = fixture(4);

@@ -3,6 +3,10 @@
 // pairs (one chosen at run time, or all at once).
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <limits>
+#include <vector>
+
 #include "support/growth.hpp"
 
 using namespace netgrow;
@@ -179,4 +183,46 @@ TEST_CASE("a grown network keeps training: the loss goes on falling") {
   grow::grow_width<0, 2>(f.net, 5, grow::GradMax{}, f.rng, data);
   f.train(50);
   CHECK(f.refresh() < at_growth);
+}
+
+TEST_CASE_TEMPLATE("growth on non-finite weights or data throws NumericError naming the pair, the network untouched",
+                   Init, grow::GradMax, grow::Random, grow::Split) {
+  GrowthFixture<DenseActDense<Relu1>> f(21, Dense{.in = 20, .out = 5}, Relu1{}, Dense{.in = 5, .out = 10});
+  f.train(2);
+  // NaN in a weight (as after a NaN loss): refused whatever the initializer.
+  auto& w = f.net.layer<2>().weight().value;
+  const double saved = w[3];
+  w[3] = std::numeric_limits<double>::quiet_NaN();
+  f.refresh();
+  const auto snapshot = [&] {
+    std::vector<std::vector<double>> values;
+    f.net.visit_parameters([&](const std::string&, Parameter<double, Cpu>& p) { values.push_back(p.value.to_vector()); });
+    return values;
+  };
+  const auto before = snapshot();
+  const auto data = grow::data_from_last_backward<0, 2>(f.net);
+  CHECK_THROWS_WITH_AS((grow::grow_width<0, 2>(f.net, 2, Init{}, f.rng, data)), doctest::Contains("grow_width<0, 2>"),
+                       NumericError);
+  const auto after = snapshot();
+  REQUIRE(after.size() == before.size());
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    REQUIRE(after[i].size() == before[i].size());
+    for (std::size_t j = 0; j < after[i].size(); ++j)
+      CHECK((after[i][j] == before[i][j] || (std::isnan(after[i][j]) && std::isnan(before[i][j]))));
+  }
+  CHECK(f.net.layer<0>().out_features() == 5);
+  w[3] = saved;
+}
+
+TEST_CASE("GradMax on a grow batch with an infinite gradient throws NumericError before any change") {
+  GrowthFixture<DenseActDense<Relu1>> f(22, Dense{.in = 20, .out = 5}, Relu1{}, Dense{.in = 5, .out = 10});
+  f.refresh();
+  Tensor<double> h, dz;
+  h.copy_from(f.net.output<0>());
+  dz.copy_from(f.net.output_grad<2>());
+  dz[0] = std::numeric_limits<double>::infinity();
+  const auto data = grow::GrowthData<double>::from_batch(h.cview(), dz.cview());
+  CHECK_FALSE(data.all_finite());
+  CHECK_THROWS_AS((grow::grow_width<0, 2>(f.net, 2, grow::GradMax{}, f.rng, data)), NumericError);
+  CHECK(f.net.layer<0>().out_features() == 5);
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -517,4 +518,16 @@ TEST_CASE("subspace_alignment is 1 for the same subspace in any basis, 0 for ort
   CHECK_THROWS_WITH_AS(ops::subspace_alignment<double>(u1, wrong), doctest::Contains("(10, 2)"), ShapeError);
   CHECK_THROWS_WITH_AS(ops::subspace_alignment<double>(u1, wrong), doctest::Contains("(10, 3)"), ShapeError);
   CHECK_THROWS_AS(ops::subspace_alignment<double>(vec, vec), ShapeError);
+}
+
+TEST_CASE("svd_topk refuses matrices with NaN or infinity (Eigen would leave its factors uninitialised)") {
+  Tensor<double> m({3, 4});
+  m[5] = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_AS(ops::svd_topk<double>(m, 2), NumericError);
+  CHECK_THROWS_AS(ops::svd_topk<double>(m, 1, {.method = ops::SvdMethod::randomized}), NumericError);
+  m[5] = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_AS(ops::svd_topk<double>(m, 2), NumericError);
+  Tensor<double> a({5, 3}), b({5, 4});
+  b[7] = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_AS(ops::svd_topk_of_product<double>(a, b, 2), NumericError);
 }

@@ -9,9 +9,10 @@
 /// checked against each other (counts, 28 x 28, labels below 10).
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <cstdlib>
-#include <filesystem>
 #include <string>
 
 #include "netgrow/core/tensor.hpp"
@@ -55,7 +56,8 @@ namespace detail {
 inline std::string find_idx(const std::string& dir, const std::string& stem) {
   for (const char* suffix : {".gz", ""}) {
     const std::string p = dir + "/" + stem + suffix;
-    if (std::filesystem::exists(p)) return p;
+    struct stat info {};
+    if (::stat(p.c_str(), &info) == 0) return p;
   }
   throw IoError("Fashion-MNIST: " + stem + "[.gz] not found in " + dir +
                 " (install Debian's dataset-fashion-mnist, or set NETGROW_FASHION_MNIST to the directory)");

@@ -35,8 +35,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "netgrow/core/config.hpp"
 #include "netgrow/core/error.hpp"
 
@@ -122,7 +120,7 @@ inline void check_measures(const std::vector<SiteMeasure>& measures, const Contr
 
 }  // namespace detail
 
-/// The log every controller keeps: each check's decisions, exportable to JSON.
+/// The log every controller keeps: each check's decisions (io::to_json(log) writes them as JSON).
 class GrowthLog {
  public:
   void add(const GrowthDecision& d) { decisions_.push_back(d); }  ///< appends one decision
@@ -132,18 +130,6 @@ class GrowthLog {
     Index n = 0;
     for (const auto& d : decisions_) n += d.k;
     return n;
-  }
-  /// [{"step", "site", "k", "wanted", "singular_values", "reference"}, ...]
-  nlohmann::json to_json() const {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& d : decisions_)
-      out.push_back({{"step", d.step},
-                     {"site", d.name},
-                     {"k", d.k},
-                     {"wanted", d.wanted},
-                     {"singular_values", d.singular_values},
-                     {"reference", d.reference}});
-    return out;
   }
 
  private:

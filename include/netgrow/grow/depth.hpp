@@ -54,7 +54,6 @@
 #pragma once
 
 #include <array>
-#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <string>
@@ -65,6 +64,7 @@
 
 #include "netgrow/ops/layout.hpp"
 #include "netgrow/grow/gradmax.hpp"
+#include "netgrow/core/clock.hpp"
 #include "netgrow/grow/initializer.hpp"
 #include "netgrow/grow/pair_data.hpp"
 #include "netgrow/layers/parameter_growth.hpp"
@@ -372,7 +372,7 @@ template <class K, class S, class D, class Init>
 DepthReport grow_depth(StackLayer<K, S, D>& stack, std::size_t index, const K& kind, const Init& init, Rng& rng,
                        const DepthData<S, D>& data = {}) {
   using Block = layer_t<K, S, D>;
-  const auto start = std::chrono::steady_clock::now();
+  const double start = monotonic_seconds();
   require(index <= stack.size(), "grow_depth: insertion position ", index, " in a stack of ", stack.size(),
           " blocks (valid positions: 0 to ", stack.size(), ")");
   const Index channels = detail::channels_at(stack, index);
@@ -389,6 +389,9 @@ DepthReport grow_depth(StackLayer<K, S, D>& stack, std::size_t index, const K& k
   if (!data.empty()) {
     require<ShapeError>(data.input.rank() >= 2 && data.input.dim(1) == channels, "grow_depth: grow batch x of shape ",
                         data.input.shape(), " for a position with ", channels, " channels");
+    require<NumericError>(ops::all_finite<S>(data.input) && ops::all_finite<S>(data.output_grad), "grow_depth: the "
+                          "grow batch at position ", index, " holds NaN or infinity; growth refused, the stack is "
+                          "unchanged");
   }
   DepthReport report;
   report.index = index;
@@ -427,7 +430,7 @@ DepthReport grow_depth(StackLayer<K, S, D>& stack, std::size_t index, const K& k
   detail::fresh_gradients_and_state(block, stack);
   stack.insert(index, std::move(block));
   report.new_depth = stack.size();
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.seconds = monotonic_seconds() - start;
   return report;
 }
 

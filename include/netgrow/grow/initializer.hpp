@@ -162,6 +162,10 @@ class GrowthData {
   GrowthData&& with_recompute(std::function<void()> recompute) && { return std::move(with_recompute(std::move(recompute))); }
   ///@}
 
+  /// True when every value held (M, or the batch's h and dL/dz) is finite; true for empty data.
+  bool all_finite() const {
+    return ops::all_finite<S>(matrix_) && ops::all_finite<S>(inputs_) && ops::all_finite<S>(output_grads_);
+  }
   bool has_matrix() const { return !matrix_.empty(); }                  ///< M was given or already formed
   bool has_batch() const { return !inputs_.empty(); }                   ///< a batch's h and dL/dz are held
   bool can_recompute() const { return static_cast<bool>(recompute_); }  ///< with_recompute() was set

@@ -20,7 +20,6 @@
 /// data-driven growth, so each pair sees the gradients of the network as it is at that moment.
 #pragma once
 
-#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <functional>
@@ -29,6 +28,7 @@
 #include <vector>
 
 #include "netgrow/ops/layout.hpp"
+#include "netgrow/core/clock.hpp"
 #include "netgrow/grow/initializer.hpp"
 #include "netgrow/grow/pair_data.hpp"
 #include "netgrow/layers/parameter_growth.hpp"
@@ -184,7 +184,7 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   using Consumer = typename Traits::Consumer;
   static_assert(Producer::output_axis == 0, "netgrow::grow: producers keep their output neurons along axis 0");
 
-  const auto start = std::chrono::steady_clock::now();
+  const double start = monotonic_seconds();
   auto& producer = net.template layer<P>();
   auto& consumer = net.template layer<C>();
   const Tensor<S, D>& w_in = producer.weight().value;
@@ -199,6 +199,15 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   require<ShapeError>(w_out.dim(Consumer::input_axis) == width * multiplier, "grow_width<", P, ", ", C, ">: layer ",
                       P, " produces ", width, " neurons", (multiplier > 1 ? " (x " + std::to_string(multiplier) + ")" : ""),
                       " but layer ", C, " consumes ", w_out.dim(Consumer::input_axis));
+  // Non-finite weights or data (after a NaN loss, say) make every initializer's new neurons meaningless:
+  // NaN norms, an undefined SVD. Refuse before anything changes.
+  require<NumericError>(ops::all_finite<S>(w_in) && ops::all_finite<S>(w_out) &&
+                            (!producer.has_bias() || ops::all_finite<S>(producer.bias().value)),
+                        "grow_width<", P, ", ", C, ">: the weights of layers ", P, " and ", C,
+                        " hold NaN or infinity; growth refused, the network is unchanged");
+  require<NumericError>(data.all_finite(), "grow_width<", P, ", ", C, ">: the grow data (GradMax's matrix or the "
+                        "batch's activations and gradients) holds NaN or infinity; growth refused, the network is "
+                        "unchanged");
   const Shape consumer_shape = detail::consumer_blocks<Net, P, C>(net, width);
 
   GrowthReport report;
@@ -233,11 +242,21 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
                                       TensorView<S, Cpu> dz) { between->backward(z, h, dh, dz); };
   }
 
-NewNeurons<S, D> n = init.initialize(view, k, data, rng);
+  NewNeurons<S, D> n;
+  try {
+    n = init.initialize(view, k, data, rng);
+  } catch (const NumericError& e) {
+    throw NumericError(netgrow::detail::concat("grow_width<", P, ", ", C, ">: ", e.what(), "; the network is unchanged"));
+  }
   require<ShapeError>(n.incoming.shape() == Shape{k, view.fan_in()} && n.outgoing.shape() == Shape{k, view.fan_out()},
                       "grow_width: the initializer returned incoming ", n.incoming.shape(), " and outgoing ",
                       n.outgoing.shape(), " for ", k, " neurons with fan_in ", view.fan_in(), " and fan_out ",
                       view.fan_out());
+  require<NumericError>(ops::all_finite<S>(n.incoming) && ops::all_finite<S>(n.outgoing) && ops::all_finite<S>(n.bias) &&
+                            ops::all_finite<S>(n.existing_outgoing) && ops::all_finite<S>(n.existing_outgoing_scale) &&
+                            std::isfinite(n.consumer_scale),
+                        "grow_width<", P, ", ", C, ">: the initializer gave NaN or infinite weights; growth refused, "
+                        "the network is unchanged");
 
   // Layers that mix channels check their sources before anything changes.
   detail::for_each_between<Net, P, C>(net, [&](auto& layer) {
@@ -300,7 +319,7 @@ NewNeurons<S, D> n = init.initialize(view, k, data, rng);
   }
   report.singular_values = std::move(n.singular_values);
   report.consumer_scale = n.consumer_scale;
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.seconds = monotonic_seconds() - start;
   return report;
 }
 

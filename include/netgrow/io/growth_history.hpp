@@ -25,6 +25,7 @@
 
 #include "netgrow/core/config.hpp"
 #include "netgrow/core/error.hpp"
+#include "netgrow/grow/controller.hpp"
 
 namespace netgrow::io {
 
@@ -146,5 +147,19 @@ class GrowthHistory {
  private:
   std::vector<GrowthEvent> events_;
 };
+
+/// A growth controller's decisions as JSON (run summaries):
+/// [{"step", "site", "k", "wanted", "singular_values", "reference"}, ...]
+inline nlohmann::json to_json(const grow::GrowthLog& log) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& d : log.decisions())
+    out.push_back({{"step", d.step},
+                   {"site", d.name},
+                   {"k", d.k},
+                   {"wanted", d.wanted},
+                   {"singular_values", d.singular_values},
+                   {"reference", d.reference}});
+  return out;
+}
 
 }  // namespace netgrow::io

@@ -49,9 +49,11 @@ std::vector<double> activation_singular_values(Net& net, Index w, const std::str
   const Index positions = h.shape().inner_numel() / w, n = h.dim(0) * positions;
   Tensor<S, Cpu> rows(Shape{w, n});  // channel c's values over samples and positions
   ops::axis_to_rows<S>(h.reshape(Shape{h.dim(0), w, positions}), 1, rows.view());
-  const Eigen::MatrixXd r = matrix(rows).template cast<double>();
-  const Eigen::MatrixXd gram = r * r.transpose() / static_cast<double>(n);
-  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(gram, Eigen::EigenvaluesOnly);
+  // Double matrices of a type that depends on S, so the eigen solver is instantiated only where used.
+  using Matrix = Eigen::Matrix<std::conditional_t<std::is_same_v<S, void>, S, double>, Eigen::Dynamic, Eigen::Dynamic>;
+  const Matrix r = matrix(rows).template cast<double>();
+  const Matrix gram = r * r.transpose() / static_cast<double>(n);
+  const Eigen::SelfAdjointEigenSolver<Matrix> eig(gram, Eigen::EigenvaluesOnly);
   std::vector<double> sigma;
   for (Index i = w - 1; i >= 0; --i) sigma.push_back(std::sqrt(std::max(0.0, eig.eigenvalues()(i))));
   return sigma;

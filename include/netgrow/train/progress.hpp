@@ -25,7 +25,6 @@
 #pragma once
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -43,6 +42,7 @@
 
 #include "netgrow/core/config.hpp"
 #include "netgrow/core/error.hpp"
+#include "netgrow/core/clock.hpp"
 #include "netgrow/train/format.hpp"
 
 namespace netgrow {
@@ -50,9 +50,9 @@ namespace netgrow {
 /// A monotonic clock in seconds (any origin).
 using ProgressClock = std::function<double()>;
 
-/// std::chrono::steady_clock in seconds: the default ProgressClock.
+/// monotonic_seconds() (core/clock.hpp): the default ProgressClock.
 inline double steady_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  return monotonic_seconds();
 }
 
 /// Steps per second and time to go, from (time, completed steps) observations.

@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "netgrow/core/eigen.hpp"
@@ -62,9 +63,9 @@ using DenseMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
 // type), so that JacobiSVD is instantiated only where an SVD is computed, not in every translation unit
 // that includes this header. NumericError when the input holds NaN or infinity (Eigen then leaves the
 // factors uninitialised).
-template <class T>
-Eigen::JacobiSVD<Eigen::MatrixXd> exact_svd(const Eigen::MatrixXd& a) {
-  Eigen::JacobiSVD<Eigen::MatrixXd> svd(a, Eigen::ComputeThinU | Eigen::ComputeThinV);
+template <class T, class Matrix = Eigen::MatrixXd>
+Eigen::JacobiSVD<Matrix> exact_svd(const std::type_identity_t<Matrix>& a) {
+  Eigen::JacobiSVD<Matrix> svd(a, Eigen::ComputeThinU | Eigen::ComputeThinV);
   require<NumericError>(svd.info() == Eigen::Success, "svd_topk: the matrix holds NaN or infinity");
   return svd;
 }
