@@ -383,3 +383,25 @@ TEST_CASE("what netgrow writes loads bit for bit, with the input shape and check
   CHECK_FALSE(io::make_checkpoint(untrained).metadata.contains("netgrow.input_shape"));
   CHECK_FALSE(io::checkpoint_info(io::make_checkpoint(untrained)).input_shape.has_value());
 }
+
+TEST_CASE("the dimensions of an empty tensor vouch for nothing: stage tags sized by them are refused, not built") {
+  Grown grown;
+  io::Safetensors st = io::make_checkpoint(grown.net);
+  const std::int64_t huge = std::int64_t{1} << 40;
+  st.tensors["zzz"] = io::SafeTensor{io::Dtype::F32, {0, huge}, {}};  // no bytes, a dimension of 2^40
+  auto records = json_of(st, "netgrow.parameters");
+  records["0.weight"]["stage_tags"] =
+      nlohmann::json::array({nlohmann::json::array({{0, huge}}), nlohmann::json::array()});
+  st.metadata["netgrow.parameters"] = records.dump();
+  st = with_checksum_recomputed(std::move(st));
+  Rng rng(34);
+  Mlp fresh = seed_mlp(rng);
+  // Before, the 2^40 tags were allocated (std::bad_alloc, or a sanitizer abort in the fuzzer).
+  expect_refused<IoError>(fresh, [&] { io::restore_checkpoint(st, fresh); },
+                          {"record of parameter '0.weight'", "is out of range"});
+  // Nor may a parameter's tags outnumber its own tensor's largest dimension (6 x 6 here), whatever
+  // other tensors the file holds.
+  records["0.weight"]["stage_tags"] = nlohmann::json::parse("[[[0, 7]], []]");
+  st.metadata["netgrow.parameters"] = records.dump();
+  expect_refused<IoError>(fresh, [&] { io::restore_checkpoint(st, fresh); }, {"'0.weight'", "[0, 7] is out of range"});
+}

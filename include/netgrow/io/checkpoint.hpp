@@ -58,6 +58,9 @@
 ///                    - a layer's recorded settings ("config") whose widths disagree with the ones its
 ///                      parameter shapes describe (for a Stack, every block's), i.e. architecture
 ///                      metadata that contradicts the tensors
+///                    - stage tags that list more indices than their parameter's tensor in the file
+///                      has along any axis (refused before any list is built), Stack block settings
+///                      larger than every dimension of a non-empty tensor in the file
 ///                    - enum-valued settings (a weight initialiser), a growth history's event kinds
 ///                      ("width"/"depth"): unknown names
 /// ArchitectureError  another layer count or layer kind, a setting growth never changes (kernel,
@@ -231,7 +234,9 @@ struct LoadContext {
   const Safetensors& file;
   std::map<std::string, ParameterRecord> records;
   std::set<std::string> used_tensors;
-  Index largest_dimension = 1;  ///< bound on widths read from settings (nothing in the file is larger)
+  /// Bound on widths read from settings: the largest dimension of a non-empty tensor (nothing in the
+  /// file is larger; largest_backed_dimension).
+  Index largest_dimension = 1;
 
   const std::string& source() const { return file.source; }
 };
@@ -267,7 +272,21 @@ inline std::optional<std::string> unknown_state(std::string_view owner, std::siz
                                  ", or empty for none)");
 }
 
-inline std::map<std::string, ParameterRecord> parse_parameter_records(const Safetensors& st, Index largest_dimension) {
+/// The largest dimension of `t`, or 0 when it has no elements: the dimensions of an empty tensor
+/// vouch for nothing (shape [0, 2^40] takes no bytes), those of a non-empty one are backed by its data.
+inline Index largest_backed_dimension(const SafeTensor& t) {
+  Index largest = 0;
+  for (const std::int64_t d : t.shape) {
+    if (d == 0) return 0;
+    largest = std::max<Index>(largest, d);
+  }
+  return largest;
+}
+
+/// The records of "netgrow.parameters". A parameter's stage tags are bounded by the largest dimension
+/// of its own tensor in the file (they must match its extents, which is checked when the layer is
+/// staged): tags sized by anything else would let a small file claim huge lists.
+inline std::map<std::string, ParameterRecord> parse_parameter_records(const Safetensors& st) {
   const nlohmann::json j = metadata_json(st, std::string(reserved_prefix) + "parameters");
   require<IoError>(j.is_object(), st.source, ": metadata 'netgrow.parameters' is not a JSON object");
   std::map<std::string, ParameterRecord> records;
@@ -283,7 +302,11 @@ inline std::map<std::string, ParameterRecord> parse_parameter_records(const Safe
     r.lr_scale = f.boolean("lr_scale");
     r.trainable = f.boolean("trainable");
     r.weight_decay = f.boolean("weight_decay");
-    if (f.has("stage_tags")) r.stage_tags = stage_tags_from_runs(f.at("stage_tags"), largest_dimension, f.where());
+    if (f.has("stage_tags")) {
+      const auto t = st.tensors.find(name);
+      const Index bound = t == st.tensors.end() ? 0 : largest_backed_dimension(t->second);
+      r.stage_tags = stage_tags_from_runs(f.at("stage_tags"), bound, f.where());
+    }
     records.emplace(name, std::move(r));
   }
   return records;
@@ -713,8 +736,8 @@ CheckpointInfo restore_checkpoint(const Safetensors& st, Sequential<S, D, Kinds.
 
   Index largest_dimension = 1;
   for (const auto& [name, t] : st.tensors)
-    for (const std::int64_t d : t.shape) largest_dimension = std::max<Index>(largest_dimension, d);
-  detail::LoadContext ctx{st, detail::parse_parameter_records(st, largest_dimension), {}, largest_dimension};
+    largest_dimension = std::max(largest_dimension, detail::largest_backed_dimension(t));
+  detail::LoadContext ctx{st, detail::parse_parameter_records(st), {}, largest_dimension};
 
   // Stage every layer, then every TrainingState item; nothing has changed yet.
   std::tuple<std::optional<layer_t<Kinds, S, D>>...> staged;
