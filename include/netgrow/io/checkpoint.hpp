@@ -27,10 +27,16 @@
 ///                                             lr_multiplier, lr_scale present, trainable, weight_decay,
 ///                                             and its growth-stage tags when it has any ("stage_tags":
 ///                                             per axis a list of [stage, count] runs; grow/stage_lr.hpp)
+///           "netgrow.input_shape"            JSON list, the shape of the network's last forward() input
+///                                             (Sequential::input()), when it had run one its layers take
 ///           "netgrow.optimizer", ".rngs", ".samplers", ".schedules", ".counters", ".growth_history"
 ///                                             the TrainingState items, when given
+///           "netgrow.checksum"               16 hex digits: io::tensors_checksum (io/checksum.hpp) of every
+///                                             tensor's name, dtype, shape and bytes, in name order
 ///           anything else                    the caller's metadata (TrainingState::metadata)
 /// ~~~
+/// Saving refuses (ArgumentError) a parameter whose optimizer state the load below would refuse (an
+/// owner other than netgrow's optimizers, or another number of state tensors).
 /// Gradients are not saved (every step recomputes them).
 ///
 /// Loading into a network of the same type restores the saved shapes whatever the network's widths
@@ -41,23 +47,48 @@
 /// TrainingState changes; an exception leaves both as they were. Checks, each naming the file, the
 /// layer and the parameter:
 /// ~~~{.unparsed}
-/// IoError            malformed file or netgrow metadata
+/// IoError            malformed file or netgrow metadata, among them:
+///                    - a "netgrow.checksum" the tensors do not hash to (damaged tensor data; checked
+///                      first; files without the entry load unchecked)
+///                    - a "netgrow.scalar" other than F32 and F64, a malformed "netgrow.input_shape"
+///                      (not 1 to 4 positive dimensions, or more than 2^40 elements)
+///                    - a parameter record whose "state_owner" is not one netgrow's optimizers set
+///                      ("" none, "sgd" Sgd, "adam" Adam and AdamW) or whose state count that owner
+///                      never keeps ("": 0, "sgd": 0 or 1, "adam": 2)
+///                    - a layer's recorded settings ("config") whose widths disagree with the ones its
+///                      parameter shapes describe (for a Stack, every block's), i.e. architecture
+///                      metadata that contradicts the tensors
+///                    - stage tags that list more indices than their parameter's tensor in the file
+///                      has along any axis (refused before any list is built), Stack block settings
+///                      larger than every dimension of a non-empty tensor in the file
+///                    - enum-valued settings (a weight initialiser), a growth history's event kinds
+///                      ("width"/"depth"): unknown names
 /// ArchitectureError  another layer count or layer kind, a setting growth never changes (kernel,
 ///                    stride, bias, ...), other parameter names, another scalar type (F64 file into
 ///                    a float network), a TrainingState item the file lacks or holds for another
 ///                    optimizer kind or sampler size
 /// ShapeError         parameter shapes that no layer of that kind has (a bias not matching its
-///                    weight, a kernel of another size, optimizer state of another shape), or
-///                    another input width of the first layer or output width of the last one
-///                    (growth never changes those; widths between layers are checked by forward())
+///                    weight, a kernel of another size, optimizer state of another shape), another
+///                    input width of the first layer or output width of the last one (growth never
+///                    changes those), or layers that do not fit one another: the input shape is
+///                    propagated through the staged layers' output_shape(), and the first layer that
+///                    refuses what the one before it gives is named with that one. The input shape is
+///                    the file's "netgrow.input_shape", else the shape of the network's own last
+///                    forward() input (growth never changes it); when neither exists (a file saved
+///                    before its network ran, loaded into a network that has not run) this check is
+///                    skipped and a mismatch between layers only shows in forward()
 /// ~~~
+/// Free-form strings the load does not restrict: the optimizer record's "kind" (optimizers of the
+/// user's record their own name; it must equal the kind of the TrainingState's optimizer), the
+/// "describe" texts and "netgrow.network" (informative).
 ///
 /// Device-generic: parameters of Cuda networks are staged through the host (include
 /// <netgrow/cuda.hpp> first, from .cu files).
 ///
 /// Cost of a load: each layer is built twice aside (once at the network's current widths to learn
 /// the kind the file's shapes describe, once at those widths to receive the values), so a load needs
-/// memory for the checkpoint plus one copy of the grown network beside the network itself.
+/// memory for the checkpoint plus one copy of the grown network beside the network itself; the
+/// checksum reads every tensor byte once more (several GB/s).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -84,6 +115,7 @@
 #include "netgrow/core/error.hpp"
 #include "netgrow/core/rng.hpp"
 #include "netgrow/core/tensor.hpp"
+#include "netgrow/io/checksum.hpp"
 #include "netgrow/io/kind_config.hpp"
 #include "netgrow/io/metadata.hpp"
 #include "netgrow/io/safetensors.hpp"
@@ -107,6 +139,9 @@ struct CheckpointInfo {
   /// The optimizer's step counter; 0 when none saved.
   std::int64_t optimizer_steps = 0;
   std::map<std::string, std::string> metadata;  ///< the caller's metadata (keys not starting with "netgrow.")
+  /// The shape of the saved network's last forward() input ("netgrow.input_shape"); nullopt when the
+  /// file does not record one (the network had not run, or an older file).
+  std::optional<Shape> input_shape;
 };
 
 namespace detail {
@@ -199,12 +234,59 @@ struct LoadContext {
   const Safetensors& file;
   std::map<std::string, ParameterRecord> records;
   std::set<std::string> used_tensors;
-  Index largest_dimension = 1;  ///< bound on widths read from settings (nothing in the file is larger)
+  /// Bound on widths read from settings: the largest dimension of a non-empty tensor (nothing in the
+  /// file is larger; largest_backed_dimension).
+  Index largest_dimension = 1;
 
   const std::string& source() const { return file.source; }
 };
 
-inline std::map<std::string, ParameterRecord> parse_parameter_records(const Safetensors& st, Index largest_dimension) {
+/// Optimizer state netgrow's optimizers keep in a parameter: the owner they set (Parameter::state_owner,
+/// optim/) and how many state tensors go with it.
+struct StateOwner {
+  std::string_view owner;
+  std::size_t min_states, max_states;
+  std::string_view kept_by;
+};
+inline constexpr std::array<StateOwner, 3> state_owners{{
+    {"", 0, 0, "no optimizer"},
+    {"sgd", 0, 1, "Sgd (its velocity, with momentum)"},
+    {"adam", 2, 2, "Adam and AdamW (the two moments)"},
+}};
+
+/// Why `states` state tensors owned by `owner` are not what netgrow's optimizers keep; nullopt when
+/// they are.
+inline std::optional<std::string> unknown_state(std::string_view owner, std::size_t states) {
+  for (const StateOwner& o : state_owners) {
+    if (o.owner != owner) continue;
+    if (states >= o.min_states && states <= o.max_states) return std::nullopt;
+    return netgrow::detail::concat(
+        "optimizer state owner '", owner, "' (", o.kept_by, ") with ", states, " state tensors; it keeps ",
+        o.min_states == o.max_states ? std::to_string(o.min_states)
+                                     : std::to_string(o.min_states) + " or " + std::to_string(o.max_states));
+  }
+  std::string known;
+  for (const StateOwner& o : state_owners)
+    if (!o.owner.empty()) known += (known.empty() ? "'" : ", '") + std::string(o.owner) + "'";
+  return netgrow::detail::concat("optimizer state owner '", owner, "' is none of netgrow's optimizers (", known,
+                                 ", or empty for none)");
+}
+
+/// The largest dimension of `t`, or 0 when it has no elements: the dimensions of an empty tensor
+/// vouch for nothing (shape [0, 2^40] takes no bytes), those of a non-empty one are backed by its data.
+inline Index largest_backed_dimension(const SafeTensor& t) {
+  Index largest = 0;
+  for (const std::int64_t d : t.shape) {
+    if (d == 0) return 0;
+    largest = std::max<Index>(largest, d);
+  }
+  return largest;
+}
+
+/// The records of "netgrow.parameters". A parameter's stage tags are bounded by the largest dimension
+/// of its own tensor in the file (they must match its extents, which is checked when the layer is
+/// staged): tags sized by anything else would let a small file claim huge lists.
+inline std::map<std::string, ParameterRecord> parse_parameter_records(const Safetensors& st) {
   const nlohmann::json j = metadata_json(st, std::string(reserved_prefix) + "parameters");
   require<IoError>(j.is_object(), st.source, ": metadata 'netgrow.parameters' is not a JSON object");
   std::map<std::string, ParameterRecord> records;
@@ -215,11 +297,16 @@ inline std::map<std::string, ParameterRecord> parse_parameter_records(const Safe
     const std::uint64_t states = f.unsigned_integer("states");
     require<IoError>(states <= 16, f.where(), ": ", states, " optimizer state tensors (netgrow's keep at most 2)");
     r.states = static_cast<std::size_t>(states);
+    if (const auto why = unknown_state(r.state_owner, r.states)) throw IoError(f.where() + ": " + *why);
     r.lr_multiplier = f.number("lr_multiplier");
     r.lr_scale = f.boolean("lr_scale");
     r.trainable = f.boolean("trainable");
     r.weight_decay = f.boolean("weight_decay");
-    if (f.has("stage_tags")) r.stage_tags = stage_tags_from_runs(f.at("stage_tags"), largest_dimension, f.where());
+    if (f.has("stage_tags")) {
+      const auto t = st.tensors.find(name);
+      const Index bound = t == st.tensors.end() ? 0 : largest_backed_dimension(t->second);
+      r.stage_tags = stage_tags_from_runs(f.at("stage_tags"), bound, f.where());
+    }
     records.emplace(name, std::move(r));
   }
   return records;
@@ -343,6 +430,18 @@ void check_fixed_settings(const K& live, const nlohmann::json& file_config, cons
                              ", but this layer has ", mine.dump());
 }
 
+/// The file's settings of a layer (`file_config`) vs the kind its parameter shapes describe (`staged`,
+/// built from them): IoError when a width differs, i.e. the architecture metadata contradicts the
+/// tensors (the fixed settings were compared before).
+template <RecordedKind K>
+void check_recorded_widths(const K& staged, const nlohmann::json& file_config, const std::string& where,
+                           const std::string& source) {
+  const nlohmann::json shapes = KindConfig<K>::save(staged);
+  require<IoError>(shapes == file_config, where, ": the settings recorded in ", source, ", ", file_config.dump(),
+                   ", disagree with its parameter shapes, which describe ", shapes.dump(),
+                   " (the architecture metadata does not match the tensors: a damaged or edited file)");
+}
+
 /// Every integer setting of a Stack's blocks (widths, kernel sizes, strides) is at most `bound`, the
 /// largest dimension of any tensor in the file: these settings are read before any shape can vouch
 /// for them, and absurd values would otherwise build absurdly large layers.
@@ -436,8 +535,115 @@ L stage_layer(L& live, std::size_t index, bool last, const nlohmann::json& entry
   L staged = build_layer<L>(staged_kind, where);
   check_parameter_names(staged, prefix, ctx, where);
   check_outer_widths(live, staged, index == 0, last, where);
+  if constexpr (is_stack_layer<L>::value) {
+    using BlockKind = typename L::block_type::kind_type;
+    if constexpr (RecordedKind<BlockKind>) {
+      if (entry.has("config")) {
+        // The number of blocks was checked above (config["blocks"] lists one per block of staged).
+        const nlohmann::json& blocks = config_of(entry).at("blocks");
+        for (std::size_t b = 0; b < staged.size(); ++b)
+          check_recorded_widths(staged.block(b).kind(), blocks[b], where + ", block " + std::to_string(b),
+                                ctx.source());
+        check_recorded_widths(staged.kind(), config_of(entry), where, ctx.source());  // nothing besides "blocks"
+      }
+    }
+  } else if constexpr (RecordedKind<K>) {
+    if (entry.has("config")) check_recorded_widths(staged.kind(), config_of(entry), where, ctx.source());
+  }
   fill_parameters(staged, prefix, ctx, where);
   return staged;
+}
+
+/// Inputs of more elements than this are refused as implausible (the shape is only propagated, never
+/// allocated, but shapes beyond it could overflow 64-bit element counts on the way through).
+inline constexpr std::uint64_t max_input_elements = std::uint64_t{1} << 40;
+
+inline Shape shape_of_dims(const std::vector<Index>& d) {
+  switch (d.size()) {
+    case 1:
+      return Shape{d[0]};
+    case 2:
+      return Shape{d[0], d[1]};
+    case 3:
+      return Shape{d[0], d[1], d[2]};
+    default:
+      return Shape{d[0], d[1], d[2], d[3]};
+  }
+}
+
+/// The metadata "netgrow.input_shape" of `st` (a list of 1 to 4 positive dimensions), nullopt when
+/// absent; IoError when malformed.
+inline std::optional<Shape> recorded_input_shape(const Safetensors& st) {
+  const std::string key = std::string(reserved_prefix) + "input_shape";
+  const auto j = find_metadata_json(st, key);
+  if (!j) return std::nullopt;
+  require<IoError>(j->is_array() && !j->empty() && j->size() <= static_cast<std::size_t>(Shape::max_rank), st.source,
+                   ": metadata '", key, "' is not a list of 1 to ", Shape::max_rank, " dimensions");
+  std::vector<Index> dims;
+  std::uint64_t elements = 1;
+  for (const nlohmann::json& d : *j) {
+    const bool ok = d.is_number_unsigned() && d.get<std::uint64_t>() >= 1 &&
+                    !__builtin_mul_overflow(elements, d.get<std::uint64_t>(), &elements) &&
+                    elements <= max_input_elements;
+    require<IoError>(ok, st.source, ": metadata '", key, "' = ", j->dump(),
+                     " is not a list of positive dimensions of at most 2^40 elements in all");
+    dims.push_back(static_cast<Index>(d.get<std::uint64_t>()));
+  }
+  return shape_of_dims(dims);
+}
+
+/// The shape of `net`'s last forward() input, when it ran one that its layers accept (a forward()
+/// that threw leaves the refused shape behind); nullopt otherwise.
+template <class Net>
+std::optional<Shape> last_input_shape(const Net& net) {
+  if (net.input().empty()) return std::nullopt;
+  const Shape shape = net.input().shape();
+  try {
+    (void)net.output_shape(shape);
+  } catch (const ShapeError&) {
+    return std::nullopt;
+  }
+  return shape;
+}
+
+/// Whether the staged layers fit one another: `input` propagated through their output_shape();
+/// ShapeError naming the file and the two layers that do not fit.
+template <class Staged>
+void check_layers_chain(const Staged& staged, const Shape& input, const std::string& input_origin,
+                        const std::string& source) {
+  Shape shape = input;
+  std::string previous;
+  std::apply(
+      [&](const auto&... layers) {
+        std::size_t i = 0;
+        auto step = [&](const auto& layer) {
+          try {
+            const Shape out = layer->output_shape(shape);
+            previous = "the output of layer " + std::to_string(i) + " (" + layer->describe() + ")";
+            shape = out;
+          } catch (const ShapeError& e) {
+            throw ShapeError(netgrow::detail::concat(
+                source, ": the checkpoint's layers do not fit: layer ", i, " (", layer->describe(), ") does not take ",
+                i == 0 ? "the network's input" : previous, ", of shape ", shape,
+                i == 0 ? " (" + input_origin + ")" : std::string(), ": ", e.what()));
+          }
+          ++i;
+        };
+        (step(layers), ...);
+      },
+      staged);
+}
+
+/// When `st` records a checksum ("netgrow.checksum"), the tensors must hash to it: IoError otherwise.
+inline void check_checksum(const Safetensors& st) {
+  const std::string key = std::string(reserved_prefix) + "checksum";
+  const auto it = st.metadata.find(key);
+  if (it == st.metadata.end()) return;  // files written before checksums were recorded
+  const auto recorded = parse_checksum_hex(it->second);
+  require<IoError>(recorded.has_value(), st.source, ": metadata '", key, "' is not 16 hexadecimal digits");
+  const std::uint64_t actual = tensors_checksum(st);
+  require<IoError>(actual == *recorded, st.source, ": checksum mismatch (the file records ", it->second,
+                   ", its tensors hash to ", checksum_hex(actual), "): the tensor data is damaged");
 }
 
 }  // namespace detail
@@ -459,7 +665,10 @@ inline CheckpointInfo checkpoint_info(const Safetensors& st) {
   info.format_version = checkpoint_format_version;
   info.netgrow_version = get("version");
   info.scalar = get("scalar");
+  require<IoError>(info.scalar == dtype_name(Dtype::F32) || info.scalar == dtype_name(Dtype::F64), st.source,
+                   ": metadata 'netgrow.scalar' is '", info.scalar, "', neither F32 nor F64");
   info.network = get("network");
+  info.input_shape = detail::recorded_input_shape(st);
   if (const auto opt = detail::find_metadata_json(st, p + "optimizer")) {
     const detail::JsonFields f(*opt, st.source + ": optimizer record");
     info.optimizer = f.string("kind");
@@ -477,6 +686,9 @@ Safetensors make_checkpoint(Sequential<S, D, Kinds...>& net, const TrainingState
   Safetensors st;
   nlohmann::json records = nlohmann::json::object();
   net.visit_parameters([&](const std::string& name, Parameter<S, D>& p) {
+    if (const auto why = detail::unknown_state(p.state_owner, p.state.size()))
+      throw ArgumentError("make_checkpoint: parameter '" + name + "' holds " + *why +
+                          "; restore_checkpoint would refuse the file");
     st.tensors[name] = SafeTensor::from(p.value);
     for (std::size_t i = 0; i < p.state.size(); ++i)
       st.tensors[name + ".state." + std::to_string(i)] = SafeTensor::from(p.state[i]);
@@ -494,7 +706,13 @@ Safetensors make_checkpoint(Sequential<S, D, Kinds...>& net, const TrainingState
   st.metadata[p + "network"] = net.describe();
   st.metadata[p + "architecture"] = detail::dump_json(architecture);
   st.metadata[p + "parameters"] = detail::dump_json(records);
+  if (const auto input = detail::last_input_shape(net)) {
+    nlohmann::json dims = nlohmann::json::array();
+    for (int i = 0; i < input->rank(); ++i) dims.push_back((*input)[i]);
+    st.metadata[p + "input_shape"] = detail::dump_json(dims);
+  }
   state.save(st);
+  st.metadata[p + "checksum"] = checksum_hex(tensors_checksum(st));  // last: the sampler tensors count too
   return st;
 }
 
@@ -507,6 +725,7 @@ CheckpointInfo restore_checkpoint(const Safetensors& st, Sequential<S, D, Kinds.
   static_assert((std::is_nothrow_move_assignable_v<layer_t<Kinds, S, D>> && ...),
                 "netgrow::io::restore_checkpoint commits the staged layers by move assignment, which must not throw");
   CheckpointInfo info = checkpoint_info(st);
+  detail::check_checksum(st);
   require<ArchitectureError>(info.scalar == dtype_name(dtype_v<S>), st.source, ": the checkpoint holds ", info.scalar,
                              " parameters, but the network's scalar type is ", dtype_name(dtype_v<S>));
   const nlohmann::json architecture = detail::metadata_json(st, std::string(reserved_prefix) + "architecture");
@@ -517,8 +736,8 @@ CheckpointInfo restore_checkpoint(const Safetensors& st, Sequential<S, D, Kinds.
 
   Index largest_dimension = 1;
   for (const auto& [name, t] : st.tensors)
-    for (const std::int64_t d : t.shape) largest_dimension = std::max<Index>(largest_dimension, d);
-  detail::LoadContext ctx{st, detail::parse_parameter_records(st, largest_dimension), {}, largest_dimension};
+    largest_dimension = std::max(largest_dimension, detail::largest_backed_dimension(t));
+  detail::LoadContext ctx{st, detail::parse_parameter_records(st), {}, largest_dimension};
 
   // Stage every layer, then every TrainingState item; nothing has changed yet.
   std::tuple<std::optional<layer_t<Kinds, S, D>>...> staged;
@@ -526,6 +745,12 @@ CheckpointInfo restore_checkpoint(const Safetensors& st, Sequential<S, D, Kinds.
     std::get<decltype(i)::value>(staged).emplace(
         detail::stage_layer(layer, i, i + 1 == Net::size, architecture[i], ctx));
   });
+  // The staged layers must fit one another (each layer's shapes were checked on their own).
+  if (info.input_shape) {
+    detail::check_layers_chain(staged, *info.input_shape, "recorded in the checkpoint", st.source);
+  } else if (const auto live_input = detail::last_input_shape(net)) {
+    detail::check_layers_chain(staged, *live_input, "of this network's last forward()", st.source);
+  }
   for (const auto& [name, record] : ctx.records) {
     (void)record;
     require<ArchitectureError>(ctx.used_tensors.count(name) != 0, st.source, ": parameter '", name,

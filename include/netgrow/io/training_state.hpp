@@ -58,11 +58,14 @@ OptimizerSlot describe_optimizer(O& o) {
   if constexpr (std::derived_from<O, Adam>) {
     const AdamOptions& a = o.options();
     s.kind = a.decoupled_weight_decay ? "AdamW" : "Adam";
-    s.options = {{"beta1", a.beta1}, {"beta2", a.beta2}, {"eps", a.eps}, {"weight_decay", a.weight_decay}};
+    // An explicit json{...}: assigning the bare braced list leaks the previous value under clang 14
+    // (LeakSanitizer, checkpoint_fuzzer); gcc does not.
+    s.options =
+        nlohmann::json{{"beta1", a.beta1}, {"beta2", a.beta2}, {"eps", a.eps}, {"weight_decay", a.weight_decay}};
   } else if constexpr (std::derived_from<O, Sgd>) {
     const SgdOptions& g = o.options();
     s.kind = "Sgd";
-    s.options = {{"momentum", g.momentum}, {"nesterov", g.nesterov}, {"weight_decay", g.weight_decay}};
+    s.options = nlohmann::json{{"momentum", g.momentum}, {"nesterov", g.nesterov}, {"weight_decay", g.weight_decay}};
   } else if constexpr (requires { std::string(O::name); }) {
     s.kind = std::string(O::name);
   } else {
