@@ -236,10 +236,12 @@ TEST_CASE("optimizer state owners and counts netgrow's optimizers never write ar
     bad.metadata["netgrow.parameters"] = records.dump();
     return bad;
   };
-  expect_refused<IoError>(fresh, [&] { io::restore_checkpoint(with_record("rmsprop", 2), fresh); },
-                          {"record of parameter '2.bias'", "'rmsprop' is none of netgrow's optimizers"});
-  expect_refused<IoError>(fresh, [&] { io::restore_checkpoint(with_record("Adam", 2), fresh); },
-                          {"'2.bias'", "'Adam' is none"});
+  expect_refused<IoError>(fresh, [&] { io::restore_checkpoint(with_record("rms prop!", 2), fresh); },
+                          {"record of parameter '2.bias'", "'rms prop!' is not an optimizer's name"});
+  expect_refused<IoError>(fresh, [&] { io::restore_checkpoint(with_record(std::string(65, 'a'), 2), fresh); },
+                          {"'2.bias'", "is not an optimizer's name"});
+  expect_refused<IoError>(fresh, [&] { io::restore_checkpoint(with_record("rmsprop", 0), fresh); },
+                          {"'2.bias'", "owner 'rmsprop' with no state tensors"});
   expect_refused<IoError>(fresh, [&] { io::restore_checkpoint(with_record("adam", 1), fresh); },
                           {"'2.bias'", "owner 'adam'", "with 1 state tensors; it keeps 2"});
   expect_refused<IoError>(fresh, [&] { io::restore_checkpoint(with_record("sgd", 2), fresh); },
@@ -247,8 +249,27 @@ TEST_CASE("optimizer state owners and counts netgrow's optimizers never write ar
   expect_refused<IoError>(fresh, [&] { io::restore_checkpoint(with_record("", 2), fresh); }, {"'2.bias'", "owner ''"});
 
   // Saving refuses what loading would refuse.
-  grown.net.layer<4>().bias().state_owner = "custom";
+  grown.net.layer<4>().bias().state_owner = "custom optimizer";
   CHECK_THROWS_WITH_AS(io::make_checkpoint(grown.net), doctest::Contains("parameter '4.bias'"), ArgumentError);
+}
+
+TEST_CASE("an optimizer of the user's, with an owner name of its own, saves and loads its state") {
+  Grown grown;
+  for (const char* owner : {"rmsprop", "my_optimizer.v2"}) {
+    CAPTURE(owner);
+    auto& bias = grown.net.layer<4>().bias();
+    bias.state_owner = owner;
+    bias.state.clear();
+    bias.state.emplace_back(bias.value.shape());
+    bias.state[0].fill(0.25f);
+    const io::Safetensors st = io::make_checkpoint(grown.net);
+    Rng rng(31);
+    Mlp fresh = seed_mlp(rng);
+    io::restore_checkpoint(st, fresh);
+    CHECK(fresh.layer<4>().bias().state_owner == owner);
+    REQUIRE(fresh.layer<4>().bias().state.size() == 1);
+    CHECK(fresh.layer<4>().bias().state[0][0] == 0.25f);
+  }
 }
 
 TEST_CASE(

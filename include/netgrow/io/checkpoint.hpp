@@ -35,8 +35,8 @@
 ///                                             tensor's name, dtype, shape and bytes, in name order
 ///           anything else                    the caller's metadata (TrainingState::metadata)
 /// ~~~
-/// Saving refuses (ArgumentError) a parameter whose optimizer state the load below would refuse (an
-/// owner other than netgrow's optimizers, or another number of state tensors).
+/// Saving refuses (ArgumentError) a parameter whose optimizer state the load below would refuse (one of
+/// netgrow's owners with another number of state tensors, or an owner name that is not a plain name).
 /// Gradients are not saved (every step recomputes them).
 ///
 /// Loading into a network of the same type restores the saved shapes whatever the network's widths
@@ -52,9 +52,11 @@
 ///                      first; files without the entry load unchecked)
 ///                    - a "netgrow.scalar" other than F32 and F64, a malformed "netgrow.input_shape"
 ///                      (not 1 to 4 positive dimensions, or more than 2^40 elements)
-///                    - a parameter record whose "state_owner" is not one netgrow's optimizers set
-///                      ("" none, "sgd" Sgd, "adam" Adam and AdamW) or whose state count that owner
-///                      never keeps ("": 0, "sgd": 0 or 1, "adam": 2)
+///                    - a parameter record whose "state_owner" is one netgrow's optimizers set
+///                      ("" none, "sgd" Sgd, "adam" Adam and AdamW) with a state count that owner
+///                      never keeps ("": 0, "sgd": 0 or 1, "adam": 2); any other owner (an optimizer
+///                      of the user's) must be a plain name (letters, digits, '_', '-', '.', at most
+///                      64) with 1 to 16 state tensors
 ///                    - a layer's recorded settings ("config") whose widths disagree with the ones its
 ///                      parameter shapes describe (for a Stack, every block's), i.e. architecture
 ///                      metadata that contradicts the tensors
@@ -254,9 +256,11 @@ inline constexpr std::array<StateOwner, 3> state_owners{{
     {"adam", 2, 2, "Adam and AdamW (the two moments)"},
 }};
 
-/// Why `states` state tensors owned by `owner` are not what netgrow's optimizers keep; nullopt when
-/// they are.
-inline std::optional<std::string> unknown_state(std::string_view owner, std::size_t states) {
+/// Why `states` state tensors owned by `owner` cannot be a parameter's optimizer state; nullopt when they
+/// can. netgrow's own owners must come with the count they keep; an optimizer of the user's may use any
+/// other owner name made of letters, digits, '_', '-' and '.' (at most 64 of them), with at most 16 state
+/// tensors (the record's own bound).
+inline std::optional<std::string> invalid_state(std::string_view owner, std::size_t states) {
   for (const StateOwner& o : state_owners) {
     if (o.owner != owner) continue;
     if (states >= o.min_states && states <= o.max_states) return std::nullopt;
@@ -265,11 +269,17 @@ inline std::optional<std::string> unknown_state(std::string_view owner, std::siz
         o.min_states == o.max_states ? std::to_string(o.min_states)
                                      : std::to_string(o.min_states) + " or " + std::to_string(o.max_states));
   }
-  std::string known;
-  for (const StateOwner& o : state_owners)
-    if (!o.owner.empty()) known += (known.empty() ? "'" : ", '") + std::string(o.owner) + "'";
-  return netgrow::detail::concat("optimizer state owner '", owner, "' is none of netgrow's optimizers (", known,
-                                 ", or empty for none)");
+  const bool name_ok = owner.size() <= 64 && std::all_of(owner.begin(), owner.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.';
+  });
+  if (!name_ok)
+    return netgrow::detail::concat("optimizer state owner '", owner.substr(0, 80), "' is not an optimizer's name "
+                                   "(letters, digits, '_', '-' and '.', at most 64)");
+  if (states < 1)
+    return netgrow::detail::concat("optimizer state owner '", owner, "' with no state tensors (only netgrow's own "
+                                   "owners may record none)");
+  return std::nullopt;
 }
 
 /// The largest dimension of `t`, or 0 when it has no elements: the dimensions of an empty tensor
@@ -297,7 +307,7 @@ inline std::map<std::string, ParameterRecord> parse_parameter_records(const Safe
     const std::uint64_t states = f.unsigned_integer("states");
     require<IoError>(states <= 16, f.where(), ": ", states, " optimizer state tensors (netgrow's keep at most 2)");
     r.states = static_cast<std::size_t>(states);
-    if (const auto why = unknown_state(r.state_owner, r.states)) throw IoError(f.where() + ": " + *why);
+    if (const auto why = invalid_state(r.state_owner, r.states)) throw IoError(f.where() + ": " + *why);
     r.lr_multiplier = f.number("lr_multiplier");
     r.lr_scale = f.boolean("lr_scale");
     r.trainable = f.boolean("trainable");
@@ -686,7 +696,7 @@ Safetensors make_checkpoint(Sequential<S, D, Kinds...>& net, const TrainingState
   Safetensors st;
   nlohmann::json records = nlohmann::json::object();
   net.visit_parameters([&](const std::string& name, Parameter<S, D>& p) {
-    if (const auto why = detail::unknown_state(p.state_owner, p.state.size()))
+    if (const auto why = detail::invalid_state(p.state_owner, p.state.size()))
       throw ArgumentError("make_checkpoint: parameter '" + name + "' holds " + *why +
                           "; restore_checkpoint would refuse the file");
     st.tensors[name] = SafeTensor::from(p.value);
