@@ -114,4 +114,22 @@ inline Tensor<std::int32_t> cyclic_labels(Index n, Index classes) {
   return y;
 }
 
+// `load` throws Exception with every needle in its message, and `net` is exactly as before (parameters
+// bit for bit, and its description).
+template <class Exception, class Net, class Load>
+void expect_refused(Net& net, Load&& load, const std::vector<std::string>& needles) {
+  const auto before = snapshot(net);
+  const std::string description = net.describe();
+  try {
+    load();
+    FAIL("accepted");
+  } catch (const Exception& e) {
+    const std::string what = e.what();
+    CAPTURE(what);
+    for (const std::string& needle : needles) CHECK_MESSAGE(what.find(needle) != std::string::npos, needle);
+  }
+  CHECK(snapshot(net) == before);
+  CHECK(net.describe() == description);
+}
+
 }  // namespace netgrow::test

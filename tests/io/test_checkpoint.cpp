@@ -127,19 +127,7 @@ io::Safetensors resealed(io::Safetensors st) {
 // `load` throws Exception with `needle` in its message, and `net` is exactly as before.
 template <class Exception, class Net, class Load>
 void check_rejected(Net& net, Load&& load, const std::string& needle) {
-  CAPTURE(needle);
-  const auto before = test::snapshot(net);
-  const std::string description = net.describe();
-  try {
-    load();
-    FAIL("accepted");
-  } catch (const Exception& e) {
-    const std::string what = e.what();
-    CAPTURE(what);
-    CHECK(what.find(needle) != std::string::npos);
-  }
-  CHECK(test::snapshot(net) == before);
-  CHECK(net.describe() == description);
+  test::expect_refused<Exception>(net, std::forward<Load>(load), {needle});
 }
 
 struct GrownMlp {

@@ -56,22 +56,7 @@ struct Grown {
   }
 };
 
-// `load` throws Exception with every needle in its message, and `net` is exactly as before.
-template <class Exception, class Net, class Load>
-void expect_refused(Net& net, Load&& load, const std::vector<std::string>& needles) {
-  const auto before = test::snapshot(net);
-  const std::string description = net.describe();
-  try {
-    load();
-    FAIL("accepted");
-  } catch (const Exception& e) {
-    const std::string what = e.what();
-    CAPTURE(what);
-    for (const std::string& needle : needles) CHECK_MESSAGE(what.find(needle) != std::string::npos, needle);
-  }
-  CHECK(test::snapshot(net) == before);
-  CHECK(net.describe() == description);
-}
+using test::expect_refused;
 
 io::Safetensors with_checksum_recomputed(io::Safetensors st) {
   st.metadata["netgrow.checksum"] = io::checksum_hex(io::tensors_checksum(st));
