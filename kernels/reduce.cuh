@@ -14,7 +14,7 @@
 //                             inner) elements of that index and a fixed tree; sums in double.
 //
 // No floating-point atomics anywhere: results are bit-identical from run to run (see launch.cuh).
-// CPU reference: include/netgrow/backend/cpu/blas.hpp (sum_rows, squared_norm, all_finite),
+// CPU reference: the Cpu back end of ops/blas.hpp (sum_rows, squared_norm, all_finite),
 // cpu/loss.hpp (mse), cpu/layout.hpp (axis_norms).
 #pragma once
 

@@ -1,5 +1,5 @@
 // Tests backend/cuda/solver.hpp (cuSOLVER gesvdj and gesvd) against Eigen in double and against the
-// native kernels, and the NETGROW_CUSOLVER_CHECK / NETGROW_CUBLAS_CHECK macros of library_check.hpp.
+// native kernels, and the NETGROW_CUSOLVER_CHECK / NETGROW_CUBLAS_CHECK macros of core/cuda_library_check.hpp.
 #include <doctest/doctest.h>
 
 #include <algorithm>
