@@ -23,6 +23,23 @@ struct BatchNormOps;
 /// Batch normalisation on the CPU.
 template <>
 struct BatchNormOps<Cpu> {
+  /// Channel ch of y = scale x + shift with scale = gamma inv_std and shift = beta - gamma inv_std mu, both
+  /// rounded to T; records mu and inv_std as the statistics used.
+  template <class T>
+  static void normalize_channel(ConstView<T, Cpu> x, const NormExtent& e, ConstView<T, Cpu> gamma,
+                                ConstView<T, Cpu> beta, Index ch, double mu, double inv, TensorView<double, Cpu> mean,
+                                TensorView<double, Cpu> inv_std, TensorView<T, Cpu> y) {
+    mean[ch] = mu;
+    inv_std[ch] = inv;
+    const T scale = static_cast<T>(gamma[ch] * inv);
+    const T shift = static_cast<T>(beta[ch] - gamma[ch] * inv * mu);
+    for (Index i = 0; i < e.batch; ++i) {
+      const T* p = x.data() + (i * e.channels + ch) * e.spatial;
+      T* q = y.data() + (i * e.channels + ch) * e.spatial;
+      for (Index j = 0; j < e.spatial; ++j) q[j] = scale * p[j] + shift;
+    }
+  }
+
   template <class T>
   static void forward_train(ConstView<T, Cpu> x, const NormExtent& e, ConstView<T, Cpu> gamma, ConstView<T, Cpu> beta,
                             double momentum, double eps, TensorView<T, Cpu> running_mean,
@@ -44,16 +61,7 @@ struct BatchNormOps<Cpu> {
       const double var = sq / count;
       running_mean[ch] = static_cast<T>((1 - momentum) * running_mean[ch] + momentum * mu);
       running_var[ch] = static_cast<T>((1 - momentum) * running_var[ch] + momentum * var * count / (count - 1));
-      const double inv = 1.0 / std::sqrt(var + eps);
-      mean[ch] = mu;
-      inv_std[ch] = inv;
-      const T scale = static_cast<T>(gamma[ch] * inv);
-      const T shift = static_cast<T>(beta[ch] - gamma[ch] * inv * mu);
-      for (Index i = 0; i < n; ++i) {
-        const T* p = x.data() + (i * c + ch) * m;
-        T* q = y.data() + (i * c + ch) * m;
-        for (Index j = 0; j < m; ++j) q[j] = scale * p[j] + shift;
-      }
+      normalize_channel(x, e, gamma, beta, ch, mu, 1.0 / std::sqrt(var + eps), mean, inv_std, y);
     });
   }
 
@@ -61,19 +69,9 @@ struct BatchNormOps<Cpu> {
   static void forward_eval(ConstView<T, Cpu> x, const NormExtent& e, ConstView<T, Cpu> gamma, ConstView<T, Cpu> beta,
                            ConstView<T, Cpu> running_mean, ConstView<T, Cpu> running_var, double eps,
                            TensorView<double, Cpu> mean, TensorView<double, Cpu> inv_std, TensorView<T, Cpu> y) {
-    const Index c = e.channels, m = e.spatial, n = e.batch;
-    ops::parallel_for(c, [&](Index ch, int) {
+    ops::parallel_for(e.channels, [&](Index ch, int) {
       const double mu = running_mean[ch], var = running_var[ch];
-      const double inv = 1.0 / std::sqrt(var + eps);
-      mean[ch] = mu;
-      inv_std[ch] = inv;
-      const T scale = static_cast<T>(gamma[ch] * inv);
-      const T shift = static_cast<T>(beta[ch] - gamma[ch] * inv * mu);
-      for (Index i = 0; i < n; ++i) {
-        const T* p = x.data() + (i * c + ch) * m;
-        T* q = y.data() + (i * c + ch) * m;
-        for (Index j = 0; j < m; ++j) q[j] = scale * p[j] + shift;
-      }
+      normalize_channel(x, e, gamma, beta, ch, mu, 1.0 / std::sqrt(var + eps), mean, inv_std, y);
     });
   }
 
