@@ -9,6 +9,9 @@
 #include <cmath>
 
 #include "support/conv_growth.hpp"
+#include "netgrow/blocks.hpp"
+#include "netgrow/models/wide_resnet.hpp"
+#include "netgrow/optim/adam.hpp"
 #include "support/growth.hpp"
 
 using namespace netgrow;

@@ -1,6 +1,7 @@
 // Tests grow/initializer.hpp: norm rules, random unit rows, row rescaling and GrowthData's contract.
 #include <doctest/doctest.h>
 
+#include "netgrow/models/mlp.hpp"
 #include "support/growth.hpp"
 
 using namespace netgrow;

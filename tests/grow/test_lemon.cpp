@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "support/conv_growth.hpp"
+#include "netgrow/models/small_cnn.hpp"
+#include "netgrow/models/wide_resnet.hpp"
 #include "support/growth.hpp"
 
 using namespace netgrow;

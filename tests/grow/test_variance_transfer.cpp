@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "support/conv_growth.hpp"
+#include "netgrow/models/small_cnn.hpp"
 #include "support/growth.hpp"
 
 using namespace netgrow;

@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "netgrow/optim/adam.hpp"
 #include "support/growth.hpp"
 
 using namespace netgrow;

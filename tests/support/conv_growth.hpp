@@ -7,7 +7,9 @@
 #include <cmath>
 #include <vector>
 
-#include "netgrow/netgrow.hpp"
+#include "netgrow/grow.hpp"
+#include "netgrow/layers.hpp"
+#include "netgrow/network.hpp"
 #include "support/gradcheck.hpp"
 
 namespace netgrow::test {

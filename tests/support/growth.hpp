@@ -7,7 +7,11 @@
 #include <algorithm>
 #include <cmath>
 
-#include "netgrow/netgrow.hpp"
+#include "netgrow/data/teacher_student.hpp"
+#include "netgrow/grow.hpp"
+#include "netgrow/layers.hpp"
+#include "netgrow/network.hpp"
+#include "netgrow/optim/sgd.hpp"
 #include "support/gradcheck.hpp"
 
 namespace netgrow::test {
