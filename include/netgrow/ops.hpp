@@ -5,6 +5,7 @@
 /// <netgrow/cuda.hpp>, to backend/cuda.
 #pragma once
 
+#include "netgrow/ops/attention.hpp"
 #include "netgrow/ops/batch_norm.hpp"
 #include "netgrow/ops/blas.hpp"
 #include "netgrow/ops/conv2d.hpp"

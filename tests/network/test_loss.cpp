@@ -66,3 +66,21 @@ TEST_CASE("losses reject mismatched shapes and labels out of range") {
   const auto short_labels = Tensor<std::int32_t>::from({1}, {0});
   CHECK_THROWS_AS(SoftmaxCrossEntropy{}(a, short_labels, g), ShapeError);
 }
+
+TEST_CASE("SequenceCrossEntropy is the mean over every position, in nats and bits, with its gradient") {
+  Rng rng(41);
+  Tensor<double> logits({2, 3, 4});
+  fill_normal(logits.view(), 0.0, 1.0, rng);
+  Tensor<std::int32_t> targets = Tensor<std::int32_t>::from({2, 3}, {0, 3, 1, 2, 2, 0});
+  Tensor<double> grad(logits.shape()), flat_grad({6, 4});
+  const auto r = SequenceCrossEntropy{}(logits, targets, grad);
+  const auto flat = SoftmaxCrossEntropy{}(logits.cview().reshape(Shape{6, 4}), targets.cview().reshape(Shape{6}),
+                                          flat_grad.view());
+  CHECK(r.loss == flat.loss);
+  CHECK(r.count == 6);
+  CHECK(r.bits() == doctest::Approx(r.loss / std::log(2.0)).epsilon(1e-15));
+  for (Index i = 0; i < grad.numel(); ++i) CHECK(grad[i] == flat_grad[i]);
+  CHECK(SequenceCrossEntropy{}.value(logits, targets).loss == r.loss);
+  CHECK_THROWS_AS(SequenceCrossEntropy{}(logits, Tensor<std::int32_t>({2, 2}), grad), ShapeError);
+  CHECK_THROWS_AS(SequenceCrossEntropy{}(logits.cview().reshape(Shape{6, 4}), targets, grad), ShapeError);
+}

@@ -57,15 +57,16 @@ inline double dot(ConstView<double, Cpu> a, ConstView<double, Cpu> b) {
   return s;
 }
 
-// Checks a layer's input and parameter gradients against central differences, for an input of
-// shape `in_shape` drawn from N(0, input_stddev), in the given mode. Also checks that backward with
-// accumulate = true adds to the parameter gradients. Non-trainable parameters (state) are skipped.
+// Checks a layer's input and parameter gradients against central differences at input x, in the
+// given mode; also that backward with accumulate = true adds to the parameter gradients. Non-trainable
+// parameters (state) are skipped. `check_input` false skips the input gradient (discrete inputs such as
+// token ids, whose gradient is zero by definition).
+// The random r of the probe is drawn from `rng`.
 template <class L>
-void check_layer_gradients(L& layer, Shape in_shape, std::uint64_t seed = 1, Mode mode = Mode::train,
-                           double input_stddev = 1.0) {
+void check_layer_gradients_at(L& layer, Tensor<double, Cpu> x, Rng& rng, Mode mode = Mode::train,
+                              bool check_input = true) {
   static_assert(std::is_same_v<typename L::scalar_type, double>, "gradient checks run in double");
-  Rng rng(seed);
-  Tensor<double, Cpu> x = random_tensor(in_shape, rng, input_stddev);
+  const Shape in_shape = x.shape();
   const Shape out_shape = layer.output_shape(in_shape);
   Tensor<double, Cpu> r = random_tensor(out_shape, rng);
   Tensor<double, Cpu> out(out_shape);
@@ -87,7 +88,7 @@ void check_layer_gradients(L& layer, Shape in_shape, std::uint64_t seed = 1, Mod
     grads.push_back(p.grad.clone());
   });
 
-  {
+  if (check_input) {
     INFO("layer ", layer.describe(), ", input ", in_shape.str(), ": input gradient");
     CHECK(max_gradient_error(probe, x.view(), dx.cview()) < gradcheck_tolerance);
   }
@@ -112,6 +113,17 @@ void check_layer_gradients(L& layer, Shape in_shape, std::uint64_t seed = 1, Mod
     CHECK(worst < 1e-12);
     ++k;
   });
+}
+
+// Checks a layer's input and parameter gradients against central differences, for an input of
+// shape `in_shape` drawn from N(0, input_stddev), in the given mode. Also checks that backward with
+// accumulate = true adds to the parameter gradients. Non-trainable parameters (state) are skipped.
+template <class L>
+void check_layer_gradients(L& layer, Shape in_shape, std::uint64_t seed = 1, Mode mode = Mode::train,
+                           double input_stddev = 1.0) {
+  Rng rng(seed);
+  Tensor<double, Cpu> x = random_tensor(in_shape, rng, input_stddev);  // x first, then r: the same draws as always
+  check_layer_gradients_at(layer, std::move(x), rng, mode, true);
 }
 
 }  // namespace netgrow::test

@@ -1,7 +1,8 @@
 /// \file
 /// netgrow/layers/dense.hpp: the fully connected layer y = x W^T + b.
 ///
-/// Shapes: x (N, in), W (out, in) as in the GradMax paper and PyTorch, b (out), y (N, out).
+/// Shapes: x (N, in), W (out, in) as in the GradMax paper and PyTorch, b (out), y (N, out); on sequences
+/// x (N, T, in) -> y (N, T, out), applied at every position (the rows are then the N T tokens).
 /// Growing k neurons appends k rows to W and b (the producer side) or k columns to W (the consumer
 /// side); widths are run-time values and kind() reports the current ones.
 #pragma once
@@ -98,27 +99,32 @@ class DenseLayer {
   }
   ///@}
 
-  /// (N, out) for an input (N, in); throws ShapeError for any other input shape.
+  /// (N, out) for an input (N, in), (N, T, out) for a sequence (N, T, in); throws ShapeError for any
+  /// other input shape.
   Shape output_shape(const Shape& in) const {
-    require<ShapeError>(in.rank() == 2, "Dense expects input (N, in_features), got ", in,
-                        in.rank() > 2 ? " (insert a Flatten before it)" : "");
-    require<ShapeError>(in[1] == in_features(), "Dense(", in_features(), " -> ", out_features(),
-                        ") expects ", in_features(), " input features, got input ", in);
-    return Shape{in[0], out_features()};
+    require<ShapeError>(in.rank() == 2 || in.rank() == 3, "Dense expects input (N, in_features) or (N, T, ",
+                        "in_features), got ", in, in.rank() > 3 ? " (insert a Flatten before it)" : "");
+    require<ShapeError>(in[-1] == in_features(), "Dense(", in_features(), " -> ", out_features(), ") expects ",
+                        in_features(), " input features, got input ", in);
+    Shape out = in;
+    out[-1] = out_features();
+    return out;
   }
 
-  /// y (N, out) = x (N, in) W^T + b
+  /// y (rows, out) = x (rows, in) W^T + b, rows = N (or N T).
   void forward(ConstView<S, D> x, TensorView<S, D> y, Mode) {
-    ops::gemm<S>(ops::Trans::no, ops::Trans::yes, S(1), x, weight_.value.cview(), S(0), y);
-    if (has_bias_) ops::add_row_vector<S>(y, bias_.value.cview());
+    const TensorView<S, D> y2 = as_rows(y);
+    ops::gemm<S>(ops::Trans::no, ops::Trans::yes, S(1), as_rows(x), weight_.value.cview(), S(0), y2);
+    if (has_bias_) ops::add_row_vector<S>(y2, bias_.value.cview());
   }
 
-  /// dW (out, in) = dy^T x; db (out) = sum_rows(dy); dx (N, in) = dy W.
+  /// dW (out, in) = dy^T x; db (out) = sum_rows(dy); dx (rows, in) = dy W.
   void backward(ConstView<S, D> x, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool accumulate) {
     const S beta = accumulate ? S(1) : S(0);
-    ops::gemm<S>(ops::Trans::yes, ops::Trans::no, S(1), dy, x, beta, weight_.grad.view());
-    if (has_bias_) ops::sum_rows<S>(dy, beta, bias_.grad.view());
-    if (!dx.empty()) ops::gemm<S>(ops::Trans::no, ops::Trans::no, S(1), dy, weight_.value.cview(), S(0), dx);
+    const ConstView<S, D> dy2 = as_rows(dy);
+    ops::gemm<S>(ops::Trans::yes, ops::Trans::no, S(1), dy2, as_rows(x), beta, weight_.grad.view());
+    if (has_bias_) ops::sum_rows<S>(dy2, beta, bias_.grad.view());
+    if (!dx.empty()) ops::gemm<S>(ops::Trans::no, ops::Trans::no, S(1), dy2, weight_.value.cview(), S(0), as_rows(dx));
   }
 
   /// Width growth (see grow/width.hpp). Neurons this layer produces are rows of W (axis 0);
@@ -159,9 +165,10 @@ class DenseLayer {
     grow::append_to_parameter(weight_, 1, block.cview().reshape(Shape{out_features(), k * m}));
   }
 
-  /// 2 in out FLOPs per row.
+  /// 2 in out FLOPs per row (per token of a sequence).
   double forward_flops(const Shape& in) const {
-    return 2.0 * static_cast<double>(output_shape(in)[0]) * static_cast<double>(in_features() * out_features());
+    const Shape out = output_shape(in);
+    return 2.0 * static_cast<double>(out.numel() / out_features()) * static_cast<double>(in_features() * out_features());
   }
 
   /// Depth growth (grow/depth.hpp): makes this layer the identity map, W = I and b = 0; ShapeError
@@ -191,6 +198,12 @@ class DenseLayer {
   }
 
  private:
+  // A (N, F) or (N, T, F) view as (rows, F).
+  template <class T>
+  static TensorView<T, D> as_rows(TensorView<T, D> v) {
+    return v.rank() == 3 ? v.reshape(Shape{v.dim(0) * v.dim(1), v.dim(2)}) : v;
+  }
+
   void draw_parameters(TensorView<S, Cpu> w, TensorView<S, Cpu> b, Rng& rng) const {
     init_weights(w, init_, in_features(), out_features(), rng);
     if (has_bias_) {

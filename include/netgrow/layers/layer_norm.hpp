@@ -84,10 +84,11 @@ class LayerNormLayer {
   Parameter<S, D>& beta() { return beta_; }                ///< shift (D), visited as "bias"
   double eps() const { return eps_; }                      ///< added to the variance
 
-  /// The input shape (N, D); throws ShapeError for another rank or feature count.
+  /// The input shape, (N, D) or a sequence (N, T, D) (each token normalised on its own); throws
+  /// ShapeError for another rank or feature count.
   Shape output_shape(const Shape& in) const {
-    require<ShapeError>(in.rank() == 2, describe(), " expects (N, D) input, got ", in);
-    require<ShapeError>(in[1] == features(), describe(), " expects ", features(), " features, got input ", in);
+    require<ShapeError>(in.rank() == 2 || in.rank() == 3, describe(), " expects (N, D) or (N, T, D) input, got ", in);
+    require<ShapeError>(in[-1] == features(), describe(), " expects ", features(), " features, got input ", in);
     return in;
   }
 
@@ -95,11 +96,12 @@ class LayerNormLayer {
   /// mode does not matter.
   void forward(ConstView<S, D> x, TensorView<S, D> y, Mode) {
     (void)output_shape(x.shape());
-    const Shape rows{x.dim(0)};
+    const Shape rows{x.numel() / features()};
     mean_.resize(rows);
     inv_std_.resize(rows);
     statistics_of_ = Shape{};
-    ops::layer_norm_forward<S>(x, gamma_.value.cview(), beta_.value.cview(), eps_, mean_.view(), inv_std_.view(), y);
+    ops::layer_norm_forward<S>(as_rows(x), gamma_.value.cview(), beta_.value.cview(), eps_, mean_.view(),
+                               inv_std_.view(), as_rows(y));
     statistics_of_ = x.shape();
   }
 
@@ -107,11 +109,11 @@ class LayerNormLayer {
   /// empty), with the row statistics of the last forward(); throws StateError when there was none for
   /// an input of x's shape (no forward yet, or growth since).
   void backward(ConstView<S, D> x, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool accumulate) {
-    const bool fresh = statistics_of_.rank() == 2 && statistics_of_ == x.shape() && x.dim(1) == features();
+    const bool fresh = statistics_of_.rank() >= 2 && statistics_of_ == x.shape() && x.dim(-1) == features();
     require<StateError>(fresh, describe(), "::backward: run forward first (no row statistics for input ", x.shape(),
                         ")");
-    ops::layer_norm_backward<S>(x, dy, gamma_.value.cview(), mean_.cview(), inv_std_.cview(), gamma_.grad.view(),
-                                beta_.grad.view(), accumulate, dx);
+    ops::layer_norm_backward<S>(as_rows(x), as_rows(dy), gamma_.value.cview(), mean_.cview(), inv_std_.cview(),
+                                gamma_.grad.view(), beta_.grad.view(), accumulate, dx.empty() ? dx : as_rows(dx));
   }
 
   /// LEMON's lossless expansion by average features: one new feature per entry of `sources`. An entry
@@ -188,6 +190,12 @@ class LayerNormLayer {
   std::string describe() const { return "LayerNorm(" + std::to_string(features()) + ")"; }
 
  private:
+  // A (N, D) or (N, T, D) view as (rows, D).
+  template <class T>
+  static TensorView<T, D> as_rows(TensorView<T, D> v) {
+    return v.rank() == 3 ? v.reshape(Shape{v.dim(0) * v.dim(1), v.dim(2)}) : v;
+  }
+
   Parameter<S, D> gamma_, beta_;
   double eps_;
   Tensor<double, D> mean_, inv_std_;  // (N): the row statistics of the last forward

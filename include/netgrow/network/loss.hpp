@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "netgrow/core/tensor.hpp"
+
 #include "netgrow/ops/loss.hpp"
 
 namespace netgrow {
@@ -43,6 +45,39 @@ struct SoftmaxCrossEntropy {
     const auto z = const_view(logits);
     using S = typename decltype(z)::value_type;
     return ops::softmax_cross_entropy<S>(z, const_view(labels), TensorView<S, typename decltype(z)::device_type>());
+  }
+};
+
+/// Next-token cross-entropy of a sequence model: logits (N, T, V) against targets (N, T) in [0, V), the
+/// mean over all N T positions (so a position counts the same whatever the batch shape). bits() is that
+/// loss in bits per token (per character for a character model): loss / ln 2.
+struct SequenceCrossEntropy {
+  /// The loss, the correct next-token predictions and their count, and the loss in bits.
+  struct Result : ops::CrossEntropyResult {
+    double bits() const { return loss / 0.69314718055994530942; }  ///< loss / ln 2
+  };
+  /// logits (N, T, V); targets (N, T) of std::int32_t; grad (N, T, V): (softmax - onehot) / (N T).
+  template <class Logits, class Targets, class Grad>
+  Result operator()(const Logits& logits, const Targets& targets, Grad&& grad) const {
+    const auto z = const_view(logits);
+    using S = typename decltype(z)::value_type;
+    const auto y = const_view(targets);
+    const auto g = mutable_view(grad);
+    require<ShapeError>(z.rank() == 3, "SequenceCrossEntropy: logits must be (N, T, V), got ", z.shape());
+    require<ShapeError>(y.shape() == Shape{z.dim(0), z.dim(1)}, "SequenceCrossEntropy: targets ", y.shape(),
+                        " for logits ", z.shape());
+    const Index rows = z.dim(0) * z.dim(1), v = z.dim(2);
+    require<ShapeError>(g.empty() || g.shape() == z.shape(), "SequenceCrossEntropy: gradient ", g.shape(),
+                        " for logits ", z.shape());
+    return Result{ops::softmax_cross_entropy<S>(z.reshape(Shape{rows, v}), y.reshape(Shape{rows}),
+                                                g.empty() ? g : g.reshape(Shape{rows, v}))};
+  }
+  /// The loss alone, without a gradient.
+  template <class Logits, class Targets>
+  Result value(const Logits& logits, const Targets& targets) const {
+    const auto z = const_view(logits);
+    using S = typename decltype(z)::value_type;
+    return (*this)(logits, targets, TensorView<S, typename decltype(z)::device_type>());
   }
 };
 

@@ -1,0 +1,134 @@
+/// \file
+/// netgrow/layers/embedding.hpp: token embeddings: each id of an (N, T) batch picks its row of a
+/// learned table W (vocabulary, d), giving (N, T, d).
+///
+/// Ids arrive in the network's scalar type (a Sequential's input is one tensor type): whole numbers in
+/// [0, vocabulary), exact in float up to 2^24. A non-integer or out-of-range id throws ArgumentError
+/// naming it, before anything is written. The gradient of W is accumulated by index (rows of repeated
+/// ids add up); the ids get no gradient (grad_in, when asked for, is zero). Cpu networks (the gather
+/// and scatter are plain loops).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <string>
+#include <tuple>
+
+#include "netgrow/core/fields.hpp"
+#include "netgrow/core/init.hpp"
+#include "netgrow/layers/layer.hpp"
+
+namespace netgrow {
+
+template <class S, class D>
+class EmbeddingLayer;
+
+/// Layer kind: Embedding{.vocabulary = 65, .dim = 128}; W drawn from N(0, init_std^2) (GPT-2's 0.02).
+struct Embedding {
+  static constexpr std::string_view name = "Embedding";  ///< the kind's name (checkpoint configs, messages)
+  Index vocabulary = 0;                                   ///< number of distinct ids
+  Index dim = 0;                                          ///< d, the embedding width
+  double init_std = 0.02;                                 ///< standard deviation of the initial W
+
+  /// The configuration fields (core/fields.hpp): growth changes dim.
+  static constexpr auto fields() {
+    return std::tuple{field("vocabulary", &Embedding::vocabulary), field("dim", &Embedding::dim, FieldRole::width),
+                      field("init_std", &Embedding::init_std)};
+  }
+
+  /// The layer this kind names: EmbeddingLayer<S, D>.
+  template <class S, class D>
+  using layer_type = EmbeddingLayer<S, D>;
+};
+
+/// The Embedding layer for scalar S on device D: (N, T) ids -> (N, T, d) rows of W (see the file comment).
+template <class S, class D>
+class EmbeddingLayer {
+  static_assert(std::same_as<D, Cpu>, "netgrow::Embedding runs on Cpu networks so far");
+
+ public:
+  /// Layer concept types (layers/layer.hpp): scalar, device and kind.
+  ///@{
+  using scalar_type = S;
+  using device_type = D;
+  using kind_type = Embedding;
+  ///@}
+
+  /// Builds W (vocabulary, d) drawn from N(0, init_std^2); throws for non-positive sizes or a negative std.
+  EmbeddingLayer(const Embedding& kind, Rng& rng) : init_std_(kind.init_std) {
+    require(kind.vocabulary > 0 && kind.dim > 0, "Embedding: vocabulary and dim must be positive, got ",
+            kind.vocabulary, " and ", kind.dim);
+    require(kind.init_std >= 0, "Embedding: init_std must be non-negative, got ", kind.init_std);
+    weight_ = Parameter<S, D>(Shape{kind.vocabulary, kind.dim});
+    fill_normal(weight_.value.view(), 0.0, kind.init_std, rng);
+  }
+
+  Index vocabulary() const { return weight_.value.dim(0); }  ///< number of ids
+  Index dim() const { return weight_.value.dim(1); }         ///< current d
+  /// The table W (vocabulary, d).
+  ///@{
+  Parameter<S, D>& weight() { return weight_; }
+  const Parameter<S, D>& weight() const { return weight_; }
+  ///@}
+
+  /// (N, T, d) for ids (N, T); ShapeError for another rank.
+  Shape output_shape(const Shape& in) const {
+    require<ShapeError>(in.rank() == 2, describe(), " expects ids (N, T), got ", in);
+    return Shape{in[0], in[1], dim()};
+  }
+
+  /// y[n, t] = W[ids[n, t]]; ArgumentError for an id that is not a whole number in [0, vocabulary).
+  void forward(ConstView<S, D> ids, TensorView<S, D> y, Mode) {
+    check_ids(ids);
+    const Index d = dim();
+    for (Index i = 0; i < ids.numel(); ++i) {
+      const S* row = weight_.value.data() + static_cast<Index>(ids[i]) * d;
+      std::copy_n(row, d, y.data() + i * d);
+    }
+  }
+
+  /// dW[id] (+)= the sum of dy over the positions holding id; grad_in (ids) is zero when asked for.
+  void backward(ConstView<S, D> ids, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> grad_in, bool accumulate) {
+    const Index d = dim();
+    if (!accumulate) weight_.grad.fill_zero();
+    for (Index i = 0; i < ids.numel(); ++i) {
+      S* row = weight_.grad.data() + static_cast<Index>(ids[i]) * d;
+      const S* g = dy.data() + i * d;
+      for (Index c = 0; c < d; ++c) row[c] += g[c];
+    }
+    if (!grad_in.empty()) std::fill_n(grad_in.data(), grad_in.numel(), S(0));
+  }
+
+  /// A table lookup has no products: 0 FLOPs.
+  double forward_flops(const Shape&) const { return 0.0; }
+
+  /// Calls f("weight", W).
+  template <class F>
+  void visit_parameters(F&& f) {
+    f(std::string_view("weight"), weight_);
+  }
+
+  /// The current configuration (d after growth).
+  Embedding kind() const { return {vocabulary(), dim(), init_std_}; }
+  /// "Embedding(vocabulary -> d)".
+  std::string describe() const {
+    return "Embedding(" + std::to_string(vocabulary()) + " -> " + std::to_string(dim()) + ")";
+  }
+
+ private:
+  void check_ids(ConstView<S, D> ids) const {
+    for (Index i = 0; i < ids.numel(); ++i) {
+      const S id = ids[i];
+      require(id >= S(0) && id < static_cast<S>(vocabulary()) && std::floor(id) == id, describe(), ": token id ",
+              static_cast<double>(id), " at position ", i, " is not a whole number in [0, ", vocabulary(), ")");
+    }
+  }
+
+  Parameter<S, D> weight_;
+  double init_std_;
+};
+
+static_assert(Layer<EmbeddingLayer<float, Cpu>> && LayerKind<Embedding>);
+
+}  // namespace netgrow
