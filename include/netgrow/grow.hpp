@@ -8,6 +8,8 @@
 #include "netgrow/grow/firefly.hpp"
 #include "netgrow/grow/gradmax.hpp"
 #include "netgrow/grow/gradmax_opt.hpp"
+#include "netgrow/grow/gstack.hpp"
+#include "netgrow/grow/heads.hpp"
 #include "netgrow/grow/initializer.hpp"
 #include "netgrow/grow/lemon.hpp"
 #include "netgrow/grow/pair_data.hpp"
@@ -17,6 +19,7 @@
 #include "netgrow/grow/split.hpp"
 #include "netgrow/grow/stage_lr.hpp"
 #include "netgrow/grow/traits.hpp"
+#include "netgrow/grow/transformer.hpp"
 #include "netgrow/grow/variance_transfer.hpp"
 #include "netgrow/grow/width.hpp"
 

@@ -40,7 +40,7 @@ TEST_CASE("TransformerBlock: parameter names, FLOPs as the sum of its products, 
   REQUIRE(names.size() == 16);
   CHECK(names.front() == "ln1.weight");
   CHECK(names[2] == "attention.query.weight");
-  CHECK(names.back() == "fc2.bias");
+  CHECK(names.back() == "mlp.2.bias");
   const Shape in{2, 5, 8};
   CHECK(block.forward_flops(in) == block.attention().forward_flops(in) + 2.0 * 10 * 8 * 32 * 2);
   CHECK(block.kind().mlp == 32);

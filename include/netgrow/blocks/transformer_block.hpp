@@ -3,11 +3,13 @@
 ///
 /// ~~~{.unparsed}
 ///   u = x + MHA(LN1(x))                      attention sub-block (MultiHeadAttention, optionally causal)
-///   y = u + fc2(GELU(fc1(LN2(u))))           MLP sub-block, fc1: d -> mlp, fc2: mlp -> d
+///   y = u + mlp(LN2(u))                      MLP sub-block: Dense(d -> mlp), GELU, Dense(mlp -> d)
 /// ~~~
-/// Parameters (PyTorch-style names): "ln1.*", "attention.query.weight" ..., "ln2.*", "fc1.*", "fc2.*".
-/// The growth sites of later steps are its parts: the MLP pair (fc1, fc2) through GELU, the heads
-/// (query/key/value rows and output columns), and the model width d through both LayerNorms.
+/// Parameters (PyTorch-style names): "ln1.*", "attention.query.weight" ..., "ln2.*", "mlp.0.*" (fc1),
+/// "mlp.2.*" (fc2).
+/// Growth sites: the MLP width is the pair (0, 2) of mlp(), a Sequential, so grow::grow_width and
+/// grow::data_from_last_backward work on it as on any network (grow/transformer.hpp wraps them); the
+/// heads through attention(); the model width d through both LayerNorms (LEMON).
 #pragma once
 
 #include <string>
@@ -19,6 +21,8 @@
 #include "netgrow/layers/layer.hpp"
 #include "netgrow/layers/layer_norm.hpp"
 #include "netgrow/layers/multi_head_attention.hpp"
+#include "netgrow/network/flops.hpp"
+#include "netgrow/network/sequential.hpp"
 #include "netgrow/ops/blas.hpp"
 
 namespace netgrow {
@@ -70,6 +74,9 @@ class TransformerBlockLayer {
   using device_type = D;
   using kind_type = TransformerBlock;
   ///@}
+  using Mlp = Sequential<S, D, Dense, Gelu, Dense>;  ///< fc1 (d -> mlp), GELU, fc2 (mlp -> d)
+  static constexpr std::size_t mlp_producer = 0;     ///< the MLP width's pair inside mlp(): (0, 2)
+  static constexpr std::size_t mlp_consumer = 2;
 
   /// Builds the parts in order (ln1, attention, ln2, fc1, fc2), drawing from `rng`.
   TransformerBlockLayer(const TransformerBlock& kind, Rng& rng)
@@ -78,18 +85,39 @@ class TransformerBlockLayer {
                                       .causal = kind.causal, .bias = true, .init = kind.init},
                    rng),
         ln2_(LayerNorm{.features = kind.dim, .eps = kind.eps}, rng),
-        fc1_(Dense{.in = kind.dim, .out = kind.mlp, .bias = true, .init = kind.init}, rng),
-        gelu_(Gelu{}, rng),
-        fc2_(Dense{.in = kind.mlp, .out = kind.dim, .bias = true, .init = kind.init}, rng) {}
+        mlp_(rng, Dense{.in = kind.dim, .out = kind.mlp, .bias = true, .init = kind.init}, Gelu{},
+             Dense{.in = kind.mlp, .out = kind.dim, .bias = true, .init = kind.init}) {}
 
-  Index dim() const { return fc2_.out_features(); }  ///< d
+  /// Depth growth sees the block as a residual block (grow::ResidualBlock) whose branch is the MLP, with
+  /// the attention as a side branch: DepthZero, DepthRandom, DepthGradMax and DepthCopy shape the MLP
+  /// and zero the attention's output projection (the new block starts as the identity, LLaMA-Pro style).
+  ///@{
+  using Branch = Mlp;
+  static constexpr std::size_t producer_index = mlp_producer;
+  static constexpr std::size_t consumer_index = mlp_consumer;
+  Branch& branch() { return mlp_; }
+  bool has_projection() const { return false; }
+  void zero_side_branches() { attention_.set_zero_output(); }
+  ///@}
+
+  Index dim() const { return ln1_.features(); }                      ///< d
+  Index mlp_width() const { return mlp_.template layer<0>().out_features(); }  ///< the MLP's hidden width
   /// The parts.
   ///@{
   LayerNormLayer<S, D>& ln1() { return ln1_; }
   MultiHeadAttentionLayer<S, D>& attention() { return attention_; }
   LayerNormLayer<S, D>& ln2() { return ln2_; }
-  DenseLayer<S, D>& fc1() { return fc1_; }
-  DenseLayer<S, D>& fc2() { return fc2_; }
+  Mlp& mlp() { return mlp_; }
+  const Mlp& mlp() const { return mlp_; }
+  DenseLayer<S, D>& fc1() { return mlp_.template layer<0>(); }
+  DenseLayer<S, D>& fc2() { return mlp_.template layer<2>(); }
+  ///@}
+
+  /// The attention's input LN1(x) and dL/d(attention output) from the last forward and backward (N, T, d):
+  /// the grow batch of head growth (grow/heads.hpp).
+  ///@{
+  ConstView<S, D> attention_input() const { return a_.cview(); }
+  ConstView<S, D> attention_output_grad() const { return du_.cview(); }
   ///@}
 
   /// The input shape (N, T, d); ShapeError otherwise.
@@ -101,32 +129,23 @@ class TransformerBlockLayer {
   /// y (N, T, d); keeps every intermediate for backward().
   void forward(ConstView<S, D> x, TensorView<S, D> y, Mode mode) {
     const Shape s = output_shape(x.shape());
-    const Shape hidden{s[0], s[1], fc1_.out_features()};
-    for (Tensor<S, D>* t : {&a_, &h_, &u_, &b_, &e_}) t->resize(s);
-    c_.resize(hidden);
-    g_.resize(hidden);
+    for (Tensor<S, D>* t : {&a_, &h_, &u_, &b_}) t->resize(s);
     ln1_.forward(x, a_.view(), mode);
     attention_.forward(a_.cview(), h_.view(), mode);
     ops::copy<S>(x, u_.view());
     ops::axpy<S>(S(1), h_.cview(), u_.view());  // u = x + MHA(LN1(x))
     ln2_.forward(u_.cview(), b_.view(), mode);
-    fc1_.forward(b_.cview(), c_.view(), mode);
-    gelu_.forward(c_.cview(), g_.view(), mode);
-    fc2_.forward(g_.cview(), e_.view(), mode);
+    const ConstView<S, D> e = mlp_.forward(b_.cview(), mode);
     ops::copy<S>(u_.cview(), y);
-    ops::axpy<S>(S(1), e_.cview(), y);  // y = u + MLP(LN2(u))
+    ops::axpy<S>(S(1), e, y);  // y = u + MLP(LN2(u))
   }
 
   /// Parameter gradients assigned (or added to with `accumulate`); dx assigned (skipped when empty).
   void backward(ConstView<S, D> x, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool accumulate) {
     require<StateError>(a_.shape() == x.shape(), describe(), "::backward: run forward first (on this input)");
-    dg_.resize(g_.shape());
-    dc_.resize(c_.shape());
-    for (Tensor<S, D>* t : {&db_, &du_, &dh_, &da_}) t->resize(x.shape());
-    fc2_.backward(g_.cview(), e_.cview(), dy, dg_.view(), accumulate);
-    gelu_.backward(c_.cview(), g_.cview(), dg_.cview(), dc_.view(), accumulate);
-    fc1_.backward(b_.cview(), c_.cview(), dc_.cview(), db_.view(), accumulate);
-    ln2_.backward(u_.cview(), b_.cview(), db_.cview(), du_.view(), accumulate);
+    for (Tensor<S, D>* t : {&du_, &da_}) t->resize(x.shape());
+    mlp_.backward(dy, {.accumulate = accumulate, .input_grad = true});
+    ln2_.backward(u_.cview(), b_.cview(), mlp_.input_grad(), du_.view(), accumulate);
     ops::axpy<S>(S(1), dy, du_.view());  // du = dy + the MLP branch's
     attention_.backward(a_.cview(), h_.cview(), du_.cview(), da_.view(), accumulate);
     if (dx.empty()) {
@@ -139,11 +158,10 @@ class TransformerBlockLayer {
 
   /// The attention's and the MLP's FLOPs (normalisation, GELU and the residual additions count 0).
   double forward_flops(const Shape& in) const {
-    const Shape hidden{in[0], in[1], fc1_.out_features()};
-    return attention_.forward_flops(in) + fc1_.forward_flops(in) + fc2_.forward_flops(hidden);
+    return attention_.forward_flops(in) + netgrow::forward_flops(mlp_, in);
   }
 
-  /// Parameters named "ln1.*", "attention.*", "ln2.*", "fc1.*", "fc2.*".
+  /// Parameters named "ln1.*", "attention.*", "ln2.*", "mlp.0.*" (fc1), "mlp.2.*" (fc2).
   template <class F>
   void visit_parameters(F&& f) {
     const auto prefixed = [&](const char* prefix, auto& layer) {
@@ -153,20 +171,19 @@ class TransformerBlockLayer {
     prefixed("ln1.", ln1_);
     prefixed("attention.", attention_);
     prefixed("ln2.", ln2_);
-    prefixed("fc1.", fc1_);
-    prefixed("fc2.", fc2_);
+    mlp_.visit_parameters([&](const std::string& name, Parameter<S, D>& p) { f(std::string_view("mlp." + name), p); });
   }
 
   /// The current configuration.
   TransformerBlock kind() const {
     const MultiHeadAttention a = attention_.kind();
-    return TransformerBlock{dim(), a.heads, a.head_dim, fc1_.out_features(), a.causal, ln1_.eps(), a.init};
+    return TransformerBlock{dim(), a.heads, a.head_dim, mlp_width(), a.causal, ln1_.eps(), a.init};
   }
   /// E.g. "TransformerBlock(64, 2 heads x 32, mlp 256, causal)".
   std::string describe() const {
     const MultiHeadAttention a = attention_.kind();
     return "TransformerBlock(" + std::to_string(dim()) + ", " + std::to_string(a.heads) + " heads x " +
-           std::to_string(a.head_dim) + ", mlp " + std::to_string(fc1_.out_features()) + (a.causal ? ", causal)" : ")");
+           std::to_string(a.head_dim) + ", mlp " + std::to_string(mlp_width()) + (a.causal ? ", causal)" : ")");
   }
 
  private:
@@ -179,12 +196,10 @@ class TransformerBlockLayer {
   LayerNormLayer<S, D> ln1_;
   MultiHeadAttentionLayer<S, D> attention_;
   LayerNormLayer<S, D> ln2_;
-  DenseLayer<S, D> fc1_;
-  ActivationLayer<Gelu, S, D> gelu_;
-  DenseLayer<S, D> fc2_;
-  // Forward intermediates: a = LN1(x), h = MHA(a), u = x + h, b = LN2(u), c = fc1(b), g = GELU(c), e = fc2(g).
-  Tensor<S, D> a_, h_, u_, b_, c_, g_, e_;
-  Tensor<S, D> dg_, dc_, db_, du_, dh_, da_;  // backward's scratch
+  Mlp mlp_;
+  // Forward intermediates: a = LN1(x), h = MHA(a), u = x + h, b = LN2(u) (the MLP keeps its own).
+  Tensor<S, D> a_, h_, u_, b_;
+  Tensor<S, D> du_, da_;  // backward's scratch
 };
 
 static_assert(Layer<TransformerBlockLayer<float, Cpu>> && LayerKind<TransformerBlock>);

@@ -80,6 +80,8 @@ namespace netgrow::grow {
 /// A residual block depth growth can insert with a zero-output branch: a Layer with an identity or
 /// projection skip (has_projection()), a residual branch() that is a Sequential, and the indices of the
 /// branch's incoming (producer_index) and outgoing (consumer_index) weight layers. WideBlockLayer is one.
+/// A block with more residual branches (TransformerBlockLayer: attention and MLP) names the one the
+/// initializers shape as branch() and silences the others in zero_side_branches(), which growth calls.
 template <class L>
 concept ResidualBlock = Layer<L> && requires(L& block, const L& cblock) {
   typename L::Branch;
@@ -188,10 +190,12 @@ namespace detail {
 template <class>
 inline constexpr bool always_false = false;
 
-// (in, out) channels or features of a block or layer kind.
+// (in, out) channels or features of a block or layer kind: its `in` and `out` fields, or `dim` for a
+// kind that keeps its width (a transformer block).
 template <class K>
 std::pair<Index, Index> kind_channels(const K& k) {
-  return {k.in, k.out};
+  if constexpr (requires { k.dim; }) return {k.dim, k.dim};
+  else return {k.in, k.out};
 }
 
 // The width at insertion point `index` of a stack, from its blocks' kinds.
@@ -277,6 +281,7 @@ void init_residual_block(Block& block, const Init& init, Rng& rng,
   using Producer = std::remove_cvref_t<decltype(producer)>;
   using Consumer = std::remove_cvref_t<decltype(consumer)>;
   zero_bias(consumer);
+  if constexpr (requires { block.zero_side_branches(); }) block.zero_side_branches();
   if constexpr (std::same_as<Init, DepthZero> || std::same_as<Init, DepthCopy>) {
     consumer.weight().value.fill_zero();
     return;
@@ -387,8 +392,11 @@ DepthReport grow_depth(StackLayer<K, S, D>& stack, std::size_t index, const K& k
     require(!data.empty(), "grow_depth: this initializer needs the grow batch at the insertion point; pass "
                            "depth_data_from_last_backward(stack, index) after a forward and backward on it");
   if (!data.empty()) {
-    require<ShapeError>(data.input.rank() >= 2 && data.input.dim(1) == channels, "grow_depth: grow batch x of shape ",
-                        data.input.shape(), " for a position with ", channels, " channels");
+    // Channels on axis 1 ((N, C, ...) images, (N, F) rows) or features last ((N, T, d) sequences).
+    require<ShapeError>(data.input.rank() >= 2 && (data.input.rank() == 3 ? data.input.dim(2) : data.input.dim(1)) ==
+                                                      channels,
+                        "grow_depth: grow batch x of shape ", data.input.shape(), " for a position with ", channels,
+                        " channels");
     require<NumericError>(ops::all_finite<S>(data.input) && ops::all_finite<S>(data.output_grad), "grow_depth: the "
                           "grow batch at position ", index, " holds NaN or infinity; growth refused, the stack is "
                           "unchanged");

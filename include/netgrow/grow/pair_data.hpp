@@ -126,8 +126,11 @@ GrowthData<typename Net::scalar_type, typename Net::device_type> data_from_last_
     const ChannelRoute path = detail::channel_path<P, C>(net, 1, 1, options);
     require(path.identity && path.terminal_multiplier <= 1, "data_from_last_backward: unsupported layers between "
                                                             "two Dense layers");
-    const ConstView<S, D> rows = h.as_matrix();
-    if (!path.centre) return GrowthData<S, D>::from_batch(rows, dz.as_matrix()).with_gradient_scale(path.scale);
+    // Dense layers act on the last axis: (N, in) or (N, T, in) are (rows, in) with N or N T rows.
+    const auto last_axis_rows = [](auto v) { return v.reshape(Shape{v.numel() / v.shape()[-1], v.shape()[-1]}); };
+    const ConstView<S, D> rows = last_axis_rows(h);
+    const ConstView<S, D> grad_rows = last_axis_rows(dz);
+    if (!path.centre) return GrowthData<S, D>::from_batch(rows, grad_rows).with_gradient_scale(path.scale);
     Tensor<S, D> centred;
     centred.copy_from(rows);
     if constexpr (std::same_as<D, Cpu>) {
@@ -141,7 +144,7 @@ GrowthData<typename Net::scalar_type, typename Net::device_type> data_from_last_
                    centred.view());
     }
     Tensor<S, D> grads;
-    grads.copy_from(dz.as_matrix());
+    grads.copy_from(grad_rows);
     return GrowthData<S, D>::from_owned_batch(std::move(centred), std::move(grads)).with_gradient_scale(path.scale);
   } else if constexpr (!std::same_as<D, Cpu>) {
     // On the device (ops/pair_data.hpp): the same M, from the same channel path built here.

@@ -10,6 +10,9 @@
 /// "output.*"), the attention itself ops::attention_forward / attention_backward. The head dimension dh
 /// is a setting of its own, so h dh need not equal d (head growth at fixed dh changes h only). With
 /// `causal`, the output at position t depends on the inputs at positions 0..t only.
+///
+/// Growth: grow_heads(NewHeads) appends heads of the same dh (rows of Wq, Wk, Wv and their biases, columns
+/// of Wo), gradients and optimizer state extended by zeros; grow/heads.hpp chooses their values.
 #pragma once
 
 #include <string>
@@ -50,6 +53,15 @@ struct MultiHeadAttention {
   /// The layer this kind names: MultiHeadAttentionLayer<S, D>.
   template <class S, class D>
   using layer_type = MultiHeadAttentionLayer<S, D>;
+};
+
+/// The values of k new heads of width dh for a layer of model width d: query, key and value rows
+/// (k dh, d) with biases (k dh; empty: zero), and the output projection's new columns given as rows
+/// (k dh, d), row i the weights from new head dimension i to the d outputs.
+template <class S, class D>
+struct NewHeads {
+  Index count = 0;  ///< k
+  Tensor<S, D> query, query_bias, key, key_bias, value, value_bias, output;
 };
 
 /// The MultiHeadAttention layer for scalar S on device D (see the file comment).
@@ -137,6 +149,31 @@ class MultiHeadAttentionLayer {
     const Shape projected{rows, dim()};
     return 3 * query_.forward_flops(projected) + output_.forward_flops(Shape{rows, width}) +
            4.0 * static_cast<double>(n * heads_) * static_cast<double>(t * t) * static_cast<double>(head_dim_);
+  }
+
+  /// Appends heads.count heads (see NewHeads); all shapes are checked before anything changes.
+  void grow_heads(const NewHeads<S, D>& heads) {
+    const Index k = heads.count, rows = k * head_dim_;
+    require(k >= 0, describe(), "::grow_heads: cannot add ", k, " heads");
+    for (const Tensor<S, D>* w : {&heads.query, &heads.key, &heads.value, &heads.output})
+      require<ShapeError>(w->shape() == Shape{rows, dim()}, describe(), "::grow_heads: ", k, " heads need (", rows, ", ",
+                          dim(), ") weights, got ", w->shape());
+    for (const Tensor<S, D>* b : {&heads.query_bias, &heads.key_bias, &heads.value_bias})
+      require<ShapeError>(b->empty() || (query_.has_bias() && b->numel() == rows), describe(), "::grow_heads: bias of ",
+                          b->numel(), " entries for ", rows, " new head dimensions", query_.has_bias() ? "" : " (no bias)");
+    if (k == 0) return;
+    query_.grow_outputs(heads.query.cview(), heads.query_bias.cview());
+    key_.grow_outputs(heads.key.cview(), heads.key_bias.cview());
+    value_.grow_outputs(heads.value.cview(), heads.value_bias.cview());
+    output_.grow_inputs(heads.output.cview());
+    heads_ += k;
+  }
+
+  /// Makes the layer output exactly zero (depth growth: a block whose attention adds nothing):
+  /// the output projection's weights and bias become 0.
+  void set_zero_output() {
+    output_.weight().value.fill_zero();
+    if (output_.has_bias()) output_.bias().value.fill_zero();
   }
 
   /// Calls f for "query.weight", "query.bias", then key, value and output likewise.
