@@ -18,6 +18,7 @@
 #include "netgrow/grow/schedule.hpp"
 #include "netgrow/grow/split.hpp"
 #include "netgrow/grow/stage_lr.hpp"
+#include "netgrow/grow/stream.hpp"
 #include "netgrow/grow/traits.hpp"
 #include "netgrow/grow/transformer.hpp"
 #include "netgrow/grow/variance_transfer.hpp"

@@ -4,6 +4,7 @@
 /// Self-contained; it includes only its own module and the modules below it (scripts/check_includes.py).
 #pragma once
 
+#include "netgrow/models/char_transformer.hpp"
 #include "netgrow/models/growth_site.hpp"
 #include "netgrow/models/mlp.hpp"
 #include "netgrow/models/mobilenet_v1.hpp"

@@ -1,9 +1,11 @@
 // Tests models/: every builder runs forward and backward on small inputs, lists its growth sites,
 // plans growth from its seed width to its target width, and grows (Random and GradMax) without
-// changing the network's output, in training and evaluation mode.
+// changing the network's output, in training and evaluation mode; the character transformer's sites
+// measure token activations and grow every way it grows.
 #include <doctest/doctest.h>
 
 #include "netgrow/grow.hpp"
+#include "netgrow/models/char_transformer.hpp"
 #include "netgrow/models/mlp.hpp"
 #include "netgrow/models/mobilenet_v1.hpp"
 #include "netgrow/models/small_cnn.hpp"
@@ -150,4 +152,68 @@ TEST_CASE("MobileNetV1: depthwise convolutions between pointwise pairs, 13 sites
   Rng c(9), d(9);
   models::MobileNetV1<double, Cpu, true> seed_bn(small, c), target_bn(big, d);
   check_growth(seed_bn, target_bn, Shape{2, 3, 32, 32}, 4, 9);
+}
+
+TEST_CASE("CharTransformer: one MLP site per block; measure reads token rows; every growth keeps the logits") {
+  Rng rng(21);
+  models::CharTransformer<double> model({.vocabulary = 11, .context = 6, .dim = 8, .layers = 2, .heads = 2,
+                                         .head_dim = 4, .mlp = 12},
+                                        rng);
+  auto& net = model.net();
+  Tensor<double> x(Shape{3, 6});
+  Tensor<std::int32_t> y(Shape{3, 6});
+  for (Index i = 0; i < x.numel(); ++i) {
+    x[i] = static_cast<double>((i * 7) % 11);
+    y[i] = static_cast<std::int32_t>((i * 5 + 1) % 11);
+  }
+  Tensor<double> grad;
+  auto refresh = [&] {
+    const auto logits = net.forward(x);
+    grad.resize(logits.shape());
+    SequenceCrossEntropy{}(logits, y, grad);
+    net.backward(grad);
+  };
+  std::vector<std::string> names;
+  std::vector<grow::SiteMeasure> measures;
+  model.for_each_site([&](auto& site) {
+    names.push_back(site.name);
+    measures.push_back(site.measure(4, refresh));
+  });
+  CHECK(names == std::vector<std::string>{"block0.mlp", "block1.mlp"});
+  REQUIRE(measures[0].gradient_singular_values.size() == 4);
+  CHECK(measures[0].gradient_singular_values[0] > 0);
+  CHECK(measures[0].activation_singular_values.size() == 12);
+  CHECK(measures[0].width == 12);
+  // One neuron: fc1 (d inputs) and fc2 (d outputs) at each of T tokens.
+  CHECK(measures[0].flops_per_neuron == 2.0 * 8 * 6 + 2.0 * 8 * 6);
+  CHECK(measures[0].parameters_per_neuron == 8 + 1 + 8);
+  const double flops = forward_flops(net, Shape{1, 6});
+
+  const Tensor<double> before = [&] {
+    Tensor<double> t;
+    t.copy_from(net.forward(x, Mode::eval));
+    return t;
+  }();
+  auto check_same = [&] {
+    Tensor<double> t;
+    t.copy_from(net.forward(x, Mode::eval));
+    CHECK(test::max_abs_diff(t.cview(), before.cview()) < 1e-12);
+  };
+  model.for_each_site([&](auto& site) { site.grow(1, grow::GradMax{}, rng, refresh); });
+  CHECK(forward_flops(net, Shape{1, 6}) == doctest::Approx(flops + 2 * measures[0].flops_per_neuron));
+  check_same();
+  refresh();
+  grow::grow_heads(model.blocks().block(0).attention(), 1, grow::HeadsGradMax{}, rng,
+                   grow::head_data_from_last_backward(model.blocks().block(0)));
+  check_same();
+  grow::expand_depth(model.blocks(), 3);
+  check_same();
+  model.expand_width(16, rng);
+  check_same();
+  model.grow_context(9, rng);
+  check_same();
+  CHECK(model.dim() == 16);
+  CHECK(model.depth() == 3);
+  CHECK(model.context() == 9);
+  CHECK(net.forward(Tensor<double>(Shape{2, 9})).shape() == Shape{2, 9, 11});
 }

@@ -70,6 +70,15 @@ class StackLayer {
   const block_type& block(std::size_t i) const { return blocks_.at(i); }
   ///@}
 
+  /// Model-width growth (layers/stream_expansion.hpp), when the blocks take part: every block in order
+  /// (each checks the expansion first; a transformer block's own checks run before it changes).
+  template <class E>
+  void grow_stream(const E& e)
+    requires requires(block_type& b) { b.grow_stream(e); }
+  {
+    for (auto& b : blocks_) b.grow_stream(e);
+  }
+
   /// Inserts `block` at position i (0 = first, size() = last); the caller makes sure it maps its
   /// input shape to the same output shape, so the network's other shapes are unchanged.
   void insert(std::size_t i, block_type block) {

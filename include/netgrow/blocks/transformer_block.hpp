@@ -156,6 +156,25 @@ class TransformerBlockLayer {
     ops::axpy<S>(S(1), du_.cview(), dx);  // dx = du + the attention branch's
   }
 
+  /// Model-width growth (layers/stream_expansion.hpp): both LayerNorms expand, the attention reads and
+  /// writes the wider stream, fc1 reads it (columns split), fc2 writes it (rows copied or averaged).
+  void grow_stream(const StreamExpansion<S>& e)
+    requires std::same_as<D, Cpu>
+  {
+    require<ShapeError>(dim() == e.old_width, describe(), "::grow_stream: a stream of ", e.old_width, " features");
+    ln1_.check_sources(std::span<const Index>(e.sources));  // before anything changes
+    StreamExpansion<S> inner = e;
+    inner.normalized = true;  // every reader inside reads LN1's or LN2's output
+    ln1_.grow_stream(inner);
+    attention_.grow_stream(inner);
+    ln2_.grow_stream(inner);
+    fc1().grow_stream(inner);
+    auto& fc2 = this->fc2();
+    const Tensor<S, Cpu> rows = inner.written_rows(fc2.weight().value.cview());
+    const Tensor<S, Cpu> bias = inner.written_rows(fc2.bias().value.cview());
+    fc2.grow_outputs(rows.cview(), bias.cview().reshape(Shape{inner.added()}));
+  }
+
   /// The attention's and the MLP's FLOPs (normalisation, GELU and the residual additions count 0).
   double forward_flops(const Shape& in) const {
     return attention_.forward_flops(in) + netgrow::forward_flops(mlp_, in);

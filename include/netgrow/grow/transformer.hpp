@@ -13,6 +13,8 @@
 ///   grow::grow_depth(net.layer<2>(), 1, grow::DepthGradMax{}, rng, grow::depth_data_from_last_backward(net.layer<2>(), 1));
 ///   grow::expand_depth(net.layer<2>(), 4);                                    // LEMON: zero-output copies
 ///   grow::stack_copies(net.layer<2>(), 2);                                    // G_stack (changes the function)
+///   // model width d (grow/stream.hpp): LEMON through every LayerNorm, embedding and residual path
+///   grow::expand_stream(net, 128, grow::Lemon{}, rng);
 /// ~~~
 /// GELU has f(0) = 0 and f'(0) = 1/2, so GradMax and the zero-incoming initializers apply to the MLP;
 /// GradMax's new fc1 rows get the gradient (1/2) O M on the first step.
@@ -23,6 +25,7 @@
 #include "netgrow/grow/gstack.hpp"
 #include "netgrow/grow/heads.hpp"
 #include "netgrow/grow/pair_data.hpp"
+#include "netgrow/grow/stream.hpp"
 #include "netgrow/grow/width.hpp"
 
 namespace netgrow::grow {

@@ -542,6 +542,18 @@ L stage_layer(L& live, std::size_t index, bool last, const nlohmann::json& entry
   if constexpr (RecordedKind<K>) {
     if (entry.has("config")) staged_kind = with_unshaped_widths(staged_kind, config_of(entry));
   }
+  if constexpr (is_stack_layer<L>::value) {  // and each block's (a transformer block's LayerNorm eps)
+    using BlockKind = typename L::block_type::kind_type;
+    if constexpr (RecordedKind<BlockKind>) {
+      if (entry.has("config")) {
+        const nlohmann::json& config = config_of(entry);
+        if (config.is_object() && config.contains("blocks") && config["blocks"].is_array() &&
+            config["blocks"].size() == staged_kind.blocks.size())
+          for (std::size_t b = 0; b < staged_kind.blocks.size(); ++b)
+            staged_kind.blocks[b] = with_unshaped_widths(staged_kind.blocks[b], config["blocks"][b]);
+      }
+    }
+  }
   L staged = build_layer<L>(staged_kind, where);
   check_parameter_names(staged, prefix, ctx, where);
   check_outer_widths(live, staged, index == 0, last, where);

@@ -12,6 +12,7 @@
 #include <string>
 #include <tuple>
 
+#include "netgrow/layers/stream_expansion.hpp"
 #include "netgrow/ops/blas.hpp"
 #include "netgrow/ops/layout.hpp"
 #include "netgrow/core/init.hpp"
@@ -163,6 +164,20 @@ class DenseLayer {
     Tensor<S, D> block(Shape{out_features(), k, m});
     ops::rows_to_axis<S>(outgoing, 1, block.view());
     grow::append_to_parameter(weight_, 1, block.cview().reshape(Shape{out_features(), k * m}));
+  }
+
+  /// Model-width growth (layers/stream_expansion.hpp): a Dense on the stream reads it (the output head,
+  /// after the final LayerNorm): its columns over each feature's copies split, the averages' columns
+  /// random after a LayerNorm, else 0. Cpu layers.
+  void grow_stream(const StreamExpansion<S>& e)
+    requires std::same_as<D, Cpu>
+  {
+    require<ShapeError>(in_features() == e.old_width, describe(), "::grow_stream: reads ", in_features(),
+                        " features of a stream of ", e.old_width);
+    Tensor<S, Cpu> w = weight_.value.clone();
+    const Tensor<S, Cpu> rows = e.split_columns(w.view());
+    grow_inputs(rows.cview());
+    matrix(weight_.value).leftCols(e.old_width) = matrix(w);
   }
 
   /// 2 in out FLOPs per row (per token of a sequence).

@@ -15,6 +15,7 @@
 #include <string>
 #include <tuple>
 
+#include "netgrow/layers/stream_expansion.hpp"
 #include "netgrow/core/fields.hpp"
 #include "netgrow/core/init.hpp"
 #include "netgrow/layers/layer.hpp"
@@ -102,6 +103,13 @@ class EmbeddingLayer {
 
   /// A table lookup has no products: 0 FLOPs.
   double forward_flops(const Shape&) const { return 0.0; }
+
+  /// Model-width growth (layers/stream_expansion.hpp): the table writes the stream, so its new columns
+  /// are copies of their sources or the mean column; gradient and Adam moments grow with zeros.
+  void grow_stream(const StreamExpansion<S>& e) {
+    const Tensor<S, Cpu> columns = e.written_columns(weight_.value.cview());
+    grow::append_to_parameter(weight_, 1, columns.cview());
+  }
 
   /// Calls f("weight", W).
   template <class F>

@@ -23,6 +23,7 @@
 #include <tuple>
 #include <vector>
 
+#include "netgrow/layers/stream_expansion.hpp"
 #include "netgrow/ops/blas.hpp"
 #include "netgrow/ops/layer_norm.hpp"
 #include "netgrow/layers/parameter_growth.hpp"  // append_to_parameter, average_source
@@ -150,6 +151,14 @@ class LayerNormLayer {
     grow::append_to_parameter(beta_, 0, new_beta.cview());
     for (Index j = 0; j < old; ++j) gamma_.value[j] = rescaled(gamma_.value[j]);
     eps_ *= c;
+  }
+
+  /// Model-width growth (layers/stream_expansion.hpp): grow_channels_from(e.sources).
+  void grow_stream(const StreamExpansion<S>& e)
+    requires std::same_as<D, Cpu>
+  {
+    require<ShapeError>(features() == e.old_width, describe(), "::grow_stream: a stream of ", e.old_width, " features");
+    grow_channels_from(std::span<const Index>(e.sources));
   }
 
   /// Checks that grow_channels_from(sources) can keep the function (see there) and returns the number of

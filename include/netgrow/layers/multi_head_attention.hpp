@@ -169,6 +169,20 @@ class MultiHeadAttentionLayer {
     heads_ += k;
   }
 
+  /// Model-width growth (layers/stream_expansion.hpp): Q, K and V read the stream (a LayerNorm's output:
+  /// their columns split), the output projection writes it (rows and bias copied or averaged). The head
+  /// count and dh stay. Cpu layers.
+  void grow_stream(const StreamExpansion<S>& e)
+    requires std::same_as<D, Cpu>
+  {
+    require<ShapeError>(dim() == e.old_width, describe(), "::grow_stream: a stream of ", e.old_width, " features");
+    for (DenseLayer<S, D>* reader : {&query_, &key_, &value_}) reader->grow_stream(e);
+    const Tensor<S, Cpu> rows = e.written_rows(output_.weight().value.cview());
+    Tensor<S, Cpu> bias;
+    if (output_.has_bias()) bias = e.written_rows(output_.bias().value.cview());
+    output_.grow_outputs(rows.cview(), bias.empty() ? ConstView<S, D>() : bias.cview().reshape(Shape{e.added()}));
+  }
+
   /// Makes the layer output exactly zero (depth growth: a block whose attention adds nothing):
   /// the output projection's weights and bias become 0.
   void set_zero_output() {

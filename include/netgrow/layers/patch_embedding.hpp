@@ -16,6 +16,7 @@
 #include <string>
 #include <tuple>
 
+#include "netgrow/layers/stream_expansion.hpp"
 #include "netgrow/core/fields.hpp"
 #include "netgrow/core/init.hpp"
 #include "netgrow/layers/layer.hpp"
@@ -84,6 +85,19 @@ class PatchEmbeddingLayer {
   Parameter<S, D>& bias() { return bias_; }
   Parameter<S, D>& class_token() { return token_; }
   ///@}
+
+  /// Model-width growth (layers/stream_expansion.hpp): the projection, its bias and the class token
+  /// write the stream: their new rows are copies of their sources or the mean row.
+  void grow_stream(const StreamExpansion<S>& e) {
+    require<ShapeError>(dim() == e.old_width, describe(), "::grow_stream: a stream of ", e.old_width, " features");
+    const Tensor<S, Cpu> rows = e.written_rows(weight_.value.cview());
+    const Tensor<S, Cpu> bias = e.written_rows(bias_.value.cview());
+    Tensor<S, Cpu> token;
+    if (class_token_) token = e.written_rows(token_.value.cview());
+    grow::append_to_parameter(weight_, 0, rows.cview());
+    grow::append_to_parameter(bias_, 0, bias.cview().reshape(Shape{e.added()}));
+    if (class_token_) grow::append_to_parameter(token_, 0, token.cview().reshape(Shape{e.added()}));
+  }
 
   /// (N, [1 +] P, d) for images (N, C, H, W) with H and W multiples of p; ShapeError otherwise.
   Shape output_shape(const Shape& in) const {

@@ -7,9 +7,11 @@
 /// ops::sum_rows).
 #pragma once
 
+#include <cmath>
 #include <string>
 #include <tuple>
 
+#include "netgrow/layers/stream_expansion.hpp"
 #include "netgrow/core/fields.hpp"
 #include "netgrow/core/init.hpp"
 #include "netgrow/layers/layer.hpp"
@@ -98,6 +100,28 @@ class PositionalEmbeddingLayer {
 
   /// An addition has no products: 0 FLOPs.
   double forward_flops(const Shape&) const { return 0.0; }
+
+  /// Context growth: rows for positions context()..new_context - 1, drawn from N(0, s^2) with s the RMS of
+  /// the existing table (the trained scale); outputs for sequences up to the old context are unchanged.
+  /// Gradient and optimizer state grow with zeros. Throws for a shorter context.
+  void grow_context(Index new_context, Rng& rng) {
+    require(new_context >= context(), describe(), "::grow_context: ", new_context, " is below the context ", context());
+    if (new_context == context()) return;
+    const double rms = std::sqrt(ops::squared_norm<S>(table_.value.cview()) / static_cast<double>(table_.value.numel()));
+    Tensor<S, Cpu> rows(Shape{new_context - context(), dim()});
+    fill_normal(rows.view(), 0.0, rms, rng);
+    const Tensor<S, D> on_device = grow::host_to<D>(std::move(rows));
+    grow::append_to_parameter(table_, 0, on_device.cview());
+  }
+
+  /// Model-width growth (layers/stream_expansion.hpp): the table adds to the stream, so its new columns
+  /// are copies of their sources or the mean column. Cpu layers.
+  void grow_stream(const StreamExpansion<S>& e)
+    requires std::same_as<D, Cpu>
+  {
+    const Tensor<S, Cpu> columns = e.written_columns(table_.value.cview());
+    grow::append_to_parameter(table_, 1, columns.cview());
+  }
 
   /// Calls f("weight", P).
   template <class F>

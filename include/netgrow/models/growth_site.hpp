@@ -33,6 +33,14 @@ namespace netgrow::models {
 
 namespace detail {
 
+// The axis of an activation that holds a site's w neurons: 1 for (N, C, ...) and (N, F), the last one
+// for token sequences (N, T, F) (what Dense and LayerNorm take); -1 when neither has w entries.
+inline int neuron_axis(const Shape& s, Index w) {
+  if (s.rank() == 3 && s[2] == w) return 2;
+  if (s.rank() >= 2 && s[1] == w) return 1;
+  return -1;
+}
+
 // Singular values of H / sqrt(n), descending, from the eigenvalues of the (width, width) Gram matrix:
 // H is the stored output of the last layer in [P, C) that keeps the producer's channel layout.
 template <std::size_t P, std::size_t C, class Net>
@@ -41,14 +49,17 @@ std::vector<double> activation_singular_values(Net& net, Index w, const std::str
   ConstView<S, Cpu> h;
   [&]<std::size_t... Is>(std::index_sequence<Is...>) {
     auto consider = [&](ConstView<S, Cpu> out) {
-      if (out.rank() >= 2 && out.dim(1) == w && (h.empty() || out.rank() == h.rank())) h = out;
+      if (neuron_axis(out.shape(), w) > 0 && (h.empty() || out.rank() == h.rank())) h = out;
     };
     (consider(net.template output<P + Is>()), ...);
   }(std::make_index_sequence<C - P>{});
   require<StateError>(!h.empty(), "growth site ", name, ": no stored activations; run forward first");
   const Index positions = h.shape().inner_numel() / w, n = h.dim(0) * positions;
   Tensor<S, Cpu> rows(Shape{w, n});  // channel c's values over samples and positions
-  ops::axis_to_rows<S>(h.reshape(Shape{h.dim(0), w, positions}), 1, rows.view());
+  if (neuron_axis(h.shape(), w) == 2)  // tokens: (N T, w) rows
+    matrix(rows) = matrix(h.reshape(Shape{n, w})).transpose();
+  else
+    ops::axis_to_rows<S>(h.reshape(Shape{h.dim(0), w, positions}), 1, rows.view());
   // Double matrices of a type that depends on S, so the eigen solver is instantiated only where used.
   using Matrix = Eigen::Matrix<std::conditional_t<std::is_same_v<S, void>, S, double>, Eigen::Dynamic, Eigen::Dynamic>;
   const Matrix r = matrix(rows).template cast<double>();
@@ -121,8 +132,13 @@ struct PairSite {
     m.parameters_per_neuron = static_cast<double>(fan_in + (producer.has_bias() ? 1 : 0) + fan_out) + between_parameters;
     const ConstView<S, Cpu> z1 = net->template output<P>();
     const ConstView<S, Cpu> z2 = net->template output<C>();
-    const Index y1 = z1.rank() > 2 ? z1.shape().inner_numel() / z1.dim(1) : 1;
-    const Index y2 = z2.rank() > 2 ? z2.shape().inner_numel() / z2.dim(1) : 1;
+    // Positions per sample: H W of a feature map, T of a token sequence (neurons on the last axis).
+    const auto positions = [](ConstView<S, Cpu> z, Index channels) {
+      if (z.rank() <= 2) return Index{1};
+      return detail::neuron_axis(z.shape(), channels) == 2 ? z.dim(1) : z.shape().inner_numel() / z.dim(1);
+    };
+    const Index y1 = positions(z1, m.width);
+    const Index y2 = positions(z2, consumer.weight().value.dim(0));
     m.flops_per_neuron = 2.0 * static_cast<double>(fan_in * y1) + 2.0 * static_cast<double>(fan_out * y2);
     // Existing neurons: mean gradient norm of their incoming weights; mean outgoing norm.
     m.existing_gradient_norm =
