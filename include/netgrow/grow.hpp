@@ -12,6 +12,7 @@
 #include "netgrow/grow/heads.hpp"
 #include "netgrow/grow/initializer.hpp"
 #include "netgrow/grow/lemon.hpp"
+#include "netgrow/grow/msg.hpp"
 #include "netgrow/grow/pair_data.hpp"
 #include "netgrow/layers/parameter_growth.hpp"
 #include "netgrow/grow/random.hpp"

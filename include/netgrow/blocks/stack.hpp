@@ -13,6 +13,8 @@
 /// of a Sequential, so growth methods can read the activations and gradients of the last step.
 #pragma once
 
+#include <cstdint>
+
 #include <string>
 #include <tuple>
 #include <utility>
@@ -77,6 +79,22 @@ class StackLayer {
     requires requires(block_type& b) { b.grow_stream(e); }
   {
     for (auto& b : blocks_) b.grow_stream(e);
+  }
+
+  /// Masked growth (layers/fade_mask.hpp): moves every block's fades `steps` steps on; true while one
+  /// is still in progress. Blocks without fades are skipped.
+  bool advance_fades(std::int64_t steps = 1) {
+    bool any = false;
+    if constexpr (requires(block_type& b) { b.advance_fades(steps); })
+      for (auto& b : blocks_) any = b.advance_fades(steps) || any;
+    return any;
+  }
+  /// True while a block's fade is in progress.
+  bool fading() const {
+    if constexpr (requires(const block_type& b) { b.fading(); })
+      for (const auto& b : blocks_)
+        if (b.fading()) return true;
+    return false;
   }
 
   /// Inserts `block` at position i (0 = first, size() = last); the caller makes sure it maps its

@@ -12,6 +12,7 @@
 /// heads through attention(); the model width d through both LayerNorms (LEMON).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <tuple>
 
@@ -112,6 +113,35 @@ class TransformerBlockLayer {
   DenseLayer<S, D>& fc1() { return mlp_.template layer<0>(); }
   DenseLayer<S, D>& fc2() { return mlp_.template layer<2>(); }
   ///@}
+
+  /// Masked growth (MSG): the whole block enters faded: both branches' outputs (the attention's output
+  /// projection and fc2, biases included) multiplied by a gain rising from 0 to 1 over `steps` calls of
+  /// advance_fades(), so at the start the block is the identity whatever its weights. Cpu layers.
+  void fade_in(std::int64_t steps)
+    requires std::same_as<D, Cpu>
+  {
+    attention_.output().fade_outputs(0, dim(), steps);
+    fc2().fade_outputs(0, dim(), steps);
+  }
+  /// MLP neurons [begin, mlp_width()) enter faded (fc2's inputs; MSG's MLP growth).
+  void fade_mlp(Index begin, std::int64_t steps)
+    requires std::same_as<D, Cpu>
+  {
+    fc2().fade_inputs(begin, mlp_width(), steps);
+  }
+  /// Moves every fade in the block `steps` steps on; true while one is still in progress.
+  bool advance_fades(std::int64_t steps = 1) {
+    bool any = ln1_.advance_fades(steps);
+    any = attention_.advance_fades(steps) || any;
+    any = ln2_.advance_fades(steps) || any;
+    any = fc1().advance_fades(steps) || any;
+    return fc2().advance_fades(steps) || any;
+  }
+  /// True while a fade is in progress.
+  bool fading() const {
+    return ln1_.fading() || attention_.fading() || ln2_.fading() || mlp_.template layer<0>().fading() ||
+           mlp_.template layer<2>().fading();
+  }
 
   /// The attention's input LN1(x) and dL/d(attention output) from the last forward and backward (N, T, d):
   /// the grow batch of head growth (grow/heads.hpp).

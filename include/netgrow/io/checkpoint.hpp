@@ -705,6 +705,12 @@ inline CheckpointInfo checkpoint_info(const Safetensors& st) {
 template <class S, class D, class... Kinds>
 Safetensors make_checkpoint(Sequential<S, D, Kinds...>& net, const TrainingState& state = {}) {
   static_assert(StorableScalar<S>, "netgrow::io: checkpoints hold float or double networks");
+  net.for_each_layer([](auto i, const auto& layer) {
+    if constexpr (requires { layer.fading(); })
+      require<StateError>(!layer.fading(), "make_checkpoint: layer ", decltype(i)::value, " (", layer.describe(),
+                          ") is fading in new units (masked growth); masks are not stored: save when the fade "
+                          "is over (grow::fading(net) false)");
+  });
   Safetensors st;
   nlohmann::json records = nlohmann::json::object();
   net.visit_parameters([&](const std::string& name, Parameter<S, D>& p) {

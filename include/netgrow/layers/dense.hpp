@@ -12,6 +12,7 @@
 #include <string>
 #include <tuple>
 
+#include "netgrow/layers/fade_mask.hpp"
 #include "netgrow/layers/stream_expansion.hpp"
 #include "netgrow/ops/blas.hpp"
 #include "netgrow/ops/layout.hpp"
@@ -112,15 +113,23 @@ class DenseLayer {
     return out;
   }
 
-  /// y (rows, out) = x (rows, in) W^T + b, rows = N (or N T).
+  /// y (rows, out) = x (rows, in) W^T + b, rows = N (or N T). While fading (MSG, see fade_inputs):
+  /// y = g_out * ((g_in * x) W^T + b) with the gains of the fading features.
   void forward(ConstView<S, D> x, TensorView<S, D> y, Mode) {
+    if constexpr (std::same_as<D, Cpu>) {
+      if (fading()) return forward_faded(as_rows(x), as_rows(y));
+    }
     const TensorView<S, D> y2 = as_rows(y);
     ops::gemm<S>(ops::Trans::no, ops::Trans::yes, S(1), as_rows(x), weight_.value.cview(), S(0), y2);
     if (has_bias_) ops::add_row_vector<S>(y2, bias_.value.cview());
   }
 
-  /// dW (out, in) = dy^T x; db (out) = sum_rows(dy); dx (rows, in) = dy W.
+  /// dW (out, in) = dy^T x; db (out) = sum_rows(dy); dx (rows, in) = dy W (while fading, with the
+  /// gains: dW = g_out g_in^T * dy^T x, db = g_out * sum_rows(dy), dx = dy diag(g_out) W diag(g_in)).
   void backward(ConstView<S, D> x, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool accumulate) {
+    if constexpr (std::same_as<D, Cpu>) {
+      if (fading()) return backward_faded(as_rows(x), as_rows(dy), dx.empty() ? dx : as_rows(dx), accumulate);
+    }
     const S beta = accumulate ? S(1) : S(0);
     const ConstView<S, D> dy2 = as_rows(dy);
     ops::gemm<S>(ops::Trans::yes, ops::Trans::no, S(1), dy2, as_rows(x), beta, weight_.grad.view());
@@ -145,6 +154,7 @@ class DenseLayer {
                         " entries for ", k, " new neurons");
     require(bias.empty() || has_bias_, "Dense::grow_outputs: bias values given for a layer without bias");
     grow::append_to_parameter(weight_, 0, incoming);
+    fade_out_.grow(k);
     if (has_bias_) {
       Tensor<S, D> b(Shape{k});
       if (!bias.empty()) ops::copy<S>(bias, b.view());
@@ -164,7 +174,32 @@ class DenseLayer {
     Tensor<S, D> block(Shape{out_features(), k, m});
     ops::rows_to_axis<S>(outgoing, 1, block.view());
     grow::append_to_parameter(weight_, 1, block.cview().reshape(Shape{out_features(), k * m}));
+    fade_in_.grow(k * m);
   }
+
+  /// Masked growth (MSG; layers/fade_mask.hpp): input features [begin, end) enter with a gain rising
+  /// from 0 to 1 over `steps` calls of advance_fades(), so at the start the layer ignores them whatever
+  /// their weights. Cpu layers; ArgumentError for a bad span.
+  void fade_inputs(Index begin, Index end, std::int64_t steps)
+    requires std::same_as<D, Cpu>
+  {
+    fade_in_.start(in_features(), begin, end, steps);
+  }
+  /// Output features [begin, end) (bias included) enter with a gain rising from 0 to 1: at the start
+  /// they are 0 (a new block's output projection: the block starts as the identity on its residual).
+  void fade_outputs(Index begin, Index end, std::int64_t steps)
+    requires std::same_as<D, Cpu>
+  {
+    fade_out_.start(out_features(), begin, end, steps);
+  }
+  /// Moves this layer's fades `steps` steps on; returns whether one is still in progress.
+  bool advance_fades(std::int64_t steps = 1) {
+    const bool in = fade_in_.active() && fade_in_.advance(steps);
+    const bool out = fade_out_.active() && fade_out_.advance(steps);
+    return in || out;
+  }
+  /// True while a fade is in progress.
+  bool fading() const { return fade_in_.active() || fade_out_.active(); }
 
   /// Model-width growth (layers/stream_expansion.hpp): a Dense on the stream reads it (the output head,
   /// after the final LayerNorm): its columns over each feature's copies split, the averages' columns
@@ -219,6 +254,43 @@ class DenseLayer {
     return v.rank() == 3 ? v.reshape(Shape{v.dim(0) * v.dim(1), v.dim(2)}) : v;
   }
 
+  // W diag(g_in), rows scaled by g_out; and g_out * b.
+  void faded_parameters() {
+    faded_weight_ = weight_.value.clone();
+    auto w = matrix(faded_weight_);
+    if (fade_in_.active()) w = w * vector(fade_in_.gains()).asDiagonal();
+    if (fade_out_.active()) w = vector(fade_out_.gains()).asDiagonal() * w;
+    if (has_bias_) {
+      faded_bias_ = bias_.value.clone();
+      if (fade_out_.active()) vector(faded_bias_) = vector(faded_bias_).cwiseProduct(vector(fade_out_.gains()));
+    }
+  }
+
+  void forward_faded(ConstView<S, Cpu> x, TensorView<S, Cpu> y) {
+    faded_parameters();
+    auto out = matrix(y);
+    out.noalias() = matrix(x) * matrix(faded_weight_).transpose();
+    if (has_bias_) out.rowwise() += vector(faded_bias_).transpose();
+  }
+
+  void backward_faded(ConstView<S, Cpu> x, ConstView<S, Cpu> dy, TensorView<S, Cpu> dx, bool accumulate) {
+    faded_parameters();
+    RowMajorMatrix<S> dw = matrix(dy).transpose() * matrix(x);
+    if (fade_in_.active()) dw = dw * vector(fade_in_.gains()).asDiagonal();
+    if (fade_out_.active()) dw = vector(fade_out_.gains()).asDiagonal() * dw;
+    auto gw = matrix(weight_.grad);
+    if (accumulate) gw += dw;
+    else gw = dw;
+    if (has_bias_) {
+      Eigen::Matrix<S, Eigen::Dynamic, 1> db = matrix(dy).colwise().sum().transpose();
+      if (fade_out_.active()) db = db.cwiseProduct(vector(fade_out_.gains()));
+      auto gb = vector(bias_.grad);
+      if (accumulate) gb += db;
+      else gb = db;
+    }
+    if (!dx.empty()) matrix(dx).noalias() = matrix(dy) * matrix(faded_weight_);
+  }
+
   void draw_parameters(TensorView<S, Cpu> w, TensorView<S, Cpu> b, Rng& rng) const {
     init_weights(w, init_, in_features(), out_features(), rng);
     if (has_bias_) {
@@ -235,6 +307,8 @@ class DenseLayer {
   Parameter<S, D> bias_;
   bool has_bias_;
   WeightInit init_;
+  FadeMask<S> fade_in_, fade_out_;         // MSG gains on the inputs / outputs (inactive: none)
+  Tensor<S, Cpu> faded_weight_, faded_bias_;  // the gained parameters of the last faded pass
 };
 
 static_assert(Layer<DenseLayer<float, Cpu>> && LayerKind<Dense>);

@@ -183,6 +183,24 @@ class MultiHeadAttentionLayer {
     output_.grow_outputs(rows.cview(), bias.empty() ? ConstView<S, D>() : bias.cview().reshape(Shape{e.added()}));
   }
 
+  /// Masked growth (MSG): heads [first, heads()) enter faded, their outputs multiplied by a gain rising
+  /// from 0 to 1 over `steps` calls of advance_fades() (the output projection's inputs), so at the start
+  /// they change nothing whatever their Q, K, V and output weights. Cpu layers.
+  void fade_heads(Index first, std::int64_t steps)
+    requires std::same_as<D, Cpu>
+  {
+    require(first >= 0 && first < heads_, describe(), "::fade_heads: no heads from ", first);
+    output_.fade_inputs(first * head_dim_, heads_ * head_dim_, steps);
+  }
+  /// Moves the projections' fades `steps` steps on; true while one is still in progress.
+  bool advance_fades(std::int64_t steps = 1) {
+    bool any = false;
+    for (DenseLayer<S, D>* p : {&query_, &key_, &value_, &output_}) any = p->advance_fades(steps) || any;
+    return any;
+  }
+  /// True while a fade is in progress.
+  bool fading() const { return query_.fading() || key_.fading() || value_.fading() || output_.fading(); }
+
   /// Makes the layer output exactly zero (depth growth: a block whose attention adds nothing):
   /// the output projection's weights and bias become 0.
   void set_zero_output() {

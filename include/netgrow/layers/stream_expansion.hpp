@@ -18,11 +18,19 @@
 ///            never learn at 0, LEMON's reason for random values); before a LayerNorm (`normalized`
 ///            false) they are 0.                                     split_columns
 /// ~~~
+/// Masked growth (MSG, Yao et al. 2024; `fade_steps` > 0) is the alternative: the existing weights stay
+/// as they are, every new row or column is drawn N(0, rms^2) with rms the root mean square of the
+/// tensor's existing entries (0 for an all-zero bias), new LayerNorm features get gamma 1, beta 0 and a
+/// fade (layers/fade_mask.hpp): a LayerNorm whose features are faded out computes its statistics on the
+/// others and outputs 0 on them, so in a pre-LN network nothing downstream sees the new features until
+/// their gain rises. `sources` then holds k averages (unused).
+///
 /// A layer that takes part declares `void grow_stream(const StreamExpansion<S>&)`; grow::expand_stream
 /// (grow/stream.hpp) calls it on every layer in order. Cpu layers.
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "netgrow/core/eigen.hpp"
@@ -41,6 +49,9 @@ struct StreamExpansion {
   double spread = 1.0;          ///< LEMON's random split (0: equal split)
   bool normalized = true;       ///< the readers reached now read a LayerNorm's output (averages are 0)
   Rng* rng = nullptr;           ///< draws R (not owned)
+  std::int64_t fade_steps = 0;  ///< > 0: masked growth (MSG) faded in over this many steps, else LEMON
+
+  bool masked() const { return fade_steps > 0; }  ///< MSG rather than LEMON
 
   Index added() const { return static_cast<Index>(sources.size()); }  ///< k = d' - d
   Index new_width() const { return old_width + added(); }             ///< d'
@@ -50,6 +61,7 @@ struct StreamExpansion {
     require<ShapeError>(rows.rank() >= 1 && rows.dim(0) == old_width, "stream expansion: a writer with ",
                         rows.rank() >= 1 ? rows.dim(0) : 0, " rows for a stream of ", old_width, " features");
     const Index rest = rows.numel() / old_width;
+    if (masked()) return drawn(added(), rest, rows);
     const auto m = matrix(rows.reshape(Shape{old_width, rest}));
     const Eigen::Matrix<S, 1, Eigen::Dynamic> mean = m.colwise().mean();
     Tensor<S, Cpu> out(Shape{added(), rest});
@@ -81,6 +93,7 @@ struct StreamExpansion {
                         " for a stream of ", old_width, " features");
     require(spread == 0 || rng != nullptr, "stream expansion: a random split needs an Rng");
     const Index out = w.dim(0), k = added();
+    if (masked()) return drawn(k, out, w);
     const double sd = spread / std::sqrt(static_cast<double>(new_width()));
     RowMajorMatrix<S> r_old = RowMajorMatrix<S>::Zero(out, old_width), r_new = RowMajorMatrix<S>::Zero(out, k);
     if (spread > 0) {
@@ -111,6 +124,18 @@ struct StreamExpansion {
     }
     W = r_old - correction;
     return rows;
+  }
+
+ private:
+  // (rows, columns) entries N(0, rms^2), rms over `like`'s entries (masked growth).
+  Tensor<S, Cpu> drawn(Index rows, Index columns, ConstView<S, Cpu> like) const {
+    require(rng != nullptr, "stream expansion: masked growth draws its new weights and needs an Rng");
+    double sum = 0;
+    for (Index i = 0; i < like.numel(); ++i) sum += static_cast<double>(like.data()[i]) * static_cast<double>(like.data()[i]);
+    const double rms = like.numel() > 0 ? std::sqrt(sum / static_cast<double>(like.numel())) : 0.0;
+    Tensor<S, Cpu> out(Shape{rows, columns});
+    for (Index i = 0; i < out.numel(); ++i) out.data()[i] = static_cast<S>(rng->normal() * rms);
+    return out;
   }
 };
 
