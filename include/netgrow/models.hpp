@@ -11,4 +11,5 @@
 #include "netgrow/models/sequential_builder.hpp"
 #include "netgrow/models/small_cnn.hpp"
 #include "netgrow/models/vgg11.hpp"
+#include "netgrow/models/vit.hpp"
 #include "netgrow/models/wide_resnet.hpp"

@@ -10,6 +10,7 @@
 #include "netgrow/models/mobilenet_v1.hpp"
 #include "netgrow/models/small_cnn.hpp"
 #include "netgrow/models/vgg11.hpp"
+#include "netgrow/models/vit.hpp"
 #include "netgrow/models/wide_resnet.hpp"
 #include "netgrow/network/loss.hpp"
 #include "support/gradcheck.hpp"
@@ -216,4 +217,25 @@ TEST_CASE("CharTransformer: one MLP site per block; measure reads token rows; ev
   CHECK(model.depth() == 3);
   CHECK(model.context() == 9);
   CHECK(net.forward(Tensor<double>(Shape{2, 9})).shape() == Shape{2, 9, 11});
+}
+
+TEST_CASE("Vit on 28x28 images: 16 patch tokens and a class token; LEMON and MSG width growth keep the logits; bad "
+          "sizes are refused") {
+  Rng rng(23);
+  models::Vit<double> model({.dim = 8, .layers = 2, .heads = 2, .head_dim = 4, .mlp = 12}, rng);
+  CHECK(model.context() == 17);
+  Tensor<double> x = test::random_tensor(Shape{3, 1, 28, 28}, rng);
+  Tensor<double> before;
+  before.copy_from(model.net().forward(x, Mode::eval));
+  CHECK(before.shape() == Shape{3, 10});
+  std::vector<std::string> names;
+  model.for_each_site([&](auto& site) { names.push_back(site.name); });
+  CHECK(names == std::vector<std::string>{"block0.mlp", "block1.mlp"});
+  model.expand_width(12, rng);
+  CHECK(test::max_abs_diff(model.net().forward(x, Mode::eval), before.cview()) < 1e-12);
+  model.expand_width(16, rng, grow::Msg{.fade_steps = 3});
+  CHECK(test::max_abs_diff(model.net().forward(x, Mode::eval), before.cview()) < 1e-12);
+  CHECK(model.dim() == 16);
+  CHECK(grow::fading(model.net()));
+  CHECK_THROWS_AS(models::Vit<double>({.patch = 5}, rng), ArgumentError);
 }

@@ -74,8 +74,9 @@ class CharTransformer {
   }
 
   /// Widens d (grow::expand_stream with LEMON's split); keeps the function.
-  grow::StreamReport expand_width(Index new_dim, Rng& rng, const grow::Lemon& lemon = {}) {
-    return grow::expand_stream(net_, new_dim, lemon, rng);
+  template <class How = grow::Lemon>
+  grow::StreamReport expand_width(Index new_dim, Rng& rng, const How& how = {}) {
+    return grow::expand_stream(net_, new_dim, how, rng);
   }
   /// Lengthens the context (PositionalEmbeddingLayer::grow_context); keeps the function on shorter sequences.
   void grow_context(Index new_context, Rng& rng) { net_.template layer<1>().grow_context(new_context, rng); }
