@@ -40,14 +40,13 @@ struct AttentionOps<Cpu> {
       const ConstHead<T> vh(v.data() + offset, t, dh, Eigen::OuterStride<>(width));
       Eigen::Map<Matrix<T>> p(probs.data() + nh * t * t, t, t);
       p.noalias() = scale * (qh * kh.transpose());
-      for (Index r = 0; r < t; ++r) {
+      for (Index r = 0; r < t; ++r) {  // softmax over the row's visible keys (vectorised exp)
         const Index keys = causal ? r + 1 : t;  // masked keys get probability 0
-        T top = p(r, 0);
-        for (Index c = 1; c < keys; ++c) top = std::max(top, p(r, c));
-        double sum = 0;
-        for (Index c = 0; c < keys; ++c) sum += std::exp(static_cast<double>(p(r, c) - top));
-        for (Index c = 0; c < keys; ++c) p(r, c) = static_cast<T>(std::exp(static_cast<double>(p(r, c) - top)) / sum);
-        for (Index c = keys; c < t; ++c) p(r, c) = T(0);
+        auto row = p.row(r).head(keys).array();
+        const T top = row.maxCoeff();
+        row = (row - top).exp();
+        row /= row.sum();
+        p.row(r).tail(t - keys).setZero();
       }
       Head<T>(out.data() + offset, t, dh, Eigen::OuterStride<>(width)).noalias() = p * vh;
     });
@@ -70,9 +69,8 @@ struct AttentionOps<Cpu> {
       Matrix<T>& ds = scratch[static_cast<std::size_t>(thread)];
       ds.noalias() = doh * vh.transpose();  // dP (T, T)
       for (Index r = 0; r < t; ++r) {       // dS = P (dP - rowsum(P dP)), times the scale
-        double dot = 0;
-        for (Index c = 0; c < t; ++c) dot += static_cast<double>(p(r, c)) * static_cast<double>(ds(r, c));
-        for (Index c = 0; c < t; ++c) ds(r, c) = scale * p(r, c) * (ds(r, c) - static_cast<T>(dot));
+        const T dot = (p.row(r).array() * ds.row(r).array()).sum();
+        ds.row(r).array() = scale * p.row(r).array() * (ds.row(r).array() - dot);
       }
       Head<T>(dv.data() + offset, t, dh, Eigen::OuterStride<>(width)).noalias() = p.transpose() * doh;
       Head<T>(dq.data() + offset, t, dh, Eigen::OuterStride<>(width)).noalias() = ds * kh;
