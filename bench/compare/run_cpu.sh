@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 threads=${1:-2}
 cmake --preset release >/dev/null
-cmake --build --preset release --target bench_train_step bench_growth bench_conv >/dev/null
+cmake --build --preset release --target bench_train_step bench_growth bench_conv bench_transformer >/dev/null
 binary=build/release/bench/bench_train_step
 lscpu | sed -n 's/^Model name: *//p' | head -1 | sed 's/^/cpu: /'
 date -u +"date: %Y-%m-%d %H:%M UTC"
@@ -24,6 +24,8 @@ for py in /usr/bin/python3 "${TORCH_PYTHON:-}" "$(command -v python3)"; do
   "$py" bench/compare/growth_torch.py --netgrow build/release/bench/bench_growth --threads "$threads"
   echo
   "$py" bench/compare/conv_torch.py --netgrow build/release/bench/bench_conv --threads "$threads"
+  echo
+  "$py" bench/compare/transformer_torch.py --netgrow build/release/bench/bench_transformer --threads "$threads"
   ran=1
 done
 [ "$ran" = 1 ] || { echo "no PyTorch found: apt-get install python3-torch, or set TORCH_PYTHON" >&2; exit 1; }
