@@ -4,6 +4,8 @@
 
 #include "netgrow/io/growth_history.hpp"
 
+#include "netgrow/grow/heads.hpp"
+#include "netgrow/grow/stream.hpp"
 #include "netgrow/grow/width.hpp"
 
 using namespace netgrow;
@@ -41,6 +43,25 @@ TEST_CASE("a history records width growths from reports and depth insertions, an
   CHECK(GrowthHistory::from_json(nlohmann::json::parse(j.dump())) == h);
   h.clear();
   CHECK(h.empty());
+}
+
+TEST_CASE("a history records transformer growths: heads per block and the model width, and round trips") {
+  GrowthHistory h;
+  grow::HeadReport heads;
+  heads.old_heads = 2;
+  heads.new_heads = 4;
+  grow::StreamReport stream;
+  stream.old_width = 64;
+  stream.new_width = 128;
+  h.record_stream(300, stream);
+  h.record_heads(300, "block1.attention", 1, heads);
+  REQUIRE(h.size() == 2);
+  CHECK(h.events()[0] == GrowthEvent{300, "stream", GrowthKind::stream, 0, 0, 64, 128});
+  CHECK(h.events()[1] == GrowthEvent{300, "block1.attention", GrowthKind::heads, 1, 1, 2, 4});
+  const nlohmann::json j = h.to_json();
+  CHECK(j[0]["kind"] == "stream");
+  CHECK(j[1]["kind"] == "heads");
+  CHECK(GrowthHistory::from_json(nlohmann::json::parse(j.dump())) == h);
 }
 
 TEST_CASE("a shrinking or negative growth is refused") {

@@ -29,8 +29,20 @@
 
 namespace netgrow::io {
 
-/// What grew: a producer/consumer pair's width, or a Stack's depth.
-enum class GrowthKind { width, depth };
+/// What grew: a producer/consumer pair's width, a Stack's depth, an attention layer's heads, or a
+/// transformer's model width (its residual stream).
+enum class GrowthKind { width, depth, heads, stream };
+
+/// "width", "depth", "heads", "stream".
+inline const char* growth_kind_name(GrowthKind k) {
+  switch (k) {
+    case GrowthKind::width: return "width";
+    case GrowthKind::depth: return "depth";
+    case GrowthKind::heads: return "heads";
+    case GrowthKind::stream: return "stream";
+  }
+  return "width";
+}
 
 /// One growth.
 struct GrowthEvent {
@@ -42,6 +54,9 @@ struct GrowthEvent {
   ///        [old_width, new_width) of the producer and the same inputs of the consumer are new.
   /// depth: producer == consumer == the position of the inserted block; old_width and new_width
   ///        are the block counts before and after.
+  /// heads: producer == consumer == the block whose attention grew (0 for a lone layer); old_width
+  ///        and new_width are the head counts.
+  /// stream: producer == consumer == 0; old_width and new_width are the model widths d.
   ///@{
   std::size_t producer = 0, consumer = 0;
   Index old_width = 0, new_width = 0;
@@ -74,6 +89,27 @@ class GrowthHistory {
     record(GrowthEvent{step, std::move(site), GrowthKind::depth, position, position, old_depth, new_depth});
   }
 
+  /// Records a head growth of the attention in block `block` (grow::HeadReport: old_heads, new_heads).
+  template <class Report>
+    requires requires(const Report& r) {
+      r.old_heads;
+      r.new_heads;
+    }
+  void record_heads(std::int64_t step, std::string site, std::size_t block, const Report& report) {
+    record(GrowthEvent{step, std::move(site), GrowthKind::heads, block, block, report.old_heads, report.new_heads});
+  }
+
+  /// Records a model-width growth (grow::StreamReport: old_width, new_width), by LEMON or MSG.
+  template <class Report>
+    requires requires(const Report& r) {
+      r.old_width;
+      r.new_width;
+      r.averages;
+    }
+  void record_stream(std::int64_t step, const Report& report, std::string site = "stream") {
+    record(GrowthEvent{step, std::move(site), GrowthKind::stream, 0, 0, report.old_width, report.new_width});
+  }
+
   /// Appends an event; ArgumentError when its sizes are negative or shrink.
   void record(GrowthEvent e) {
     require(e.old_width >= 0 && e.new_width >= e.old_width, "GrowthHistory: growth from ", e.old_width, " to ",
@@ -93,7 +129,7 @@ class GrowthHistory {
     for (const GrowthEvent& e : events_)
       j.push_back({{"step", e.step},
                    {"site", e.site},
-                   {"kind", e.kind == GrowthKind::width ? "width" : "depth"},
+                   {"kind", growth_kind_name(e.kind)},
                    {"producer", e.producer},
                    {"consumer", e.consumer},
                    {"old_width", e.old_width},
@@ -123,12 +159,16 @@ class GrowthHistory {
       const auto site = e.find("site");
       const auto kind = e.find("kind");
       if (site == e.end() || !site->is_string()) throw fail("field 'site' is missing or not a string");
-      if (kind == e.end() || !kind->is_string() || (*kind != "width" && *kind != "depth"))
-        throw fail("field 'kind' is not \"width\" or \"depth\"");
+      GrowthKind parsed = GrowthKind::width;
+      bool known = false;
+      if (kind != e.end() && kind->is_string())
+        for (GrowthKind k : {GrowthKind::width, GrowthKind::depth, GrowthKind::heads, GrowthKind::stream})
+          if (*kind == growth_kind_name(k)) parsed = k, known = true;
+      if (!known) throw fail("field 'kind' is not \"width\", \"depth\", \"heads\" or \"stream\"");
       GrowthEvent ev;
       ev.step = integer("step");
       ev.site = site->get<std::string>();
-      ev.kind = *kind == "width" ? GrowthKind::width : GrowthKind::depth;
+      ev.kind = parsed;
       const std::int64_t producer = integer("producer"), consumer = integer("consumer");
       if (producer < 0 || consumer < 0) throw fail("negative layer index");
       ev.producer = static_cast<std::size_t>(producer);
