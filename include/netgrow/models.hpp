@@ -10,6 +10,7 @@
 #include "netgrow/models/mobilenet_v1.hpp"
 #include "netgrow/models/sequential_builder.hpp"
 #include "netgrow/models/small_cnn.hpp"
+#include "netgrow/models/transformer_sites.hpp"
 #include "netgrow/models/vgg11.hpp"
 #include "netgrow/models/vit.hpp"
 #include "netgrow/models/wide_resnet.hpp"

@@ -27,7 +27,7 @@
 #include "netgrow/layers/embedding.hpp"
 #include "netgrow/layers/layer_norm.hpp"
 #include "netgrow/layers/positional_embedding.hpp"
-#include "netgrow/models/growth_site.hpp"
+#include "netgrow/models/transformer_sites.hpp"
 #include "netgrow/network/sequential.hpp"
 
 namespace netgrow::models {
@@ -66,11 +66,7 @@ class CharTransformer {
   /// Calls f(site) for every block's MLP width ("block<b>.mlp"), in network order.
   template <class F>
   void for_each_site(F&& f) {
-    using Block = TransformerBlockLayer<S, Cpu>;
-    for (std::size_t b = 0; b < blocks().size(); ++b) {
-      auto site = pair_site<Block::mlp_producer, Block::mlp_consumer>(blocks().block(b).mlp(), "block" + std::to_string(b) + ".mlp");
-      f(site);
-    }
+    for_each_mlp_site(blocks(), f);
   }
 
   /// Widens d (grow::expand_stream with LEMON's split); keeps the function.

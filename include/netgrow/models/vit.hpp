@@ -21,7 +21,7 @@
 #include "netgrow/layers/patch_embedding.hpp"
 #include "netgrow/layers/positional_embedding.hpp"
 #include "netgrow/layers/sequence_pool.hpp"
-#include "netgrow/models/growth_site.hpp"
+#include "netgrow/models/transformer_sites.hpp"
 #include "netgrow/network/sequential.hpp"
 
 namespace netgrow::models {
@@ -56,14 +56,10 @@ class Vit {
   Index context() const { return net_.template layer<1>().context(); }  ///< tokens: 1 + P
   std::size_t depth() { return blocks().size(); }                    ///< L now
 
-  /// Calls f(site) for the MLP width of every block, "block<b>.mlp" (models::PairSite).
+  /// Calls f(site) for every block's MLP width ("block<b>.mlp"), in network order.
   template <class F>
   void for_each_site(F&& f) {
-    using Block = TransformerBlockLayer<S, Cpu>;
-    for (std::size_t b = 0; b < blocks().size(); ++b) {
-      auto site = pair_site<Block::mlp_producer, Block::mlp_consumer>(blocks().block(b).mlp(), "block" + std::to_string(b) + ".mlp");
-      f(site);
-    }
+    for_each_mlp_site(blocks(), f);
   }
 
   /// Model width d -> new_dim by grow::expand_stream (grow::Lemon: lossless expansion; grow::Msg: masked).
