@@ -40,8 +40,7 @@
 #include <string>
 #include <vector>
 
-#include "../common/plot.hpp"
-#include "../common/summary.hpp"
+#include "../common/comparison.hpp"
 #include "../common/transformer_growth.hpp"
 #include "netgrow/data/char_corpus.hpp"
 #include "netgrow/grow/depth.hpp"
@@ -70,20 +69,6 @@ struct Settings {
   std::int64_t steps = 0, grow_at = 0, warmup = 0, eval_every = 0, fade_steps = 100;
   Index batch = 16, eval_windows = 64;
   double lr = 2e-3;
-};
-
-struct Point {
-  std::int64_t step;
-  double train_loss, val_bits, flops, seconds;
-  Index parameters;
-  std::string sizes;
-};
-
-struct Run {
-  std::vector<Point> curve;
-  double val_bits = 0, flops = 0, seconds = 0, growth_seconds = 0;
-  double jump_bits = 0;  // validation bits per character just after growth minus just before (small context)
-  std::string diverged;
 };
 
 std::string sizes_of(Model& m) {
@@ -125,7 +110,7 @@ examples::TransformerTarget target_of(const Settings& s) {
           .context = s.big.context, .fade_steps = s.fade_steps};
 }
 
-Run train(const CharCorpus& train_text, const CharCorpus& validation, const Settings& s, const Method& m,
+examples::ComparisonRun train(const CharCorpus& train_text, const CharCorpus& validation, const Settings& s, const Method& m,
           std::uint64_t seed, ProgressOptions progress_options) {
   Rng rng(seed);
   models::CharTransformerConfig start = m.big ? s.big : s.small;
@@ -142,7 +127,7 @@ Run train(const CharCorpus& train_text, const CharCorpus& validation, const Sett
     SequenceCrossEntropy{}(logits, gy, ggrad);
     net.backward(ggrad);
   };
-  Run run;
+  examples::ComparisonRun run;
   double loss_avg = 0, seconds = 0;
   ProgressLine progress(s.steps, progress_options);
   for (std::int64_t step = 0; step < s.steps; ++step) {
@@ -151,9 +136,8 @@ Run train(const CharCorpus& train_text, const CharCorpus& validation, const Sett
       const auto g0 = std::chrono::steady_clock::now();
       m.grow(model, target_of(s), rng, refresh);
       const double g = std::chrono::duration<double>(std::chrono::steady_clock::now() - g0).count();
-      run.growth_seconds += g;
       seconds += g;
-      run.jump_bits = validation_bits(model, validation, s.eval_windows, s.small.context) - before;
+      run.jump = validation_bits(model, validation, s.eval_windows, s.small.context) - before;
       if (m.lemon_schedule) {
         const CosineLr rest{.base = s.lr, .total_steps = s.steps - step};
         adam.set_schedule([rest, step](std::int64_t t) { return rest(t - step); });
@@ -184,22 +168,9 @@ Run train(const CharCorpus& train_text, const CharCorpus& validation, const Sett
   }
   progress.finish();
   run.seconds = seconds;
-  run.val_bits = run.diverged.empty() && !run.curve.empty() ? run.curve.back().val_bits : std::numeric_limits<double>::quiet_NaN();
+  run.final_metric = run.diverged.empty() && !run.curve.empty() ? run.curve.back().metric
+                                                                 : std::numeric_limits<double>::quiet_NaN();
   return run;
-}
-
-// The fraction of `big_flops` at which `curve` first reaches `target` bits (NaN: never).
-double flops_to_reach(const std::vector<Point>& curve, double target, double big_flops) {
-  for (const auto& p : curve)
-    if (p.val_bits <= target) return p.flops / big_flops;
-  return std::numeric_limits<double>::quiet_NaN();
-}
-
-std::string fixed(double v, int digits) {
-  if (!std::isfinite(v)) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
 }
 
 }  // namespace
@@ -236,10 +207,7 @@ int main(int argc, char** argv) try {
 
   Settings s;
   const auto sizes = [&](const std::string& flag) {
-    std::vector<Index> v;
-    std::stringstream list(flags.str(flag));
-    for (std::string item; std::getline(list, item, ',');) v.push_back(std::stol(item));
-    require(v.size() == 4, "--", flag, ": d,layers,heads,context");
+    const auto v = examples::integer_list(flags, flag, 4, "d,layers,heads,context");
     return models::CharTransformerConfig{.vocabulary = text.vocab_size(), .context = v[3], .dim = v[0], .layers = v[1],
                                          .heads = v[2], .head_dim = flags.integer("head-dim")};
   };
@@ -268,13 +236,7 @@ int main(int argc, char** argv) try {
       {"MSG", true, false, examples::msg_recipe<Model>()},
       {"G_stack", true, false, examples::lemon_recipe<Model>(true)},
   };
-  std::vector<Method> methods;
-  std::stringstream list(flags.str("methods"));
-  for (std::string name; std::getline(list, name, ',');) {
-    auto it = std::find_if(all.begin(), all.end(), [&](const Method& m) { return m.name == name; });
-    require(it != all.end(), "--methods: unknown method '", name, "'");
-    methods.push_back(*it);
-  }
+  const std::vector<Method> methods = examples::select_methods(all, flags.str("methods"));
   const int seeds = static_cast<int>(flags.integer("seeds"));
   std::printf("netgrow char GPT: %s, %td training / %td validation characters, vocabulary %td\n", path.c_str(),
               train_text.size(), validation.size(), text.vocab_size());
@@ -288,93 +250,22 @@ int main(int argc, char** argv) try {
                 static_cast<long long>(s.warmup), seeds);
   }
 
-  std::map<std::string, std::vector<Run>> runs;
-  for (const auto& m : methods)
-    for (int seed = 0; seed < seeds; ++seed) {
-      ProgressOptions po;
-      po.label = m.name + " seed " + std::to_string(seed);
-      po.samples_per_step = s.batch;
-      po.style = flags.str("progress") == "lines" ? ProgressStyle::lines
-                 : flags.str("progress") == "off" ? ProgressStyle::off
-                                                  : ProgressStyle::automatic;
-      runs[m.name].push_back(train(train_text, validation, s, m, static_cast<std::uint64_t>(seed), po));
-    }
-
-  const bool have_big = runs.count("Baseline-Big") > 0;
-  std::printf("\n%-15s %-26s %-10s %-10s %-12s %-22s\n", "method", "val bits/char (80% CI)", "FLOPs/Big",
-              "time/Big", "growth jump", "FLOPs to Big's loss");
-  RunSummary::Json results;
-  examples::Panel by_flops{.title = "validation bits per character vs training FLOPs", .xlabel = "training FLOPs",
-                           .ylabel = "bits per character"};
-  examples::Panel by_time{.title = "validation bits per character vs seconds", .xlabel = "seconds",
-                          .ylabel = "bits per character"};
+  std::map<std::string, std::vector<examples::ComparisonRun>> runs;
+  std::vector<std::pair<std::string, bool>> table;
   for (const auto& m : methods) {
-    std::vector<double> bits, flops, secs, jumps, reach;
-    for (std::size_t i = 0; i < runs[m.name].size(); ++i) {
-      const Run& r = runs[m.name][i];
-      bits.push_back(r.val_bits), flops.push_back(r.flops), secs.push_back(r.seconds), jumps.push_back(r.jump_bits);
-      if (have_big) {
-        const Run& big = runs["Baseline-Big"][i];
-        reach.push_back(flops_to_reach(r.curve, big.val_bits, big.flops));
-      }
-    }
-    const auto mean = [](const std::vector<double>& v) {
-      double sum = 0;
-      std::size_t n = 0;
-      for (double x : v)
-        if (std::isfinite(x)) sum += x, ++n;
-      return n ? sum / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN();
-    };
-    const double big_flops = have_big ? mean([&] {
-      std::vector<double> v;
-      for (const auto& r : runs["Baseline-Big"]) v.push_back(r.flops);
-      return v;
-    }()) : std::numeric_limits<double>::quiet_NaN();
-    const double big_secs = have_big ? mean([&] {
-      std::vector<double> v;
-      for (const auto& r : runs["Baseline-Big"]) v.push_back(r.seconds);
-      return v;
-    }()) : std::numeric_limits<double>::quiet_NaN();
-    std::string reach_text;
-    for (double f : reach) reach_text += (reach_text.empty() ? "" : " ") + fixed(f, 2);
-    std::printf("%-15s %-26s %-10s %-10s %-12s %-22s\n", m.name.c_str(), examples::format_interval(examples::interval_80(bits)).c_str(),
-                fixed(mean(flops) / big_flops, 2).c_str(), fixed(mean(secs) / big_secs, 2).c_str(),
-                m.grows ? fixed(mean(jumps), 4).c_str() : "", reach_text.c_str());
-    results[m.name] = {{"val_bits", bits},    {"train_flops", flops}, {"seconds", secs},
-                       {"growth_jump_bits", jumps}, {"flops_fraction_to_big_final", reach}};
-    std::vector<std::string> diverged;
-    for (const auto& r : runs[m.name]) diverged.push_back(r.diverged);
-    results[m.name]["diverged"] = diverged;
-    examples::Series f{.name = m.name}, t{.name = m.name};
-    for (const auto& p : runs[m.name][0].curve) {
-      f.x.push_back(p.flops), f.y.push_back(p.val_bits);
-      t.x.push_back(p.seconds), t.y.push_back(p.val_bits);
-    }
-    by_flops.series.push_back(std::move(f));
-    by_time.series.push_back(std::move(t));
+    table.emplace_back(m.name, m.grows);
+    for (int seed = 0; seed < seeds; ++seed)
+      runs[m.name].push_back(train(train_text, validation, s, m, static_cast<std::uint64_t>(seed),
+                                   examples::progress_options(flags, m.name + " seed " + std::to_string(seed), s.batch)));
   }
-
-  const std::string out = flags.str("out");
-  CsvWriter csv(out + "_curves.csv", {"method", "seed", "step", "train_bits", "val_bits", "train_flops", "seconds",
-                                      "parameters", "sizes"});
-  for (const auto& m : methods)
-    for (std::size_t i = 0; i < runs[m.name].size(); ++i)
-      for (const auto& p : runs[m.name][i].curve)
-        csv.row(m.name, i, p.step, p.train_loss, p.val_bits, p.flops, p.seconds, p.parameters, p.sizes);
-  csv.close();
-  std::printf("\ncurves written to %s_curves.csv\n", out.c_str());
   summary["config"] = {{"data", path},           {"steps", s.steps},         {"grow_step", s.grow_at},
                        {"batch", s.batch},       {"lr", s.lr},               {"warmup", s.warmup},
                        {"small", flags.str("small")}, {"big", flags.str("big")}, {"head_dim", flags.integer("head-dim")},
                        {"fade_steps", s.fade_steps},
                        {"seeds", seeds},         {"eval_windows", s.eval_windows}};
-  summary["results"] = results;
-  if (flags.str("plots") != "off") {
-    const auto plot = examples::plot_panels(out + "_curves", "char GPT on Tiny Shakespeare (seed 0)", {by_flops, by_time});
-    examples::report_plot(plot);
-    summary["files"]["curves_plot_script"] = plot.script;
-    if (!plot.png.empty()) summary["files"]["curves_png"] = plot.png;
-  }
+  examples::report_comparison(table, runs, {.name = "val bits/char", .key = "val_bits", .curve_column = "val_bits"},
+                              flags, "char GPT on Tiny Shakespeare", summary);
+  const std::string out = flags.str("out");
   summary.write(out + "_summary.json");
   std::printf("summary written to %s_summary.json\n", out.c_str());
   return 0;

@@ -28,8 +28,7 @@
 #include <string>
 #include <vector>
 
-#include "../common/plot.hpp"
-#include "../common/summary.hpp"
+#include "../common/comparison.hpp"
 #include "../common/transformer_growth.hpp"
 #include "netgrow/data/batches.hpp"
 #include "netgrow/data/fashion_mnist.hpp"
@@ -55,19 +54,6 @@ struct Settings {
   std::int64_t steps = 0, grow_at = 0, warmup = 0, eval_every = 0, fade_steps = 100;
   Index batch = 64, eval_images = 2000;
   double lr = 1e-3;
-};
-
-struct Point {
-  std::int64_t step;
-  double train_loss, accuracy, flops, seconds;
-  Index parameters;
-  std::string sizes;
-};
-
-struct Run {
-  std::vector<Point> curve;
-  double test_accuracy = 0, flops = 0, seconds = 0, jump = 0;
-  std::string diverged;
 };
 
 std::string sizes_of(Model& m) {
@@ -99,7 +85,7 @@ struct Method {
 
 Index mlp_of(const models::VitConfig& c) { return c.mlp > 0 ? c.mlp : 4 * c.dim; }
 
-Run train(const FashionMnist& data, const Settings& s, const Method& m, std::uint64_t seed, ProgressOptions po) {
+examples::ComparisonRun train(const FashionMnist& data, const Settings& s, const Method& m, std::uint64_t seed, ProgressOptions po) {
   Rng rng(seed);
   Model model(m.big ? s.big : s.small, rng);
   auto& net = model.net();
@@ -118,7 +104,7 @@ Run train(const FashionMnist& data, const Settings& s, const Method& m, std::uin
   };
   const examples::TransformerTarget target{.dim = s.big.dim, .layers = s.big.layers, .heads = s.big.heads,
                                            .mlp = mlp_of(s.big), .context = 0, .fade_steps = s.fade_steps};
-  Run run;
+  examples::ComparisonRun run;
   double loss_avg = 0, seconds = 0;
   ProgressLine progress(s.steps, po);
   for (std::int64_t step = 0; step < s.steps; ++step) {
@@ -158,24 +144,9 @@ Run train(const FashionMnist& data, const Settings& s, const Method& m, std::uin
   }
   progress.finish();
   run.seconds = seconds;
-  run.test_accuracy = run.diverged.empty() ? accuracy(model, data.test, data.test.size())
+  run.final_metric = run.diverged.empty() ? accuracy(model, data.test, data.test.size())
                                            : std::numeric_limits<double>::quiet_NaN();
   return run;
-}
-
-double mean(const std::vector<double>& v) {
-  double sum = 0;
-  std::size_t n = 0;
-  for (double x : v)
-    if (std::isfinite(x)) sum += x, ++n;
-  return n ? sum / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN();
-}
-
-std::string fixed(double v, int digits) {
-  if (!std::isfinite(v)) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
 }
 
 }  // namespace
@@ -183,7 +154,7 @@ std::string fixed(double v, int digits) {
 int main(int argc, char** argv) try {
   examples::Flags flags(argc, argv,
                         {{"data", ""},
-                         {"steps", "1500"},
+                         {"steps", "3000"},
                          {"grow-at", "0.3"},
                          {"batch", "64"},
                          {"lr", "0.001"},
@@ -207,10 +178,7 @@ int main(int argc, char** argv) try {
   const FashionMnist data = load_fashion_mnist({.directory = flags.str("data")});
   Settings s;
   const auto sizes = [&](const std::string& flag) {
-    std::vector<Index> v;
-    std::stringstream list(flags.str(flag));
-    for (std::string item; std::getline(list, item, ',');) v.push_back(std::stol(item));
-    require(v.size() == 3, "--", flag, ": d,layers,heads");
+    const auto v = examples::integer_list(flags, flag, 3, "d,layers,heads");
     return models::VitConfig{.dim = v[0], .layers = v[1], .heads = v[2], .head_dim = flags.integer("head-dim")};
   };
   s.small = sizes("small");
@@ -237,13 +205,7 @@ int main(int argc, char** argv) try {
       {"MSG", true, false, examples::msg_recipe<Model>()},
       {"G_stack", true, false, examples::lemon_recipe<Model>(true)},
   };
-  std::vector<Method> methods;
-  std::stringstream list(flags.str("methods"));
-  for (std::string name; std::getline(list, name, ',');) {
-    auto it = std::find_if(all.begin(), all.end(), [&](const Method& m) { return m.name == name; });
-    require(it != all.end(), "--methods: unknown method '", name, "'");
-    methods.push_back(*it);
-  }
+  const std::vector<Method> methods = examples::select_methods(all, flags.str("methods"));
   const int seeds = static_cast<int>(flags.integer("seeds"));
   {
     Rng unused(0);
@@ -255,83 +217,23 @@ int main(int argc, char** argv) try {
                 sizes_of(big).c_str(), big.net().parameter_count(), static_cast<long long>(s.steps), s.batch,
                 static_cast<long long>(s.grow_at), s.lr, static_cast<long long>(s.warmup), seeds);
   }
-  std::map<std::string, std::vector<Run>> runs;
-  for (const auto& m : methods)
-    for (int seed = 0; seed < seeds; ++seed) {
-      ProgressOptions po;
-      po.label = m.name + " seed " + std::to_string(seed);
-      po.samples_per_step = s.batch;
-      po.style = flags.str("progress") == "lines" ? ProgressStyle::lines
-                 : flags.str("progress") == "off" ? ProgressStyle::off
-                                                  : ProgressStyle::automatic;
-      runs[m.name].push_back(train(data, s, m, static_cast<std::uint64_t>(seed), po));
-    }
-
-  const bool have_big = runs.count("Baseline-Big") > 0;
-  double big_flops = std::numeric_limits<double>::quiet_NaN(), big_secs = big_flops;
-  if (have_big) {
-    std::vector<double> f, t;
-    for (const auto& r : runs["Baseline-Big"]) f.push_back(r.flops), t.push_back(r.seconds);
-    big_flops = mean(f), big_secs = mean(t);
-  }
-  std::printf("\n%-15s %-28s %-10s %-10s %-12s %-22s\n", "method", "test accuracy (80% CI)", "FLOPs/Big", "time/Big",
-              "growth jump", "FLOPs to Big's acc.");
-  RunSummary::Json results;
-  examples::Panel by_flops{.title = "accuracy on the evaluation images vs training FLOPs", .xlabel = "training FLOPs",
-                           .ylabel = "accuracy"};
-  examples::Panel by_time{.title = "accuracy vs seconds", .xlabel = "seconds", .ylabel = "accuracy"};
+  std::map<std::string, std::vector<examples::ComparisonRun>> runs;
+  std::vector<std::pair<std::string, bool>> table;
   for (const auto& m : methods) {
-    std::vector<double> acc, flops, secs, jumps, reach;
-    for (std::size_t i = 0; i < runs[m.name].size(); ++i) {
-      const Run& r = runs[m.name][i];
-      acc.push_back(r.test_accuracy), flops.push_back(r.flops), secs.push_back(r.seconds), jumps.push_back(r.jump);
-      if (have_big) {
-        const Run& big = runs["Baseline-Big"][i];
-        double f = std::numeric_limits<double>::quiet_NaN();
-        if (!big.curve.empty())
-          for (const auto& p : r.curve)
-            if (p.accuracy >= big.curve.back().accuracy) {
-              f = p.flops / big.flops;
-              break;
-            }
-        reach.push_back(f);
-      }
-    }
-    std::string reach_text;
-    for (double f : reach) reach_text += (reach_text.empty() ? "" : " ") + fixed(f, 2);
-    std::printf("%-15s %-28s %-10s %-10s %-12s %-22s\n", m.name.c_str(),
-                examples::format_interval(examples::interval_80(acc)).c_str(), fixed(mean(flops) / big_flops, 2).c_str(),
-                fixed(mean(secs) / big_secs, 2).c_str(), m.grows ? fixed(mean(jumps), 4).c_str() : "", reach_text.c_str());
-    results[m.name] = {{"test_accuracy", acc}, {"train_flops", flops}, {"seconds", secs},
-                       {"growth_jump_accuracy", jumps}, {"flops_fraction_to_big_final", reach}};
-    examples::Series f{.name = m.name}, t{.name = m.name};
-    for (const auto& p : runs[m.name][0].curve) {
-      f.x.push_back(p.flops), f.y.push_back(p.accuracy);
-      t.x.push_back(p.seconds), t.y.push_back(p.accuracy);
-    }
-    by_flops.series.push_back(std::move(f));
-    by_time.series.push_back(std::move(t));
+    table.emplace_back(m.name, m.grows);
+    for (int seed = 0; seed < seeds; ++seed)
+      runs[m.name].push_back(train(data, s, m, static_cast<std::uint64_t>(seed),
+                                   examples::progress_options(flags, m.name + " seed " + std::to_string(seed), s.batch)));
   }
-  const std::string out = flags.str("out");
-  CsvWriter csv(out + "_curves.csv", {"method", "seed", "step", "train_loss", "eval_accuracy", "train_flops", "seconds",
-                                      "parameters", "sizes"});
-  for (const auto& m : methods)
-    for (std::size_t i = 0; i < runs[m.name].size(); ++i)
-      for (const auto& p : runs[m.name][i].curve)
-        csv.row(m.name, i, p.step, p.train_loss, p.accuracy, p.flops, p.seconds, p.parameters, p.sizes);
-  csv.close();
-  std::printf("\ncurves written to %s_curves.csv\n", out.c_str());
   summary["config"] = {{"steps", s.steps},           {"grow_step", s.grow_at},   {"batch", s.batch},
                        {"lr", s.lr},                 {"warmup", s.warmup},       {"small", flags.str("small")},
                        {"big", flags.str("big")},    {"head_dim", flags.integer("head-dim")},
                        {"fade_steps", s.fade_steps}, {"seeds", seeds},           {"eval_images", s.eval_images}};
-  summary["results"] = results;
-  if (flags.str("plots") != "off") {
-    const auto plot = examples::plot_panels(out + "_curves", "ViT on Fashion-MNIST (seed 0)", {by_flops, by_time});
-    examples::report_plot(plot);
-    summary["files"]["curves_plot_script"] = plot.script;
-    if (!plot.png.empty()) summary["files"]["curves_png"] = plot.png;
-  }
+  examples::report_comparison(
+      table, runs,
+      {.name = "test accuracy", .key = "test_accuracy", .curve_column = "eval_accuracy", .lower_is_better = false}, flags,
+      "ViT on Fashion-MNIST", summary);
+  const std::string out = flags.str("out");
   summary.write(out + "_summary.json");
   std::printf("summary written to %s_summary.json\n", out.c_str());
   return 0;
