@@ -1,4 +1,4 @@
-// One forward/backward run of a single conv-family layer, written once against the device D: the host
+// One forward/backward run of a single layer (conv family, attention, transformer block), written once against the device D: the host
 // tests instantiate it for Cpu, layer_shims.cu for Cuda. Both twins build the layer from the same seed
 // (layers draw their initial weights on the host for every device), may overwrite every parameter with
 // the same seeded random values (so BatchNorm's gamma/beta/running statistics are not trivial), run
@@ -23,6 +23,8 @@
 #include "netgrow/layers/global_avg_pool.hpp"
 #include "netgrow/layers/layer_norm.hpp"
 #include "netgrow/layers/max_pool2d.hpp"
+#include "netgrow/layers/multi_head_attention.hpp"
+#include "netgrow/blocks/transformer_block.hpp"
 
 namespace netgrow::test {
 
@@ -99,6 +101,10 @@ LayerRun run_layer_on_cuda(const MaxPool2d& kind, std::uint64_t seed, const Tens
 LayerRun run_layer_on_cuda(const AvgPool2d& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
 LayerRun run_layer_on_cuda(const GlobalAvgPool& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
+LayerRun run_layer_on_cuda(const MultiHeadAttention& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
+LayerRun run_layer_on_cuda(const TransformerBlock& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
 
 }  // namespace netgrow::test

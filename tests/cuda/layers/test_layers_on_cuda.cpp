@@ -1,6 +1,7 @@
 // The conv-family layers on Cuda against the same layers on Cpu (built from the same seed, same
 // inputs), through the op facade: Conv2d, DepthwiseConv2d, BatchNorm (training and evaluation mode,
-// running statistics), LayerNorm, MaxPool2d, AvgPool2d, GlobalAvgPool, forward and backward, at odd
+// running statistics), LayerNorm, MultiHeadAttention, TransformerBlock, MaxPool2d, AvgPool2d, GlobalAvgPool,
+// forward and backward, at odd
 // sizes and at widths right after a growth step; and a small CNN trained a few SGD steps on both devices.
 // Float only; tolerances (compare.hpp): `network` (2e-4 of the output scale) for layers whose CUDA path
 // sums in another order (GEMMs, batch reductions), `elementwise` or exact where the order is the same.
@@ -125,6 +126,33 @@ TEST_CASE("LayerNorm on Cuda matches LayerNorm on Cpu at odd sizes (N 5 with D 3
         options.parameter_seed = seed;  // gamma about 1, beta about 0, both random
         check_layer(LayerNorm{.features = x[1], .eps = 1e-5}, x, seed++, options, Tol::reduction);
       }
+}
+
+TEST_CASE("MultiHeadAttention on Cuda matches it on Cpu: causal or not, odd T, h dh != d, one token, one head") {
+  std::uint64_t seed = 380;
+  for (const bool causal : {false, true})
+    for (auto [n, t, d, h, dh] : std::initializer_list<std::tuple<Index, Index, Index, Index, Index>>{
+             {2, 7, 5, 2, 3}, {3, 1, 4, 1, 4}, {1, 130, 16, 4, 8}, {2, 33, 6, 3, 5}})
+      for (bool accumulate : {false, true}) {
+        INFO("N ", n, " T ", t, " d ", d, " h ", h, " dh ", dh, ", causal ", causal, ", accumulate ", accumulate);
+        LayerRunOptions options;
+        options.accumulate = accumulate;
+        options.parameter_seed = seed;
+        check_layer(MultiHeadAttention{.dim = d, .heads = h, .head_dim = dh, .causal = causal}, Shape{n, t, d}, seed++,
+                    options, Tol::network);
+      }
+}
+
+TEST_CASE("TransformerBlock on Cuda matches it on Cpu (LayerNorms, attention, GELU MLP, residuals)") {
+  std::uint64_t seed = 390;
+  for (const bool causal : {false, true})
+    for (const Shape& x : {Shape{2, 9, 12}, Shape{3, 5, 7}}) {
+      INFO("x ", x, ", causal ", causal);
+      LayerRunOptions options;
+      options.steps = 2;
+      check_layer(TransformerBlock{.dim = x[2], .heads = 2, .head_dim = 5, .mlp = 2 * x[2] + 1, .causal = causal}, x,
+                  seed++, options, Tol::network);
+    }
 }
 
 TEST_CASE("pooling layers on Cuda match them on Cpu (max-pool ties exactly)") {

@@ -6,6 +6,7 @@
 /// nvcc only (launches kernels).
 #pragma once
 
+#include "netgrow/backend/cuda/attention.hpp"
 #include "netgrow/backend/cuda/batch_norm.hpp"
 #include "netgrow/backend/cuda/blas.hpp"
 #include "netgrow/backend/cuda/context.hpp"
