@@ -5,8 +5,8 @@
 /// Ids arrive in the network's scalar type (a Sequential's input is one tensor type): whole numbers in
 /// [0, vocabulary), exact in float up to 2^24. A non-integer or out-of-range id throws ArgumentError
 /// naming it, before anything is written. The gradient of W is accumulated by index (rows of repeated
-/// ids add up); the ids get no gradient (grad_in, when asked for, is zero). Cpu networks (the gather
-/// and scatter are plain loops).
+/// ids add up); the ids get no gradient (grad_in, when asked for, is zero). The lookup and its
+/// gradient are ops/embedding.hpp (Cpu and Cuda back ends); model-width growth needs a Cpu layer.
 #pragma once
 
 #include <algorithm>
@@ -15,7 +15,9 @@
 #include <string>
 #include <tuple>
 
+#include "netgrow/layers/parameter_growth.hpp"
 #include "netgrow/layers/stream_expansion.hpp"
+#include "netgrow/ops/embedding.hpp"
 #include "netgrow/core/fields.hpp"
 #include "netgrow/core/init.hpp"
 #include "netgrow/layers/layer.hpp"
@@ -46,8 +48,6 @@ struct Embedding {
 /// The Embedding layer for scalar S on device D: (N, T) ids -> (N, T, d) rows of W (see the file comment).
 template <class S, class D>
 class EmbeddingLayer {
-  static_assert(std::same_as<D, Cpu>, "netgrow::Embedding runs on Cpu networks so far");
-
  public:
   /// Layer concept types (layers/layer.hpp): scalar, device and kind.
   ///@{
@@ -62,7 +62,7 @@ class EmbeddingLayer {
             kind.vocabulary, " and ", kind.dim);
     require(kind.init_std >= 0, "Embedding: init_std must be non-negative, got ", kind.init_std);
     weight_ = Parameter<S, D>(Shape{kind.vocabulary, kind.dim});
-    fill_normal(weight_.value.view(), 0.0, kind.init_std, rng);
+    draw_on_host(weight_, empty_, [&](TensorView<S, Cpu> w, TensorView<S, Cpu>) { fill_normal(w, 0.0, kind.init_std, rng); });
   }
 
   Index vocabulary() const { return weight_.value.dim(0); }  ///< number of ids
@@ -79,26 +79,18 @@ class EmbeddingLayer {
     return Shape{in[0], in[1], dim()};
   }
 
-  /// y[n, t] = W[ids[n, t]]; ArgumentError for an id that is not a whole number in [0, vocabulary).
+  /// y[n, t] = W[ids[n, t]]; ArgumentError for an id that is not a whole number in [0, vocabulary)
+  /// (ops/embedding.hpp; y untouched).
   void forward(ConstView<S, D> ids, TensorView<S, D> y, Mode) {
-    check_ids(ids);
-    const Index d = dim();
-    for (Index i = 0; i < ids.numel(); ++i) {
-      const S* row = weight_.value.data() + static_cast<Index>(ids[i]) * d;
-      std::copy_n(row, d, y.data() + i * d);
-    }
+    (void)output_shape(ids.shape());
+    ops::embedding_forward<S>(ids, weight_.value.cview(), y.reshape(Shape{ids.numel(), dim()}));
   }
 
-  /// dW[id] (+)= the sum of dy over the positions holding id; grad_in (ids) is zero when asked for.
+  /// dW[id] (+)= the sum of dy over the positions holding id (in position order); grad_in (ids) is zero
+  /// when asked for.
   void backward(ConstView<S, D> ids, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> grad_in, bool accumulate) {
-    const Index d = dim();
-    if (!accumulate) weight_.grad.fill_zero();
-    for (Index i = 0; i < ids.numel(); ++i) {
-      S* row = weight_.grad.data() + static_cast<Index>(ids[i]) * d;
-      const S* g = dy.data() + i * d;
-      for (Index c = 0; c < d; ++c) row[c] += g[c];
-    }
-    if (!grad_in.empty()) std::fill_n(grad_in.data(), grad_in.numel(), S(0));
+    ops::embedding_backward<S>(ids, dy.reshape(Shape{ids.numel(), dim()}), weight_.grad.view(), accumulate);
+    if (!grad_in.empty()) ops::fill<S>(grad_in, S(0));
   }
 
   /// A table lookup has no products: 0 FLOPs.
@@ -106,7 +98,9 @@ class EmbeddingLayer {
 
   /// Model-width growth (layers/stream_expansion.hpp): the table writes the stream, so its new columns
   /// are copies of their sources or the mean column; gradient and Adam moments grow with zeros.
-  void grow_stream(const StreamExpansion<S>& e) {
+  void grow_stream(const StreamExpansion<S>& e)
+    requires std::same_as<D, Cpu>
+  {
     const Tensor<S, Cpu> columns = e.written_columns(weight_.value.cview());
     grow::append_to_parameter(weight_, 1, columns.cview());
   }
@@ -124,16 +118,8 @@ class EmbeddingLayer {
     return "Embedding(" + std::to_string(vocabulary()) + " -> " + std::to_string(dim()) + ")";
   }
 
- private:
-  void check_ids(ConstView<S, D> ids) const {
-    for (Index i = 0; i < ids.numel(); ++i) {
-      const S id = ids[i];
-      require(id >= S(0) && id < static_cast<S>(vocabulary()) && std::floor(id) == id, describe(), ": token id ",
-              static_cast<double>(id), " at position ", i, " is not a whole number in [0, ", vocabulary(), ")");
-    }
-  }
-
   Parameter<S, D> weight_;
+  Parameter<S, D> empty_;  // draw_on_host's unused second tensor
   double init_std_;
 };
 

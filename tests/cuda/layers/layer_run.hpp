@@ -22,7 +22,10 @@
 #include "netgrow/layers/depthwise_conv2d.hpp"
 #include "netgrow/layers/global_avg_pool.hpp"
 #include "netgrow/layers/layer_norm.hpp"
+#include "netgrow/layers/embedding.hpp"
 #include "netgrow/layers/max_pool2d.hpp"
+#include "netgrow/layers/positional_embedding.hpp"
+#include "netgrow/layers/sequence_pool.hpp"
 #include "netgrow/layers/multi_head_attention.hpp"
 #include "netgrow/blocks/transformer_block.hpp"
 
@@ -103,6 +106,12 @@ LayerRun run_layer_on_cuda(const AvgPool2d& kind, std::uint64_t seed, const Tens
 LayerRun run_layer_on_cuda(const GlobalAvgPool& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
 LayerRun run_layer_on_cuda(const MultiHeadAttention& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
+LayerRun run_layer_on_cuda(const Embedding& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
+LayerRun run_layer_on_cuda(const PositionalEmbedding& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
+LayerRun run_layer_on_cuda(const SequencePool& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
 LayerRun run_layer_on_cuda(const TransformerBlock& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options);

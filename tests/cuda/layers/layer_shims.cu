@@ -40,6 +40,18 @@ LayerRun run_layer_on_cuda(const MultiHeadAttention& kind, std::uint64_t seed, c
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
   return run_layer<MultiHeadAttention, Cuda>(kind, seed, x, dy, options);
 }
+LayerRun run_layer_on_cuda(const Embedding& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
+  return run_layer<Embedding, Cuda>(kind, seed, x, dy, options);
+}
+LayerRun run_layer_on_cuda(const PositionalEmbedding& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
+  return run_layer<PositionalEmbedding, Cuda>(kind, seed, x, dy, options);
+}
+LayerRun run_layer_on_cuda(const SequencePool& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
+  return run_layer<SequencePool, Cuda>(kind, seed, x, dy, options);
+}
 LayerRun run_layer_on_cuda(const TransformerBlock& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
   return run_layer<TransformerBlock, Cuda>(kind, seed, x, dy, options);

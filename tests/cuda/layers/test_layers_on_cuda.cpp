@@ -143,6 +143,22 @@ TEST_CASE("MultiHeadAttention on Cuda matches it on Cpu: causal or not, odd T, h
       }
 }
 
+TEST_CASE("Embedding, PositionalEmbedding and SequencePool on Cuda match them on Cpu (repeated ids sum their "
+          "gradients; a sequence shorter than the context; class-token and mean pooling)") {
+  std::uint64_t seed = 370;
+  for (bool accumulate : {false, true}) {
+    INFO("accumulate ", accumulate);
+    LayerRunOptions options;
+    options.accumulate = accumulate;
+    options.parameter_seed = seed;
+    // ids 0, 1, 2 (small integers): every id repeats across the (3, 5) batch
+    check_layer(Embedding{.vocabulary = 11, .dim = 7}, Shape{3, 5}, seed++, options, Tol::elementwise, true);
+    check_layer(PositionalEmbedding{.context = 9, .dim = 6}, Shape{2, 7, 6}, seed++, options, Tol::reduction);
+    check_layer(SequencePool{.pooling = SequencePooling::first}, Shape{3, 5, 4}, seed++, options, Tol::elementwise);
+    check_layer(SequencePool{.pooling = SequencePooling::mean}, Shape{3, 5, 4}, seed++, options, Tol::reduction);
+  }
+}
+
 TEST_CASE("TransformerBlock on Cuda matches it on Cpu (LayerNorms, attention, GELU MLP, residuals)") {
   std::uint64_t seed = 390;
   for (const bool causal : {false, true})

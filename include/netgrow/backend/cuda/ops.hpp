@@ -13,6 +13,7 @@
 #include "netgrow/backend/cuda/conv2d.hpp"
 #include "netgrow/backend/cuda/depthwise.hpp"
 #include "netgrow/backend/cuda/elementwise.hpp"
+#include "netgrow/backend/cuda/embedding.hpp"
 #include "netgrow/backend/cuda/layer_norm.hpp"
 #include "netgrow/backend/cuda/layout.hpp"
 #include "netgrow/backend/cuda/loss.hpp"
