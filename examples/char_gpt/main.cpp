@@ -71,12 +71,6 @@ struct Settings {
   double lr = 2e-3;
 };
 
-std::string sizes_of(Model& m) {
-  auto& b = m.blocks().block(0);
-  return "d" + std::to_string(m.dim()) + " L" + std::to_string(m.depth()) + " h" + std::to_string(b.attention().heads()) +
-         " mlp" + std::to_string(b.mlp_width()) + " T" + std::to_string(m.context());
-}
-
 // Mean validation bits per character over fixed windows of `context` characters.
 double validation_bits(Model& model, const CharCorpus& validation, Index windows, Index context) {
   Tensor<float> x(Shape{windows, context});
@@ -142,7 +136,7 @@ examples::ComparisonRun train(const CharCorpus& train_text, const CharCorpus& va
         const CosineLr rest{.base = s.lr, .total_steps = s.steps - step};
         adam.set_schedule([rest, step](std::int64_t t) { return rest(t - step); });
       }
-      progress.message(progress_options.label + ": step " + std::to_string(step) + ", grew to " + sizes_of(model));
+      progress.message(progress_options.label + ": step " + std::to_string(step) + ", grew to " + examples::transformer_sizes(model));
     }
     const auto t0 = std::chrono::steady_clock::now();
     sample_windows(train_text, s.batch, model.context(), data_rng, x, y);
@@ -162,9 +156,9 @@ examples::ComparisonRun train(const CharCorpus& train_text, const CharCorpus& va
     if ((step + 1) % s.eval_every == 0 || step + 1 == s.steps) {
       const double bits = validation_bits(model, validation, s.eval_windows, model.context());
       run.curve.push_back({step + 1, loss_avg / std::log(2.0), bits, run.flops, seconds, net.parameter_count(),
-                           sizes_of(model)});
+                           examples::transformer_sizes(model)});
     }
-    progress.update(step + 1, {.loss = loss_avg / std::log(2.0), .parameters = net.parameter_count(), .width = sizes_of(model)});
+    progress.update(step + 1, {.loss = loss_avg / std::log(2.0), .parameters = net.parameter_count(), .width = examples::transformer_sizes(model)});
   }
   progress.finish();
   run.seconds = seconds;
@@ -245,7 +239,7 @@ int main(int argc, char** argv) try {
     Model small(s.small, unused), big(s.big, unused);
     std::printf("small %s (%td parameters) -> big %s (%td parameters), %lld steps of %td windows, growth at step %lld, "
                 "Adam lr %g (warm-up %lld, cosine), %d seed(s)\n\n",
-                sizes_of(small).c_str(), small.net().parameter_count(), sizes_of(big).c_str(), big.net().parameter_count(),
+                examples::transformer_sizes(small).c_str(), small.net().parameter_count(), examples::transformer_sizes(big).c_str(), big.net().parameter_count(),
                 static_cast<long long>(s.steps), s.batch, static_cast<long long>(s.grow_at), s.lr,
                 static_cast<long long>(s.warmup), seeds);
   }

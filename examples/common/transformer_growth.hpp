@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <string>
 
 #include "netgrow/grow/depth.hpp"
 #include "netgrow/grow/lemon.hpp"
@@ -29,6 +30,16 @@ struct TransformerTarget {
   netgrow::Index context = 0;     ///< > 0: the positional table too (models with grow_context)
   std::int64_t fade_steps = 100;  ///< MSG's ramp
 };
+
+/// "d128 L4 h4 mlp512" (block 0's heads and MLP width), with " T128" for a model whose context grows.
+template <class Model>
+std::string transformer_sizes(Model& m) {
+  auto& b = m.blocks().block(0);
+  std::string s = "d" + std::to_string(m.dim()) + " L" + std::to_string(m.depth()) + " h" +
+                  std::to_string(b.attention().heads()) + " mlp" + std::to_string(b.mlp_width());
+  if constexpr (requires(netgrow::Rng& rng) { m.grow_context(1, rng); }) s += " T" + std::to_string(m.context());
+  return s;
+}
 
 template <class Model>
 using TransformerRecipe =

@@ -56,12 +56,6 @@ struct Settings {
   double lr = 1e-3;
 };
 
-std::string sizes_of(Model& m) {
-  auto& b = m.blocks().block(0);
-  return "d" + std::to_string(m.dim()) + " L" + std::to_string(m.depth()) + " h" +
-         std::to_string(b.attention().heads()) + " mlp" + std::to_string(b.mlp_width());
-}
-
 // Accuracy of the first `count` images of `data` (eval mode).
 double accuracy(Model& model, const LabeledImages& data, Index count) {
   Tensor<float> x;
@@ -118,7 +112,7 @@ examples::ComparisonRun train(const FashionMnist& data, const Settings& s, const
         const CosineLr rest{.base = s.lr, .total_steps = s.steps - step};
         adam.set_schedule([rest, step](std::int64_t t) { return rest(t - step); });
       }
-      progress.message(po.label + ": step " + std::to_string(step) + ", grew to " + sizes_of(model));
+      progress.message(po.label + ": step " + std::to_string(step) + ", grew to " + examples::transformer_sizes(model));
     }
     const auto t0 = std::chrono::steady_clock::now();
     const auto idx = sampler.next();
@@ -139,8 +133,8 @@ examples::ComparisonRun train(const FashionMnist& data, const Settings& s, const
     loss_avg = step == 0 ? loss : 0.98 * loss_avg + 0.02 * loss;
     if ((step + 1) % s.eval_every == 0 || step + 1 == s.steps)
       run.curve.push_back({step + 1, loss_avg, accuracy(model, data.test, s.eval_images), run.flops, seconds,
-                           net.parameter_count(), sizes_of(model)});
-    progress.update(step + 1, {.loss = loss_avg, .parameters = net.parameter_count(), .width = sizes_of(model)});
+                           net.parameter_count(), examples::transformer_sizes(model)});
+    progress.update(step + 1, {.loss = loss_avg, .parameters = net.parameter_count(), .width = examples::transformer_sizes(model)});
   }
   progress.finish();
   run.seconds = seconds;
@@ -213,8 +207,8 @@ int main(int argc, char** argv) try {
     std::printf("netgrow ViT on Fashion-MNIST: %td training / %td test images, 7x7 patches (16 tokens + class token)\n"
                 "small %s (%td parameters) -> big %s (%td parameters), %lld steps of %td images, growth at step "
                 "%lld, Adam lr %g (warm-up %lld, cosine), %d seed(s)\n\n",
-                data.train.size(), data.test.size(), sizes_of(small).c_str(), small.net().parameter_count(),
-                sizes_of(big).c_str(), big.net().parameter_count(), static_cast<long long>(s.steps), s.batch,
+                data.train.size(), data.test.size(), examples::transformer_sizes(small).c_str(), small.net().parameter_count(),
+                examples::transformer_sizes(big).c_str(), big.net().parameter_count(), static_cast<long long>(s.steps), s.batch,
                 static_cast<long long>(s.grow_at), s.lr, static_cast<long long>(s.warmup), seeds);
   }
   std::map<std::string, std::vector<examples::ComparisonRun>> runs;
