@@ -9,14 +9,17 @@
 ///   y[n, 0] = class_token                     (d), when class_token is on
 /// ~~~
 /// H and W must be multiples of p (ShapeError otherwise). Parameters "weight", "bias" and, with a class
-/// token, "class_token". Cpu networks (the patches are gathered by plain loops; the projection is a GEMM).
+/// token, "class_token". Any device: the patches are moved by ops/patches.hpp, the projection is a GEMM;
+/// model-width growth needs a Cpu layer.
 #pragma once
 
 #include <concepts>
 #include <string>
 #include <tuple>
 
+#include "netgrow/layers/parameter.hpp"
 #include "netgrow/layers/stream_expansion.hpp"
+#include "netgrow/ops/patches.hpp"
 #include "netgrow/core/fields.hpp"
 #include "netgrow/core/init.hpp"
 #include "netgrow/layers/layer.hpp"
@@ -51,8 +54,6 @@ struct PatchEmbedding {
 /// The PatchEmbedding layer for scalar S on device D (see the file comment).
 template <class S, class D>
 class PatchEmbeddingLayer {
-  static_assert(std::same_as<D, Cpu>, "netgrow::PatchEmbedding runs on Cpu networks so far");
-
  public:
   /// Layer concept types (layers/layer.hpp): scalar, device and kind.
   ///@{
@@ -70,7 +71,7 @@ class PatchEmbeddingLayer {
     weight_ = Parameter<S, D>(Shape{kind.dim, fan});
     bias_ = Parameter<S, D>(Shape{kind.dim});
     bias_.weight_decay = false;
-    init_weights(weight_.value.view(), init_, fan, kind.dim, rng);
+    draw_on_host(weight_, bias_, [&](TensorView<S, Cpu> w, TensorView<S, Cpu>) { init_weights(w, init_, fan, kind.dim, rng); });
     if (class_token_) {
       token_ = Parameter<S, D>(Shape{kind.dim});
       token_.weight_decay = false;
@@ -88,7 +89,9 @@ class PatchEmbeddingLayer {
 
   /// Model-width growth (layers/stream_expansion.hpp): the projection, its bias and the class token
   /// write the stream: their new rows are copies of their sources or the mean row.
-  void grow_stream(const StreamExpansion<S>& e) {
+  void grow_stream(const StreamExpansion<S>& e)
+    requires std::same_as<D, Cpu>
+  {
     require<ShapeError>(dim() == e.old_width, describe(), "::grow_stream: a stream of ", e.old_width, " features");
     const Tensor<S, Cpu> rows = e.written_rows(weight_.value.cview());
     const Tensor<S, Cpu> bias = e.written_rows(bias_.value.cview());
@@ -172,26 +175,9 @@ class PatchEmbeddingLayer {
 
  private:
   // patches (N P, C p p) from images (N, C, H, W), grid row-major, each patch (c, i, j).
-  void gather(ConstView<S, D> x, TensorView<S, D> patches) const {
-    walk(x.shape(), [&](Index image_offset, Index patch_offset) { patches[patch_offset] = x[image_offset]; });
-  }
+  void gather(ConstView<S, D> x, TensorView<S, D> patches) const { ops::patches_from_images<S>(x, patch_, patches); }
   // images (N, C, H, W) = the patches put back (the adjoint of gather: patches do not overlap).
-  void scatter(ConstView<S, D> patches, TensorView<S, D> x) const {
-    walk(x.shape(), [&](Index image_offset, Index patch_offset) { x[image_offset] = patches[patch_offset]; });
-  }
-  template <class F>
-  void walk(const Shape& s, F&& f) const {
-    const Index n = s[0], c = s[1], h = s[2], w = s[3], p = patch_, gh = h / p, gw = w / p, fan = c * p * p;
-    for (Index i = 0; i < n; ++i)
-      for (Index gy = 0; gy < gh; ++gy)
-        for (Index gx = 0; gx < gw; ++gx) {
-          const Index row = (i * gh + gy) * gw + gx;
-          for (Index ch = 0; ch < c; ++ch)
-            for (Index a = 0; a < p; ++a)
-              for (Index b = 0; b < p; ++b)
-                f(((i * c + ch) * h + gy * p + a) * w + gx * p + b, row * fan + (ch * p + a) * p + b);
-        }
-  }
+  void scatter(ConstView<S, D> patches, TensorView<S, D> x) const { ops::images_from_patches<S>(patches, patch_, x); }
 
   Parameter<S, D> weight_, bias_, token_;
   Index channels_, patch_;

@@ -24,6 +24,7 @@
 #include "netgrow/layers/layer_norm.hpp"
 #include "netgrow/layers/embedding.hpp"
 #include "netgrow/layers/max_pool2d.hpp"
+#include "netgrow/layers/patch_embedding.hpp"
 #include "netgrow/layers/positional_embedding.hpp"
 #include "netgrow/layers/sequence_pool.hpp"
 #include "netgrow/layers/multi_head_attention.hpp"
@@ -110,6 +111,8 @@ LayerRun run_layer_on_cuda(const MultiHeadAttention& kind, std::uint64_t seed, c
 LayerRun run_layer_on_cuda(const Embedding& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
 LayerRun run_layer_on_cuda(const PositionalEmbedding& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
+LayerRun run_layer_on_cuda(const PatchEmbedding& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
 LayerRun run_layer_on_cuda(const SequencePool& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options);

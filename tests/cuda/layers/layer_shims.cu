@@ -48,6 +48,10 @@ LayerRun run_layer_on_cuda(const PositionalEmbedding& kind, std::uint64_t seed, 
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
   return run_layer<PositionalEmbedding, Cuda>(kind, seed, x, dy, options);
 }
+LayerRun run_layer_on_cuda(const PatchEmbedding& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
+  return run_layer<PatchEmbedding, Cuda>(kind, seed, x, dy, options);
+}
 LayerRun run_layer_on_cuda(const SequencePool& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
   return run_layer<SequencePool, Cuda>(kind, seed, x, dy, options);

@@ -143,7 +143,7 @@ TEST_CASE("MultiHeadAttention on Cuda matches it on Cpu: causal or not, odd T, h
       }
 }
 
-TEST_CASE("Embedding, PositionalEmbedding and SequencePool on Cuda match them on Cpu (repeated ids sum their "
+TEST_CASE("Embedding, PositionalEmbedding, SequencePool and PatchEmbedding on Cuda match them on Cpu (repeated ids sum their "
           "gradients; a sequence shorter than the context; class-token and mean pooling)") {
   std::uint64_t seed = 370;
   for (bool accumulate : {false, true}) {
@@ -156,6 +156,12 @@ TEST_CASE("Embedding, PositionalEmbedding and SequencePool on Cuda match them on
     check_layer(PositionalEmbedding{.context = 9, .dim = 6}, Shape{2, 7, 6}, seed++, options, Tol::reduction);
     check_layer(SequencePool{.pooling = SequencePooling::first}, Shape{3, 5, 4}, seed++, options, Tol::elementwise);
     check_layer(SequencePool{.pooling = SequencePooling::mean}, Shape{3, 5, 4}, seed++, options, Tol::reduction);
+    for (const bool token : {false, true}) {  // 28 x 28 in 7 x 7 patches (the ViT's); 2 channels, 6 x 9 in 3 x 3
+      check_layer(PatchEmbedding{.channels = 1, .patch = 7, .dim = 5, .class_token = token}, Shape{3, 1, 28, 28}, seed++,
+                  options, Tol::network);
+      check_layer(PatchEmbedding{.channels = 2, .patch = 3, .dim = 4, .class_token = token}, Shape{2, 2, 6, 9}, seed++,
+                  options, Tol::network);
+    }
   }
 }
 

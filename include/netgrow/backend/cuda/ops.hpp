@@ -20,6 +20,7 @@
 #include "netgrow/backend/cuda/memory.hpp"
 #include "netgrow/backend/cuda/optim.hpp"
 #include "netgrow/backend/cuda/pair_data.hpp"
+#include "netgrow/backend/cuda/patches.hpp"
 #include "netgrow/backend/cuda/pool.hpp"
 #include "netgrow/backend/cuda/svd.hpp"
 #include "netgrow/backend/cuda/transfer.hpp"
