@@ -17,6 +17,7 @@
 
 #include "netgrow/core/error.hpp"
 #include "netgrow/train/csv.hpp"
+#include "netgrow/train/format.hpp"
 #include "netgrow/train/progress.hpp"
 #include "netgrow/train/run_summary.hpp"
 #include "plot.hpp"
@@ -77,10 +78,7 @@ inline netgrow::ProgressOptions progress_options(const Flags& flags, const std::
   netgrow::ProgressOptions po;
   po.label = label;
   po.samples_per_step = batch;
-  const std::string style = flags.str("progress");
-  po.style = style == "lines" ? netgrow::ProgressStyle::lines
-             : style == "off" ? netgrow::ProgressStyle::off
-                              : netgrow::ProgressStyle::automatic;
+  po.style = netgrow::parse_progress_style(flags.str("progress"));
   return po;
 }
 
@@ -94,12 +92,7 @@ inline double mean_finite(const std::vector<double>& v) {
 }
 
 /// v with `digits` decimals, "-" when not finite.
-inline std::string fixed(double v, int digits) {
-  if (!std::isfinite(v)) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
+inline std::string fixed(double v, int digits) { return std::isfinite(v) ? netgrow::format_fixed(v, digits) : "-"; }
 
 /// The fraction of `big_flops` at which `curve` first reaches `target` (NaN: never).
 inline double flops_to_reach(const std::vector<CurvePoint>& curve, double target, double big_flops, bool lower_is_better) {

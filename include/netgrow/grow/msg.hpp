@@ -77,10 +77,8 @@ template <class S>
 HeadReport grow_heads_masked(MultiHeadAttentionLayer<S, Cpu>& attention, Index k, const Msg& msg, Rng& rng) {
   require(msg.fade_steps >= 1, "grow_heads_masked: fade_steps must be >= 1, got ", msg.fade_steps);
   const Index old = attention.heads(), dh = attention.head_dim();
-  auto& w = attention.output().weight().value;  // (d, h dh)
-  double sum = 0;
-  for (Index i = 0; i < w.numel(); ++i) sum += static_cast<double>(w.data()[i]) * static_cast<double>(w.data()[i]);
-  const double rms = std::sqrt(sum / static_cast<double>(w.numel()));
+  const auto& w = attention.output().weight().value;  // (d, h dh)
+  const double rms = std::sqrt(ops::squared_norm<S>(w.cview()) / static_cast<double>(w.numel()));
   HeadReport report = grow_heads(attention, k, HeadsRandom{}, rng);
   if (k == 0) return report;
   auto& grown = attention.output().weight().value;

@@ -62,7 +62,8 @@ class EmbeddingLayer {
             kind.vocabulary, " and ", kind.dim);
     require(kind.init_std >= 0, "Embedding: init_std must be non-negative, got ", kind.init_std);
     weight_ = Parameter<S, D>(Shape{kind.vocabulary, kind.dim});
-    draw_on_host(weight_, empty_, [&](TensorView<S, Cpu> w, TensorView<S, Cpu>) { fill_normal(w, 0.0, kind.init_std, rng); });
+    Parameter<S, D> no_bias;
+    draw_on_host(weight_, no_bias, [&](TensorView<S, Cpu> w, TensorView<S, Cpu>) { fill_normal(w, 0.0, kind.init_std, rng); });
   }
 
   Index vocabulary() const { return weight_.value.dim(0); }  ///< number of ids
@@ -119,7 +120,6 @@ class EmbeddingLayer {
   }
 
   Parameter<S, D> weight_;
-  Parameter<S, D> empty_;  // draw_on_host's unused second tensor
   double init_std_;
 };
 

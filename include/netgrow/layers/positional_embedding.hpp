@@ -60,7 +60,8 @@ class PositionalEmbeddingLayer {
     require(kind.init_std >= 0, "PositionalEmbedding: init_std must be non-negative, got ", kind.init_std);
     table_ = Parameter<S, D>(Shape{kind.context, kind.dim});
     table_.weight_decay = false;
-    draw_on_host(table_, empty_, [&](TensorView<S, Cpu> p, TensorView<S, Cpu>) {
+    Parameter<S, D> no_bias;
+    draw_on_host(table_, no_bias, [&](TensorView<S, Cpu> p, TensorView<S, Cpu>) {
       fill_normal(p, 0.0, kind.init_std, rng);
     });
   }
@@ -138,7 +139,6 @@ class PositionalEmbeddingLayer {
 
  private:
   Parameter<S, D> table_;
-  Parameter<S, D> empty_;  // draw_on_host's bias slot: none
   double init_std_;
 };
 

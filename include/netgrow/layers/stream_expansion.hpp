@@ -37,6 +37,7 @@
 #include "netgrow/core/init.hpp"
 #include "netgrow/core/rng.hpp"
 #include "netgrow/core/tensor.hpp"
+#include "netgrow/ops/blas.hpp"
 #include "netgrow/layers/parameter_growth.hpp"  // average_source
 
 namespace netgrow {
@@ -130,9 +131,7 @@ struct StreamExpansion {
   // (rows, columns) entries N(0, rms^2), rms over `like`'s entries (masked growth).
   Tensor<S, Cpu> drawn(Index rows, Index columns, ConstView<S, Cpu> like) const {
     require(rng != nullptr, "stream expansion: masked growth draws its new weights and needs an Rng");
-    double sum = 0;
-    for (Index i = 0; i < like.numel(); ++i) sum += static_cast<double>(like.data()[i]) * static_cast<double>(like.data()[i]);
-    const double rms = like.numel() > 0 ? std::sqrt(sum / static_cast<double>(like.numel())) : 0.0;
+    const double rms = like.numel() > 0 ? std::sqrt(ops::squared_norm<S>(like) / static_cast<double>(like.numel())) : 0.0;
     Tensor<S, Cpu> out(Shape{rows, columns});
     for (Index i = 0; i < out.numel(); ++i) out.data()[i] = static_cast<S>(rng->normal() * rms);
     return out;
