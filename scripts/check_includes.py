@@ -4,7 +4,7 @@
 netgrow's headers sit on floors; a header may include headers of its own floor or below, never above:
 
     core  <-  backend, kernels  <-  ops  <-  layers  <-  network, optim  <-  blocks, data  <-  grow
-          <-  io, models  <-  train  <-  the umbrella headers netgrow.hpp and cuda.hpp
+          <-  io, models  <-  train, dist  <-  the umbrella headers netgrow.hpp and cuda.hpp
 
 kernels/ (the CUDA kernel families) include only core/ and each other. A module umbrella header
 (include/netgrow/<module>.hpp) sits on its module's floor. Two folders of one floor must not include
@@ -33,6 +33,7 @@ FLOORS = {
     "grow": 6,
     "io": 7,
     "models": 7,
+    "dist": 8,
     "train": 8,
     "netgrow": 9,  # netgrow.hpp and cuda.hpp: everything
     "cuda": 9,

@@ -153,6 +153,20 @@ class GrowthData {
   }
   GrowthData&& with_gradient_scale(double s) && { return std::move(with_gradient_scale(s)); }
   ///@}
+  /// Replaces M by `m` (fan_out, fan_in), keeping the batch if any: initializers that read M then use
+  /// `m` (data parallelism: the mean over the processes), those that read the batch use the batch;
+  /// chainable.
+  ///@{
+  GrowthData& with_matrix(Tensor<S, D> m) & {
+    require<ShapeError>(m.rank() == 2, "GrowthData::with_matrix: M must be a matrix, got ", m.shape());
+    if (has_batch())
+      require<ShapeError>(m.dim(0) == output_grads_.dim(1) && m.dim(1) == inputs_.dim(1), "GrowthData::with_matrix: M ",
+                          m.shape(), " does not fit the batch's (", output_grads_.dim(1), ", ", inputs_.dim(1), ")");
+    matrix_ = std::move(m);
+    return *this;
+  }
+  GrowthData&& with_matrix(Tensor<S, D> m) && { return std::move(with_matrix(std::move(m))); }
+  ///@}
   /// Sets the function recompute() runs (forward, loss and backward on the grow batch); chainable.
   ///@{
   GrowthData& with_recompute(std::function<void()> recompute) & {

@@ -41,6 +41,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -57,6 +59,20 @@ namespace netgrow::grow {
 /// reference (see the file comment).
 enum class BatchNormJacobian { train_mode, ignore };
 
+/// Replaces values by their mean over the processes of a data-parallel group (empty: a single process).
+/// Set from a communicator by dist::growth_options; grow/ knows no communicator.
+struct CrossProcessMean {
+  std::function<void(std::span<float>)> f32;   ///< in place, float values
+  std::function<void(std::span<double>)> f64;  ///< in place, double values
+  explicit operator bool() const { return f32 && f64; }  ///< set
+  /// Replaces x by its mean over the processes.
+  template <class S>
+  void operator()(std::span<S> x) const {
+    if constexpr (std::same_as<S, float>) f32(x);
+    else f64(x);
+  }
+};
+
 /// Options of the pair-data functions below.
 struct PairDataOptions {
   BatchNormJacobian batch_norm = BatchNormJacobian::train_mode;  ///< BatchNorm between the pair
@@ -66,6 +82,11 @@ struct PairDataOptions {
   /// they cost (N Y1) (fan_in + fan_out) values. Only for pairs whose in-between layers keep positions
   /// (activations, BatchNorm, identity depthwise convolutions).
   bool rows = false;
+  /// Data parallelism (dist/growth.hpp sets it): replaces a statistic by its mean over the processes that
+  /// train the same network. When set, data_from_last_backward forms this process's M, passes it here,
+  /// and returns the mean M (batch rows stay this process's), so every process grows the same neurons;
+  /// PairSite::measure passes its activations' Gram matrix too. Empty: one process.
+  CrossProcessMean mean_over_processes{};
 };
 
 namespace detail {
@@ -100,15 +121,12 @@ using RowMajor = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajo
 
 }  // namespace detail
 
-/// GrowthData for pair (P, C) from the network's last forward/backward (see the header comment).
-/// The result may view the network's stored tensors: use it before the next forward().
-///
-/// On a device network (Cuda) everything stays on the device: Dense -> ... -> Dense pairs as the batch
-/// (BatchNorm centring included), convolutional pairs through ops/pair_data.hpp (the same M;
-/// PairDataOptions::rows is Cpu-only).
+namespace detail {
+
+/// data_from_last_backward on this process's batch alone.
 template <std::size_t P, std::size_t C, class Net>
-GrowthData<typename Net::scalar_type, typename Net::device_type> data_from_last_backward(
-    Net& net, const PairDataOptions& options = {}) {
+GrowthData<typename Net::scalar_type, typename Net::device_type> local_data_from_last_backward(
+    Net& net, const PairDataOptions& options) {
   using S = typename Net::scalar_type;
   using D = typename Net::device_type;
   using Traits = PairTraits<Net, P, C>;
@@ -337,6 +355,34 @@ GrowthData<typename Net::scalar_type, typename Net::device_type> data_from_last_
       return GrowthData<S>::from_matrix(std::move(m)).with_gradient_scale(path.scale);
     }
   }
+}
+
+}  // namespace detail
+
+/// GrowthData for pair (P, C) from the network's last forward/backward (see the header comment).
+/// The result may view the network's stored tensors: use it before the next forward(). With
+/// options.mean_over_processes set (data parallelism), M is the mean of every process's M.
+///
+/// On a device network (Cuda) everything stays on the device: Dense -> ... -> Dense pairs as the batch
+/// (BatchNorm centring included), convolutional pairs through ops/pair_data.hpp (the same M;
+/// PairDataOptions::rows is Cpu-only); the mean over processes goes through the host.
+template <std::size_t P, std::size_t C, class Net>
+GrowthData<typename Net::scalar_type, typename Net::device_type> data_from_last_backward(
+    Net& net, const PairDataOptions& options = {}) {
+  using S = typename Net::scalar_type;
+  using D = typename Net::device_type;
+  GrowthData<S, D> data = detail::local_data_from_last_backward<P, C>(net, options);
+  if (!options.mean_over_processes) return data;
+  Tensor<S, D> m = data.matrix().clone();
+  if constexpr (std::same_as<D, Cpu>) {
+    options.mean_over_processes(std::span<S>(m.data(), static_cast<std::size_t>(m.numel())));
+  } else {
+    Tensor<S, Cpu> host(m.shape());
+    copy(m.cview(), host.view());  // backend/cuda/transfer.hpp, by argument lookup
+    options.mean_over_processes(std::span<S>(host.data(), static_cast<std::size_t>(host.numel())));
+    copy(host.cview(), m.view());
+  }
+  return std::move(data).with_matrix(std::move(m));
 }
 
 /// The GradMax reference code's matrix for a Conv -> ... -> Conv pair, for side-by-side comparison:

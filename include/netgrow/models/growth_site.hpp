@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -44,7 +45,8 @@ inline int neuron_axis(const Shape& s, Index w) {
 // Singular values of H / sqrt(n), descending, from the eigenvalues of the (width, width) Gram matrix:
 // H is the stored output of the last layer in [P, C) that keeps the producer's channel layout.
 template <std::size_t P, std::size_t C, class Net>
-std::vector<double> activation_singular_values(Net& net, Index w, const std::string& name) {
+std::vector<double> activation_singular_values(Net& net, Index w, const std::string& name,
+                                               const grow::CrossProcessMean& mean_over_processes = {}) {
   using S = typename Net::scalar_type;
   ConstView<S, Cpu> h;
   [&]<std::size_t... Is>(std::index_sequence<Is...>) {
@@ -63,7 +65,8 @@ std::vector<double> activation_singular_values(Net& net, Index w, const std::str
   // Double matrices of a type that depends on S, so the eigen solver is instantiated only where used.
   using Matrix = Eigen::Matrix<std::conditional_t<std::is_same_v<S, void>, S, double>, Eigen::Dynamic, Eigen::Dynamic>;
   const Matrix r = matrix(rows).template cast<double>();
-  const Matrix gram = r * r.transpose() / static_cast<double>(n);
+  Matrix gram = r * r.transpose() / static_cast<double>(n);
+  if (mean_over_processes) mean_over_processes(std::span<double>(gram.data(), static_cast<std::size_t>(gram.size())));
   const Eigen::SelfAdjointEigenSolver<Matrix> eig(gram, Eigen::EigenvaluesOnly);
   std::vector<double> sigma;
   for (Index i = w - 1; i >= 0; --i) sigma.push_back(std::sqrt(std::max(0.0, eig.eigenvalues()(i))));
@@ -145,7 +148,7 @@ struct PairSite {
         grow::detail::mean_of(ops::axis_norms<S>(producer.weight().grad.cview(), Producer::output_axis));
     const double mean_outgoing = grow::detail::mean_of(
         ops::axis_norms<S>(w_out.cview().reshape(grow::detail::consumer_blocks<Net, P, C>(*net, m.width)), 1));
-    m.activation_singular_values = detail::activation_singular_values<P, C>(*net, m.width, name);
+    m.activation_singular_values = detail::activation_singular_values<P, C>(*net, m.width, name, options.mean_over_processes);
     // GradMax's M from this batch (before any other forward).
     const grow::GrowthData<S> data = grow::data_from_last_backward<P, C>(*net, options);
     m.new_gradient_per_sigma = std::abs(grow::detail::slope_between<Net, P, C>(*net)) * data.gradient_scale() * mean_outgoing;
