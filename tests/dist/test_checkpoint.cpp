@@ -91,3 +91,58 @@ TEST_CASE("require_identical names the rank and the first parameter that differ"
   dist::broadcast_network(comm, net);  // rank 0's values everywhere again
   CHECK_NOTHROW(dist::require_identical(comm, net, "after broadcast_network"));
 }
+
+TEST_CASE("dist checkpoints: a run saved on N ranks resumes on 1 rank with the same global batches and result") {
+  auto& comm = world();
+  const auto dir = shared_dir();
+  const auto path = dir / "resume.safetensors";
+  Rng data_rng(21);
+  Tensor<float> x_all({48, 5});
+  Tensor<std::int32_t> y_all({48});
+  fill_normal(x_all.view(), 0.0, 1.0, data_rng);
+  for (Index i = 0; i < 48; ++i) y_all[i] = static_cast<std::int32_t>(data_rng.uniform_int(2));
+  Tensor<float> grad;
+
+  // Trains `steps` steps on comm's ranks (each on its share of the global batch of 12).
+  auto train = [&](auto& group, Net& net, Adam& adam, dist::DistributedSampler& sampler, int steps) {
+    dist::GradientAverager<float> averager;
+    Tensor<float> x;
+    Tensor<std::int32_t> y;
+    for (int s = 0; s < steps; ++s) {
+      const auto idx = sampler.next();
+      gather_rows(x_all.cview(), idx, x);
+      gather_rows(y_all.cview(), idx, y);
+      const auto logits = net.forward(x);
+      grad.resize(logits.shape());
+      SoftmaxCrossEntropy{}(logits, y, grad);
+      net.backward(grad);
+      averager.average(group, net);
+      adam.step(net);
+    }
+  };
+
+  Net net = seed_net();
+  Adam adam(1e-2);
+  dist::DistributedSampler sampler(48, 12, Rng(5), comm.rank(), comm.size());
+  train(comm, net, adam, sampler, 5);  // past an epoch boundary (4 global batches per epoch)
+  Rng grow_rng(2);
+  grow::grow_width<0, 2>(net, 2, grow::Random{}, grow_rng);
+  io::TrainingState state;
+  state.optimizer(adam).sampler("train", sampler.global()).rng("grow", grow_rng);
+  dist::save_checkpoint(comm, path, net, state);
+  train(comm, net, adam, sampler, 4);
+
+  // Every rank alone (a world of one): resume and train the same 4 global batches whole.
+  dist::MpiCommunicator self(MPI_COMM_SELF);
+  Net resumed = seed_net();
+  Adam adam2(1e-2);
+  dist::DistributedSampler sampler2(48, 12, Rng(99), 0, 1);
+  Rng rng2(0);
+  io::TrainingState state2;
+  state2.optimizer(adam2).sampler("train", sampler2.global()).rng("grow", rng2);
+  dist::load_checkpoint(self, path, resumed, state2);
+  train(self, resumed, adam2, sampler2, 4);
+  CHECK(test::max_parameter_difference(resumed, net) < 1e-6);
+  comm.barrier();
+  if (comm.rank() == 0) std::filesystem::remove_all(dir);
+}

@@ -290,3 +290,44 @@ TEST_CASE("data parallel transformer: N ranks equal one process over steps, LEMO
   CHECK_NOTHROW(dist::require_identical(comm, dp, "transformer after LEMON and depth growth"));
   CHECK(averager.rebuilds() == 2);
 }
+
+TEST_CASE("synchronised BatchNorm: N ranks equal one process on the concatenated batch, running statistics too") {
+  auto& comm = world();
+  const Batch global = global_batch(Shape{12, 1, 8, 8}, 3, 6), share = my_share(global);
+  const models::SmallCnnConfig config{.image = 8, .c1 = 4, .c2 = 6, .fc = 8, .classes = 3};
+  Rng a(10), b(10);
+  models::SmallCnn<double, Cpu, true> dp_model(config, a), single_model(config, b);
+  auto& dp = dp_model.net();
+  auto& single = single_model.net();
+  Adam dp_adam(1e-2), single_adam(1e-2);
+  dist::GradientAverager<double> averager;
+  for (int s = 0; s < 4; ++s) {
+    {
+      dist::SyncBatchNorm sync(comm);
+      forward_backward(dp, share);
+    }
+    averager.average(comm, dp);
+    dp_adam.step(dp);
+    forward_backward(single, global);
+    single_adam.step(single);
+  }
+  CHECK(dp.layer<1>().synchronised());
+  CHECK(max_parameter_difference(dp, single) < 1e-7);
+  double running = 0;  // running means and variances: the global batch's on every rank
+  std::vector<const Tensor<double>*> rd, rs;
+  dp.visit_parameters([&](const std::string&, auto& p) { if (!p.trainable) rd.push_back(&p.value); });
+  single.visit_parameters([&](const std::string&, auto& p) { if (!p.trainable) rs.push_back(&p.value); });
+  REQUIRE(rd.size() == 4);
+  for (std::size_t i = 0; i < rd.size(); ++i)
+    for (Index j = 0; j < rd[i]->numel(); ++j) running = std::max(running, std::abs((*rd[i])[j] - (*rs[i])[j]));
+  CHECK(running < 1e-10);
+  CHECK_NOTHROW(dist::require_identical(comm, dp, "synchronised BatchNorm"));
+
+  // A synchronised forward needs a synchronised backward.
+  {
+    dist::SyncBatchNorm sync(comm);
+    dp.forward(share.x);
+  }
+  Tensor<double> g(Shape{share.x.dim(0), 3});
+  CHECK_THROWS_AS(dp.backward(g), StateError);
+}
