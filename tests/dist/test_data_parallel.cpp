@@ -289,6 +289,25 @@ TEST_CASE("data parallel transformer: N ranks equal one process over steps, LEMO
   CHECK(max_parameter_difference(dp, single) < 1e-7);
   CHECK_NOTHROW(dist::require_identical(comm, dp, "transformer after LEMON and depth growth"));
   CHECK(averager.rebuilds() == 2);
+
+  // HeadsGradMax: each new head's M averaged over the ranks is the global batch's M.
+  fb(dp, x_share, y_share);
+  averager.average(comm, dp);
+  auto& dp_block = dp_model.blocks().block(0);
+  const auto dp_report = grow::grow_heads(dp_block.attention(), 1,
+                                          grow::HeadsGradMax{.mean_over_processes = dist::process_mean(comm)}, dp_rng,
+                                          grow::head_data_from_last_backward(dp_block));
+  fb(single, x, y);
+  auto& single_block = single_model.blocks().block(0);
+  const auto single_report = grow::grow_heads(single_block.attention(), 1, grow::HeadsGradMax{}, single_rng,
+                                              grow::head_data_from_last_backward(single_block));
+  REQUIRE(dp_report.singular_values.size() == single_report.singular_values.size());
+  for (std::size_t i = 0; i < dp_report.singular_values.size(); ++i)
+    CHECK(dp_report.singular_values[i] == doctest::Approx(single_report.singular_values[i]).epsilon(1e-9));
+  CHECK(max_parameter_difference(dp, single) < 1e-6);
+  steps(2);
+  CHECK(max_parameter_difference(dp, single) < 1e-6);
+  CHECK_NOTHROW(dist::require_identical(comm, dp, "transformer after HeadsGradMax"));
 }
 
 TEST_CASE("synchronised BatchNorm: N ranks equal one process on the concatenated batch, running statistics too") {

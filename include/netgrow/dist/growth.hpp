@@ -17,6 +17,8 @@
 ///                                          and GradMaxTrigger's singular values are the same everywhere
 ///   GradMaxTrigger's reference             the existing neurons' gradients: the refresh averages them
 ///   EffectiveRankTrigger (NORTH)           the activations' Gram matrix, averaged over the ranks
+///   HeadsGradMax                           each new head's M averaged: HeadsGradMax{.mean_over_processes =
+///                                          process_mean(comm)}; HeadsRandom and HeadsCopy draw alike
 ///   Random, Split, Lemon, VarianceTransfer, MSG, G_stack, depth growth
 ///                                          no data: draws from a generator seeded the same on every rank
 ///                                          (keep it apart from the rank's data sampling)
@@ -30,22 +32,32 @@
 #include <span>
 
 #include "netgrow/dist/communicator.hpp"
+#include "netgrow/grow/initializer.hpp"
 #include "netgrow/grow/pair_data.hpp"
 
 namespace netgrow::dist {
 
-/// `base` with mean_over_processes set to the mean over comm's ranks. The options refer to `comm`, which
-/// must outlive them.
+/// The mean over comm's ranks as a grow::CrossProcessMean (for HeadsGradMax's mean_over_processes and
+/// PairDataOptions). It refers to `comm`, which must outlive it.
 template <Communicator Comm>
-grow::PairDataOptions growth_options(Comm& comm, grow::PairDataOptions base = {}) {
+grow::CrossProcessMean process_mean(Comm& comm) {
   auto mean = [&comm]<class S>(std::span<S> x) {
     if (comm.size() == 1) return;
     comm.all_reduce_sum(x);
     const S inv = S(1) / static_cast<S>(comm.size());
     for (S& v : x) v *= inv;
   };
-  base.mean_over_processes.f32 = [mean](std::span<float> x) { mean(x); };
-  base.mean_over_processes.f64 = [mean](std::span<double> x) { mean(x); };
+  grow::CrossProcessMean m;
+  m.f32 = [mean](std::span<float> x) { mean(x); };
+  m.f64 = [mean](std::span<double> x) { mean(x); };
+  return m;
+}
+
+/// `base` with mean_over_processes set to the mean over comm's ranks (process_mean). The options refer to
+/// `comm`, which must outlive them.
+template <Communicator Comm>
+grow::PairDataOptions growth_options(Comm& comm, grow::PairDataOptions base = {}) {
+  base.mean_over_processes = process_mean(comm);
   return base;
 }
 

@@ -41,6 +41,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <vector>
 
 #include "netgrow/blocks/transformer_block.hpp"
@@ -84,6 +85,9 @@ struct HeadsGradMax {
   static constexpr bool needs_data = true;  ///< reads the grow batch (HeadData)
   double scale = 1.0;                       ///< row norms as HeadsRandom (values: c / sqrt(dh) per row)
   ops::SvdOptions svd{};                    ///< how the top-dh SVD of M is computed
+  /// Data parallelism: each new head's M replaced by its mean over the processes before the SVD
+  /// (dist::process_mean(comm)), so every process grows the same heads. Empty: one process.
+  CrossProcessMean mean_over_processes{};
 };
 
 /// Head duplication with split output columns (LEMON, HyperCloning; see the file comment). Cpu only.
@@ -250,6 +254,7 @@ HeadReport grow_heads(MultiHeadAttentionLayer<S, D>& attention, Index k, const I
         Tensor<S, Cpu> mt(Shape{d, d});
         ops::gemm<S>(ops::Trans::yes, ops::Trans::no, S(1), abar[static_cast<std::size_t>(j)].cview().reshape(Shape{n * t, d}),
                      data.output_grad.reshape(Shape{n * t, d}), S(0), mt.view());
+        if (init.mean_over_processes) init.mean_over_processes(std::span<S>(mt.data(), static_cast<std::size_t>(mt.numel())));
         GradMaxDirections<S, Cpu> dirs = gradmax_directions(GrowthData<S, Cpu>::from_matrix(std::move(mt)), dh, init.svd, rng);
         set_row_norms(dirs.rows, row_norm);
         matrix(heads.value).middleRows(j * dh, dh) = matrix(dirs.rows);

@@ -35,6 +35,7 @@
 
 #include <cmath>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,20 @@ struct PairView {
   Index width() const { return incoming.dim(0); }   ///< existing neurons
   Index fan_in() const { return incoming.dim(1); }  ///< values per incoming vector
   Index fan_out() const { return fan_out_size; }    ///< values per outgoing vector
+};
+
+/// Replaces values by their mean over the processes of a data-parallel group (empty: a single process).
+/// Set from a communicator by dist::growth_options; grow/ knows no communicator.
+struct CrossProcessMean {
+  std::function<void(std::span<float>)> f32;   ///< in place, float values
+  std::function<void(std::span<double>)> f64;  ///< in place, double values
+  explicit operator bool() const { return f32 && f64; }  ///< set
+  /// Replaces x by its mean over the processes.
+  template <class S>
+  void operator()(std::span<S> x) const {
+    if constexpr (std::same_as<S, float>) f32(x);
+    else f64(x);
+  }
 };
 
 /// The data a data-driven initializer uses, all optional:

@@ -59,20 +59,6 @@ namespace netgrow::grow {
 /// reference (see the file comment).
 enum class BatchNormJacobian { train_mode, ignore };
 
-/// Replaces values by their mean over the processes of a data-parallel group (empty: a single process).
-/// Set from a communicator by dist::growth_options; grow/ knows no communicator.
-struct CrossProcessMean {
-  std::function<void(std::span<float>)> f32;   ///< in place, float values
-  std::function<void(std::span<double>)> f64;  ///< in place, double values
-  explicit operator bool() const { return f32 && f64; }  ///< set
-  /// Replaces x by its mean over the processes.
-  template <class S>
-  void operator()(std::span<S> x) const {
-    if constexpr (std::same_as<S, float>) f32(x);
-    else f64(x);
-  }
-};
-
 /// Options of the pair-data functions below.
 struct PairDataOptions {
   BatchNormJacobian batch_norm = BatchNormJacobian::train_mode;  ///< BatchNorm between the pair
