@@ -350,3 +350,56 @@ TEST_CASE("synchronised BatchNorm: N ranks equal one process on the concatenated
   Tensor<double> g(Shape{share.x.dim(0), 3});
   CHECK_THROWS_AS(dp.backward(g), StateError);
 }
+
+TEST_CASE_TEMPLATE("every width initializer grows the same network on every rank", Init, grow::Random, grow::Split,
+                   grow::Lemon, grow::VarianceTransfer, grow::GradMax, grow::GradMaxOpt, grow::RandomOutgoingZero) {
+  auto& comm = world();
+  const Batch global = global_batch(Shape{24, 12}, 4, 12), share = my_share(global);
+  MlpNet dp = mlp(3), unused = mlp(3);
+  Pair<MlpNet> p{dp, unused, Adam(1e-2), Adam(1e-2), {}};
+  p.steps(2, global, share);
+  Rng grow_rng(17);  // seeded alike on every rank
+  p.refresh_dp(share);
+  auto data = grow::data_from_last_backward<2, 4>(dp, dist::growth_options(comm));
+  grow::grow_width<2, 4>(dp, 3, Init{}, grow_rng, data);
+  CHECK_NOTHROW(dist::require_identical(comm, dp, "after growth"));
+  p.steps(2, global, share);
+  CHECK_NOTHROW(dist::require_identical(comm, dp, "after growth and training"));
+}
+
+TEST_CASE("FireflyOpt grows the same network on every rank when its refresh averages the gradients") {
+  // FireflyOpt trains the new neurons for a few steps through recompute(): with the data-parallel refresh
+  // (local forward and backward, then the gradient average) every rank takes the same steps.
+  auto& comm = world();
+  const Batch global = global_batch(Shape{24, 12}, 4, 13), share = my_share(global);
+  MlpNet dp = mlp(4), single = mlp(4);
+  Pair<MlpNet> p{dp, single, Adam(1e-2), Adam(1e-2), {}};
+  p.steps(2, global, share);
+  Rng dp_rng(5), single_rng(5);
+  p.refresh_dp(share);
+  auto data = grow::data_from_last_backward<0, 2>(dp, dist::growth_options(comm));
+  data.with_recompute([&] { p.refresh_dp(share); });
+  grow::grow_width<0, 2>(dp, 2, grow::FireflyOpt{.epsilon = 0.1, .steps = 3}, dp_rng, data);
+  CHECK_NOTHROW(dist::require_identical(comm, dp, "after FireflyOpt"));
+  forward_backward(single, global);
+  auto single_data = grow::data_from_last_backward<0, 2>(single);
+  single_data.with_recompute([&] { forward_backward(single, global); });
+  grow::grow_width<0, 2>(single, 2, grow::FireflyOpt{.epsilon = 0.1, .steps = 3}, single_rng, single_data);
+  CHECK(max_parameter_difference(dp, single) < 1e-6);
+}
+
+TEST_CASE("InverseGradMaxOpt reads each rank's own rows: require_identical catches it, broadcast_network repairs it") {
+  auto& comm = world();
+  const Batch global = global_batch(Shape{24, 12}, 4, 14), share = my_share(global);
+  MlpNet dp = mlp(6), unused = mlp(6);
+  Pair<MlpNet> p{dp, unused, Adam(1e-2), Adam(1e-2), {}};
+  p.steps(2, global, share);
+  Rng grow_rng(5);
+  p.refresh_dp(share);
+  auto data = grow::data_from_last_backward<0, 2>(dp, dist::growth_options(comm));
+  data.with_recompute([&] { p.refresh_dp(share); });
+  grow::grow_width<0, 2>(dp, 2, grow::InverseGradMaxOpt{}, grow_rng, data);
+  if (comm.size() > 1) CHECK_THROWS_AS(dist::require_identical(comm, dp, "after InverseGradMaxOpt"), dist::DistError);
+  dist::broadcast_network(comm, dp);
+  CHECK_NOTHROW(dist::require_identical(comm, dp, "after broadcast_network"));
+}

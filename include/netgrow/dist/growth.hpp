@@ -22,8 +22,11 @@
 ///   Random, Split, Lemon, VarianceTransfer, MSG, G_stack, depth growth
 ///                                          no data: draws from a generator seeded the same on every rank
 ///                                          (keep it apart from the rank's data sampling)
-///   FireflyOpt, InverseGradMaxOpt          optimise on the batch rows, which are this rank's own: follow
-///                                          the growth with broadcast_network(comm, net) (rank 0's result)
+///   FireflyOpt                             trains the new neurons through recompute(): the same on every
+///                                          rank when recompute is the refresh above (it averages gradients)
+///   InverseGradMaxOpt                      optimises on the batch rows (PairDataOptions::rows), which are
+///                                          this rank's own: follow the growth with broadcast_network(comm,
+///                                          net) (rank 0's result everywhere)
 /// ~~~
 /// Depth growth with DepthGradMax reads its branch's M through its own `pair_data` options: set them
 /// from growth_options too.
