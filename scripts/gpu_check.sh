@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs netgrow's CUDA checks on a machine with an NVIDIA GPU: every CUDA test executable, the same
-# executables under compute-sanitizer (memcheck and racecheck), and the GPU benchmarks.
+# executables under compute-sanitizer (memcheck and racecheck), the NCCL / CUDA-tensor MPI test, and the
+# GPU benchmarks.
 #
 #   scripts/gpu_check.sh BUILD_DIR [OUT_DIR]
 #
@@ -61,6 +62,15 @@ elif command -v compute-sanitizer >/dev/null; then
   done
 else
   echo "SKIP  compute-sanitizer is not installed"
+fi
+# The device communicators (tests/dist/nccl_check.cu): NCCL on one rank, CUDA tensors through MPI's host
+# staging on one and two ranks sharing the GPU. Needs Open MPI on the GPU machine.
+if [ -x "$build/tests/dist/test_dist_nccl" ] && command -v mpirun >/dev/null; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  step "test_dist_nccl (1 rank)" "$out/test_dist_nccl.np1.log" mpirun --oversubscribe -np 1 "$build/tests/dist/test_dist_nccl"
+  step "test_dist_nccl (2 ranks, one GPU)" "$out/test_dist_nccl.np2.log" mpirun --oversubscribe -np 2 "$build/tests/dist/test_dist_nccl"
+else
+  echo "SKIP  test_dist_nccl (not built, or no mpirun on this machine)"
 fi
 for b in $(find "$build/bench/cuda" -maxdepth 1 -type f -executable -name 'bench_*' 2>/dev/null | sort); do
   name=$(basename "$b")

@@ -8,6 +8,9 @@
 //   Random-Ref    the same with the reference code's directions: U[0,1) entries, normalised
 //                 (grow::Random::reference(); all new directions in the positive orthant)
 //   GradMax       incoming 0, outgoing top singular vectors of E[dL/dz h^T] x mean norm
+//   GradMax-Sign  GradMax with each outgoing vector's sign chosen for the larger loss decrease after the
+//                 first update of the new incoming weights (grow::GradMaxSign::loss_decrease)
+//   GradMax-Pairs GradMax with plus/minus pairs of each direction (grow::GradMaxSign::pairs)
 //   GradMaxOpt    GradMax's objective by 100 Adam steps (lr 1e-3) from a random start
 //   FireflyOpt    Random with incoming epsilon 0.01, then 100 Adam steps on the loss
 //   GradMax-Auto  GradMax neurons, but when and how many decides grow::GradMaxTrigger: every
@@ -374,6 +377,8 @@ std::vector<Method> all_methods(const Setting& s) {
       {"Random", true, 0, grower(grow::Random{.norm = norm})},
       {"Random-Ref", true, 0, grower(grow::Random::reference(norm))},
       {"GradMax", true, 0, grower(grow::GradMax{.norm = norm})},
+      {"GradMax-Sign", true, 0, grower(grow::GradMax{.norm = norm, .sign = grow::GradMaxSign::loss_decrease})},
+      {"GradMax-Pairs", true, 0, grower(grow::GradMax{.norm = norm, .sign = grow::GradMaxSign::pairs})},
       {"GradMaxOpt", true, 0, grower(grow::GradMaxOpt{.norm = norm, .start = reference_random})},
       {"FireflyOpt", true, 0, grower(grow::FireflyOpt{.norm = norm, .epsilon = 0.01, .direction = reference_random})},
       {"Split", true, 0, grower(grow::Split{})},
@@ -406,7 +411,8 @@ int main(int argc, char** argv) try {
                          {"lr", "0.1"},
                          {"data-seed", "0"},
                          {"methods",
-                          "Baseline-Small,Baseline-Big,Random,Random-Ref,GradMax,GradMaxOpt,FireflyOpt,GradMax-Auto,GradMax+Depth,"
+                          "Baseline-Small,Baseline-Big,Random,Random-Ref,GradMax,GradMax-Sign,GradMaxOpt,FireflyOpt,GradMax-Auto,"
+                          "GradMax+Depth,"
                           "VT,VT+LRA,LEMON"},
                          {"auto-threshold", "1.0"},
                          {"new-layer-lr", "auto"},

@@ -403,3 +403,19 @@ TEST_CASE("InverseGradMaxOpt reads each rank's own rows: require_identical catch
   dist::broadcast_network(comm, dp);
   CHECK_NOTHROW(dist::require_identical(comm, dp, "after broadcast_network"));
 }
+
+TEST_CASE("GradMax's loss_decrease sign rule decides alike on every rank, as one process does") {
+  auto& comm = world();
+  const Batch global = global_batch(Shape{24, 12}, 4, 15), share = my_share(global);
+  MlpNet dp = mlp(7), single = mlp(7);
+  Pair<MlpNet> p{dp, single, Adam(1e-2), Adam(1e-2), {}};
+  p.steps(3, global, share);
+  Rng dp_rng(9), single_rng(9);
+  const grow::GradMax init{.sign = grow::GradMaxSign::loss_decrease};
+  p.refresh_dp(share);
+  grow::grow_width<0, 2>(dp, 4, init, dp_rng, grow::data_from_last_backward<0, 2>(dp, dist::growth_options(comm)));
+  forward_backward(single, global);
+  grow::grow_width<0, 2>(single, 4, init, single_rng, grow::data_from_last_backward<0, 2>(single));
+  CHECK_NOTHROW(dist::require_identical(comm, dp, "after GradMax with the loss_decrease sign"));
+  CHECK(max_parameter_difference(dp, single) < 1e-6);
+}

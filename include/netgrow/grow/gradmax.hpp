@@ -12,8 +12,8 @@
 /// - each new neuron's outgoing vector is a unit singular vector times the norm rule's magnitude
 ///   (mean norm of the existing outgoing weights x scale, or fixed); singular values are not used as
 ///   weights; the new incoming weights are a random direction x epsilon-rule (0 by default); bias 0;
-/// - singular vector signs are fixed (largest entry positive); the sign does not change the gradient
-///   norm, only its direction;
+/// - singular vector signs: GradMax's objective ignores them, the trajectory does not (GradMaxSign below);
+///   by default fixed (largest entry positive);
 /// - k beyond the numerical rank r of M (sigma_j <= sigma_1 * max(m, n) * machine epsilon): the
 ///   directions r..k-1 are a random orthonormal complement of the singular vectors (drawn from rng);
 ///   beyond fan_out directions, where no more orthogonal ones exist, further neurons get random unit
@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <span>
 #include <vector>
 
 #include "netgrow/ops/svd.hpp"
@@ -134,8 +135,93 @@ GradMaxDirections<S, D> gradmax_directions(const GrowthData<S, D>& data, Index k
   return d;
 }
 
+/// How GradMax fixes the sign of each new neuron's outgoing vector (the SVD leaves it free).
+///
+/// A new neuron with outgoing vector s c u (s = +1 or -1, u unit) and zero incoming weights gets the
+/// incoming gradient  a s c u^T M,  so the first update (learning rate eta) sets its incoming weights to
+/// -eta a s c u^T M and its pre-activation on sample n to  -s t p_n  with p_n = (u^T M) h_n and t = eta a c
+/// > 0. Its output then changes the consumer's input by  s c u f(-s t p_n),  and the loss by (first order
+/// in that change)  dL(s) = s c sum_n q_n f(-s t p_n),  q_n = u^T dL/dz_n. The two signs differ by
+///     dL(+1) - dL(-1) = c sum_n q_n [f(t p_n) + f(-t p_n)],
+/// the even part of the activation f between the pair: |x| for ReLU (the sign chooses which half-space,
+/// p > 0 or p < 0, the neuron opens on: a first-order effect), f''(0) x^2 for smooth activations (GELU: a
+/// second-order effect), nothing for odd ones (tanh: a tie, where the default rule stays).
+/// ~~~{.unparsed}
+///   largest_entry_positive   the GradMax reference's convention (and netgrow's default)
+///   loss_decrease            the sign with the larger loss decrease after the first update of the new
+///                            incoming weights (dL above, on the grow batch, with t chosen so that the
+///                            pre-activations t p have RMS 0.1; for ReLU the choice does not depend on t).
+///                            Needs the grow batch's rows (GrowthData::from_batch) and a Cpu network.
+///   pairs                    plus/minus pairs: new neurons 2j and 2j + 1 share direction u_j with opposite
+///                            signs (a ReLU pair opens on both half-spaces: together linear in p); k/2
+///                            directions instead of k, so half the gradient norm GradMax could reach
+/// ~~~
+enum class GradMaxSign { largest_entry_positive, loss_decrease, pairs };
+
+namespace detail {
+
+// Flips rows of `outgoing` (k, fan_out; unit or scaled) to the loss_decrease rule (see GradMaxSign) on the
+// batch's h (N, fan_in) and dz (N, fan_out), with M = dz^T h and the layers between applied by
+// pair.between_forward. Returns the number of rows flipped.
+template <class S>
+Index choose_signs_by_loss_decrease(Tensor<S, Cpu>& outgoing, const PairView<S, Cpu>& pair, const GrowthData<S, Cpu>& data) {
+  require(data.has_batch() && static_cast<bool>(pair.between_forward),
+          "GradMax: GradMaxSign::loss_decrease needs the grow batch's rows (GrowthData::from_batch, e.g. "
+          "data_from_last_backward of a dense pair) and a Cpu network");
+  using Mat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>;
+  const Mat h = matrix(data.inputs()).template cast<double>();       // (N, fan_in)
+  const Mat g = matrix(data.output_grads()).template cast<double>();  // (N, fan_out)
+  const Mat o = matrix(outgoing).template cast<double>();            // (k, fan_out)
+  const Mat w = (o * g.transpose()) * h;                              // (k, fan_in): O M with M = g^T h
+  const Mat p = h * w.transpose();                                    // (N, k)
+  const Mat q = g * o.transpose();                                    // (N, k)
+  const Index n = p.rows(), k = p.cols();
+  // Data parallelism: the sums below are over every process's rows (their means, which decide alike).
+  const auto over_processes = [&](std::vector<double>& v) {
+    if (data.process_mean()) data.process_mean()(std::span<double>(v));
+  };
+  std::vector<double> mean_square(static_cast<std::size_t>(k));
+  for (Index j = 0; j < k; ++j)
+    mean_square[static_cast<std::size_t>(j)] = p.col(j).squaredNorm() / static_cast<double>(std::max<Index>(n, 1));
+  over_processes(mean_square);
+  Tensor<S, Cpu> z_plus(Shape{n, k}), z_minus(Shape{n, k}), f_plus(Shape{n, k}), f_minus(Shape{n, k});
+  for (Index j = 0; j < k; ++j) {
+    const double rms = std::sqrt(mean_square[static_cast<std::size_t>(j)]);
+    const double t = rms > 0 ? 0.1 / rms : 0.0;
+    for (Index i = 0; i < n; ++i) {
+      z_plus.at(i, j) = static_cast<S>(t * p(i, j));
+      z_minus.at(i, j) = static_cast<S>(-t * p(i, j));
+    }
+  }
+  pair.between_forward(z_plus.cview(), f_plus.view());
+  pair.between_forward(z_minus.cview(), f_minus.view());
+  // Per neuron: sum_n q_n (f(tp) + f(-tp)), and a size to compare it with.
+  std::vector<double> sums(2 * static_cast<std::size_t>(k), 0.0);
+  for (Index j = 0; j < k; ++j) {
+    double& even = sums[static_cast<std::size_t>(j)];
+    double& scale = sums[static_cast<std::size_t>(k + j)];
+    for (Index i = 0; i < n; ++i) {
+      even += q(i, j) * (static_cast<double>(f_plus.at(i, j)) + static_cast<double>(f_minus.at(i, j)));
+      scale += std::abs(q(i, j)) * (std::abs(static_cast<double>(f_plus.at(i, j))) + std::abs(static_cast<double>(f_minus.at(i, j))));
+    }
+  }
+  over_processes(sums);
+  Index flipped = 0;
+  for (Index j = 0; j < k; ++j) {
+    // dL(+1) - dL(-1) = c even: the current sign (+1) loses when even > 0. Ties (odd activations) stay.
+    if (sums[static_cast<std::size_t>(j)] > 1e-9 * sums[static_cast<std::size_t>(k + j)]) {
+      matrix(outgoing).row(j) *= S(-1);
+      ++flipped;
+    }
+  }
+  return flipped;
+}
+
+}  // namespace detail
+
 /// GradMax: outgoing weights the top-k left singular vectors of M x norm rule, incoming weights epsilon x
-/// norm rule (zero by default), bias 0 (see the file comment). Any device.
+/// norm rule (zero by default), bias 0 (see the file comment). Any device (GradMaxSign::loss_decrease:
+/// Cpu).
 struct GradMax {
   /// Initializer traits (grow/initializer.hpp): needs f(0) = 0, needs f'(0) != 0, reads GrowthData.
   ///@{
@@ -147,6 +233,7 @@ struct GradMax {
   NormRule norm = NormRule::mean_norm(1.0);  ///< outgoing side
   double epsilon = 0.0;                      ///< incoming side: norm.with_scale(epsilon), random direction
   ops::SvdOptions svd{};                     ///< how the top-k SVD is computed
+  GradMaxSign sign = GradMaxSign::largest_entry_positive;  ///< how the outgoing vectors' signs are fixed
 
   /// k new neurons for `pair` from M (or the batch's h and dL/dz); throws when f'(0) = 0 between the
   /// pair or the data's shape does not match it.
@@ -158,10 +245,22 @@ struct GradMax {
     Tensor<S, Cpu> incoming = random_unit_rows<S>(k, pair.fan_in(), RandomDirection::sphere, rng);
     set_row_norms(incoming, norm.with_scale(epsilon).magnitude(pair.mean_incoming_norm));
     n.incoming = host_to<D>(std::move(incoming));
-    GradMaxDirections<S, D> d = gradmax_directions(data, k, svd, rng);
+    const Index directions = sign == GradMaxSign::pairs ? (k + 1) / 2 : k;
+    GradMaxDirections<S, D> d = gradmax_directions(data, directions, svd, rng);
     require<ShapeError>(d.rows.dim(1) == pair.fan_out() && data_fan_in(data) == pair.fan_in(),
                         "GradMax: the gradient matrix is (", d.rows.dim(1), ", ", data_fan_in(data),
                         ") but the pair has fan_out ", pair.fan_out(), " and fan_in ", pair.fan_in());
+    if (sign == GradMaxSign::pairs) {
+      Tensor<S, Cpu> found, paired(Shape{k, pair.fan_out()});
+      if constexpr (std::same_as<D, Cpu>) found = std::move(d.rows);
+      else found = to<Cpu>(d.rows);  // backend/cuda/transfer.hpp
+      for (Index i = 0; i < k; ++i)
+        matrix(paired).row(i) = matrix(found).row(i / 2) * (i % 2 == 0 ? S(1) : S(-1));
+      d.rows = host_to<D>(std::move(paired));
+    } else if (sign == GradMaxSign::loss_decrease) {
+      if constexpr (std::same_as<D, Cpu>) detail::choose_signs_by_loss_decrease(d.rows, pair, data);
+      else throw ArgumentError("GradMax: GradMaxSign::loss_decrease is for Cpu networks");
+    }
     n.outgoing = std::move(d.rows);
     const double magnitude = norm.magnitude(pair.mean_outgoing_norm);
     if constexpr (std::same_as<D, Cpu>) set_row_norms(n.outgoing, magnitude);

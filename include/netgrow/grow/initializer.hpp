@@ -182,6 +182,17 @@ class GrowthData {
   }
   GrowthData&& with_matrix(Tensor<S, D> m) && { return std::move(with_matrix(std::move(m))); }
   ///@}
+  /// Data parallelism: the mean over the processes that train the network (set by data_from_last_backward
+  /// with PairDataOptions::mean_over_processes), for initializers that reduce statistics of the batch rows
+  /// so that every process decides alike; empty for one process. Chainable setter.
+  ///@{
+  const CrossProcessMean& process_mean() const { return process_mean_; }
+  GrowthData& with_process_mean(CrossProcessMean mean) & {
+    process_mean_ = std::move(mean);
+    return *this;
+  }
+  GrowthData&& with_process_mean(CrossProcessMean mean) && { return std::move(with_process_mean(std::move(mean))); }
+  ///@}
   /// Sets the function recompute() runs (forward, loss and backward on the grow batch); chainable.
   ///@{
   GrowthData& with_recompute(std::function<void()> recompute) & {
@@ -232,6 +243,7 @@ class GrowthData {
   ConstView<S, D> output_grads_;
   Tensor<S, D> owned_inputs_, owned_output_grads_;
   std::function<void()> recompute_;
+  CrossProcessMean process_mean_;
   double gradient_scale_ = 1.0;
 };
 

@@ -368,7 +368,7 @@ GrowthData<typename Net::scalar_type, typename Net::device_type> data_from_last_
     options.mean_over_processes(std::span<S>(host.data(), static_cast<std::size_t>(host.numel())));
     copy(host.cview(), m.view());
   }
-  return std::move(data).with_matrix(std::move(m));
+  return std::move(data).with_matrix(std::move(m)).with_process_mean(options.mean_over_processes);
 }
 
 /// The GradMax reference code's matrix for a Conv -> ... -> Conv pair, for side-by-side comparison:
