@@ -113,6 +113,7 @@ struct GrowthRecord {
   Index width = 0;                    // width growth: the hidden width after it; depth: the new layer's
   double new_incoming_grad_norm = 0;  // ||dL/dW_in[new rows]|| right after growth; depth: ||dL/dW_new||
   double seconds = 0;                 // the growth, including the gradient computation it needs
+  double stage_factor = 0;            // +LRA: the new stage's learning-rate factor lr_t / lr_0 right after it
 };
 
 struct Run {
@@ -324,7 +325,10 @@ class Training {
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - g0).count();
     r.step = step;
     r.width = net.layer<0>().out_features();
-    if (m_.stage_lr) stages_.begin_stage(net);
+    if (m_.stage_lr) {
+      stages_.begin_stage(net);
+      if (!stages_.last().factors.empty()) r.stage_factor = stages_.last().factors.back();
+    }
     refresh(net);  // the gradient right after growth (paper Fig. 2a)
     r.new_incoming_grad_norm = rows_norm(net.layer<0>().weight().grad, old_width, r.width);
     run_.growths.push_back(r);
@@ -548,6 +552,26 @@ int main(int argc, char** argv) try {
       std::printf(" %10s", fmt(sum / seeds, "%.4g").c_str());
     }
     results[m.name]["new_incoming_grad_norm_after_growth"] = norms;
+    std::printf("\n");
+  }
+
+  // Per-stage learning rates: each new stage's factor lr_t / lr_0 = ||W_dt|| / ||W_0|| right after its growth.
+  for (const auto& m : methods) {
+    if (!m.stage_lr) continue;
+    std::printf("\n%s: learning-rate factor ||W_dt|| / ||W_0|| of each new stage right after its growth (mean over "
+                "seeds):\n%-18s", m.name.c_str(), "");
+    for (std::int64_t g = 0; g < s.growths; ++g) {
+      double sum = 0;
+      int count = 0;
+      for (const auto& r : runs[m.name]) {
+        const auto growths = width_growths(r);
+        if (static_cast<std::size_t>(g) < growths.size()) {
+          sum += growths[static_cast<std::size_t>(g)].stage_factor;
+          ++count;
+        }
+      }
+      std::printf(" %10s", count ? fmt(sum / count, "%.4g").c_str() : "-");
+    }
     std::printf("\n");
   }
 
