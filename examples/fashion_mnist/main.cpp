@@ -52,6 +52,11 @@
 //   <out>_summary.json    the settings and every result (per seed and aggregated)
 //   <out>_curves.png/.gp  training loss and parameter count over steps per method (with gnuplot)
 //   <out>_accuracy.png/.gp  final test accuracy per method (with gnuplot)
+// --lemon-at F moves LEMON's one expansion to fraction F of training (default: the scheduled methods' last
+// growth step). With --eval-every N (steps) every run also measures its test accuracy every N steps (evaluation time left
+// out of the seconds), and the report says when each method first reaches Baseline-Big's final test
+// accuracy (mean over seeds), in training FLOPs and seconds relative to Baseline-Big's whole run.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -96,6 +101,7 @@ struct Config {
   std::int64_t steps, start, interval, growths;
   double lr;
   Index batch = 128;
+  double lemon_at = 0;  // > 0: LEMON expands at this fraction of training (--lemon-at), else at the last growth step
 };
 
 struct CurvePoint {
@@ -105,8 +111,15 @@ struct CurvePoint {
   std::string widths;
 };
 
+// Test accuracy during training (--eval-every): the yardstick of "first reaches Baseline-Big's final accuracy".
+struct TestPoint {
+  std::int64_t step;
+  double accuracy, flops, seconds;  // training FLOPs and seconds (evaluations excluded) up to the step
+};
+
 struct Run {
   nlohmann::json decisions;  // GradMax-Auto: the controller's log
+  std::vector<TestPoint> test_curve;
   double test_accuracy = 0, test_loss = 0, train_flops = 0, seconds = 0, growth_seconds = 0;
   std::string final_widths;
   std::vector<CurvePoint> curve;
@@ -209,12 +222,14 @@ GrowAll<Model> grow_depth_all(Init init, Index seed_blocks, Index target_blocks,
 // The step at which the scheduled methods reach their target (their last growth): LEMON expands there.
 template <class Model, class ModelConfig>
 std::int64_t last_growth_step(const Config<Model, ModelConfig>& c) {
+  if (c.lemon_at > 0) return static_cast<std::int64_t>(c.lemon_at * static_cast<double>(c.steps));
   return c.start + (c.growths - 1) * c.interval;
 }
 
 template <class Model, class ModelConfig>
 Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const Method<Model>& m, std::uint64_t seed,
-          int log_every, ProgressOptions progress_options, double auto_threshold, std::int64_t lra_every) {
+          int log_every, ProgressOptions progress_options, double auto_threshold, std::int64_t lra_every,
+          std::int64_t eval_every) {
   Rng rng(seed);
   Model model(m.depth ? *c.shallow : m.half_depth ? *c.half_depth : m.big ? c.target : c.seed, rng);
   auto& net = model.net();
@@ -257,6 +272,7 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
   progress_options.samples_per_step = c.batch;
   ProgressLine progress(c.steps, progress_options);
   const auto start = std::chrono::steady_clock::now();
+  double eval_seconds = 0;  // spent on --eval-every evaluations, left out of run.seconds
   for (std::int64_t step = 0; step < c.steps; ++step) {
     if (m.grows && schedule.due(step)) {
       if (const auto where = net.find_non_finite()) {  // growth would read the broken weights
@@ -302,10 +318,17 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
     acc_avg = step == 0 ? r.accuracy() : 0.98 * acc_avg + 0.02 * r.accuracy();
     if ((step + 1) % log_every == 0 || step + 1 == c.steps)
       run.curve.push_back({step + 1, loss_avg, acc_avg, run.train_flops, parameters, widths});
+    if (eval_every > 0 && ((step + 1) % eval_every == 0 || step + 1 == c.steps)) {
+      const auto e0 = std::chrono::steady_clock::now();
+      const double accuracy = evaluate(net, data.test).accuracy();
+      const double train_seconds = std::chrono::duration<double>(e0 - start).count() - eval_seconds;
+      eval_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
+      run.test_curve.push_back({step + 1, accuracy, run.train_flops, train_seconds});
+    }
     progress.update(step + 1, {.loss = loss_avg, .accuracy = acc_avg, .parameters = parameters, .width = widths});
   }
   progress.finish();
-  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() - eval_seconds;
   run.final_widths = widths_of(model);
   if (!run.diverged.empty()) {
     run.test_accuracy = run.test_loss = std::numeric_limits<double>::quiet_NaN();
@@ -337,7 +360,9 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
   c.interval = flags.integer("interval") > 0 ? flags.integer("interval") : std::max<std::int64_t>(1, c.steps / (2 * (c.growths + 1)));
   c.start = flags.integer("start") > 0 ? flags.integer("start") : c.interval;
   c.lr = flags.number("lr");
+  c.lemon_at = flags.number("lemon-at");
   require(c.steps > 0 && c.growths >= 1, "--epochs and --growths must be positive");
+  require(c.lemon_at >= 0 && c.lemon_at < 1, "--lemon-at must be a fraction of training in [0, 1), got ", c.lemon_at);
 
   const auto norm = grow::NormRule::mean_norm(0.5);  // the reference's CIFAR setting
   std::vector<Method<Model>> all = {
@@ -408,7 +433,8 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
       const ProgressOptions progress{.label = m.name + " seed " + std::to_string(s), .style = style};
       runs[m.name].push_back(
           train(data, c, m, 2000 + static_cast<std::uint64_t>(s), std::max<int>(1, c.steps / 100), progress,
-                flags.number("auto-threshold"), std::max<std::int64_t>(1, flags.integer("lra-every"))));
+                flags.number("auto-threshold"), std::max<std::int64_t>(1, flags.integer("lra-every")),
+                flags.integer("eval-every")));
       const Run& r = runs[m.name].back();
       if (r.diverged.empty())
         std::printf("  %-15s seed %d: test accuracy %.4f, %.1f s\n", m.name.c_str(), s, r.test_accuracy, r.seconds);
@@ -470,6 +496,47 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
     accuracy_points.values.push_back(interval.mean);
     accuracy_points.low.push_back(interval.low);
     accuracy_points.high.push_back(interval.high);
+  }
+
+  // Baseline-Big's final test accuracy (mean over seeds) as the yardstick: when each method's test curve
+  // first reaches it, in training FLOPs and seconds relative to Baseline-Big's whole run (--eval-every).
+  if (flags.integer("eval-every") > 0 && runs.count("Baseline-Big")) {
+    double big_accuracy = 0, big_seconds = 0;
+    for (const auto& r : runs["Baseline-Big"]) big_accuracy += r.test_accuracy, big_seconds += r.seconds;
+    big_accuracy /= static_cast<double>(runs["Baseline-Big"].size());
+    big_seconds /= static_cast<double>(runs["Baseline-Big"].size());
+    std::printf("\nfirst reaching Baseline-Big's final test accuracy %.4f (test set every %lld steps; FLOPs and "
+                "seconds relative to Baseline-Big's whole run; per seed, '-' where never):\n",
+                big_accuracy, static_cast<long long>(flags.integer("eval-every")));
+    for (const auto& m : methods) {
+      std::string flops_text, seconds_text;
+      int reached = 0;
+      std::vector<double> reach_flops, reach_seconds;
+      for (const auto& r : runs[m.name]) {
+        const auto hit = std::find_if(r.test_curve.begin(), r.test_curve.end(),
+                                      [&](const TestPoint& p) { return p.accuracy >= big_accuracy; });
+        if (hit == r.test_curve.end() || big_flops <= 0) {
+          flops_text += " -", seconds_text += " -";
+          reach_flops.push_back(std::numeric_limits<double>::quiet_NaN());
+          reach_seconds.push_back(std::numeric_limits<double>::quiet_NaN());
+          continue;
+        }
+        ++reached;
+        char f[32], t[32];
+        std::snprintf(f, sizeof f, " %.2f", hit->flops / big_flops);
+        std::snprintf(t, sizeof t, " %.2f", hit->seconds / big_seconds);
+        flops_text += f, seconds_text += t;
+        reach_flops.push_back(hit->flops / big_flops);
+        reach_seconds.push_back(hit->seconds / big_seconds);
+      }
+      std::printf("  %-15s reached in %d/%zu seeds; FLOPs%s; seconds%s\n", m.name.c_str(), reached,
+                  runs[m.name].size(), flops_text.c_str(), seconds_text.c_str());
+      results[m.name]["reach_big_accuracy_flops_vs_big"] = reach_flops;
+      results[m.name]["reach_big_accuracy_seconds_vs_big"] = reach_seconds;
+      std::vector<double> curve_steps, curve_accuracy;
+      for (const auto& p : runs[m.name][0].test_curve) curve_steps.push_back(static_cast<double>(p.step)), curve_accuracy.push_back(p.accuracy);
+      results[m.name]["test_curve_seed0"] = {{"step", curve_steps}, {"accuracy", curve_accuracy}};
+    }
   }
 
   const std::string out = flags.str("out");
@@ -551,6 +618,8 @@ int main(int argc, char** argv) try {
                          {"methods", "Baseline-Small,Baseline-Big,Random,FireflyOpt,GradMax,GradMax-Auto"},
                          {"auto-threshold", "1.0"},
                          {"lra-every", "50"},
+                         {"eval-every", "0"},
+                         {"lemon-at", "0"},
                          {"data", ""},
                          {"train-limit", "0"},
                          {"progress", "auto"},
