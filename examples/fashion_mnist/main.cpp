@@ -53,7 +53,7 @@
 //   <out>_curves.png/.gp  training loss and parameter count over steps per method (with gnuplot)
 //   <out>_accuracy.png/.gp  final test accuracy per method (with gnuplot)
 // --lemon-at F moves LEMON's one expansion to fraction F of training (default: the scheduled methods' last
-// growth step). With --eval-every N (steps) every run also measures its test accuracy every N steps (evaluation time left
+// growth step); --lemon-lr R starts its restarted cosine at R x the base learning rate (default 1). With --eval-every N (steps) every run also measures its test accuracy every N steps (evaluation time left
 // out of the seconds), and the report says when each method first reaches Baseline-Big's final test
 // accuracy (mean over seeds), in training FLOPs and seconds relative to Baseline-Big's whole run.
 #include <algorithm>
@@ -102,6 +102,7 @@ struct Config {
   double lr;
   Index batch = 128;
   double lemon_at = 0;  // > 0: LEMON expands at this fraction of training (--lemon-at), else at the last growth step
+  double lemon_lr = 1;  // LEMON's restarted cosine starts at lemon_lr x the base rate (--lemon-lr)
 };
 
 struct CurvePoint {
@@ -290,8 +291,8 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
         m.grow(model, plan, static_cast<int>(schedule.growths()), rng, refresh);
       schedule.record_growth();
       if (m.stage_lr) stages.begin_stage(net);
-      if (m.when == When::once) {  // LEMON: the same maximum rate, a cosine over the remaining steps
-        const CosineLr rest{.base = c.lr, .total_steps = c.steps - step};
+      if (m.when == When::once) {  // LEMON: the same maximum rate (x --lemon-lr), a cosine over the remaining steps
+        const CosineLr rest{.base = c.lr * c.lemon_lr, .total_steps = c.steps - step};
         sgd.set_schedule([rest, step](std::int64_t t) { return rest(t - step); });
       }
       run.growth_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - g0).count();
@@ -361,6 +362,8 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
   c.start = flags.integer("start") > 0 ? flags.integer("start") : c.interval;
   c.lr = flags.number("lr");
   c.lemon_at = flags.number("lemon-at");
+  c.lemon_lr = flags.number("lemon-lr");
+  require(c.lemon_lr > 0, "--lemon-lr must be positive, got ", c.lemon_lr);
   require(c.steps > 0 && c.growths >= 1, "--epochs and --growths must be positive");
   require(c.lemon_at >= 0 && c.lemon_at < 1, "--lemon-at must be a fraction of training in [0, 1), got ", c.lemon_at);
 
@@ -620,6 +623,7 @@ int main(int argc, char** argv) try {
                          {"lra-every", "50"},
                          {"eval-every", "0"},
                          {"lemon-at", "0"},
+                         {"lemon-lr", "1"},
                          {"data", ""},
                          {"train-limit", "0"},
                          {"progress", "auto"},
