@@ -53,7 +53,8 @@
 //   <out>_curves.png/.gp  training loss and parameter count over steps per method (with gnuplot)
 //   <out>_accuracy.png/.gp  final test accuracy per method (with gnuplot)
 // --lemon-at F moves LEMON's one expansion to fraction F of training (default: the scheduled methods' last
-// growth step); --lemon-lr R starts its restarted cosine at R x the base learning rate (default 1). With --eval-every N (steps) every run also measures its test accuracy every N steps (evaluation time left
+// growth step); --lemon-lr R starts its restarted cosine at R x the base learning rate (default 1).
+// --first-seed F runs seeds F, F + 1, ... (default 0): fresh seeds for confirming a choice made on others. With --eval-every N (steps) every run also measures its test accuracy every N steps (evaluation time left
 // out of the seconds), and the report says when each method first reaches Baseline-Big's final test
 // accuracy (mean over seeds), in training FLOPs and seconds relative to Baseline-Big's whole run.
 #include <algorithm>
@@ -435,7 +436,7 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
     for (int s = 0; s < seeds; ++s) {
       const ProgressOptions progress{.label = m.name + " seed " + std::to_string(s), .style = style};
       runs[m.name].push_back(
-          train(data, c, m, 2000 + static_cast<std::uint64_t>(s), std::max<int>(1, c.steps / 100), progress,
+          train(data, c, m, 2000 + static_cast<std::uint64_t>(flags.integer("first-seed") + s), std::max<int>(1, c.steps / 100), progress,
                 flags.number("auto-threshold"), std::max<std::int64_t>(1, flags.integer("lra-every")),
                 flags.integer("eval-every")));
       const Run& r = runs[m.name].back();
@@ -447,7 +448,12 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
     }
 
   double big_flops = 0;
-  if (runs.count("Baseline-Big")) big_flops = runs["Baseline-Big"][0].train_flops;
+  if (runs.count("Baseline-Big"))  // the first finished seed (a diverged run stopped early)
+    for (const auto& r : runs["Baseline-Big"])
+      if (r.diverged.empty()) {
+        big_flops = r.train_flops;
+        break;
+      }
   std::printf("\n%-15s %-28s %-12s %-18s %-10s %s\n", "method", "test accuracy (80% CI)", "test loss",
               "train FLOPs vs Big", "seconds", "final widths");
   RunSummary::Json results;
@@ -504,10 +510,11 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
   // Baseline-Big's final test accuracy (mean over seeds) as the yardstick: when each method's test curve
   // first reaches it, in training FLOPs and seconds relative to Baseline-Big's whole run (--eval-every).
   if (flags.integer("eval-every") > 0 && runs.count("Baseline-Big")) {
-    double big_accuracy = 0, big_seconds = 0;
-    for (const auto& r : runs["Baseline-Big"]) big_accuracy += r.test_accuracy, big_seconds += r.seconds;
-    big_accuracy /= static_cast<double>(runs["Baseline-Big"].size());
-    big_seconds /= static_cast<double>(runs["Baseline-Big"].size());
+    double big_accuracy = 0, big_seconds = 0, big_finished = 0;  // over Baseline-Big's finished seeds
+    for (const auto& r : runs["Baseline-Big"])
+      if (r.diverged.empty()) big_accuracy += r.test_accuracy, big_seconds += r.seconds, big_finished += 1;
+    big_accuracy /= big_finished;
+    big_seconds /= big_finished;
     std::printf("\nfirst reaching Baseline-Big's final test accuracy %.4f (test set every %lld steps; FLOPs and "
                 "seconds relative to Baseline-Big's whole run; per seed, '-' where never):\n",
                 big_accuracy, static_cast<long long>(flags.integer("eval-every")));
@@ -624,6 +631,7 @@ int main(int argc, char** argv) try {
                          {"eval-every", "0"},
                          {"lemon-at", "0"},
                          {"lemon-lr", "1"},
+                         {"first-seed", "0"},
                          {"data", ""},
                          {"train-limit", "0"},
                          {"progress", "auto"},
