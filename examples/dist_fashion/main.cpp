@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,19 +90,16 @@ void run(dist::MpiCommunicator& comm, const Options& o) {
   Tensor<float> x, grad;
   Tensor<std::int32_t> y;
   double loss = 0;
-  auto forward_backward = [&] {
+  auto forward_backward = [&] {  // this rank's share; with --sync-bn, BatchNorm over the global batch
+    std::optional<dist::SyncBatchNorm> sync;
+    if (o.sync_bn) sync.emplace(comm);
     const auto logits = net.forward(x);
     grad.resize(logits.shape());
     loss = SoftmaxCrossEntropy{}(logits, y, grad).loss;
     net.backward(grad);
   };
   auto refresh = [&] {  // the grow batch: this rank's share of the next global batch
-    if (o.sync_bn) {
-      dist::SyncBatchNorm sync(comm);
-      forward_backward();
-    } else {
-      forward_backward();
-    }
+    forward_backward();
     averager.average(comm, net);
   };
   auto next_batch = [&] {
@@ -152,12 +150,7 @@ void run(dist::MpiCommunicator& comm, const Options& o) {
       }
     }
     next_batch();
-    if (o.sync_bn) {
-      dist::SyncBatchNorm sync(comm);
-      forward_backward();
-    } else {
-      forward_backward();
-    }
+    forward_backward();
     const auto t0 = Clock::now();
     averager.average(comm, net);
     averaging_seconds += std::chrono::duration<double>(Clock::now() - t0).count();

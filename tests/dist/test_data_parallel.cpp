@@ -88,14 +88,25 @@ MlpNet mlp(std::uint64_t seed) {
   return MlpNet(rng, Dense{.in = 12, .out = 6}, Relu1{}, Dense{.in = 6, .out = 5}, Relu1{}, Dense{.in = 5, .out = 4});
 }
 
+// An MLP after `steps` data-parallel steps on this rank's share of a global batch (24, 12) of 4 classes,
+// beside its single-process twin trained on the whole batch.
+struct MlpCase {
+  Batch global, share;
+  MlpNet dp, single;
+  Pair<MlpNet> p{dp, single, Adam(1e-2), Adam(1e-2), {}};
+  MlpCase(std::uint64_t data_seed, std::uint64_t net_seed, int steps)
+      : global(global_batch(Shape{24, 12}, 4, data_seed)), share(my_share(global)), dp(mlp(net_seed)),
+        single(mlp(net_seed)) {
+    p.steps(steps, global, share);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("data parallel MLP: N ranks equal one process on the global batch over steps and GradMax/Random growth") {
   auto& comm = world();
-  const Batch global = global_batch(Shape{24, 12}, 4, 3), share = my_share(global);
-  MlpNet dp = mlp(1), single = mlp(1);
-  Pair<MlpNet> p{dp, single, Adam(1e-2), Adam(1e-2), {}};
-  p.steps(4, global, share);
+  MlpCase mlp_case(3, 1, 4);
+  auto& [global, share, dp, single, p] = mlp_case;
   CHECK(max_parameter_difference(dp, single) < 1e-7);
 
   // GradMax on pair (0, 2): M averaged over the ranks is the global batch's M.
@@ -354,10 +365,8 @@ TEST_CASE("synchronised BatchNorm: N ranks equal one process on the concatenated
 TEST_CASE_TEMPLATE("every width initializer grows the same network on every rank", Init, grow::Random, grow::Split,
                    grow::Lemon, grow::VarianceTransfer, grow::GradMax, grow::GradMaxOpt, grow::RandomOutgoingZero) {
   auto& comm = world();
-  const Batch global = global_batch(Shape{24, 12}, 4, 12), share = my_share(global);
-  MlpNet dp = mlp(3), unused = mlp(3);
-  Pair<MlpNet> p{dp, unused, Adam(1e-2), Adam(1e-2), {}};
-  p.steps(2, global, share);
+  MlpCase mlp_case(12, 3, 2);
+  auto& [global, share, dp, unused, p] = mlp_case;
   Rng grow_rng(17);  // seeded alike on every rank
   p.refresh_dp(share);
   auto data = grow::data_from_last_backward<2, 4>(dp, dist::growth_options(comm));
@@ -371,10 +380,8 @@ TEST_CASE("FireflyOpt grows the same network on every rank when its refresh aver
   // FireflyOpt trains the new neurons for a few steps through recompute(): with the data-parallel refresh
   // (local forward and backward, then the gradient average) every rank takes the same steps.
   auto& comm = world();
-  const Batch global = global_batch(Shape{24, 12}, 4, 13), share = my_share(global);
-  MlpNet dp = mlp(4), single = mlp(4);
-  Pair<MlpNet> p{dp, single, Adam(1e-2), Adam(1e-2), {}};
-  p.steps(2, global, share);
+  MlpCase mlp_case(13, 4, 2);
+  auto& [global, share, dp, single, p] = mlp_case;
   Rng dp_rng(5), single_rng(5);
   p.refresh_dp(share);
   auto data = grow::data_from_last_backward<0, 2>(dp, dist::growth_options(comm));
@@ -390,10 +397,8 @@ TEST_CASE("FireflyOpt grows the same network on every rank when its refresh aver
 
 TEST_CASE("InverseGradMaxOpt reads each rank's own rows: require_identical catches it, broadcast_network repairs it") {
   auto& comm = world();
-  const Batch global = global_batch(Shape{24, 12}, 4, 14), share = my_share(global);
-  MlpNet dp = mlp(6), unused = mlp(6);
-  Pair<MlpNet> p{dp, unused, Adam(1e-2), Adam(1e-2), {}};
-  p.steps(2, global, share);
+  MlpCase mlp_case(14, 6, 2);
+  auto& [global, share, dp, unused, p] = mlp_case;
   Rng grow_rng(5);
   p.refresh_dp(share);
   auto data = grow::data_from_last_backward<0, 2>(dp, dist::growth_options(comm));
@@ -406,10 +411,8 @@ TEST_CASE("InverseGradMaxOpt reads each rank's own rows: require_identical catch
 
 TEST_CASE("GradMax's loss_decrease sign rule decides alike on every rank, as one process does") {
   auto& comm = world();
-  const Batch global = global_batch(Shape{24, 12}, 4, 15), share = my_share(global);
-  MlpNet dp = mlp(7), single = mlp(7);
-  Pair<MlpNet> p{dp, single, Adam(1e-2), Adam(1e-2), {}};
-  p.steps(3, global, share);
+  MlpCase mlp_case(15, 7, 3);
+  auto& [global, share, dp, single, p] = mlp_case;
   Rng dp_rng(9), single_rng(9);
   const grow::GradMax init{.sign = grow::GradMaxSign::loss_decrease};
   p.refresh_dp(share);

@@ -26,7 +26,7 @@
 /// Buffers (trainable = false: BatchNorm's running statistics) are not gradients. Options:
 /// Buffers::broadcast (default, PyTorch DDP's choice) copies rank 0's values to every rank after
 /// averaging, which keeps the ranks bit-identical; Buffers::average takes their mean; Buffers::local
-/// leaves each rank its own.
+/// leaves each rank its own. All buffers travel together in one collective per step.
 ///
 /// Overlap with the backward pass is not done: netgrow's backward() has no per-layer hook yet, and on
 /// the CPU a rank's cores are busy with the backward pass itself (BENCHMARKS.md, "Data parallelism").
@@ -70,24 +70,16 @@ class GradientAverager {
     if (comm.size() == 1) return;
     for (const Bucket& b : buckets_) {
       TensorView<S, D> flat = flat_.view().rows(0, b.numel);
-      Index at = 0;
-      for (std::size_t i = b.first; i < b.last; ++i) {
-        const Slot& s = trainable_[i];
-        ops::copy<S>(s.param->grad.cview(), flat.rows(at, s.numel));
-        at += s.numel;
-      }
+      pack(trainable_, b.first, b.last, &Parameter<S, D>::grad, flat);
       all_reduce_mean(comm, flat);
-      at = 0;
-      for (std::size_t i = b.first; i < b.last; ++i) {
-        const Slot& s = trainable_[i];
-        ops::copy<S>(ConstView<S, D>(flat.rows(at, s.numel)), s.param->grad.view());
-        at += s.numel;
-      }
+      unpack(trainable_, b.first, b.last, &Parameter<S, D>::grad, flat);
     }
-    for (const Slot& s : buffers_) {
-      if (options_.buffers == Buffers::broadcast) broadcast(comm, s.param->value.view(), 0);
-      else if (options_.buffers == Buffers::average) all_reduce_mean(comm, s.param->value.view());
-    }
+    if (buffer_elements_ == 0 || options_.buffers == Buffers::local) return;
+    TensorView<S, D> flat = flat_.view().rows(0, buffer_elements_);  // every buffer in one collective
+    pack(buffers_, 0, buffers_.size(), &Parameter<S, D>::value, flat);
+    if (options_.buffers == Buffers::broadcast) broadcast(comm, flat, 0);
+    else all_reduce_mean(comm, flat);
+    unpack(buffers_, 0, buffers_.size(), &Parameter<S, D>::value, flat);
   }
 
   /// How often the buckets were (re)built: 1 after the first average(), one more after each growth.
@@ -97,57 +89,85 @@ class GradientAverager {
   /// Gradient elements averaged per step.
   Index averaged_elements() const { return total_; }
   /// Names of the parameters whose gradients are averaged, last layer first (bucket order).
-  std::vector<std::string> averaged_names() const {
-    std::vector<std::string> names;
-    for (const Slot& s : trainable_) names.push_back(s.name);
-    return names;
-  }
+  const std::vector<std::string>& averaged_names() const { return names_; }
 
  private:
   struct Slot {
     Parameter<S, D>* param;
     Index numel;
-    std::string name;
-    bool operator==(const Slot& o) const { return param == o.param && numel == o.numel; }
+    bool operator==(const Slot&) const = default;
   };
   struct Bucket {
     std::size_t first, last;  // slots [first, last) of trainable_
     Index numel;
   };
+  using Member = Tensor<S, D> Parameter<S, D>::*;  // grad or value
 
+  // flat = the `member` tensors of slots [first, last), one after the other; unpack copies back.
+  static void pack(const std::vector<Slot>& slots, std::size_t first, std::size_t last, Member member,
+                   TensorView<S, D> flat) {
+    Index at = 0;
+    for (std::size_t i = first; i < last; ++i) {
+      ops::copy<S>((slots[i].param->*member).cview(), flat.rows(at, slots[i].numel));
+      at += slots[i].numel;
+    }
+  }
+  static void unpack(const std::vector<Slot>& slots, std::size_t first, std::size_t last, Member member,
+                     TensorView<S, D> flat) {
+    Index at = 0;
+    for (std::size_t i = first; i < last; ++i) {
+      ops::copy<S>(ConstView<S, D>(flat.rows(at, slots[i].numel)), (slots[i].param->*member).view());
+      at += slots[i].numel;
+    }
+  }
+
+  // Every call: the parameters' addresses and sizes (no names, no allocation once the scratch vectors have
+  // grown); only when they differ from the buckets' layout are the names gathered and the buckets rebuilt.
   template <class Net>
   void refresh_layout(Net& net) {
-    std::vector<Slot> trainable, buffers;
-    net.visit_parameters([&](const std::string& name, Parameter<S, D>& p) {
-      if (p.numel() == 0) return;
-      (p.trainable ? trainable : buffers).push_back(Slot{&p, p.numel(), name});
+    seen_trainable_.clear();
+    seen_buffers_.clear();
+    net.visit_parameters([&](const std::string&, Parameter<S, D>& p) {
+      if (p.numel() > 0) (p.trainable ? seen_trainable_ : seen_buffers_).push_back(Slot{&p, p.numel()});
     });
-    std::reverse(trainable.begin(), trainable.end());  // backward order: last layer first
-    if (rebuilds_ > 0 && trainable == trainable_ && buffers == buffers_) return;
-    for (const Slot& s : trainable)
-      require<ShapeError>(s.param->grad.numel() == s.numel, "GradientAverager: parameter ", s.name, " has ",
-                          s.numel, " values but ", s.param->grad.numel(), " gradient entries");
-    trainable_ = std::move(trainable);
-    buffers_ = std::move(buffers);
+    std::reverse(seen_trainable_.begin(), seen_trainable_.end());  // backward order: last layer first
+    if (rebuilds_ > 0 && seen_trainable_ == trainable_ && seen_buffers_ == buffers_) return;
+    std::vector<std::string> names;
+    net.visit_parameters([&](const std::string& name, Parameter<S, D>& p) {
+      if (p.numel() > 0 && p.trainable) names.push_back(name);
+    });
+    std::reverse(names.begin(), names.end());
+    for (std::size_t i = 0; i < seen_trainable_.size(); ++i)
+      require<ShapeError>(seen_trainable_[i].param->grad.numel() == seen_trainable_[i].numel, "GradientAverager: "
+                          "parameter ", names[i], " has ", seen_trainable_[i].numel, " values but ",
+                          seen_trainable_[i].param->grad.numel(), " gradient entries");
+    trainable_ = seen_trainable_;
+    buffers_ = seen_buffers_;
+    names_ = std::move(names);
     buckets_.clear();
     const Index limit = std::max<Index>(1, static_cast<Index>(options_.bucket_bytes / sizeof(S)));
-    Index largest = 0;
     total_ = 0;
     for (std::size_t i = 0; i < trainable_.size(); ++i) {
       const Index n = trainable_[i].numel;
       if (buckets_.empty() || buckets_.back().numel + n > limit) buckets_.push_back(Bucket{i, i, 0});
       buckets_.back().last = i + 1;
       buckets_.back().numel += n;
-      largest = std::max(largest, buckets_.back().numel);
       total_ += n;
     }
+    buffer_elements_ = 0;
+    for (const Slot& b : buffers_) buffer_elements_ += b.numel;
+    Index largest = buffer_elements_;
+    for (const Bucket& b : buckets_) largest = std::max(largest, b.numel);
     if (flat_.numel() < largest) flat_ = Tensor<S, D>(Shape{largest});
     ++rebuilds_;
   }
 
   AveragerOptions options_;
-  std::vector<Slot> trainable_, buffers_;
+  std::vector<Slot> trainable_, buffers_;          // the layout the buckets were built for
+  std::vector<Slot> seen_trainable_, seen_buffers_;  // this call's layout (scratch)
+  std::vector<std::string> names_;
   std::vector<Bucket> buckets_;
+  Index buffer_elements_ = 0;
   Tensor<S, D> flat_;
   Index total_ = 0;
   std::int64_t rebuilds_ = 0;

@@ -45,10 +45,7 @@ namespace netgrow::dist {
 template <Communicator Comm>
 grow::CrossProcessMean process_mean(Comm& comm) {
   auto mean = [&comm]<class S>(std::span<S> x) {
-    if (comm.size() == 1) return;
-    comm.all_reduce_sum(x);
-    const S inv = S(1) / static_cast<S>(comm.size());
-    for (S& v : x) v *= inv;
+    all_reduce_mean(comm, TensorView<S, Cpu>(x.data(), Shape{static_cast<Index>(x.size())}));
   };
   grow::CrossProcessMean m;
   m.f32 = [mean](std::span<float> x) { mean(x); };
