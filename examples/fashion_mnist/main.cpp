@@ -5,13 +5,16 @@
 //   small      conv(3x3, c1) -> Relu1 -> conv(3x3, c2) -> Relu1 -> max-pool 2 -> Flatten -> Dense(f1) ->
 //              Relu1 -> Dense(10), the classic PyTorch MNIST network; target widths (32, 64, 128)
 //   small-bn   the same with a BatchNorm after each convolution
+//   mlp        Dense(h) -> Relu1 -> Dense(h) -> Relu1 -> Dense(10) on the flattened images, h = --mlp-hidden
+//              (default 1024); both hidden widths grow
 //   wrn        Wide-ResNet-d-k (--wrn-depth, --wrn-k) on the 28x28 images; the inner widths of its
 //              blocks grow, as in the reference (a GPU-sized run: slow on 2 cores)
 // Methods, all trained for the same number of steps (SGD with Nesterov momentum 0.9, cosine learning
 // rate, batch 128):
 //   Baseline-Small   the seed widths (target x --seed-fraction, default 0.25) throughout
 //   Baseline-Big     the target widths throughout
-//   Random, FireflyOpt, GradMax (and, on request, Random-Ref: Random with the reference code's U[0,1)
+//   Random, FireflyOpt, GradMax (and, on request, GradMax-Sign and GradMax-Pairs (mlp only: dense pairs;
+//                    see grow::GradMaxSign), Random-Ref: Random with the reference code's U[0,1)
 //   directions, GradMaxOpt, Split, and Inverse = InverseGradMaxOpt,
 //                    for models whose sites are all conv -> conv: wrn)
 //                    start at the seed widths; every --interval steps from --start, every growth site
@@ -71,6 +74,7 @@
 
 #include "../common/plot.hpp"
 #include "../common/summary.hpp"
+#include "netgrow/models/mlp.hpp"
 #include "netgrow/models/small_cnn.hpp"
 #include "netgrow/models/wide_resnet.hpp"
 #include "netgrow/io/growth_history.hpp"
@@ -376,6 +380,9 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
       {"Random-Ref", true, false, grow_all<Model>(grow::Random::reference(norm))},
       {"FireflyOpt", true, false, grow_all<Model>(grow::FireflyOpt{.norm = norm, .epsilon = 0.01, .steps = 30})},
       {"GradMax", true, false, grow_all<Model>(grow::GradMax{.norm = norm})},
+      {"GradMax-Sign", true, false,
+       grow_all<Model>(grow::GradMax{.norm = norm, .sign = grow::GradMaxSign::loss_decrease})},
+      {"GradMax-Pairs", true, false, grow_all<Model>(grow::GradMax{.norm = norm, .sign = grow::GradMaxSign::pairs})},
       {"GradMaxOpt", true, false, grow_all<Model>(grow::GradMaxOpt{.norm = norm})},
       {"Split", true, false, grow_all<Model>(grow::Split{.noise = 0.01})},
       {"Inverse", true, false, grow_all<Model>(grow::InverseGradMaxOpt{.norm = norm}, {.rows = true})},
@@ -549,6 +556,40 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
     }
   }
 
+  // Paired against Random (same seed: same seed network, same batches, same growth steps): the difference
+  // of the final test accuracy and of the mean training loss over the growth phase (from the first growth
+  // to one interval after the last), mean and 80% interval over the seeds where both finished.
+  if (runs.count("Random") && seeds > 1) {
+    const std::int64_t phase_end = c.start + c.growths * c.interval;
+    const auto phase_loss = [&](const Run& r) {
+      double sum = 0, count = 0;
+      for (const auto& p : r.curve)
+        if (p.step > c.start && p.step <= phase_end) sum += p.loss, count += 1;
+      return count > 0 ? sum / count : std::numeric_limits<double>::quiet_NaN();
+    };
+    std::printf("\npaired against Random over seeds (method - Random; growth phase = steps %lld..%lld):\n",
+                static_cast<long long>(c.start), static_cast<long long>(phase_end));
+    for (const auto& m : methods) {
+      if (m.name == "Random" || !m.grows || m.when != When::schedule || m.depth) continue;
+      std::vector<double> d_accuracy, d_loss;
+      for (int s = 0; s < seeds; ++s) {
+        const Run &a = runs[m.name][static_cast<std::size_t>(s)], &b = runs["Random"][static_cast<std::size_t>(s)];
+        if (!a.diverged.empty() || !b.diverged.empty()) continue;
+        d_accuracy.push_back(a.test_accuracy - b.test_accuracy);
+        d_loss.push_back(phase_loss(a) - phase_loss(b));
+      }
+      if (d_accuracy.size() < 2) continue;
+      const auto acc_i = examples::interval_80(d_accuracy), loss_i = examples::interval_80(d_loss);
+      int better = 0;
+      for (double d : d_loss) better += d < 0;
+      std::printf("  %-15s test accuracy %+.4f [%+.4f, %+.4f]   growth-phase training loss %+.4f [%+.4f, %+.4f]  "
+                  "(lower loss in %d/%zu seeds)\n",
+                  m.name.c_str(), acc_i.mean, acc_i.low, acc_i.high, loss_i.mean, loss_i.low, loss_i.high, better,
+                  d_loss.size());
+      results[m.name]["paired_vs_random"] = {{"test_accuracy_diff", d_accuracy}, {"growth_phase_loss_diff", d_loss}};
+    }
+  }
+
   const std::string out = flags.str("out");
   const std::string csv_path = out + "_curves.csv", json_path = out + "_summary.json";
   CsvWriter csv(csv_path,
@@ -618,6 +659,7 @@ int main(int argc, char** argv) try {
                         {{"model", "small"},
                          {"wrn-depth", "16"},
                          {"wrn-k", "1"},
+                         {"mlp-hidden", "1024"},
                          {"epochs", "3"},
                          {"seeds", "1"},
                          {"lr", "0.05"},
@@ -642,7 +684,7 @@ int main(int argc, char** argv) try {
     return 0;
   }
   RunSummary summary("fashion_mnist", argc, argv);
-  const FashionMnist data = load_fashion_mnist({.directory = flags.str("data"), .max_train = flags.integer("train-limit")});
+  FashionMnist data = load_fashion_mnist({.directory = flags.str("data"), .max_train = flags.integer("train-limit")});
   const double fraction = flags.number("seed-fraction");
   require(fraction > 0 && fraction <= 1, "--seed-fraction must be in (0, 1]");
   const std::string model = flags.str("model");
@@ -678,7 +720,18 @@ int main(int argc, char** argv) try {
         "WRN-" + std::to_string(seed.depth) + "-" + flags.str("wrn-k") + " (inner block widths grow)", summary, shallow,
         half_depth);
   }
-  throw Error("--model: unknown model '" + model + "' (small, small-bn, wrn)");
+  if (model == "mlp") {  // the images flattened to 784 features
+    FashionMnist& flat = data;
+    for (LabeledImages* split : {&flat.train, &flat.test})
+      split->images.reshape_within_capacity(Shape{split->size(), 784});
+    const models::MlpConfig target{.hidden1 = flags.integer("mlp-hidden"), .hidden2 = flags.integer("mlp-hidden")};
+    models::MlpConfig seed = target;
+    seed.width_multiplier = fraction;
+    return run_experiment<models::Mlp<float, Cpu>>(flags, flat, seed, target,
+                                                   "MLP 784-" + flags.str("mlp-hidden") + "-" + flags.str("mlp-hidden") + "-10",
+                                                   summary);
+  }
+  throw Error("--model: unknown model '" + model + "' (small, small-bn, wrn, mlp)");
 } catch (const std::exception& e) {
   std::fprintf(stderr, "fashion_mnist: %s\n", e.what());
   return 1;
