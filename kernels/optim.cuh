@@ -1,5 +1,6 @@
 // kernels/optim.cuh: optimizer updates, element-wise in the parameter's precision: SGD (momentum,
-// Nesterov, weight decay) and Adam / AdamW, each with optional per-element learning-rate factors.
+// Nesterov, weight decay) and Adam / AdamW, each with optional per-element learning-rate factors and an
+// optional sparsity mask (0: the weight and its state are set to 0 and stay there).
 //
 // Versions:
 //   sgd_update_v1_grid_stride    one element per thread per iteration of a grid-stride loop
@@ -41,8 +42,14 @@ struct AdamConstants {
 namespace optim_detail {
 
 template <class T>
-__global__ void sgd_update_v1_grid_stride(Index n, T* w, const T* g, T* velocity, const T* lr_scale, SgdConstants<T> h) {
+__global__ void sgd_update_v1_grid_stride(Index n, T* w, const T* g, T* velocity, const T* lr_scale, const T* mask,
+                                          SgdConstants<T> h) {
   for (Index i = blockIdx.x * Index{blockDim.x} + threadIdx.x; i < n; i += Index{gridDim.x} * blockDim.x) {
+    if (mask && mask[i] == T(0)) {
+      w[i] = T(0);
+      if (velocity) velocity[i] = T(0);
+      continue;
+    }
     T d = g[i] + h.weight_decay * w[i];
     if (velocity) {
       const T v = h.momentum * velocity[i] + d;
@@ -54,9 +61,13 @@ __global__ void sgd_update_v1_grid_stride(Index n, T* w, const T* g, T* velocity
 }
 
 template <class T>
-__global__ void adam_update_v1_grid_stride(Index n, T* w, const T* g, T* m, T* v, const T* lr_scale,
+__global__ void adam_update_v1_grid_stride(Index n, T* w, const T* g, T* m, T* v, const T* lr_scale, const T* mask,
                                            AdamConstants<T> h) {
   for (Index i = blockIdx.x * Index{blockDim.x} + threadIdx.x; i < n; i += Index{gridDim.x} * blockDim.x) {
+    if (mask && mask[i] == T(0)) {
+      w[i] = m[i] = v[i] = T(0);
+      continue;
+    }
     const T rate = lr_scale ? h.lr * lr_scale[i] : h.lr;
     T gi = g[i];
     if (h.decoupled) w[i] -= rate * h.weight_decay * w[i];
@@ -72,23 +83,23 @@ __global__ void adam_update_v1_grid_stride(Index n, T* w, const T* g, T* m, T* v
 }  // namespace optim_detail
 
 // w (n) -= lr * lr_scale * d with d from g and weight decay, through velocity (n) when not null.
-// lr_scale may be null (all ones).
+// lr_scale may be null (all ones), mask null (dense).
 template <class T>
-void sgd_update(Index n, T* w, const T* g, T* velocity, const T* lr_scale, const SgdConstants<T>& h,
+void sgd_update(Index n, T* w, const T* g, T* velocity, const T* lr_scale, const T* mask, const SgdConstants<T>& h,
                 cudaStream_t stream) {
   if (n <= 0) return;
   optim_detail::sgd_update_v1_grid_stride<T>
-      <<<detail::grid_blocks(n), detail::threads_per_block, 0, stream>>>(n, w, g, velocity, lr_scale, h);
+      <<<detail::grid_blocks(n), detail::threads_per_block, 0, stream>>>(n, w, g, velocity, lr_scale, mask, h);
   NETGROW_CHECK_LAUNCH("sgd_update_v1_grid_stride");
 }
 
-// One Adam / AdamW step of w (n) with moments m, v (n); lr_scale may be null (all ones).
+// One Adam / AdamW step of w (n) with moments m, v (n); lr_scale may be null (all ones), mask null (dense).
 template <class T>
-void adam_update(Index n, T* w, const T* g, T* m, T* v, const T* lr_scale, const AdamConstants<T>& h,
+void adam_update(Index n, T* w, const T* g, T* m, T* v, const T* lr_scale, const T* mask, const AdamConstants<T>& h,
                  cudaStream_t stream) {
   if (n <= 0) return;
   optim_detail::adam_update_v1_grid_stride<T>
-      <<<detail::grid_blocks(n), detail::threads_per_block, 0, stream>>>(n, w, g, m, v, lr_scale, h);
+      <<<detail::grid_blocks(n), detail::threads_per_block, 0, stream>>>(n, w, g, m, v, lr_scale, mask, h);
   NETGROW_CHECK_LAUNCH("adam_update_v1_grid_stride");
 }
 

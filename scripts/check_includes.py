@@ -3,7 +3,7 @@
 
 netgrow's headers sit on floors; a header may include headers of its own floor or below, never above:
 
-    core  <-  backend, kernels  <-  ops  <-  layers  <-  network, optim  <-  blocks, data  <-  grow
+    core  <-  backend, kernels  <-  ops  <-  layers  <-  network, optim  <-  blocks, data  <-  grow, prune
           <-  io, models  <-  train, dist  <-  the umbrella headers netgrow.hpp and cuda.hpp
 
 kernels/ (the CUDA kernel families) include only core/ and each other. A module umbrella header
@@ -31,6 +31,7 @@ FLOORS = {
     "blocks": 5,
     "data": 5,
     "grow": 6,
+    "prune": 6,
     "io": 7,
     "models": 7,
     "dist": 8,

@@ -30,6 +30,7 @@
 #include "netgrow/network.hpp"
 #include "netgrow/ops.hpp"
 #include "netgrow/optim.hpp"
+#include "netgrow/prune.hpp"
 #include "netgrow/train/csv.hpp"
 #include "netgrow/train/format.hpp"
 #include "netgrow/train/progress.hpp"

@@ -14,6 +14,7 @@
 #include "netgrow/ops/layer_norm.hpp"
 #include "netgrow/ops/layout.hpp"
 #include "netgrow/ops/loss.hpp"
+#include "netgrow/ops/mask.hpp"
 #include "netgrow/ops/optim.hpp"
 #include "netgrow/ops/pool.hpp"
 #include "netgrow/ops/svd.hpp"

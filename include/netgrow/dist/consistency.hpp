@@ -50,7 +50,7 @@ std::uint64_t hash_tensor(const Tensor<S, D>& t, std::uint64_t h) {
   }
 }
 
-// The hash of one parameter: name, value, optimizer state and learning-rate factors.
+// The hash of one parameter: name, value, optimizer state, learning-rate factors and mask.
 template <class S, class D>
 std::uint64_t parameter_hash(const std::string& name, const Parameter<S, D>& p) {
   std::uint64_t h = io::hash64(std::as_bytes(std::span<const char>(name.data(), name.size())));
@@ -58,6 +58,7 @@ std::uint64_t parameter_hash(const std::string& name, const Parameter<S, D>& p) 
   h = io::hash64(std::as_bytes(std::span<const char>(p.state_owner.data(), p.state_owner.size())), h);
   for (const auto& s : p.state) h = hash_tensor(s, h);
   h = hash_tensor(p.lr_scale, h);
+  h = hash_tensor(p.mask, h);
   const double flags[3] = {p.lr_multiplier, p.trainable ? 1.0 : 0.0, p.weight_decay ? 1.0 : 0.0};
   return hash_bytes_of(std::span<const double>(flags, 3), h);
 }
@@ -104,7 +105,7 @@ void require_identical(Comm& comm, Net& net, const std::string& where) {
                   " [checked on rank " + std::to_string(comm.rank()) + "]");
 }
 
-/// Copies rank `root`'s parameter values, optimizer state and learning-rate factors to every rank. The
+/// Copies rank `root`'s parameter values, optimizer state, learning-rate factors and masks to every rank. The
 /// networks must already have the same shapes (build them from the same settings); throws ShapeError on
 /// every rank when they do not (checked by a hash of the shapes first, so no rank is left waiting).
 template <Communicator Comm, class Net>
@@ -112,9 +113,10 @@ void broadcast_network(Comm& comm, Net& net, int root = 0) {
   std::uint64_t shapes = 0;
   net.visit_parameters([&](const std::string& name, const auto& p) {
     shapes = io::hash64(std::as_bytes(std::span<const char>(name.data(), name.size())), shapes);
-    const std::uint64_t sizes[3] = {static_cast<std::uint64_t>(p.value.numel()), p.state.size(),
-                                    static_cast<std::uint64_t>(p.lr_scale.numel())};
-    shapes = io::hash64(std::as_bytes(std::span<const std::uint64_t>(sizes, 3)), shapes);
+    const std::uint64_t sizes[4] = {static_cast<std::uint64_t>(p.value.numel()), p.state.size(),
+                                    static_cast<std::uint64_t>(p.lr_scale.numel()),
+                                    static_cast<std::uint64_t>(p.mask.numel())};
+    shapes = io::hash64(std::as_bytes(std::span<const std::uint64_t>(sizes, 4)), shapes);
   });
   const std::vector<std::uint64_t> all = comm.all_gather(shapes);
   for (std::size_t r = 0; r < all.size(); ++r)
@@ -124,6 +126,7 @@ void broadcast_network(Comm& comm, Net& net, int root = 0) {
     broadcast(comm, p.value.view(), root);
     for (auto& s : p.state) broadcast(comm, s.view(), root);
     if (!p.lr_scale.empty()) broadcast(comm, p.lr_scale.view(), root);
+    if (!p.mask.empty()) broadcast(comm, p.mask.view(), root);
   });
 }
 

@@ -17,6 +17,7 @@
 ///                                             (BatchNorm's running statistics are parameters too)
 ///           "<name>.state.<i>"               optimizer state i (SGD momentum; Adam's two moments)
 ///           "<name>.lr_scale"                per-element learning-rate factors, when present
+///           "<name>.mask"                    the sparsity mask (prune/mask.hpp), when present
 ///           "netgrow.sampler.<s>.order"      a batch sampler's epoch order (io/training_state.hpp)
 /// metadata  "netgrow.format_version"         "1"
 ///           "netgrow.version", "netgrow.scalar" ("F32"/"F64"), "netgrow.network" (describe())
@@ -25,6 +26,8 @@
 ///                                             and "block_kind"
 ///           "netgrow.parameters"             JSON object, per parameter: state owner and count,
 ///                                             lr_multiplier, lr_scale present, trainable, weight_decay,
+///                                             mask present with its growth rule and seed ("mask",
+///                                             "mask_growth" "dense"/"layer_density", "mask_seed"),
 ///                                             and its growth-stage tags when it has any ("stage_tags":
 ///                                             per axis a list of [stage, count] runs; grow/stage_lr.hpp)
 ///           "netgrow.input_shape"            JSON list, the shape of the network's last forward() input
@@ -192,6 +195,9 @@ struct ParameterRecord {
   bool lr_scale = false;
   bool trainable = true;
   bool weight_decay = true;
+  bool mask = false;
+  MaskGrowth mask_growth = MaskGrowth::dense;
+  std::uint64_t mask_seed = 0;
   std::array<std::vector<std::int32_t>, 2> stage_tags;
 };
 
@@ -312,6 +318,14 @@ inline std::map<std::string, ParameterRecord> parse_parameter_records(const Safe
     r.lr_scale = f.boolean("lr_scale");
     r.trainable = f.boolean("trainable");
     r.weight_decay = f.boolean("weight_decay");
+    if (f.has("mask")) {  // files before masks have none
+      r.mask = f.boolean("mask");
+      const std::string growth = f.string("mask_growth");
+      require<IoError>(growth == "dense" || growth == "layer_density", f.where(), ": mask_growth '", growth,
+                       "' (expected dense or layer_density)");
+      r.mask_growth = growth == "dense" ? MaskGrowth::dense : MaskGrowth::layer_density;
+      r.mask_seed = f.unsigned_integer("mask_seed");
+    }
     if (f.has("stage_tags")) {
       const auto t = st.tensors.find(name);
       const Index bound = t == st.tensors.end() ? 0 : largest_backed_dimension(t->second);
@@ -411,6 +425,9 @@ void fill_parameters(L& staged, const std::string& prefix, LoadContext& ctx, con
     p.state.clear();
     for (std::size_t i = 0; i < r.states; ++i) p.state.push_back(load(name + ".state." + std::to_string(i)));
     p.lr_scale = r.lr_scale ? load(name + ".lr_scale") : Tensor<S, D>();
+    p.mask = r.mask ? load(name + ".mask") : Tensor<S, D>();
+    p.mask_growth = r.mask_growth;
+    p.mask_seed = r.mask_seed;
     p.state_owner = r.state_owner;
     p.lr_multiplier = r.lr_multiplier;
     p.trainable = r.trainable;
@@ -723,6 +740,12 @@ Safetensors make_checkpoint(Sequential<S, D, Kinds...>& net, const TrainingState
     if (!p.lr_scale.empty()) st.tensors[name + ".lr_scale"] = SafeTensor::from(p.lr_scale);
     records[name] = {{"state_owner", p.state_owner},    {"states", p.state.size()}, {"lr_multiplier", p.lr_multiplier},
                      {"lr_scale", !p.lr_scale.empty()}, {"trainable", p.trainable}, {"weight_decay", p.weight_decay}};
+    if (!p.mask.empty()) {
+      st.tensors[name + ".mask"] = SafeTensor::from(p.mask);
+      records[name]["mask"] = true;
+      records[name]["mask_growth"] = p.mask_growth == MaskGrowth::dense ? "dense" : "layer_density";
+      records[name]["mask_seed"] = p.mask_seed;
+    }
     if (!p.stage_tags[0].empty() || !p.stage_tags[1].empty()) records[name]["stage_tags"] = detail::stage_runs(p.stage_tags);
   });
   nlohmann::json architecture = nlohmann::json::array();

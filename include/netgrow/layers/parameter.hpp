@@ -4,7 +4,8 @@
 ///
 /// Keeping these in one object is what makes growth safe: an operation that appends rows or columns
 /// to `value` extends `grad`, every `state` tensor and `lr_scale` in the same step (old entries kept,
-/// new entries zero), so no optimizer can be left holding state of the old shape.
+/// new entries zero), so no optimizer can be left holding state of the old shape. A sparsity mask
+/// (prune/mask.hpp) is part of the same object and grows with it.
 #pragma once
 
 #include <array>
@@ -15,6 +16,12 @@
 #include "netgrow/core/tensor.hpp"
 
 namespace netgrow {
+
+/// What a width growth appends to a masked parameter's mask (Parameter::mask_growth).
+enum class MaskGrowth {
+  dense,          ///< the new entries are all 1: new neurons start dense (the default)
+  layer_density,  ///< each new entry is 1 with probability the parameter's current density
+};
 
 /// A trainable tensor `value` with its gradient, optimizer state and learning-rate factors, which
 /// always keep its shape (see the file comment).
@@ -49,6 +56,16 @@ struct Parameter {
   /// growth stage that added index i along axis a (a = 0, 1), and an element's stage is the largest tag
   /// over its first two axes. Empty vectors: untagged (grow::tag_stage fills them in after each growth).
   std::array<std::vector<std::int32_t>, 2> stage_tags;
+
+  /// Sparsity mask (prune/mask.hpp): empty = dense; otherwise the shape of `value`, entries 0 or 1.
+  /// Invariant where it is 0: the value and every state tensor are 0, and optimizers keep them 0
+  /// (backward still writes the dense gradient there: RigL's regrowth reads it). Width growth extends
+  /// it by `mask_growth`, drawing layer-density entries from an Rng seeded by `mask_seed` and the size.
+  ///@{
+  Tensor<S, D> mask;
+  MaskGrowth mask_growth = MaskGrowth::dense;
+  std::uint64_t mask_seed = 0;
+  ///@}
 
   bool trainable = true;     ///< false: optimizers skip it
   bool weight_decay = true;  ///< false: optimizers apply no weight decay to it (e.g. BatchNorm beta)

@@ -9,8 +9,10 @@
 #include <concepts>
 #include <vector>
 
+#include "netgrow/core/rng.hpp"
 #include "netgrow/ops/blas.hpp"
 #include "netgrow/ops/layout.hpp"
+#include "netgrow/ops/mask.hpp"
 #include "netgrow/layers/parameter.hpp"
 
 namespace netgrow {
@@ -48,8 +50,25 @@ Tensor<S, D> host_to(Tensor<S, Cpu> host) {
   }
 }
 
+/// The mask entries a growth appends to a masked parameter (Parameter::mask_growth): all 1, or each 1 with
+/// probability the mask's current density, drawn from Rng(p.mask_seed + the mask's size) (the same on every
+/// rank of a data-parallel run). Shape `extra`.
+template <class S, class D>
+Tensor<S, D> new_mask_entries(const Parameter<S, D>& p, const Shape& extra) {
+  Tensor<S, Cpu> m(extra);
+  if (p.mask_growth == MaskGrowth::dense || p.mask.numel() == 0) {
+    std::fill_n(m.data(), m.numel(), S(1));
+  } else {
+    const double density = ops::squared_norm<S>(p.mask) / static_cast<double>(p.mask.numel());  // entries 0 or 1
+    Rng rng(p.mask_seed + static_cast<std::uint64_t>(p.mask.numel()));
+    for (Index i = 0; i < m.numel(); ++i) m.data()[i] = rng.uniform() < density ? S(1) : S(0);
+  }
+  return host_to<D>(std::move(m));
+}
+
 /// Appends `values` to p.value along `axis` (values has p's shape except along axis). p.grad and each
-/// tensor in p.state grow with zeros; p.lr_scale, when present, grows with `lr_scale_of_new`.
+/// tensor in p.state grow with zeros; p.lr_scale, when present, grows with `lr_scale_of_new`; p.mask,
+/// when present, grows by p.mask_growth (new_mask_entries), and new values where it is 0 are 0.
 /// Growth happens in place within spare capacity (1.5x the new size is reserved when it runs out;
 /// Tensor::shrink_to_fit releases it). All-or-nothing: shapes are checked and capacity is reserved
 /// for every tensor before any of them changes.
@@ -66,10 +85,20 @@ void append_to_parameter(Parameter<S, D>& p, int axis, ConstView<S, std::type_id
   if (!p.grad.empty()) reserve(p.grad);
   for (auto& s : p.state) reserve(s);
   if (!p.lr_scale.empty()) reserve(p.lr_scale);
-  Tensor<S, D> scale;
+  if (!p.mask.empty()) reserve(p.mask);
+  Tensor<S, D> scale, new_mask, masked_values;
   if (!p.lr_scale.empty()) {
     scale = Tensor<S, D>(extra);
     ops::fill<S>(scale.view(), lr_scale_of_new);
+  }
+  if (!p.mask.empty()) {
+    new_mask = new_mask_entries(p, extra);
+    if (p.mask_growth != MaskGrowth::dense) {
+      masked_values = Tensor<S, D>(extra);
+      ops::copy<S>(values, masked_values.view());
+      ops::apply_mask<S>(new_mask.cview(), masked_values.view());
+      values = masked_values.cview();
+    }
   }
   // From here on nothing can fail.
   ops::append_in_place<S>(p.value, axis, extra, values.data());
@@ -77,6 +106,7 @@ void append_to_parameter(Parameter<S, D>& p, int axis, ConstView<S, std::type_id
   else ops::append_in_place<S>(p.grad, axis, extra, nullptr);
   for (auto& s : p.state) ops::append_in_place<S>(s, axis, extra, nullptr);
   if (!p.lr_scale.empty()) ops::append_in_place<S>(p.lr_scale, axis, extra, scale.data());
+  if (!p.mask.empty()) ops::append_in_place<S>(p.mask, axis, extra, new_mask.data());
 }
 
 /// Reserves room for `numel` elements in the parameter's value, gradient, optimizer state and
@@ -87,6 +117,7 @@ void reserve_parameter(Parameter<S, D>& p, Index numel) {
   p.grad.reserve(numel);
   for (auto& s : p.state) s.reserve(numel);
   if (!p.lr_scale.empty()) p.lr_scale.reserve(numel);
+  if (!p.mask.empty()) p.mask.reserve(numel);
 }
 
 }  // namespace netgrow::grow

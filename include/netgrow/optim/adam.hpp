@@ -68,7 +68,8 @@ class Adam : public OptimizerClock {
     h.decoupled = options_.decoupled_weight_decay;
     h.bias_correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(t));
     h.bias_correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(t));
-    ops::adam_update<S>(p.value.view(), p.grad.cview(), p.state[0].view(), p.state[1].view(), p.lr_scale.cview(), h);
+    ops::adam_update<S>(p.value.view(), p.grad.cview(), p.state[0].view(), p.state[1].view(), p.lr_scale.cview(), h,
+                        p.mask.cview());
   }
 
  private:

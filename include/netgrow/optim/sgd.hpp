@@ -45,7 +45,7 @@ class Sgd : public OptimizerClock {
     advance();
   }
 
-  /// Updates one parameter with base learning rate lr.
+  /// Updates one parameter with base learning rate lr (a masked parameter: only where its mask is 1).
   template <class S, class D>
   void update(Parameter<S, D>& p, double lr, std::string_view name = "") const {
     if (!p.trainable) return;
@@ -58,7 +58,7 @@ class Sgd : public OptimizerClock {
     h.nesterov = options_.nesterov;
     h.weight_decay = p.weight_decay ? options_.weight_decay : 0.0;
     ops::sgd_update<S>(p.value.view(), p.grad.cview(), momentum ? p.state[0].view() : TensorView<S, D>(),
-                       p.lr_scale.cview(), h);
+                       p.lr_scale.cview(), h, p.mask.cview());
   }
 
  private:

@@ -72,13 +72,13 @@ ops::CrossEntropyResult softmax_cross_entropy(ConstView<T, Cuda> logits, ConstVi
 
 template <class T>
 void sgd_update(TensorView<T, Cuda> w, ConstView<T, Cuda> g, TensorView<T, Cuda> velocity,
-                ConstView<T, Cuda> lr_scale, const ops::SgdHyper& h) {
-  ops::sgd_update<T>(w, g, velocity, lr_scale, h);
+                ConstView<T, Cuda> lr_scale, const ops::SgdHyper& h, ConstView<T, Cuda> mask) {
+  ops::sgd_update<T>(w, g, velocity, lr_scale, h, mask);
 }
 template <class T>
 void adam_update(TensorView<T, Cuda> w, ConstView<T, Cuda> g, TensorView<T, Cuda> m, TensorView<T, Cuda> v,
-                 ConstView<T, Cuda> lr_scale, const ops::AdamHyper& h) {
-  ops::adam_update<T>(w, g, m, v, lr_scale, h);
+                 ConstView<T, Cuda> lr_scale, const ops::AdamHyper& h, ConstView<T, Cuda> mask) {
+  ops::adam_update<T>(w, g, m, v, lr_scale, h, mask);
 }
 
 template <class T>
@@ -126,9 +126,9 @@ void rows_to_axis(ConstView<T, Cuda> rows, int axis, TensorView<T, Cuda> dst) {
   template ops::CrossEntropyResult softmax_cross_entropy<T>(ConstView<T, Cuda>, ConstView<std::int32_t, Cpu>,  \
                                                             TensorView<T, Cuda>);                              \
   template void sgd_update<T>(TensorView<T, Cuda>, ConstView<T, Cuda>, TensorView<T, Cuda>, ConstView<T, Cuda>, \
-                              const ops::SgdHyper&);                                                           \
+                              const ops::SgdHyper&, ConstView<T, Cuda>);                                       \
   template void adam_update<T>(TensorView<T, Cuda>, ConstView<T, Cuda>, TensorView<T, Cuda>, TensorView<T, Cuda>, \
-                               ConstView<T, Cuda>, const ops::AdamHyper&);                                     \
+                               ConstView<T, Cuda>, const ops::AdamHyper&, ConstView<T, Cuda>);                 \
   template void concat<T>(ConstView<T, Cuda>, ConstView<T, Cuda>, int, TensorView<T, Cuda>);                   \
   template void slice<T>(ConstView<T, Cuda>, int, Index, Index, TensorView<T, Cuda>);                          \
   template void assign_slice<T>(ConstView<T, Cuda>, int, Index, TensorView<T, Cuda>);                          \

@@ -54,10 +54,10 @@ ops::CrossEntropyResult softmax_cross_entropy(ConstView<T, Cuda> logits, ConstVi
 
 template <class T>
 void sgd_update(TensorView<T, Cuda> w, ConstView<T, Cuda> g, TensorView<T, Cuda> velocity,
-                ConstView<T, Cuda> lr_scale, const ops::SgdHyper& h);
+                ConstView<T, Cuda> lr_scale, const ops::SgdHyper& h, ConstView<T, Cuda> mask = {});
 template <class T>
 void adam_update(TensorView<T, Cuda> w, ConstView<T, Cuda> g, TensorView<T, Cuda> m, TensorView<T, Cuda> v,
-                 ConstView<T, Cuda> lr_scale, const ops::AdamHyper& h);
+                 ConstView<T, Cuda> lr_scale, const ops::AdamHyper& h, ConstView<T, Cuda> mask = {});
 
 template <class T>
 void concat(ConstView<T, Cuda> a, ConstView<T, Cuda> b, int axis, TensorView<T, Cuda> out);

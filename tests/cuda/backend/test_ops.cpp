@@ -419,6 +419,42 @@ TEST_CASE("sgd_update matches the CPU: momentum, Nesterov, weight decay, lr_scal
                   ArgumentError);
 }
 
+TEST_CASE("masked sgd_update and adam_update match the CPU: pruned weights and their state stay 0") {
+  Rng rng(23);
+  for (Index n : {Index{1}, Index{7}, Index{1031}}) {
+    INFO("n=", n);
+    auto w = uniform_tensor<float>(Shape{n}, rng), w2 = w.clone();
+    auto vel = uniform_tensor<float>(Shape{n}, rng, -0.1, 0.1);
+    Tensor<float, Cpu> m(Shape{n}), v(Shape{n}), mask(Shape{n});
+    for (Index i = 0; i < n; ++i) mask.at(i) = rng.uniform() < 0.4 ? 0.f : 1.f;
+    auto dw = on_device(w), dvel = on_device(vel), dw2 = on_device(w2), dm = on_device(m), dv = on_device(v);
+    const auto dmask = on_device(mask);
+    ops::SgdHyper sh;
+    sh.lr = 0.05, sh.momentum = 0.9, sh.nesterov = true, sh.weight_decay = 1e-3;
+    ops::AdamHyper ah;
+    ah.lr = 1e-2, ah.weight_decay = 1e-2;
+    for (int t = 1; t <= 3; ++t) {
+      const auto g = uniform_tensor<float>(Shape{n}, rng);
+      const auto dg = on_device(g);
+      ah.bias_correction1 = 1.0 - std::pow(ah.beta1, t);
+      ah.bias_correction2 = 1.0 - std::pow(ah.beta2, t);
+      ops::sgd_update<float>(w.view(), g.cview(), vel.view(), ConstView<float, Cpu>(), sh, mask.cview());
+      gpu::sgd_update<float>(dw.view(), dg.cview(), dvel.view(), ConstView<float, Cuda>(), sh, dmask.cview());
+      ops::adam_update<float>(w2.view(), g.cview(), m.view(), v.view(), ConstView<float, Cpu>(), ah, mask.cview());
+      gpu::adam_update<float>(dw2.view(), dg.cview(), dm.view(), dv.view(), ConstView<float, Cuda>(), ah, dmask.cview());
+    }
+    check_close(on_host(dw), w, 1e-6, 1e-6, "sgd weights");
+    check_close(on_host(dvel), vel, 1e-6, 1e-6, "velocity");
+    check_close(on_host(dw2), w2, 1e-6, 1e-6, "adam weights");
+    for (Index i = 0; i < n; ++i)
+      if (mask.at(i) == 0.f) {
+        CHECK(w.at(i) == 0.f);
+        CHECK(vel.at(i) == 0.f);
+        CHECK(w2.at(i) == 0.f);
+      }
+  }
+}
+
 TEST_CASE("adam_update matches the CPU: Adam and AdamW, bias corrections, lr_scale") {
   Rng rng(22);
   for (bool decoupled : {false, true}) {

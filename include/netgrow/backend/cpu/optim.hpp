@@ -1,5 +1,6 @@
 /// \file
-/// netgrow/backend/cpu/optim.hpp: the CPU back end of ops/optim.hpp (element-wise update loops,
+/// netgrow/backend/cpu/optim.hpp: the CPU back end of ops/optim.hpp (element-wise update loops, masked
+/// entries set to 0 with their state,
 /// OpenMP-parallel above ops::parallel_threshold elements), and the hyper-parameter structs every
 /// device's updates take.
 #pragma once
@@ -40,16 +41,22 @@ template <>
 struct OptimOps<Cpu> {
   template <class T>
   static void sgd_update(TensorView<T, Cpu> w, ConstView<T, Cpu> g, TensorView<T, Cpu> velocity,
-                         ConstView<T, Cpu> lr_scale, const SgdHyper& h) {
+                         ConstView<T, Cpu> lr_scale, ConstView<T, Cpu> mask, const SgdHyper& h) {
     const Index n = w.numel();
     T* wp = w.data();
     const T* gp = g.data();
     T* vp = velocity.empty() ? nullptr : velocity.data();
     const T* sp = lr_scale.empty() ? nullptr : lr_scale.data();
+    const T* mp = mask.empty() ? nullptr : mask.data();
     const T lr = T(h.lr), mu = T(h.momentum), wd = T(h.weight_decay);
     const bool nesterov = h.nesterov;
     NETGROW_PARALLEL_FOR_IF(n > ops::parallel_threshold)
     for (Index i = 0; i < n; ++i) {
+      if (mp && mp[i] == T(0)) {  // pruned: stays 0 with its state
+        wp[i] = T(0);
+        if (vp) vp[i] = T(0);
+        continue;
+      }
       T d = gp[i] + wd * wp[i];
       if (vp) {
         const T v = mu * vp[i] + d;
@@ -62,18 +69,23 @@ struct OptimOps<Cpu> {
 
   template <class T>
   static void adam_update(TensorView<T, Cpu> w, ConstView<T, Cpu> g, TensorView<T, Cpu> m, TensorView<T, Cpu> v,
-                          ConstView<T, Cpu> lr_scale, const AdamHyper& h) {
+                          ConstView<T, Cpu> lr_scale, ConstView<T, Cpu> mask, const AdamHyper& h) {
     const Index n = w.numel();
     T* wp = w.data();
     const T* gp = g.data();
     T* mp = m.data();
     T* vp = v.data();
     const T* sp = lr_scale.empty() ? nullptr : lr_scale.data();
+    const T* kp = mask.empty() ? nullptr : mask.data();
     const T lr = T(h.lr), b1 = T(h.beta1), b2 = T(h.beta2), eps = T(h.eps), wd = T(h.weight_decay);
     const T c1 = T(1.0 / h.bias_correction1), c2 = T(1.0 / std::sqrt(h.bias_correction2));
     const bool decoupled = h.decoupled;
     NETGROW_PARALLEL_FOR_IF(n > ops::parallel_threshold)
     for (Index i = 0; i < n; ++i) {
+      if (kp && kp[i] == T(0)) {  // pruned: stays 0 with its moments
+        wp[i] = mp[i] = vp[i] = T(0);
+        continue;
+      }
       const T rate = sp ? lr * sp[i] : lr;
       T gi = gp[i];
       if (decoupled) wp[i] -= rate * wd * wp[i];

@@ -17,6 +17,7 @@
 #include "netgrow/backend/cuda/layer_norm.hpp"
 #include "netgrow/backend/cuda/layout.hpp"
 #include "netgrow/backend/cuda/loss.hpp"
+#include "netgrow/backend/cuda/mask.hpp"
 #include "netgrow/backend/cuda/memory.hpp"
 #include "netgrow/backend/cuda/optim.hpp"
 #include "netgrow/backend/cuda/pair_data.hpp"

@@ -18,15 +18,16 @@ template <>
 struct OptimOps<Cuda> {
   template <class T>
   static void sgd_update(TensorView<T, Cuda> w, ConstView<T, Cuda> g, TensorView<T, Cuda> velocity,
-                         ConstView<T, Cuda> lr_scale, const SgdHyper& h) {
+                         ConstView<T, Cuda> lr_scale, ConstView<T, Cuda> mask, const SgdHyper& h) {
     const kernels::SgdConstants<T> k{T(h.lr), T(h.momentum), T(h.weight_decay), h.nesterov};
     kernels::sgd_update<T>(w.numel(), w.data(), g.data(), velocity.empty() ? nullptr : velocity.data(),
-                           lr_scale.empty() ? nullptr : lr_scale.data(), k, cuda::context().stream());
+                           lr_scale.empty() ? nullptr : lr_scale.data(), mask.empty() ? nullptr : mask.data(), k,
+                           cuda::context().stream());
   }
 
   template <class T>
   static void adam_update(TensorView<T, Cuda> w, ConstView<T, Cuda> g, TensorView<T, Cuda> m, TensorView<T, Cuda> v,
-                          ConstView<T, Cuda> lr_scale, const AdamHyper& h) {
+                          ConstView<T, Cuda> lr_scale, ConstView<T, Cuda> mask, const AdamHyper& h) {
     const kernels::AdamConstants<T> k{T(h.lr),
                                       T(h.beta1),
                                       T(h.beta2),
@@ -36,7 +37,8 @@ struct OptimOps<Cuda> {
                                       T(1.0 / std::sqrt(h.bias_correction2)),
                                       h.decoupled};
     kernels::adam_update<T>(w.numel(), w.data(), g.data(), m.data(), v.data(),
-                            lr_scale.empty() ? nullptr : lr_scale.data(), k, cuda::context().stream());
+                            lr_scale.empty() ? nullptr : lr_scale.data(), mask.empty() ? nullptr : mask.data(), k,
+                            cuda::context().stream());
   }
 };
 

@@ -1,0 +1,29 @@
+/// \file
+/// netgrow/backend/cpu/mask.hpp: the CPU back end of ops/mask.hpp.
+#pragma once
+
+#include "netgrow/backend/cpu/parallel.hpp"
+#include "netgrow/core/tensor.hpp"
+
+namespace netgrow::backend {
+
+/// The mask ops of ops/mask.hpp on device D (specialised per device).
+template <class D>
+struct MaskOps;
+
+/// Mask ops on the CPU.
+template <>
+struct MaskOps<Cpu> {
+  /// x = 0 where mask is 0 (same element count, checked by the facade).
+  template <class T>
+  static void apply_mask(ConstView<T, Cpu> mask, TensorView<T, Cpu> x) {
+    const Index n = x.numel();
+    const T* m = mask.data();
+    T* p = x.data();
+    NETGROW_PARALLEL_FOR_IF(n > ops::parallel_threshold)
+    for (Index i = 0; i < n; ++i)
+      if (m[i] == T(0)) p[i] = T(0);
+  }
+};
+
+}  // namespace netgrow::backend
