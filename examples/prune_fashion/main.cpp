@@ -21,7 +21,8 @@
 //               grown at the layer's density (MaskGrowth::layer_density), so that it ends at the budget
 // Prints per method and density: test accuracy (mean and 80% interval over seeds), the final density,
 // the scoring seconds, training FLOPs relative to Dense (sparse counts: prune/flops.hpp) and
-// wall-clock seconds. Writes <--out>_summary.json.
+// wall-clock seconds, and the percentage each weight keeps (a weight that keeps nothing has collapsed the
+// network: no signal passes). Writes <--out>_summary.json.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -54,6 +55,8 @@ struct Settings {
 
 struct Result {
   double accuracy = 0, density = 1, score_seconds = 0, train_flops = 0, seconds = 0;
+  std::string layer_densities;  // per weight, "conv1/conv2/fc1/fc2" in percent
+  bool collapsed = false;       // some weight kept nothing: the network cannot pass a signal
 };
 
 template <class Criterion>
@@ -117,7 +120,7 @@ Result run(const std::string& method, double density, std::uint64_t seed, const 
   Rng unused(0);
   Model target({}, unused);
   const models::GrowthPlan plan = grows ? models::plan_growth(model, target, 4) : models::GrowthPlan{};
-  const std::int64_t interval = s.steps / 15;
+  const std::int64_t interval = std::max<std::int64_t>(1, s.steps / 15);
   grow::GrowthSchedule schedule(interval, interval, 4);
   const std::int64_t prune_step = s.steps / 2;
 
@@ -156,7 +159,14 @@ Result run(const std::string& method, double density, std::uint64_t seed, const 
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.accuracy = test_accuracy(net, data.test);
-  r.density = prune::density_report(net).density();
+  const auto report = prune::density_report(net);
+  r.density = report.density();
+  for (const auto& p : report.parameters) {
+    char b[16];
+    std::snprintf(b, sizeof b, "%s%.1f", r.layer_densities.empty() ? "" : "/", 100.0 * p.active / p.total);
+    r.layer_densities += b;
+    r.collapsed = r.collapsed || p.active == 0;
+  }
   return r;
 }
 
@@ -204,16 +214,19 @@ int main(int argc, char** argv) try {
               static_cast<long long>(s.steps), s.batch, s.lr, seeds);
   RunSummary::Json results;
   double dense_flops = 0;
-  std::printf("%-11s %-8s %-28s %-9s %-14s %-12s %s\n", "method", "density", "test accuracy (80% CI)", "final",
-              "score seconds", "FLOPs/Dense", "seconds");
+  std::printf("%-11s %-8s %-28s %-9s %-14s %-12s %-8s %s\n", "method", "density", "test accuracy (80% CI)", "final",
+              "score seconds", "FLOPs/Dense", "seconds", "kept % per weight, seed 0 (conv1/conv2/fc1/fc2)");
   for (const auto& m : methods) {
     const std::vector<double> ds = m == "Dense" ? std::vector<double>{1.0} : densities;
     for (double d : ds) {
       std::vector<double> acc, dens, score_s, flops, secs;
+      std::vector<std::string> layers;
+      int collapsed = 0;
       for (int k = 0; k < seeds; ++k) {
         const Result r = run(m, d, 3000 + static_cast<std::uint64_t>(k), data, s);
         acc.push_back(r.accuracy), dens.push_back(r.density), score_s.push_back(r.score_seconds);
-        flops.push_back(r.train_flops), secs.push_back(r.seconds);
+        flops.push_back(r.train_flops), secs.push_back(r.seconds), layers.push_back(r.layer_densities);
+        collapsed += r.collapsed;
       }
       const auto mean = [](const std::vector<double>& v) {
         double t = 0;
@@ -223,12 +236,13 @@ int main(int argc, char** argv) try {
       if (m == "Dense") dense_flops = mean(flops);
       char ratio[32] = "n/a";
       if (dense_flops > 0) std::snprintf(ratio, sizeof ratio, "%.3f", mean(flops) / dense_flops);
-      std::printf("%-11s %-8g %-28s %-9.4f %-14.2f %-12s %.1f\n", m.c_str(), d,
+      std::printf("%-11s %-8g %-28s %-9.4f %-14.2f %-12s %-8.1f %s%s\n", m.c_str(), d,
                   examples::format_interval(examples::interval_80(acc)).c_str(), mean(dens), mean(score_s), ratio,
-                  mean(secs));
+                  mean(secs), layers[0].c_str(), collapsed ? (" (" + std::to_string(collapsed) + " collapsed)").c_str() : "");
       std::fflush(stdout);
       results[m][std::to_string(d)] = {{"test_accuracy", acc}, {"final_density", dens}, {"score_seconds", score_s},
-                                        {"train_flops", flops}, {"seconds", secs}};
+                                        {"train_flops", flops}, {"seconds", secs}, {"kept_percent_per_weight", layers},
+                                        {"collapsed_seeds", collapsed}};
     }
   }
   summary["results"] = results;

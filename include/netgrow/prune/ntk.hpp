@@ -10,6 +10,8 @@
 
 #include <limits>
 #include <string>
+#include <type_traits>
+#include <type_traits>
 #include <vector>
 
 #include <Eigen/Eigenvalues>
@@ -32,8 +34,8 @@ struct NtkSpectrum {
 /// Theta (N, N) of `net` on inputs x (N, ...) (see the file comment). Parameter gradients are
 /// overwritten; values and running statistics are untouched in evaluation mode (training mode moves
 /// BatchNorm's running statistics once, as a training forward pass does).
-template <class Net, class S>
-Eigen::MatrixXd empirical_ntk(Net& net, ConstView<S, Cpu> x, Mode mode = Mode::train) {
+template <class Net, class S = typename Net::scalar_type>
+Eigen::MatrixXd empirical_ntk(Net& net, std::type_identity_t<ConstView<S, Cpu>> x, Mode mode = Mode::train) {
   using D = typename Net::device_type;
   static_assert(std::same_as<D, Cpu>, "prune::empirical_ntk: Cpu networks");
   require(x.rank() >= 2 && x.dim(0) >= 1, "prune::empirical_ntk: needs a batch (N, ...), got ", x.shape());
@@ -64,9 +66,9 @@ Eigen::MatrixXd empirical_ntk(Net& net, ConstView<S, Cpu> x, Mode mode = Mode::t
 }
 
 /// The eigenvalues, trace and condition number of empirical_ntk(net, x, mode).
-template <class Net, class S>
-NtkSpectrum ntk_spectrum(Net& net, ConstView<S, Cpu> x, Mode mode = Mode::train) {
-  const Eigen::MatrixXd theta = empirical_ntk(net, x, mode);
+template <class Net, class S = typename Net::scalar_type>
+NtkSpectrum ntk_spectrum(Net& net, std::type_identity_t<ConstView<S, Cpu>> x, Mode mode = Mode::train) {
+  const Eigen::MatrixXd theta = empirical_ntk<Net, S>(net, x, mode);
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(theta, Eigen::EigenvaluesOnly);
   NtkSpectrum s;
   s.eigenvalues = solver.eigenvalues();

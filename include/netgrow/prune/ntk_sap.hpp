@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "netgrow/prune/scores.hpp"
@@ -87,8 +88,8 @@ double ntk_sap_draw(Net& net, ConstView<S, Cpu> x, double eps, const Selector& s
 /// The finite-difference estimate of tr(NTK) of `net` on inputs x (see the file comment), over the
 /// selected weights, at the network's current weights: the mean of ||f(w + d) - f(w)||^2 / eps^2 over
 /// `draws` perturbations. Running statistics are left as they were.
-template <class Net, class S>
-double ntk_trace_estimate(Net& net, ConstView<S, Cpu> x, double eps, int draws, Rng& rng,
+template <class Net, class S = typename Net::scalar_type>
+double ntk_trace_estimate(Net& net, std::type_identity_t<ConstView<S, Cpu>> x, double eps, int draws, Rng& rng,
                           const Selector& select = weight_matrices) {
   require(eps > 0 && draws >= 1, "prune::ntk_trace_estimate: eps must be positive and draws at least 1");
   ParameterSnapshot<Net> snapshot(net);
@@ -101,8 +102,8 @@ double ntk_trace_estimate(Net& net, ConstView<S, Cpu> x, double eps, int draws, 
 /// inputs x, divided by eps^2: an estimate of d tr(NTK) / dm. The criterion below re-draws the weights
 /// and inputs; this is the fixed-weight part it repeats (and what the tests compare with a brute-force
 /// NTK).
-template <class Net, class S>
-Scores ntk_trace_mask_gradient(Net& net, ConstView<S, Cpu> x, double eps, int draws, Rng& rng,
+template <class Net, class S = typename Net::scalar_type>
+Scores ntk_trace_mask_gradient(Net& net, std::type_identity_t<ConstView<S, Cpu>> x, double eps, int draws, Rng& rng,
                                const Selector& select = weight_matrices) {
   require(eps > 0 && draws >= 1, "prune::ntk_trace_mask_gradient: eps must be positive and draws at least 1");
   ParameterSnapshot<Net> snapshot(net);
