@@ -149,3 +149,24 @@ TEST_CASE("checkpoints store masks with their growth rule; a resumed masked run 
   }
   CHECK(max_abs_diff(v0.value, w0.value) == 0.0);
 }
+
+TEST_CASE("a masked convolutional pair grows by Random with its masks at the layer's density, function kept") {
+  Rng rng(6);
+  Sequential<double, Cpu, Conv2d, Relu1, Conv2d> net(rng, Conv2d{.in = 2, .out = 3}, Relu1{}, Conv2d{.in = 3, .out = 4});
+  prune::enable_masks(net, {.growth = MaskGrowth::layer_density, .seed = 2});
+  auto& w0 = net.layer<0>().weight();
+  auto& w2 = net.layer<2>().weight();
+  prune::set_mask(w0, random_mask(w0.shape(), 0.5, rng));
+  prune::set_mask(w2, random_mask(w2.shape(), 0.5, rng));
+  const Tensor<double> x = random_tensor(Shape{3, 2, 6, 6}, rng);
+  Tensor<double> before;
+  before.copy_from(net.forward(x.cview(), Mode::eval));
+  grow::grow_width<0, 2>(net, 5, grow::Random{}, rng);
+  CHECK(max_abs_diff(net.forward(x.cview(), Mode::eval), before) <= 1e-12);
+  REQUIRE(w0.mask.shape() == Shape{8, 2, 3, 3});
+  REQUIRE(w2.mask.shape() == Shape{4, 8, 3, 3});
+  check_zero_where_masked(w0);
+  check_zero_where_masked(w2);
+  CHECK(prune::density(w2) > 0.2);
+  CHECK(prune::density(w2) < 0.8);
+}

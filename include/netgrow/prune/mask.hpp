@@ -5,6 +5,7 @@
 /// (Parameter::mask_growth: new neurons dense, or at the parameter's density), checkpoints store it
 /// ("<name>.mask"), dist::broadcast_network and dist::network_hash include it.
 ///
+/// Depth growth adds layers whose weights have no mask (dense); prune::enable_masks gives them one.
 /// Function preservation under growth: with MaskGrowth::dense it is untouched. With layer_density the
 /// new entries that draw 0 are set to 0, which keeps the function for initializers whose new neurons
 /// are silent on one side (GradMax, Random: zero outgoing or incoming weights) and not for those that
