@@ -11,7 +11,8 @@
 //               exponential schedule); SNIP and GraSP read one batch of 128 training images, SynFlow and
 //               NTK-SAP no data (NTK-SAP: Gaussian inputs of that batch's shape, fresh He-normal weights
 //               per round)
-//   SET, RigL   start from the Random mask at the density (per layer) and move connections every
+//   Random-ERK  a random mask with RigL's Erdos-Renyi-Kernel layer densities (prune::Scope::erk)
+//   SET, RigL   start from the Random-ERK mask at the density and move connections every
 //               --dst-every steps until 3/4 of training, drop fraction --dst-fraction on a cosine decay
 //   Grow-Prune  (budget: the density's active weights) the seed network at a quarter of the widths,
 //               dense, grows by GradMax to the full widths in 4 growths over the first third of
@@ -104,7 +105,9 @@ Result run(const std::string& method, double density, std::uint64_t seed, const 
     r.score_seconds = prune_with(net, prune::NtkSap{}, data, density, s.ntksap_rounds, score_rng);
   else if (method == "SET" || method == "RigL")
     r.score_seconds =
-        prune_with(net, prune::RandomScore{}, data, density, 1, score_rng, prune::Scope::per_parameter);
+        prune_with(net, prune::RandomScore{}, data, density, 1, score_rng, prune::Scope::erk);
+  else if (method == "Random-ERK")
+    r.score_seconds = prune_with(net, prune::RandomScore{}, data, density, 1, score_rng, prune::Scope::erk);
   if (method == "Prune-Grow")
     net.visit_parameters([&](const std::string&, auto& p) {
       if (!p.mask.empty()) p.mask_growth = MaskGrowth::layer_density, p.mask_seed = seed;
@@ -206,14 +209,17 @@ int main(int argc, char** argv) try {
     for (std::string t; std::getline(d, t, ',');) densities.push_back(std::stod(t));
     for (std::string t; std::getline(m, t, ',');) methods.push_back(t);
   }
-  const std::vector<std::string> known = {"Dense", "Random", "Magnitude", "SNIP",    "GraSP",      "SynFlow",
-                                          "NTK-SAP", "SET",  "RigL",      "Grow-Prune", "Prune-Grow"};
+  const std::vector<std::string> known = {"Dense",   "Random", "Magnitude", "SNIP",       "GraSP",     "SynFlow",
+                                          "NTK-SAP", "SET",    "RigL",      "Grow-Prune", "Prune-Grow", "Random-ERK"};
   for (const auto& m : methods)
     require(std::find(known.begin(), known.end(), m) != known.end(), "--methods: unknown method '", m, "'");
   std::printf("netgrow Fashion-MNIST pruning: small CNN 32/64/128, %lld steps of batch %td, lr %g, %d seed(s)\n\n",
               static_cast<long long>(s.steps), s.batch, s.lr, seeds);
   RunSummary::Json results;
-  double dense_flops = 0;
+  // Dense training's FLOPs: the full network's count for every step (what "Dense" measures too).
+  Rng unused(0);
+  Model full({}, unused);
+  const double dense_flops = static_cast<double>(s.steps) * training_step_flops(full.net(), Shape{s.batch, 1, 28, 28});
   std::printf("%-11s %-8s %-28s %-9s %-14s %-12s %-8s %s\n", "method", "density", "test accuracy (80% CI)", "final",
               "score seconds", "FLOPs/Dense", "seconds", "kept % per weight, seed 0 (conv1/conv2/fc1/fc2)");
   for (const auto& m : methods) {
@@ -233,7 +239,6 @@ int main(int argc, char** argv) try {
         for (double e : v) t += e;
         return t / static_cast<double>(v.size());
       };
-      if (m == "Dense") dense_flops = mean(flops);
       char ratio[32] = "n/a";
       if (dense_flops > 0) std::snprintf(ratio, sizeof ratio, "%.3f", mean(flops) / dense_flops);
       std::printf("%-11s %-8g %-28s %-9.4f %-14.2f %-12s %-8.1f %s%s\n", m.c_str(), d,

@@ -204,3 +204,23 @@ TEST_CASE("every criterion prunes a classifier to 10% in 5 rounds and leaves val
   run(prune::SynFlow{});
   run(prune::NtkSap{.draws = 2});
 }
+
+TEST_CASE("ERK densities keep the budget, favour small layers and cap at dense") {
+  const std::vector<Shape> shapes = {Shape{32, 1, 3, 3}, Shape{64, 32, 3, 3}, Shape{128, 9216}, Shape{10, 128}};
+  const auto d = prune::erk_densities(shapes, 0.1);
+  double kept = 0, total = 0;
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    kept += d[i] * static_cast<double>(shapes[i].numel());
+    total += static_cast<double>(shapes[i].numel());
+    CHECK(d[i] <= 1.0);
+  }
+  CHECK(kept / total == doctest::Approx(0.1).epsilon(1e-9));
+  CHECK(d[0] == 1.0);  // 288 weights: dense
+  // Uncapped layers keep eps (sum of dims) / numel: their densities' ratio is that of those factors.
+  const double raw1 = (64.0 + 32 + 3 + 3) / (64.0 * 32 * 9), raw2 = (128.0 + 9216) / (128.0 * 9216);
+  CHECK(d[1] / d[2] == doctest::Approx(raw1 / raw2));
+  CHECK(d[2] < d[3]);
+  ClassifierCase c(8);
+  const auto report = prune::prune_at_init(c.net, prune::RandomScore{}, c.context(), {.density = 0.3, .scope = prune::Scope::erk});
+  CHECK(report.final.density() == doctest::Approx(0.3).epsilon(0.03));
+}

@@ -21,7 +21,43 @@ namespace netgrow::prune {
 enum class Scope {
   global,         ///< one threshold over every selected parameter (layers end at different densities)
   per_parameter,  ///< each selected parameter keeps the fraction of its own entries
+  erk,            ///< each selected parameter keeps its Erdos-Renyi-Kernel share (erk_densities)
 };
+
+/// Erdos-Renyi-Kernel densities (RigL's default distribution): parameter l of shape (d_1, ..., d_r)
+/// keeps eps (d_1 + ... + d_r) / (d_1 ... d_r) of its entries, eps chosen so that the selected
+/// parameters keep `density` of their entries together; a parameter whose share would exceed 1 is dense
+/// and eps is found again for the others. Small layers stay denser than large ones. `sizes` are the
+/// parameters' shapes; returns their densities in that order.
+inline std::vector<double> erk_densities(const std::vector<Shape>& sizes, double density) {
+  require(density > 0 && density <= 1, "erk_densities: density must be in (0, 1], got ", density);
+  std::vector<double> raw(sizes.size()), out(sizes.size(), 0.0);
+  std::vector<bool> dense(sizes.size(), false);
+  double total = 0;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    double sum = 0;
+    for (int a = 0; a < sizes[i].rank(); ++a) sum += static_cast<double>(sizes[i][a]);
+    raw[i] = sum / static_cast<double>(std::max<Index>(1, sizes[i].numel()));
+    total += static_cast<double>(sizes[i].numel());
+  }
+  for (bool changed = true; changed;) {
+    changed = false;
+    double budget = density * total, weighted = 0;
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+      if (dense[i]) budget -= static_cast<double>(sizes[i].numel());
+      else weighted += raw[i] * static_cast<double>(sizes[i].numel());
+    }
+    const double eps = weighted > 0 ? budget / weighted : 0;
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+      if (dense[i]) continue;
+      if (eps * raw[i] > 1) dense[i] = true, changed = true;
+      out[i] = std::min(1.0, eps * raw[i]);
+    }
+  }
+  for (std::size_t i = 0; i < sizes.size(); ++i)
+    if (dense[i]) out[i] = 1.0;
+  return out;
+}
 
 /// prune_at_init's settings.
 struct PruneOptions {
@@ -110,9 +146,13 @@ PruneReport prune_at_init(Net& net, const Criterion& criterion, ScoreContext<typ
       for (auto& x : masks) m.push_back(&x);
       detail::keep_top<S>(s, m, static_cast<Index>(std::llround(d * static_cast<double>(total))), names);
     } else {
+      std::vector<Shape> shapes;
+      for (const auto& m : masks) shapes.push_back(m.shape());
+      const std::vector<double> share =
+          options.scope == Scope::erk ? erk_densities(shapes, d) : std::vector<double>(names.size(), d);
       for (std::size_t i = 0; i < names.size(); ++i) {
         std::vector<Tensor<S, Cpu>*> m{&masks[i]};
-        const Index keep = std::max<Index>(1, std::llround(d * static_cast<double>(masks[i].numel())));
+        const Index keep = std::max<Index>(1, std::llround(share[i] * static_cast<double>(masks[i].numel())));
         detail::keep_top<S>({s[i]}, m, keep, {names[i]});
       }
     }
