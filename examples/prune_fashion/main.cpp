@@ -5,6 +5,8 @@
 // Methods (--methods), all trained alike (SGD with Nesterov momentum 0.9, weight decay 5e-4, cosine
 // learning rate from --lr, batch 128, --epochs):
 //   Dense       no pruning (the reference; run once per seed, whatever the densities)
+//   Dense-0.3   the dense network at 0.3 of the widths: about the FLOPs of a 10 % sparse one (dense
+//               training at equal FLOPs; run once per seed)
 //   Random, Magnitude, SNIP, GraSP, SynFlow, NTK-SAP
 //               pruned before training to the density (global threshold over every Dense and Conv2d
 //               weight; SynFlow in --synflow-rounds rounds, NTK-SAP in --ntksap-rounds, each an
@@ -91,7 +93,10 @@ double test_accuracy(Net& net, const LabeledImages& test) {
 Result run(const std::string& method, double density, std::uint64_t seed, const FashionMnist& data, const Settings& s) {
   Rng rng(seed);
   const bool grows = method == "Grow-Prune" || method == "Prune-Grow";
-  const double start_width = method == "Grow-Prune" ? 0.25 : method == "Prune-Grow" ? 0.5 : 1.0;
+  const double start_width = method == "Grow-Prune"   ? 0.25
+                             : method == "Prune-Grow" ? 0.5
+                             : method == "Dense-0.3"  ? 0.3
+                                                      : 1.0;
   Model model({.width_multiplier = start_width}, rng);
   Net& net = model.net();
   Result r;
@@ -209,8 +214,9 @@ int main(int argc, char** argv) try {
     for (std::string t; std::getline(d, t, ',');) densities.push_back(std::stod(t));
     for (std::string t; std::getline(m, t, ',');) methods.push_back(t);
   }
-  const std::vector<std::string> known = {"Dense",   "Random", "Magnitude", "SNIP",       "GraSP",     "SynFlow",
-                                          "NTK-SAP", "SET",    "RigL",      "Grow-Prune", "Prune-Grow", "Random-ERK"};
+  const std::vector<std::string> known = {"Dense",   "Random", "Magnitude",  "SNIP",       "GraSP",      "SynFlow",
+                                          "NTK-SAP", "SET",    "RigL",       "Grow-Prune", "Prune-Grow", "Random-ERK",
+                                          "Dense-0.3"};
   for (const auto& m : methods)
     require(std::find(known.begin(), known.end(), m) != known.end(), "--methods: unknown method '", m, "'");
   std::printf("netgrow Fashion-MNIST pruning: small CNN 32/64/128, %lld steps of batch %td, lr %g, %d seed(s)\n\n",
@@ -223,7 +229,7 @@ int main(int argc, char** argv) try {
   std::printf("%-11s %-8s %-28s %-9s %-14s %-12s %-8s %s\n", "method", "density", "test accuracy (80% CI)", "final",
               "score seconds", "FLOPs/Dense", "seconds", "kept % per weight, seed 0 (conv1/conv2/fc1/fc2)");
   for (const auto& m : methods) {
-    const std::vector<double> ds = m == "Dense" ? std::vector<double>{1.0} : densities;
+    const std::vector<double> ds = m.starts_with("Dense") ? std::vector<double>{1.0} : densities;
     for (double d : ds) {
       std::vector<double> acc, dens, score_s, flops, secs;
       std::vector<std::string> layers;
