@@ -186,7 +186,7 @@ int main(int argc, char** argv) try {
                          {"methods", "Dense,Random,Magnitude,SNIP,GraSP,SynFlow,NTK-SAP,SET,RigL"},
                          {"epochs", "1"},
                          {"seeds", "3"},
-                         {"lr", "0.05"},
+                         {"lr", "0.02"},
                          {"synflow-rounds", "100"},
                          {"ntksap-rounds", "20"},
                          {"dst-every", "100"},

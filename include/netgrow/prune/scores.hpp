@@ -110,6 +110,18 @@ Tensor<double, Cpu> score_tensor(const Parameter<S, Cpu>& p, G&& g) {
   return s;
 }
 
+// |w dR/dw| for every selected parameter, from the gradients of the last backward pass (SNIP, SynFlow).
+template <class Net>
+Scores abs_weight_times_gradient(Net& net, const Selector& select) {
+  Scores out;
+  for_selected(net, select, [&](const std::string& n, auto& p, std::size_t) {
+    out[n] = score_tensor(p, [&](Index i) {
+      return std::abs(static_cast<double>(p.value.data()[i]) * static_cast<double>(p.grad.data()[i]));
+    });
+  });
+  return out;
+}
+
 // Fan-in of a weight: its elements per output unit (Dense (out, in): in; Conv2d (out, in, kh, kw): in kh kw).
 inline double fan_in(const Shape& s) { return static_cast<double>(s.numel() / std::max<Index>(1, s[0])); }
 

@@ -18,13 +18,7 @@ struct Snip {
     detail::require_batch(ctx, "prune::Snip", true);
     ParameterSnapshot<Net> snapshot(net);  // puts BatchNorm's running statistics back
     detail::loss_backward(net, ctx);
-    Scores out;
-    detail::for_selected(net, ctx.select, [&](const std::string& n, auto& p, std::size_t) {
-      out[n] = detail::score_tensor(p, [&](Index i) {
-        return std::abs(static_cast<double>(p.value.data()[i]) * static_cast<double>(p.grad.data()[i]));
-      });
-    });
-    return out;
+    return detail::abs_weight_times_gradient(net, ctx.select);
   }
 };
 

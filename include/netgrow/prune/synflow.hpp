@@ -33,13 +33,7 @@ struct SynFlow {
     Tensor<S, Cpu> ones(y.shape());
     ops::fill<S>(ones.view(), S(1));
     net.backward(ones.cview());
-    Scores out;
-    detail::for_selected(net, ctx.select, [&](const std::string& n, auto& p, std::size_t) {
-      out[n] = detail::score_tensor(p, [&](Index i) {
-        return std::abs(static_cast<double>(p.value.data()[i]) * static_cast<double>(p.grad.data()[i]));
-      });
-    });
-    return out;
+    return detail::abs_weight_times_gradient(net, ctx.select);
   }
 };
 
