@@ -72,6 +72,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/evaluate.hpp"
 #include "../common/plot.hpp"
 #include "../common/summary.hpp"
 #include "netgrow/models/mlp.hpp"
@@ -160,26 +161,6 @@ struct Method {
   bool stage_lr = false;   // per-stage learning rates (grow::StageLearningRates)
   bool half_depth = false; // LEMON-Depth: starts from Config::half_depth (target widths, fewer blocks)
 };
-
-template <class Net>
-ops::CrossEntropyResult evaluate(Net& net, const LabeledImages& data) {
-  ops::CrossEntropyResult total;
-  double loss_sum = 0;
-  const Index chunk = 500;
-  Tensor<float> x;
-  Tensor<std::int32_t> y;
-  for (Index begin = 0; begin < data.size(); begin += chunk) {
-    const Index count = std::min(chunk, data.size() - begin);
-    x.copy_from(data.images.cview().rows(begin, count));
-    y.copy_from(data.labels.cview().rows(begin, count));
-    const auto r = SoftmaxCrossEntropy{}.value(net.forward(x, Mode::eval), y);
-    loss_sum += r.loss * static_cast<double>(count);
-    total.correct += r.correct;
-    total.count += count;
-  }
-  total.loss = loss_sum / static_cast<double>(total.count);
-  return total;
-}
 
 // GradMax-Auto's growth step: measure every site on the grow batch, let the controller decide, grow.
 template <class Model>
@@ -326,7 +307,7 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
       run.curve.push_back({step + 1, loss_avg, acc_avg, run.train_flops, parameters, widths});
     if (eval_every > 0 && ((step + 1) % eval_every == 0 || step + 1 == c.steps)) {
       const auto e0 = std::chrono::steady_clock::now();
-      const double accuracy = evaluate(net, data.test).accuracy();
+      const double accuracy = examples::evaluate(net, data.test).accuracy();
       const double train_seconds = std::chrono::duration<double>(e0 - start).count() - eval_seconds;
       eval_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
       run.test_curve.push_back({step + 1, accuracy, run.train_flops, train_seconds});
@@ -340,7 +321,7 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
     run.test_accuracy = run.test_loss = std::numeric_limits<double>::quiet_NaN();
     return run;
   }
-  const auto test = evaluate(net, data.test);
+  const auto test = examples::evaluate(net, data.test);
   run.test_accuracy = test.accuracy();
   run.test_loss = test.loss;
   if (m.automatic) run.decisions = io::to_json(trigger.log());
@@ -721,13 +702,12 @@ int main(int argc, char** argv) try {
         half_depth);
   }
   if (model == "mlp") {  // the images flattened to 784 features
-    FashionMnist& flat = data;
-    for (LabeledImages* split : {&flat.train, &flat.test})
+    for (LabeledImages* split : {&data.train, &data.test})
       split->images.reshape_within_capacity(Shape{split->size(), 784});
     const models::MlpConfig target{.hidden1 = flags.integer("mlp-hidden"), .hidden2 = flags.integer("mlp-hidden")};
     models::MlpConfig seed = target;
     seed.width_multiplier = fraction;
-    return run_experiment<models::Mlp<float, Cpu>>(flags, flat, seed, target,
+    return run_experiment<models::Mlp<float, Cpu>>(flags, data, seed, target,
                                                    "MLP 784-" + flags.str("mlp-hidden") + "-" + flags.str("mlp-hidden") + "-10",
                                                    summary);
   }

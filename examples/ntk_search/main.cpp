@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/evaluate.hpp"
 #include "../common/summary.hpp"
 #include "netgrow/models/mlp.hpp"
 #include "netgrow/models/small_cnn.hpp"
@@ -40,21 +41,6 @@ struct Settings {
   double lr = 0.02;
   std::uint64_t seed = 1;
 };
-
-template <class Net>
-double test_accuracy(Net& net, const LabeledImages& test, bool flat) {
-  Index correct = 0;
-  Tensor<float> x;
-  Tensor<std::int32_t> y;
-  for (Index begin = 0; begin < test.size(); begin += 500) {
-    const Index n = std::min<Index>(500, test.size() - begin);
-    x.copy_from(test.images.cview().rows(begin, n));
-    if (flat) x.reshape_within_capacity(Shape{n, 784});
-    y.copy_from(test.labels.cview().rows(begin, n));
-    correct += SoftmaxCrossEntropy{}.value(net.forward(x, Mode::eval), y).correct;
-  }
-  return static_cast<double>(correct) / static_cast<double>(test.size());
-}
 
 // Scores `net` at initialisation, trains it one epoch over `data.train`, tests it.
 template <class Net>
@@ -87,7 +73,7 @@ Candidate evaluate(const std::string& name, Net& net, const FashionMnist& data, 
     sgd.step(net);
   }
   c.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
-  c.accuracy = test_accuracy(net, data.test, flat);
+  c.accuracy = examples::evaluate(net, data.test, flat ? 784 : 0).accuracy();
   std::printf("%-22s %10.0f %12.4g %12.4g %8.3f %8.4f %8.1f\n", c.name.c_str(), c.parameters, c.trace, c.condition,
               c.score_seconds, c.accuracy, c.train_seconds);
   std::fflush(stdout);

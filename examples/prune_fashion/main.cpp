@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/evaluate.hpp"
 #include "../common/summary.hpp"
 #include "netgrow/models/small_cnn.hpp"
 #include "netgrow/netgrow.hpp"
@@ -74,19 +75,6 @@ double prune_with(Net& net, const Criterion& c, const FashionMnist& data, double
   const auto report = prune::prune_at_init(net, c, {.inputs = x.cview(), .labels = y.cview(), .rng = &rng},
                                            {.density = density, .scope = scope, .iterations = rounds});
   return report.seconds;
-}
-
-double test_accuracy(Net& net, const LabeledImages& test) {
-  Index correct = 0;
-  Tensor<float> x;
-  Tensor<std::int32_t> y;
-  for (Index begin = 0; begin < test.size(); begin += 500) {
-    const Index n = std::min<Index>(500, test.size() - begin);
-    x.copy_from(test.images.cview().rows(begin, n));
-    y.copy_from(test.labels.cview().rows(begin, n));
-    correct += SoftmaxCrossEntropy{}.value(net.forward(x, Mode::eval), y).correct;
-  }
-  return static_cast<double>(correct) / static_cast<double>(test.size());
 }
 
 // One run of `method` at `density` with `seed`.
@@ -142,6 +130,9 @@ Result run(const std::string& method, double density, std::uint64_t seed, const 
     SoftmaxCrossEntropy{}(logits, gy, ggrad);
     net.backward(ggrad);
   };
+  // Sparse FLOPs per step change only with growth and pruning (DST keeps every weight's density).
+  const Shape batch_shape{s.batch, 1, 28, 28};
+  double step_flops = prune::sparse_training_step_flops(net, batch_shape);
   const auto t0 = std::chrono::steady_clock::now();
   for (std::int64_t step = 0; step < s.steps; ++step) {
     if (grows && schedule.due(step)) {
@@ -151,9 +142,12 @@ Result run(const std::string& method, double density, std::uint64_t seed, const 
       models::grow_all_sites(model, plan, static_cast<int>(schedule.growths()), grow::GradMax{.norm = grow::NormRule::mean_norm(0.5)},
                              rng, refresh);
       schedule.record_growth();
+      step_flops = prune::sparse_training_step_flops(net, batch_shape);
     }
-    if (method == "Grow-Prune" && step == prune_step)
+    if (method == "Grow-Prune" && step == prune_step) {
       r.score_seconds = prune_with(net, prune::Magnitude{}, data, density, 1, score_rng);
+      step_flops = prune::sparse_training_step_flops(net, batch_shape);
+    }
     const auto idx = sampler.next();
     gather_rows(data.train.images, idx, x);
     gather_rows(data.train.labels, idx, y);
@@ -163,10 +157,10 @@ Result run(const std::string& method, double density, std::uint64_t seed, const 
     net.backward(grad);
     if (dst) dst->update(net, step);
     sgd.step(net);
-    r.train_flops += prune::sparse_training_step_flops(net, x.shape());
+    r.train_flops += step_flops;
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  r.accuracy = test_accuracy(net, data.test);
+  r.accuracy = examples::evaluate(net, data.test).accuracy();
   const auto report = prune::density_report(net);
   r.density = report.density();
   for (const auto& p : report.parameters) {

@@ -400,6 +400,20 @@ TensorView<T, D> mutable_view(const TensorView<T, D>& v) {
 }
 ///@}
 
+/// A copy of `v` on the host: a plain copy for Cpu views; for device views the transfer found by argument
+/// lookup (backend/cuda/transfer.hpp, which the caller includes).
+template <class T, class D>
+Tensor<T, Cpu> host_copy(ConstView<T, D> v) {
+  Tensor<T, Cpu> h = Tensor<T, Cpu>::uninitialized(v.shape());
+  if constexpr (std::same_as<D, Cpu>) {
+    if (v.numel() > 0)
+      std::memcpy(static_cast<void*>(h.data()), v.data(), static_cast<std::size_t>(v.numel()) * sizeof(T));
+  } else {
+    copy(v, h.view());
+  }
+  return h;
+}
+
 /// Requires two shapes to be equal; `what` names the operation for the message.
 inline void require_same_shape(const Shape& a, const Shape& b, const char* what) {
   require<ShapeError>(a == b, what, ": shape mismatch ", a, " vs ", b);

@@ -86,20 +86,6 @@ inline std::string shape_string(std::span<const std::int64_t> shape) {
   return s + "]";
 }
 
-/// A copy of `v` on the host (a plain copy for Cpu views; for device views the transfer found by
-/// argument lookup, backend/cuda/transfer.hpp).
-template <class T, class D>
-Tensor<T, Cpu> host_copy(ConstView<T, D> v) {
-  Tensor<T, Cpu> h = Tensor<T, Cpu>::uninitialized(v.shape());
-  if constexpr (std::same_as<D, Cpu>) {
-    if (v.numel() > 0)
-      std::memcpy(static_cast<void*>(h.data()), v.data(), static_cast<std::size_t>(v.numel()) * sizeof(T));
-  } else {
-    copy(v, h.view());
-  }
-  return h;
-}
-
 }  // namespace detail
 
 /// One tensor as the format stores it: dtype, shape of any rank (empty: a scalar) and its bytes.
@@ -136,7 +122,7 @@ struct SafeTensor {
     const auto v = const_view(source);
     using T = typename decltype(v)::value_type;
     static_assert(StorableScalar<T>, "SafeTensor::from: the format has no dtype for this scalar type");
-    const Tensor<T, Cpu> host = detail::host_copy(v);
+    const Tensor<T, Cpu> host = host_copy(v);
     std::vector<std::int64_t> shape(static_cast<std::size_t>(v.rank()));
     for (int i = 0; i < v.rank(); ++i) shape[static_cast<std::size_t>(i)] = v.dim(i);
     return from_values<T>(std::move(shape), std::span<const T>(host.data(), static_cast<std::size_t>(host.numel())));

@@ -18,16 +18,23 @@ double layer_forward_flops(const L& layer, const Shape& in) {
   return layer.forward_flops(in);
 }
 
-/// Forward FLOPs of the whole network `net` (anything with for_each_layer) for input shape `input`.
-template <class Net>
-double forward_flops(const Net& net, Shape input) {
+/// Forward FLOPs of the whole network `net` (anything with for_each_layer) for input shape `input`, each
+/// layer's count times factor(layer) (prune/flops.hpp weights layers by their density).
+template <class Net, class Factor>
+double forward_flops(const Net& net, Shape input, Factor&& factor) {
   double flops = 0;
   Shape shape = input;
   net.for_each_layer([&](auto, const auto& layer) {
-    flops += layer.forward_flops(shape);
+    flops += factor(layer) * layer.forward_flops(shape);
     shape = layer.output_shape(shape);
   });
   return flops;
+}
+
+/// Forward FLOPs of the whole network `net` (anything with for_each_layer) for input shape `input`.
+template <class Net>
+double forward_flops(const Net& net, Shape input) {
+  return forward_flops(net, input, [](const auto&) { return 1.0; });
 }
 
 /// About 3 forward passes: forward, input gradients, weight gradients.

@@ -6,27 +6,23 @@
 #pragma once
 
 #include "netgrow/core/shape.hpp"
+#include "netgrow/network/flops.hpp"
 #include "netgrow/prune/mask.hpp"
 
 namespace netgrow::prune {
 
 /// Forward FLOPs of `net` on input shape `input`, each layer with a weight() counted at its density.
 template <class Net>
-double sparse_forward_flops(Net& net, Shape input) {
-  double flops = 0;
-  Shape shape = input;
-  net.for_each_layer([&](auto, auto& layer) {
-    double d = 1.0;
-    if constexpr (requires { layer.weight(); }) d = density(layer.weight());
-    flops += d * layer.forward_flops(shape);
-    shape = layer.output_shape(shape);
+double sparse_forward_flops(const Net& net, Shape input) {
+  return forward_flops(net, input, [](const auto& layer) {
+    if constexpr (requires { layer.weight(); }) return density(layer.weight());
+    else return 1.0;
   });
-  return flops;
 }
 
 /// About 3 sparse forward passes (forward, input gradients, weight gradients).
 template <class Net>
-double sparse_training_step_flops(Net& net, Shape input) {
+double sparse_training_step_flops(const Net& net, Shape input) {
   return 3.0 * sparse_forward_flops(net, input);
 }
 

@@ -39,22 +39,6 @@ inline bool weight_matrices(std::string_view name, const Shape& shape) {
   return shape.rank() >= 2 && name.size() >= 6 && name.substr(name.size() - 6) == "weight";
 }
 
-namespace detail {
-
-// A host copy of a tensor on any device.
-template <class S, class D>
-Tensor<S, Cpu> host_copy(const Tensor<S, D>& t) {
-  if constexpr (std::same_as<D, Cpu>) {
-    return t.clone();
-  } else {
-    Tensor<S, Cpu> h(t.shape());
-    copy(t.cview(), h.view());  // backend/cuda/transfer.hpp, by argument lookup
-    return h;
-  }
-}
-
-}  // namespace detail
-
 /// Entries of p that train: the mask's ones, or every entry without a mask.
 template <class S, class D>
 Index active_count(const Parameter<S, D>& p) {
@@ -71,7 +55,7 @@ double density(const Parameter<S, D>& p) {
 /// p's mask on the host, all ones when it has none.
 template <class S, class D>
 Tensor<S, Cpu> mask_on_host(const Parameter<S, D>& p) {
-  if (!p.mask.empty()) return detail::host_copy(p.mask);
+  if (!p.mask.empty()) return host_copy(p.mask.cview());
   Tensor<S, Cpu> ones(p.value.shape());
   std::fill_n(ones.data(), ones.numel(), S(1));
   return ones;

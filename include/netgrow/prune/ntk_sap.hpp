@@ -31,9 +31,7 @@ template <class Net, class S>
 double ntk_sap_draw(Net& net, ConstView<S, Cpu> x, double eps, const Selector& select, Rng& rng, Scores* saliency) {
   using D = typename Net::device_type;
   std::vector<Tensor<S, Cpu>> base, delta;
-  std::vector<std::string> names;
-  for_selected(net, select, [&](const std::string& n, Parameter<S, D>& p, std::size_t) {
-    names.push_back(n);
+  for_selected(net, select, [&](const std::string&, Parameter<S, D>& p, std::size_t) {
     base.push_back(p.value.clone());
     Tensor<S, Cpu> d(p.value.shape());
     for (Index i = 0; i < d.numel(); ++i) d.data()[i] = static_cast<S>(eps * rng.normal());
@@ -57,13 +55,11 @@ double ntk_sap_draw(Net& net, ConstView<S, Cpu> x, double eps, const Selector& s
   }
   if (saliency) {
     net.backward(diff.cview());
-    k = 0;
     for_selected(net, select, [&](const std::string& n, Parameter<S, D>& p, std::size_t) {
       Tensor<double, Cpu>& s = (*saliency)[n];
       if (s.empty()) s = Tensor<double, Cpu>(p.value.shape());
       for (Index i = 0; i < s.numel(); ++i)
         s.data()[i] += static_cast<double>(p.value.data()[i]) * static_cast<double>(p.grad.data()[i]);  // (w + d) g2
-      ++k;
     });
   }
   k = 0;

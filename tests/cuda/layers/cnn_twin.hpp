@@ -48,12 +48,6 @@ template <class S, class D>
 using TwinCnn = Sequential<S, D, Conv2d, BatchNorm, Relu1, MaxPool2d, Conv2d, Relu1, GlobalAvgPool, Dense>;
 
 template <class T, class D>
-Tensor<T, Cpu> host_copy(ConstView<T, D> v) {
-  Tensor<T, Cpu> out(v.shape());
-  copy(v, out.view());
-  return out;
-}
-template <class T, class D>
 Tensor<T, D> device_copy(const Tensor<T, Cpu>& t) {
   Tensor<T, D> out(t.shape());
   copy(t.cview(), out.view());
