@@ -7,6 +7,7 @@
 //                     log-sum-exp in double with a fixed shuffle tree, the gradient row; then one
 //                     block adds the per-sample losses in a fixed order (no atomics: deterministic).
 //   mse_v1_map_sum    reduce.cuh's two-pass map_sum with a map that also writes the gradient.
+//   bce_with_logits   the same map_sum, for the binary cross-entropy of sigmoid(logits).
 //
 // CPU reference: include/netgrow/backend/cpu/loss.hpp (the same formulas; sums in double).
 #pragma once
@@ -122,6 +123,20 @@ struct MseMap {  // (p[i] - t[i])^2 in double; writes g[i] = scale (p[i] - t[i])
   }
 };
 
+template <class T>
+struct BceMap {  // max(z, 0) - z t + log1p(exp(-|z|)) in double; writes g[i] = scale (sigmoid(z) - t) when g is set
+  const T* z;
+  const T* t;
+  T* g;
+  T scale;
+  __device__ double operator()(Index i) const {
+    const double zi = static_cast<double>(z[i]), ti = static_cast<double>(t[i]);
+    const double e = exp(-fabs(zi));
+    if (g) g[i] = scale * static_cast<T>((zi >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e)) - ti);
+    return fmax(zi, 0.0) - zi * ti + log1p(e);
+  }
+};
+
 }  // namespace loss_detail
 
 // Scratch softmax_cross_entropy needs for n samples, in bytes (per-sample losses and statuses).
@@ -157,6 +172,17 @@ template <class T>
 void mse(const T* pred, const T* target, Index n, T* grad, T scale, double* partials, double* sum,
          cudaStream_t stream) {
   map_sum<double>(n, loss_detail::MseMap<T>{pred, target, grad, scale}, partials, sum, stream);
+}
+
+// Scratch bce_with_logits needs for n elements, in doubles.
+inline Index bce_workspace(Index n) { return map_sum_workspace(n); }
+
+// *sum (device) = sum of the binary cross-entropies of sigmoid(logits[i]) against targets[i] in double;
+// grad[i] = scale (sigmoid(logits[i]) - targets[i]) unless grad is null. `partials`: bce_workspace(n).
+template <class T>
+void bce_with_logits(const T* logits, const T* targets, Index n, T* grad, T scale, double* partials, double* sum,
+                     cudaStream_t stream) {
+  map_sum<double>(n, loss_detail::BceMap<T>{logits, targets, grad, scale}, partials, sum, stream);
 }
 
 }  // namespace netgrow::kernels

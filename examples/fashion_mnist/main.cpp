@@ -27,8 +27,12 @@
 //   GradMax-Auto     GradMax neurons, but how many and where decides grow::GradMaxTrigger: at the same
 //                    steps it measures every site (top singular values of M against the existing
 //                    neurons' mean gradient norm, threshold --auto-threshold) and adds up to the
-//                    plan's per-growth count per site, within the target widths and Baseline-Big's
-//                    parameter count.
+//                    plan's per-growth count per site, within the target widths and --auto-budget (1)
+//                    x Baseline-Big's parameter count.
+//   NTK-Auto         GradMax-Auto with the neural tangent kernel as the controller's signal
+//                    (models::measure_ntk on the first --ntk-samples (32) images of the grow batch): a site
+//                    gains neurons where a new one would add more to the NTK's trace than --auto-threshold
+//                    x its existing neurons' share (no labels read), still initialised by GradMax.
 //   VT, VT+LRA       variance transfer (grow::VarianceTransfer: cancelling random pairs, the consumer
 //                    rescaled to its new fan-in where a BatchNorm follows it) on the same schedule as
 //                    Random and GradMax; +LRA adds the per-stage learning rates (grow::StageLearningRates,
@@ -76,6 +80,7 @@
 #include "../common/plot.hpp"
 #include "../common/summary.hpp"
 #include "netgrow/models/mlp.hpp"
+#include "netgrow/models/ntk_measure.hpp"
 #include "netgrow/models/small_cnn.hpp"
 #include "netgrow/models/wide_resnet.hpp"
 #include "netgrow/io/growth_history.hpp"
@@ -108,6 +113,7 @@ struct Config {
   double lr;
   Index batch = 128;
   double lemon_at = 0;  // > 0: LEMON expands at this fraction of training (--lemon-at), else at the last growth step
+  double auto_budget = 1;  // GradMax-Auto, NTK-Auto: parameter cap as a fraction of Baseline-Big's (--auto-budget)
   double lemon_lr = 1;  // LEMON's restarted cosine starts at lemon_lr x the base rate (--lemon-lr)
 };
 
@@ -160,15 +166,24 @@ struct Method {
   When when = When::schedule;
   bool stage_lr = false;   // per-stage learning rates (grow::StageLearningRates)
   bool half_depth = false; // LEMON-Depth: starts from Config::half_depth (target widths, fewer blocks)
+  bool ntk_signal = false; // NTK-Auto: the controller reads the NTK's measures (models/ntk_measure.hpp)
 };
 
-// GradMax-Auto's growth step: measure every site on the grow batch, let the controller decide, grow.
+// GradMax-Auto's and NTK-Auto's growth step: measure every site on the grow batch (GradMax's M, or the
+// NTK's K on its first --ntk-samples images), let the controller decide, grow GradMax neurons.
 template <class Model>
 void grow_automatically(Model& model, const models::GrowthPlan& plan, int g, grow::GradMaxTrigger& trigger,
-                        std::int64_t step, double max_parameters, Rng& rng, const std::function<void()>& refresh) {
+                        std::int64_t step, double max_parameters, Rng& rng, const std::function<void()>& refresh,
+                        const Tensor<float>* ntk_batch) {
   std::vector<grow::SiteMeasure> measures;
   std::size_t i = 0;
-  model.for_each_site([&](auto& site) { measures.push_back(site.measure(plan.neurons(i++, g), refresh)); });
+  if (ntk_batch) {
+    std::vector<Index> probe;
+    for (std::size_t s = 0; s < plan.sites(); ++s) probe.push_back(plan.neurons(s, g));
+    measures = models::measure_ntk(model, ntk_batch->cview(), probe);
+  } else {
+    model.for_each_site([&](auto& site) { measures.push_back(site.measure(plan.neurons(i++, g), refresh)); });
+  }
   const auto decisions = trigger.decide(
       step, measures, {.parameters = static_cast<double>(model.net().parameter_count()), .max_parameters = max_parameters});
   i = 0;
@@ -216,7 +231,7 @@ std::int64_t last_growth_step(const Config<Model, ModelConfig>& c) {
 template <class Model, class ModelConfig>
 Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const Method<Model>& m, std::uint64_t seed,
           int log_every, ProgressOptions progress_options, double auto_threshold, std::int64_t lra_every,
-          std::int64_t eval_every) {
+          std::int64_t eval_every, Index ntk_samples) {
   Rng rng(seed);
   Model model(m.depth ? *c.shallow : m.half_depth ? *c.half_depth : m.big ? c.target : c.seed, rng);
   auto& net = model.net();
@@ -225,7 +240,7 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
   if (m.stage_lr) stages.start(net);
   BatchSampler sampler(data.train.size(), c.batch, Rng(seed + 1));
   BatchSampler grow_sampler(data.train.size(), c.batch, Rng(seed + 2));
-  Tensor<float> x, gx, grad, ggrad;
+  Tensor<float> x, gx, grad, ggrad, ntk_batch;
   Tensor<std::int32_t> y, gy;
   // Forward, loss and backward on the grow batch (what data-driven growth reads).
   const std::function<void()> refresh = [&] {
@@ -236,7 +251,7 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
   };
   grow::GrowthSchedule schedule(c.interval, c.start, c.growths);
   models::GrowthPlan plan;
-  double big_parameters = 0;
+  double parameter_cap = 0;
   if (m.grows && !m.depth && !m.half_depth) {
     Rng unused(0);
     Model target(c.target, unused);
@@ -247,7 +262,7 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
     } else {
       plan = models::plan_growth(model, target, m.when == When::once ? 1 : static_cast<int>(c.growths));
     }
-    big_parameters = static_cast<double>(target.net().parameter_count());
+    parameter_cap = c.auto_budget * static_cast<double>(target.net().parameter_count());
   }
   if (m.when == When::once) schedule = grow::GrowthSchedule::at_steps({last_growth_step(c)});
   grow::GradMaxTrigger trigger({.check_every = c.interval, .start = c.start, .max_width = plan.target}, auto_threshold);
@@ -270,9 +285,11 @@ Run train(const FashionMnist& data, const Config<Model, ModelConfig>& c, const M
       const auto idx = grow_sampler.next();
       gather_rows(data.train.images, idx, gx);
       gather_rows(data.train.labels, idx, gy);
-      if (m.automatic)
-        grow_automatically(model, plan, static_cast<int>(schedule.growths()), trigger, step, big_parameters, rng,
-                           refresh);
+      if (m.automatic) {
+        if (m.ntk_signal) ntk_batch.copy_from(gx.cview().rows(0, std::min(ntk_samples, gx.dim(0))));
+        grow_automatically(model, plan, static_cast<int>(schedule.growths()), trigger, step, parameter_cap, rng,
+                           refresh, m.ntk_signal ? &ntk_batch : nullptr);
+      }
       else
         m.grow(model, plan, static_cast<int>(schedule.growths()), rng, refresh);
       schedule.record_growth();
@@ -348,6 +365,8 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
   c.start = flags.integer("start") > 0 ? flags.integer("start") : c.interval;
   c.lr = flags.number("lr");
   c.lemon_at = flags.number("lemon-at");
+  c.auto_budget = flags.number("auto-budget");
+  require(c.auto_budget > 0, "--auto-budget must be positive, got ", c.auto_budget);
   c.lemon_lr = flags.number("lemon-lr");
   require(c.lemon_lr > 0, "--lemon-lr must be positive, got ", c.lemon_lr);
   require(c.steps > 0 && c.growths >= 1, "--epochs and --growths must be positive");
@@ -368,6 +387,7 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
       {"Split", true, false, grow_all<Model>(grow::Split{.noise = 0.01})},
       {"Inverse", true, false, grow_all<Model>(grow::InverseGradMaxOpt{.norm = norm}, {.rows = true})},
       {"GradMax-Auto", true, false, {}, true},
+      {"NTK-Auto", true, false, {}, true, false, When::schedule, false, false, true},
       {"VT", true, false, grow_all<Model>(grow::VarianceTransfer{})},
       {"VT+LRA", true, false, grow_all<Model>(grow::VarianceTransfer{}), false, false, When::schedule, true},
       {"VT-RMS", true, false,
@@ -426,7 +446,7 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
       runs[m.name].push_back(
           train(data, c, m, 2000 + static_cast<std::uint64_t>(flags.integer("first-seed") + s), std::max<int>(1, c.steps / 100), progress,
                 flags.number("auto-threshold"), std::max<std::int64_t>(1, flags.integer("lra-every")),
-                flags.integer("eval-every")));
+                flags.integer("eval-every"), std::max<Index>(1, flags.integer("ntk-samples"))));
       const Run& r = runs[m.name].back();
       if (r.diverged.empty())
         std::printf("  %-15s seed %d: test accuracy %.4f, %.1f s\n", m.name.c_str(), s, r.test_accuracy, r.seconds);
@@ -650,6 +670,8 @@ int main(int argc, char** argv) try {
                          {"interval", "0"},
                          {"methods", "Baseline-Small,Baseline-Big,Random,FireflyOpt,GradMax,GradMax-Auto"},
                          {"auto-threshold", "1.0"},
+                         {"ntk-samples", "32"},
+                         {"auto-budget", "1"},
                          {"lra-every", "50"},
                          {"eval-every", "0"},
                          {"lemon-at", "0"},

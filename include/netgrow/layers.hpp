@@ -1,6 +1,6 @@
 /// \file
 /// netgrow/layers.hpp: the layers module in one include: every layer kind netgrow defines (Dense,
-/// Conv2d, DepthwiseConv2d, BatchNorm, LayerNorm, pooling, activations, Flatten; for sequences Embedding,
+/// Conv2d, ConvTranspose2d, DepthwiseConv2d, BatchNorm, LayerNorm, pooling, activations, Flatten; for sequences Embedding,
 /// PositionalEmbedding, MultiHeadAttention, PatchEmbedding, SequencePool), the Layer concept, parameters
 /// and their growth.
 /// Self-contained; it includes only its own module and the modules below it (scripts/check_includes.py).
@@ -12,6 +12,7 @@
 #include "netgrow/layers/batch_norm.hpp"
 #include "netgrow/layers/channel_route.hpp"
 #include "netgrow/layers/conv2d.hpp"
+#include "netgrow/layers/conv_transpose2d.hpp"
 #include "netgrow/layers/dense.hpp"
 #include "netgrow/layers/depthwise_conv2d.hpp"
 #include "netgrow/layers/embedding.hpp"

@@ -84,3 +84,28 @@ TEST_CASE("SequenceCrossEntropy is the mean over every position, in nats and bit
   CHECK_THROWS_AS(SequenceCrossEntropy{}(logits, Tensor<std::int32_t>({2, 2}), grad), ShapeError);
   CHECK_THROWS_AS(SequenceCrossEntropy{}(logits.cview().reshape(Shape{6, 4}), targets, grad), ShapeError);
 }
+
+TEST_CASE("BceWithLogits is the mean binary cross-entropy of sigmoid(z), finite for huge logits, with its gradient") {
+  const auto logits = Tensor<double>::from({2, 2}, {0.0, 2.0, -3.0, 800.0});
+  const auto targets = Tensor<double>::from({2, 2}, {1.0, 0.0, 0.25, 1.0});
+  Tensor<double> grad({2, 2});
+  const double loss = BceWithLogits{}(logits, targets, grad);
+  const auto sigmoid = [](double z) { return 1 / (1 + std::exp(-z)); };
+  const auto bce = [&](double z, double t) { return -(t * std::log(sigmoid(z)) + (1 - t) * std::log(1 - sigmoid(z))); };
+  const double expected = (bce(0, 1) + bce(2, 0) + bce(-3, 0.25) + 0.0) / 4;  // z = 800, t = 1: loss 0
+  CHECK(loss == doctest::Approx(expected).epsilon(1e-12));
+  CHECK(grad[0] == doctest::Approx((0.5 - 1) / 4));
+  CHECK(grad[3] == doctest::Approx(0.0));
+  CHECK(std::isfinite(BceWithLogits{}.value(Tensor<double>::from({1}, {-800.0}), Tensor<double>::from({1}, {1.0}))));
+  CHECK(BceWithLogits{}.value(Tensor<double>::from({1}, {-800.0}), Tensor<double>::from({1}, {1.0})) ==
+        doctest::Approx(800.0));
+
+  Rng rng(5);
+  Tensor<double> z = test::random_tensor(Shape{5, 1}, rng, 3.0);
+  Tensor<double> t({5, 1});
+  for (Index i = 0; i < 5; ++i) t[i] = rng.uniform();
+  Tensor<double> g({5, 1});
+  BceWithLogits{}(z, t, g);
+  CHECK(test::max_gradient_error([&] { return BceWithLogits{}.value(z, t); }, z.view(), g) < test::gradcheck_tolerance);
+  CHECK_THROWS_AS(BceWithLogits{}.value(z, Tensor<double>({4, 1})), ShapeError);
+}

@@ -104,13 +104,45 @@ struct PairSite {
     }
   }
 
+  /// The site's name, width, and one new neuron's parameter and forward-FLOP cost per sample (a
+  /// grow::SiteMeasure with only those set), from the outputs of the last forward pass. Cpu networks.
+  grow::SiteMeasure costs() const
+    requires std::same_as<typename Net::device_type, Cpu>
+  {
+    using S = typename Net::scalar_type;
+    auto& producer = net->template layer<P>();
+    auto& consumer = net->template layer<C>();
+    grow::SiteMeasure m;
+    m.name = name;
+    m.width = width();
+    const Index fan_in = producer.weight().value.numel() / m.width;
+    const Index fan_out = consumer.weight().value.numel() / m.width;
+    double between_parameters = 0;
+    grow::detail::for_each_between<Net, P, C>(*net, [&](auto& layer) {
+      between_parameters += static_cast<double>(netgrow::parameter_count(layer)) / static_cast<double>(m.width);
+    });
+    m.parameters_per_neuron = static_cast<double>(fan_in + (producer.has_bias() ? 1 : 0) + fan_out) + between_parameters;
+    const ConstView<S, Cpu> z1 = net->template output<P>();
+    const ConstView<S, Cpu> z2 = net->template output<C>();
+    require<StateError>(!z1.empty() && !z2.empty(), "growth site ", name, ": no stored activations; run forward first");
+    // Positions per sample: H W of a feature map, T of a token sequence (neurons on the last axis).
+    const auto positions = [](ConstView<S, Cpu> z, Index channels) {
+      if (z.rank() <= 2) return Index{1};
+      return detail::neuron_axis(z.shape(), channels) == 2 ? z.dim(1) : z.shape().inner_numel() / z.dim(1);
+    };
+    const Index y1 = positions(z1, m.width);
+    const Index y2 = positions(z2, consumer.weight().value.dim(0));
+    m.flops_per_neuron = 2.0 * static_cast<double>(fan_in * y1) + 2.0 * static_cast<double>(fan_out * y2);
+    return m;
+  }
+
   /// What a growth controller reads (grow/controller.hpp), without growing: runs refresh() (forward,
-  /// loss, backward on the grow batch), then takes the top `probe_k` singular values of GradMax's M,
-  /// the mean gradient norm of the existing neurons' incoming weights, a new neuron's gradient norm
-  /// per unit of sigma under GradMax's default norm rule (mean outgoing norm), the singular values of
-  /// the site's activations H / sqrt(n) (the last layer before the consumer that keeps the producer's
-  /// channel layout; rows are samples, or samples x positions), and one neuron's parameter and
-  /// forward-FLOP cost. Cpu networks.
+  /// loss, backward on the grow batch), then takes costs(), the top `probe_k` singular values of
+  /// GradMax's M, the mean gradient norm of the existing neurons' incoming weights, a new neuron's
+  /// gradient norm per unit of sigma under GradMax's default norm rule (mean outgoing norm), and the
+  /// singular values of the site's activations H / sqrt(n) (the last layer before the consumer that
+  /// keeps the producer's channel layout; rows are samples, or samples x positions). Cpu networks.
+  /// (models/ntk_measure.hpp measures the same fields from the neural tangent kernel instead.)
   grow::SiteMeasure measure(Index probe_k, const std::function<void()>& refresh,
                             const grow::PairDataOptions& options = {})
     requires std::same_as<typename Net::device_type, Cpu>
@@ -122,27 +154,8 @@ struct PairSite {
     refresh();
     auto& producer = net->template layer<P>();
     auto& consumer = net->template layer<C>();
-    grow::SiteMeasure m;
-    m.name = name;
-    m.width = width();
-    const Tensor<S, Cpu>& w_in = producer.weight().value;
+    grow::SiteMeasure m = costs();
     const Tensor<S, Cpu>& w_out = consumer.weight().value;
-    const Index fan_in = w_in.numel() / m.width, fan_out = w_out.numel() / m.width;
-    double between_parameters = 0;
-    grow::detail::for_each_between<Net, P, C>(*net, [&](auto& layer) {
-      between_parameters += static_cast<double>(netgrow::parameter_count(layer)) / static_cast<double>(m.width);
-    });
-    m.parameters_per_neuron = static_cast<double>(fan_in + (producer.has_bias() ? 1 : 0) + fan_out) + between_parameters;
-    const ConstView<S, Cpu> z1 = net->template output<P>();
-    const ConstView<S, Cpu> z2 = net->template output<C>();
-    // Positions per sample: H W of a feature map, T of a token sequence (neurons on the last axis).
-    const auto positions = [](ConstView<S, Cpu> z, Index channels) {
-      if (z.rank() <= 2) return Index{1};
-      return detail::neuron_axis(z.shape(), channels) == 2 ? z.dim(1) : z.shape().inner_numel() / z.dim(1);
-    };
-    const Index y1 = positions(z1, m.width);
-    const Index y2 = positions(z2, consumer.weight().value.dim(0));
-    m.flops_per_neuron = 2.0 * static_cast<double>(fan_in * y1) + 2.0 * static_cast<double>(fan_out * y2);
     // Existing neurons: mean gradient norm of their incoming weights; mean outgoing norm.
     m.existing_gradient_norm =
         grow::detail::mean_of(ops::axis_norms<S>(producer.weight().grad.cview(), Producer::output_axis));

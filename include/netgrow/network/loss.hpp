@@ -30,6 +30,25 @@ struct MseLoss {
   }
 };
 
+/// Binary cross-entropy on logits, mean over all elements (PyTorch's BCEWithLogitsLoss): a GAN's
+/// discriminator loss. logits and targets (values in [0, 1]) of one shape; grad = (sigmoid(z) - t) / numel.
+struct BceWithLogits {
+  /// The loss; writes its gradient into grad (same shape as logits).
+  template <class Logits, class Targets, class Grad>
+  double operator()(const Logits& logits, const Targets& targets, Grad&& grad) const {
+    const auto z = const_view(logits);
+    using S = typename decltype(z)::value_type;
+    return ops::bce_with_logits<S>(z, const_view(targets), mutable_view(grad));
+  }
+  /// The loss alone, without a gradient.
+  template <class Logits, class Targets>
+  double value(const Logits& logits, const Targets& targets) const {
+    const auto z = const_view(logits);
+    using S = typename decltype(z)::value_type;
+    return ops::bce_with_logits<S>(z, const_view(targets), TensorView<S, typename decltype(z)::device_type>());
+  }
+};
+
 /// Softmax cross-entropy with integer labels, mean over the batch; also counts correct predictions.
 struct SoftmaxCrossEntropy {
   /// logits (N, C); labels (N) of std::int32_t in [0, C); grad (N, C).

@@ -49,14 +49,16 @@ void conv2d_forward(In<T, D> x, In<T, D> w, In<T, D> b, const ConvGeometry& g, T
 
 /// dw = sum_n dy_n cols_n^T and db = the sum of dy over N, Ho, Wo are assigned, or added to when
 /// `accumulate`; db may be empty (no bias). dx = col2im(w^T dy_n) per image is assigned (skipped when
-/// dx is empty). `cols_hold_x`: the caller vouches that `workspace` still holds the columns
-/// conv2d_forward made of this x with this geometry (a back end may then skip its im2col).
+/// dx is empty). dw may be empty too: then x's values are not read (only its shape), and the op is the
+/// convolution's adjoint alone (a transposed convolution's forward pass). `cols_hold_x`: the caller
+/// vouches that `workspace` still holds the columns conv2d_forward made of this x with this geometry (a
+/// back end may then skip its im2col).
 template <class T, class D>
 void conv2d_backward(In<T, D> x, In<T, D> dy, In<T, D> w, const ConvGeometry& g, TensorView<T, D> dw,
                      TensorView<T, D> db, bool accumulate, TensorView<T, D> dx, Tensor<T, D>& workspace,
                      bool cols_hold_x = false) {
   detail::check_conv2d_shapes(x.shape(), w.shape(), db.numel(), g, dy.shape(), "conv2d_backward");
-  require_same_shape(dw.shape(), w.shape(), "conv2d_backward (dw)");
+  if (!dw.empty()) require_same_shape(dw.shape(), w.shape(), "conv2d_backward (dw)");
   require<ShapeError>(dx.empty() || dx.shape() == x.shape(), "conv2d_backward: dx ", dx.shape(), " for input ",
                       x.shape());
   backend::Conv2dOps<D>::template backward<T>(x, dy, w, g, dw, db, accumulate, dx, workspace, cols_hold_x);

@@ -25,6 +25,21 @@ double mse(In<T, D> pred, In<T, D> target, Out&& grad_out) {
   return backend::LossOps<D>::template mse_sum<T>(pred, target, grad) / static_cast<double>(pred.numel());
 }
 
+/// Returns the mean binary cross-entropy of sigmoid(logits) against targets in [0, 1] (same shape, any
+/// rank), computed without overflow as max(z, 0) - z t + log(1 + exp(-|z|)); writes
+/// grad = (sigmoid(z) - t) / numel unless grad is empty (PyTorch's BCEWithLogitsLoss, mean reduction).
+template <class T, WritableAs<T> Out, class D = device_of<Out>>
+double bce_with_logits(In<T, D> logits, In<T, D> targets, Out&& grad_out) {
+  const TensorView<T, D> grad = grad_out;
+  require<ShapeError>(logits.shape() == targets.shape(), "BceWithLogits: logits ", logits.shape(), " vs targets ",
+                      targets.shape());
+  require<ShapeError>(grad.empty() || grad.shape() == logits.shape(), "BceWithLogits: gradient ", grad.shape(),
+                      " for logits ", logits.shape());
+  require(logits.numel() > 0, "BceWithLogits: empty logits");
+  const double n = static_cast<double>(logits.numel());
+  return backend::LossOps<D>::template bce_with_logits_sum<T>(logits, targets, grad, static_cast<T>(1.0 / n)) / n;
+}
+
 /// The value and the arg-max hits of a softmax cross-entropy over one batch.
 struct CrossEntropyResult {
   double loss = 0;    ///< mean over the batch

@@ -69,12 +69,15 @@ struct Conv2dOps<Cpu> {
     };
     const Eigen::Map<const RowMajorMatrix<T>> weights(w.data(), out, g.patch_size());
     for (int t = 0; t < threads; ++t) thread_dw(t).setZero();
+    const bool weight_grad = !dw.empty();  // else x is not read: the adjoint alone
     ops::parallel_for(n, [&](Index i, int t) {
       T* cols_data = thread_cols(t);
-      ops::im2col(x.data() + i * in_size, g, cols_data);
-      const Eigen::Map<const RowMajorMatrix<T>> cols(cols_data, g.patch_size(), g.positions());
       const Eigen::Map<const RowMajorMatrix<T>> dyi(dy.data() + i * out_size, out, g.positions());
-      thread_dw(t).noalias() += dyi * cols.transpose();
+      if (weight_grad) {
+        ops::im2col(x.data() + i * in_size, g, cols_data);
+        const Eigen::Map<const RowMajorMatrix<T>> cols(cols_data, g.patch_size(), g.positions());
+        thread_dw(t).noalias() += dyi * cols.transpose();
+      }
       if (!dx.empty()) {
         Eigen::Map<RowMajorMatrix<T>> dcols(cols_data, g.patch_size(), g.positions());
         dcols.noalias() = weights.transpose() * dyi;
@@ -83,9 +86,11 @@ struct Conv2dOps<Cpu> {
         ops::col2im(cols_data, g, dxi);
       }
     });
-    auto dw_total = Eigen::Map<RowMajorMatrix<T>>(dw.data(), out, g.patch_size());
-    if (!accumulate) dw_total.setZero();
-    for (int t = 0; t < threads; ++t) dw_total += thread_dw(t);
+    if (weight_grad) {
+      auto dw_total = Eigen::Map<RowMajorMatrix<T>>(dw.data(), out, g.patch_size());
+      if (!accumulate) dw_total.setZero();
+      for (int t = 0; t < threads; ++t) dw_total += thread_dw(t);
+    }
     if (!db.empty()) {
       const auto per_channel = Eigen::Map<const RowMajorMatrix<T>>(dy.data(), n * out, g.positions())
                                    .rowwise()

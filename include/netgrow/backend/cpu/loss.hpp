@@ -2,6 +2,7 @@
 /// netgrow/backend/cpu/loss.hpp: the CPU back end of ops/loss.hpp (sums in double).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <concepts>
 #include <cstdint>
@@ -25,6 +26,30 @@ struct LossOps;
 /// Losses on the CPU.
 template <>
 struct LossOps<Cpu> {
+  /// The sum of max(z, 0) - z t + log(1 + exp(-|z|)) (binary cross-entropy of sigmoid(z) against t,
+  /// without overflow); grad = scale (sigmoid(z) - t) unless empty.
+  template <class T>
+  static double bce_with_logits_sum(ConstView<T, Cpu> logits, ConstView<T, Cpu> targets, TensorView<T, Cpu> grad,
+                                    T scale) {
+    const Index n = logits.numel();
+    const T* z = logits.data();
+    const T* t = targets.data();
+    double sum = 0;
+    for (Index i = 0; i < n; ++i) {
+      const double zi = static_cast<double>(z[i]), ti = static_cast<double>(t[i]);
+      sum += std::max(zi, 0.0) - zi * ti + std::log1p(std::exp(-std::abs(zi)));
+    }
+    if (!grad.empty()) {
+      T* g = grad.data();
+      for (Index i = 0; i < n; ++i) {
+        const double e = std::exp(-std::abs(static_cast<double>(z[i])));  // sigmoid without overflow
+        const double sigmoid = z[i] >= T(0) ? 1.0 / (1.0 + e) : e / (1.0 + e);
+        g[i] = scale * static_cast<T>(sigmoid - static_cast<double>(t[i]));
+      }
+    }
+    return sum;
+  }
+
   /// The sum of (pred - target)^2; grad = 2 (pred - target) / numel unless empty.
   template <class T>
   static double mse_sum(ConstView<T, Cpu> pred, ConstView<T, Cpu> target, TensorView<T, Cpu> grad) {

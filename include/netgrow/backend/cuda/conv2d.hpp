@@ -56,7 +56,6 @@ struct Conv2dOps<Cuda> {
     const Index n = x.dim(0), out = w.dim(0), patch = g.patch_size(), columns = n * g.positions();
     cudaStream_t stream = cuda::context().stream();
     const auto w_matrix = w.reshape(Shape{out, patch});
-    const auto dw_matrix = dw.reshape(Shape{out, patch});
     const bool reuse_cols = cols_hold_x && workspace.numel() == (patch + out) * columns;
     workspace.resize(Shape{(patch + out) * columns});
     T* cols = workspace.data();                 // (C k k, N Ho Wo): the patches, then their gradient
@@ -64,9 +63,11 @@ struct Conv2dOps<Cuda> {
     const ConstView<T, Cuda> dy_matrix(channel_major, Shape{out, columns});
     kernels::channel_major_from_sample_major<T>(dy.data(), n, out, g.positions(), channel_major, stream);
     if (!db.empty()) kernels::channel_sums<T>(dy.data(), n, out, g.positions(), accumulate, db.data(), stream);
-    if (!reuse_cols) kernels::im2col<T>(x.data(), n, g, cols, stream);
-    BlasOps<Cuda>::gemm<T>(false, true, T(1), dy_matrix, ConstView<T, Cuda>(cols, Shape{patch, columns}),
-                           accumulate ? T(1) : T(0), dw_matrix);
+    if (!dw.empty()) {  // else x is not read: the adjoint alone
+      if (!reuse_cols) kernels::im2col<T>(x.data(), n, g, cols, stream);
+      BlasOps<Cuda>::gemm<T>(false, true, T(1), dy_matrix, ConstView<T, Cuda>(cols, Shape{patch, columns}),
+                             accumulate ? T(1) : T(0), dw.reshape(Shape{out, patch}));
+    }
     if (dx.empty()) return;
     BlasOps<Cuda>::gemm<T>(true, false, T(1), w_matrix, dy_matrix, T(0), TensorView<T, Cuda>(cols, Shape{patch, columns}));
     if (dx.numel() > 0)

@@ -29,6 +29,17 @@ struct LossOps<Cuda> {
     return cuda_detail::read_back(scratch);
   }
 
+  template <class T>
+  static double bce_with_logits_sum(ConstView<T, Cuda> logits, ConstView<T, Cuda> targets, TensorView<T, Cuda> grad,
+                                    T scale) {
+    const Index n = logits.numel();
+    auto& ctx = cuda::context();
+    double* scratch = ctx.workspace_for<double>(kernels::bce_workspace(n) + 1);
+    kernels::bce_with_logits<T>(logits.data(), targets.data(), n, grad.empty() ? nullptr : grad.data(), scale,
+                                scratch + 1, scratch, ctx.stream());
+    return cuda_detail::read_back(scratch);
+  }
+
   /// Labels on the device or on the host (copied over first).
   template <class T, class LabelDevice>
   static CrossEntropySums softmax_cross_entropy(ConstView<T, Cuda> logits, ConstView<std::int32_t, LabelDevice> labels,
