@@ -1,6 +1,6 @@
 /// \file
 /// netgrow/io.hpp: the io module in one include: checkpoints in the safetensors format with bit-for-bit
-/// resume, layer settings as JSON, growth histories (includes nlohmann/json).
+/// resume, layer settings as JSON, growth histories (includes nlohmann/json), grayscale PNG images.
 /// Self-contained; it includes only its own module and the modules below it (scripts/check_includes.py).
 #pragma once
 
@@ -10,5 +10,6 @@
 #include "netgrow/io/growth_history.hpp"
 #include "netgrow/io/kind_config.hpp"
 #include "netgrow/io/metadata.hpp"
+#include "netgrow/io/png.hpp"
 #include "netgrow/io/safetensors.hpp"
 #include "netgrow/io/training_state.hpp"

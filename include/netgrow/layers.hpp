@@ -1,6 +1,6 @@
 /// \file
 /// netgrow/layers.hpp: the layers module in one include: every layer kind netgrow defines (Dense,
-/// Conv2d, ConvTranspose2d, DepthwiseConv2d, BatchNorm, LayerNorm, pooling, activations, Flatten; for sequences Embedding,
+/// Conv2d, ConvTranspose2d, DepthwiseConv2d, BatchNorm, LayerNorm, pooling, activations, Flatten, Unflatten; for sequences Embedding,
 /// PositionalEmbedding, MultiHeadAttention, PatchEmbedding, SequencePool), the Layer concept, parameters
 /// and their growth.
 /// Self-contained; it includes only its own module and the modules below it (scripts/check_includes.py).
@@ -27,3 +27,4 @@
 #include "netgrow/layers/patch_embedding.hpp"
 #include "netgrow/layers/positional_embedding.hpp"
 #include "netgrow/layers/sequence_pool.hpp"
+#include "netgrow/layers/unflatten.hpp"

@@ -8,6 +8,7 @@
 #include "netgrow/models/growth_site.hpp"
 #include "netgrow/models/mlp.hpp"
 #include "netgrow/models/mobilenet_v1.hpp"
+#include "netgrow/models/ntk_measure.hpp"
 #include "netgrow/models/sequential_builder.hpp"
 #include "netgrow/models/small_cnn.hpp"
 #include "netgrow/models/transformer_sites.hpp"

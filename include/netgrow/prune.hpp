@@ -1,10 +1,12 @@
 /// \file
 /// netgrow/prune.hpp: networks whose connections move. Sparsity masks on weights (prune/mask.hpp),
 /// pruning at initialisation with Magnitude, RandomScore, Snip, Grasp, SynFlow and NtkSap
-/// (prune/prune_at_init.hpp), dynamic sparse training with SET and RigL (prune/dynamic_sparse.hpp), and
-/// the empirical NTK's training-free scores (prune/ntk.hpp).
+/// (prune/prune_at_init.hpp), dynamic sparse training with SET and RigL (prune/dynamic_sparse.hpp),
+/// the empirical NTK's training-free scores (prune/ntk.hpp), and balanced sparse GAN training: the
+/// balance ratio and DDST's density control (prune/balance.hpp).
 #pragma once
 
+#include "netgrow/prune/balance.hpp"
 #include "netgrow/prune/dynamic_sparse.hpp"
 #include "netgrow/prune/flops.hpp"
 #include "netgrow/prune/grasp.hpp"

@@ -1,7 +1,8 @@
-// Tests layers/flatten.hpp: shapes, element order, and the gradient check.
+// Tests layers/flatten.hpp and layers/unflatten.hpp: shapes, element order, and the gradient check.
 #include <doctest/doctest.h>
 
 #include "netgrow/layers/flatten.hpp"
+#include "netgrow/layers/unflatten.hpp"
 #include "support/gradcheck.hpp"
 
 using namespace netgrow;
@@ -23,4 +24,16 @@ TEST_CASE("Flatten passes the gradient check") {
   Rng rng(0);
   FlattenLayer<double, Cpu> layer(Flatten{}, rng);
   test::check_layer_gradients(layer, Shape{3, 2, 3, 3}, 4);
+}
+
+TEST_CASE("Unflatten reshapes (N, C H W) to (N, C, H, W) and back in backward, passing the gradient check") {
+  Rng rng(7);
+  UnflattenLayer<double, Cpu> layer(Unflatten{.channels = 2, .height = 3, .width = 4}, rng);
+  CHECK(layer.output_shape(Shape{5, 24}) == Shape{5, 2, 3, 4});
+  test::check_layer_gradients(layer, Shape{5, 24});
+  CHECK_THROWS_AS(layer.output_shape(Shape{5, 23}), ShapeError);
+  CHECK_THROWS_AS(layer.output_shape(Shape{5, 2, 12}), ShapeError);
+  using Layer = UnflattenLayer<double, Cpu>;
+  CHECK_THROWS_AS(Layer(Unflatten{.channels = 0}, rng), ArgumentError);
+  CHECK(layer.describe() == "Unflatten(2, 3, 4)");
 }
