@@ -509,6 +509,9 @@ int run_experiment(const examples::Flags& flags, const FashionMnist& data, const
     std::vector<std::string> diverged;
     for (const auto& r : runs[m.name]) diverged.push_back(r.diverged);
     results[m.name]["diverged"] = diverged;  // per seed; empty where training finished
+    std::vector<double> growth_seconds;
+    for (const auto& r : runs[m.name]) growth_seconds.push_back(r.growth_seconds);
+    results[m.name]["growth_seconds"] = growth_seconds;  // per seed: measuring and growing, inside "seconds"
     accuracy_points.labels.push_back(m.name);
     accuracy_points.values.push_back(interval.mean);
     accuracy_points.low.push_back(interval.low);

@@ -18,7 +18,8 @@
 //            D's masks fixed
 //   DDST     SDST, and D's density follows the balance ratio (prune::DensityBalancer: +-0.05 every
 //            --dst-every steps when BR leaves [--br-lower, --br-upper], within [0.05, 1]), starting at the
-//            generator's density
+//            generator's density. The default band, [0.08, 0.15], is the range of the dense pair's BR here
+//            (3 seeds): DDST steers the sparse pair toward the dense pair's balance.
 // The balance ratio (prune::BalanceRatio, the DDST paper's definition) is measured every --br-every steps
 // (two extra forward passes, left out of the FLOPs) over a window of 20 measurements, and logged.
 //
@@ -132,7 +133,7 @@ double train_classifier(Classifier& c, const FashionMnist& data, double epochs, 
 struct Settings {
   std::int64_t steps = 1500, dst_every = 100, br_every = 10, eval_every = 500;
   Index batch = 64, fd_samples = 2000;
-  double dst_fraction = 0.3, br_lower = 0.45, br_upper = 0.55;
+  double dst_fraction = 0.3, br_lower = 0.08, br_upper = 0.15;
 };
 
 struct CurveRow {
@@ -181,7 +182,7 @@ Result train_gan(const FashionMnist& data, Classifier& classifier, const Feature
   prune::BalanceRatio br(20);
   const bool moves_g = mode == "SDST" || mode == "DDST", balances = mode == "DDST";
 
-  BatchSampler sampler(data.train.size(), s.batch, Rng(seed + 1));
+  BatchSampler sampler(data.train.size(), s.batch, Rng(seed + 1), true, /*drop_last=*/true);  // full batches: fixed targets
   Tensor<float> real, z({s.batch, latent}), fake, ones({s.batch, 1}), zeros({s.batch, 1}), grad;
   ones.fill(1.f);
   Tensor<float> z_eval({s.fd_samples, latent});
@@ -276,8 +277,8 @@ int main(int argc, char** argv) try {
                          {"dst-every", "100"},
                          {"dst-fraction", "0.3"},
                          {"br-every", "10"},
-                         {"br-lower", "0.45"},
-                         {"br-upper", "0.55"},
+                         {"br-lower", "0.08"},
+                         {"br-upper", "0.15"},
                          {"eval-every", "500"},
                          {"fd-samples", "2000"},
                          {"classifier-epochs", "1"},

@@ -94,7 +94,8 @@ TEST_CASE("DensityBalancer: up when BR >= upper, down when BR <= lower, within i
   prune::set_global_density(d, 0.5, rng);
   const Index total = prune::masked_entries(d).second;
   const auto density = [&] { return static_cast<double>(prune::masked_entries(d).first) / static_cast<double>(total); };
-  prune::DensityBalancer balancer({.step = 0.1, .min_density = 0.3, .max_density = 0.6, .every = 10});
+  prune::DensityBalancer balancer(
+      {.lower = 0.45, .upper = 0.55, .step = 0.1, .min_density = 0.3, .max_density = 0.6, .every = 10});
   prune::BalanceRatio high(2), low(2), inside(2);
   for (int i = 0; i < 2; ++i) {
     high.record(1.0, 0.0, 0.9);
@@ -118,6 +119,7 @@ TEST_CASE("DensityBalancer: up when BR >= upper, down when BR <= lower, within i
   CHECK(balancer.log()[0].density_before == doctest::Approx(0.5).epsilon(0.01));
   CHECK(balancer.log()[0].balance_ratio == doctest::Approx(0.9));
   CHECK_THROWS_AS(prune::DensityBalancer({.lower = 0.6, .upper = 0.5}), ArgumentError);
+  CHECK_THROWS_WITH_AS(prune::DensityBalancer({}), doctest::Contains("band"), ArgumentError);
 
   // SDST on a generator: its count stays fixed while the discriminator's moves.
   Disc g = masked_net(5);

@@ -16,8 +16,10 @@
 ///                   smallest |w| over all of them (global magnitude pruning).
 /// ~~~
 ///
-/// The band's defaults (0.45, 0.55), the step 0.05 and the density range [0.05, 1] are this library's
-/// choices: the paper sets them per experiment (its strict variant caps D's density at 0.5).
+/// The band has no default: BR's scale depends on the pair, the loss and the learning rates (a small
+/// DCGAN at Adam 2e-4 sits near 0.1, examples/gan_fashion); measure the dense pair's BR and centre the
+/// band on it. The step 0.05 and the density range [0.05, 1] are this library's defaults (the paper's
+/// strict variant caps D's density at 0.5).
 #pragma once
 
 #include <algorithm>
@@ -129,8 +131,8 @@ Index set_global_density(Net& net, double target, Rng& rng) {
 
 /// DDST's density controller's settings (see the file comment).
 struct DensityBalanceOptions {
-  double lower = 0.45;        ///< BR at or below: D's density goes down
-  double upper = 0.55;        ///< BR at or above: D's density goes up
+  double lower = std::nan("");  ///< BR at or below: D's density goes down (required)
+  double upper = std::nan("");  ///< BR at or above: D's density goes up (required)
   double step = 0.05;         ///< density change per adjustment
   double min_density = 0.05;  ///< D's density stays within [min_density, max_density]
   double max_density = 1.0;   ///< (the paper's strict DDST: 0.5)
@@ -148,10 +150,13 @@ struct DensityAdjustment {
 /// Keeps BR in [lower, upper] by changing D's density (DDST; see the file comment).
 class DensityBalancer {
  public:
-  /// ArgumentError unless 0 <= min_density <= max_density <= 1, lower < upper, step > 0, every >= 1.
+  /// ArgumentError unless lower and upper are set with lower < upper, 0 <= min_density <= max_density <= 1,
+  /// step > 0 and every >= 1.
   explicit DensityBalancer(DensityBalanceOptions o) : o_(o), rng_(o.seed) {
     require(o.min_density >= 0 && o.min_density <= o.max_density && o.max_density <= 1,
             "DensityBalancer: need 0 <= min_density <= max_density <= 1, got ", o.min_density, " and ", o.max_density);
+    require(std::isfinite(o.lower) && std::isfinite(o.upper), "DensityBalancer: set the balance ratio's band "
+                                                              "(lower, upper), e.g. around the dense pair's BR");
     require(o.lower < o.upper && o.step > 0 && o.every >= 1, "DensityBalancer: need lower < upper, step > 0 and "
                                                              "every >= 1");
   }

@@ -60,6 +60,10 @@ double mse(ConstView<T, Cuda> pred, ConstView<T, Cuda> target, TensorView<T, Cud
   return ops::mse<T>(pred, target, grad);
 }
 template <class T>
+double bce_with_logits(ConstView<T, Cuda> logits, ConstView<T, Cuda> targets, TensorView<T, Cuda> grad) {
+  return ops::bce_with_logits<T>(logits, targets, grad);
+}
+template <class T>
 ops::CrossEntropyResult softmax_cross_entropy(ConstView<T, Cuda> logits, ConstView<std::int32_t, Cuda> labels,
                                               TensorView<T, Cuda> grad) {
   return ops::softmax_cross_entropy<T>(logits, labels, grad);
@@ -121,6 +125,7 @@ void rows_to_axis(ConstView<T, Cuda> rows, int axis, TensorView<T, Cuda> dst) {
   template double squared_norm<T>(ConstView<T, Cuda>);                                                         \
   template bool all_finite<T>(ConstView<T, Cuda>);                                                             \
   template double mse<T>(ConstView<T, Cuda>, ConstView<T, Cuda>, TensorView<T, Cuda>);                         \
+  template double bce_with_logits<T>(ConstView<T, Cuda>, ConstView<T, Cuda>, TensorView<T, Cuda>);             \
   template ops::CrossEntropyResult softmax_cross_entropy<T>(ConstView<T, Cuda>, ConstView<std::int32_t, Cuda>, \
                                                             TensorView<T, Cuda>);                              \
   template ops::CrossEntropyResult softmax_cross_entropy<T>(ConstView<T, Cuda>, ConstView<std::int32_t, Cpu>,  \

@@ -46,6 +46,8 @@ void activation_backward(const Act& act, ConstView<T, Cuda> x, ConstView<T, Cuda
 template <class T>
 double mse(ConstView<T, Cuda> pred, ConstView<T, Cuda> target, TensorView<T, Cuda> grad);
 template <class T>
+double bce_with_logits(ConstView<T, Cuda> logits, ConstView<T, Cuda> targets, TensorView<T, Cuda> grad);
+template <class T>
 ops::CrossEntropyResult softmax_cross_entropy(ConstView<T, Cuda> logits, ConstView<std::int32_t, Cuda> labels,
                                               TensorView<T, Cuda> grad);
 template <class T>

@@ -288,6 +288,28 @@ TEST_CASE("activation kernels run the CPU functors and match the CPU layer maps"
                   ShapeError);
 }
 
+TEST_CASE("bce_with_logits: value in double and gradient (sigmoid(z) - t) / numel match the CPU, huge logits too") {
+  Rng rng(23);
+  for (const Shape& s : {Shape{1, 1}, Shape{64, 1}, Shape{1031, 3}}) {
+    INFO("shape ", s);
+    auto z = uniform_tensor<float>(s, rng), t = uniform_tensor<float>(s, rng);
+    for (Index i = 0; i < z.numel(); ++i) {
+      z[i] = 20 * z[i] - 10;
+      t[i] = 0.5f * (t[i] + 1);  // [0, 1]
+    }
+    z[0] = 500.f;  // exp(-|z|) underflows: the loss stays finite
+    Tensor<float, Cpu> g(s);
+    const double want = ops::bce_with_logits<float>(z.cview(), t.cview(), g.view());
+    const auto dz = on_device(z), dt = on_device(t);
+    Tensor<float, Cuda> dg(s);
+    const double got = gpu::bce_with_logits<float>(dz.cview(), dt.cview(), dg.view());
+    CHECK(got == doctest::Approx(want).epsilon(1e-10));
+    check_close(on_host(dg), g, 2.5e-7, 0, "bce gradient");
+  }
+  Tensor<float, Cuda> a(Shape{2, 1}), b(Shape{3, 1});
+  CHECK_THROWS_AS(gpu::bce_with_logits<float>(a.cview(), b.cview(), TensorView<float, Cuda>()), ShapeError);
+}
+
 TEST_CASE("mse: value in double and gradient 2 (pred - target) / numel match the CPU") {
   Rng rng(19);
   for (const Shape& s : {Shape{1, 1}, Shape{7, 33}, Shape{1031, 3}, Shape{2, 1088}}) {

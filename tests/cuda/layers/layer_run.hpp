@@ -19,6 +19,7 @@
 #include "netgrow/layers/avg_pool2d.hpp"
 #include "netgrow/layers/batch_norm.hpp"
 #include "netgrow/layers/conv2d.hpp"
+#include "netgrow/layers/conv_transpose2d.hpp"
 #include "netgrow/layers/depthwise_conv2d.hpp"
 #include "netgrow/layers/global_avg_pool.hpp"
 #include "netgrow/layers/layer_norm.hpp"
@@ -92,6 +93,8 @@ LayerRun run_layer(const Kind& kind, std::uint64_t seed, const Tensor<float, Cpu
 }
 
 // The Cuda twins (layer_shims.cu).
+LayerRun run_layer_on_cuda(const ConvTranspose2d& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
 LayerRun run_layer_on_cuda(const Conv2d& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
 LayerRun run_layer_on_cuda(const DepthwiseConv2d& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,

@@ -11,6 +11,10 @@ LayerRun run_layer_on_cuda(const Conv2d& kind, std::uint64_t seed, const Tensor<
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
   return run_layer<Conv2d, Cuda>(kind, seed, x, dy, options);
 }
+LayerRun run_layer_on_cuda(const ConvTranspose2d& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
+  return run_layer<ConvTranspose2d, Cuda>(kind, seed, x, dy, options);
+}
 LayerRun run_layer_on_cuda(const DepthwiseConv2d& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
   return run_layer<DepthwiseConv2d, Cuda>(kind, seed, x, dy, options);

@@ -1,5 +1,5 @@
 // The conv-family layers on Cuda against the same layers on Cpu (built from the same seed, same
-// inputs), through the op facade: Conv2d, DepthwiseConv2d, BatchNorm (training and evaluation mode,
+// inputs), through the op facade: Conv2d, ConvTranspose2d, DepthwiseConv2d, BatchNorm (training and evaluation mode,
 // running statistics), LayerNorm, MultiHeadAttention, TransformerBlock, MaxPool2d, AvgPool2d, GlobalAvgPool,
 // forward and backward, at odd
 // sizes and at widths right after a growth step; and a small CNN trained a few SGD steps on both devices.
@@ -75,6 +75,25 @@ TEST_CASE("Conv2d on Cuda matches Conv2d on Cpu (C_in 1, 3, 17, 19; kernel 1, 3,
           check_layer(kind, x, seed++, options, Tol::network);
           ++variant;
         }
+}
+
+TEST_CASE("ConvTranspose2d on Cuda matches ConvTranspose2d on Cpu (kernel 3, 4; stride 1, 2; padding 0, 1)") {
+  std::uint64_t seed = 700;
+  int variant = 0;
+  for (Index k : {3, 4})
+    for (Index s : {1, 2})
+      for (Index p : {0, 1}) {
+        const ConvTranspose2d kind{.in = variant % 2 == 0 ? 3 : 17, .out = variant % 3 == 0 ? 1 : 5, .kernel = k,
+                                   .stride = s, .padding = p, .output_padding = s - 1, .bias = variant % 2 == 1};
+        LayerRunOptions options;
+        options.accumulate = variant % 4 == 1;
+        options.input_grad = variant % 5 != 3;
+        options.parameter_seed = seed;
+        const Shape x{2, kind.in, 5, 7};
+        INFO(kind.in, " -> ", kind.out, " k", k, " s", s, " p", p, ", x ", x);
+        check_layer(kind, x, seed++, options, Tol::network);
+        ++variant;
+      }
 }
 
 TEST_CASE("DepthwiseConv2d on Cuda matches DepthwiseConv2d on Cpu") {
