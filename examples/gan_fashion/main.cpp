@@ -31,8 +31,9 @@
 //
 // Prints per mode and density: final FD (mean and 80% interval over --seeds), final BR and D density,
 // training FLOPs relative to the dense GAN (sparse counts, prune/flops.hpp) and seconds. Writes, with
-// the prefix --out: <out>_curves.csv (FD, BR, densities per evaluation), <out>_summary.json, and a PNG
-// grid of 64 samples per mode, density and seed 0 (<out>_<mode>_<density>.png).
+// the prefix --out: <out>_curves.csv (FD, BR, densities per evaluation), <out>_curves.png/.gp (their means
+// over seeds, with gnuplot), <out>_summary.json, and a PNG grid of 64 samples per mode, density and seed 0
+// (<out>_<mode>_<density>.png).
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -41,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/plot.hpp"
 #include "../common/summary.hpp"
 #include "netgrow/io/png.hpp"
 #include "netgrow/models/small_cnn.hpp"
@@ -400,6 +402,31 @@ int main(int argc, char** argv) try {
     j["seconds"] = seconds;
     j["diverged"] = diverged;
   }
+  // FD, BR and D's density over steps, mean over each row's finished seeds.
+  examples::Panel fd_panel{.title = "Fréchet distance (classifier features; not FID)", .xlabel = "step", .ylabel = "FD"};
+  examples::Panel br_panel{.title = "balance ratio", .xlabel = "step", .ylabel = "BR"};
+  examples::Panel dd_panel{.title = "discriminator density", .xlabel = "step", .ylabel = "density", .key = "bottom right"};
+  for (const auto& row : rows) {
+    const std::string name = row.mode + " " + format_fixed(row.density, 2);
+    examples::Series fd{name}, brs{name}, dds{name};
+    for (std::size_t k = 0;; ++k) {
+      double sum_fd = 0, sum_br = 0, sum_dd = 0;
+      int n = 0;
+      std::int64_t step = 0;
+      for (const auto& r : row.runs)
+        if (!r.diverged && k < r.curve.size()) {
+          sum_fd += r.curve[k].fd, sum_br += r.curve[k].br, sum_dd += r.curve[k].d_density, step = r.curve[k].step, ++n;
+        }
+      if (n == 0) break;
+      for (auto* series : {&fd, &brs, &dds}) series->x.push_back(static_cast<double>(step));
+      fd.y.push_back(sum_fd / n), brs.y.push_back(sum_br / n), dds.y.push_back(sum_dd / n);
+    }
+    fd_panel.series.push_back(std::move(fd));
+    br_panel.series.push_back(std::move(brs));
+    dd_panel.series.push_back(std::move(dds));
+  }
+  examples::report_plot(examples::plot_panels(out + "_curves", "sparse GANs on Fashion-MNIST (mean over seeds)",
+                                              {fd_panel, br_panel, dd_panel}));
   const std::string path = out + "_summary.json";
   summary.write(path);
   curves.close();
