@@ -242,8 +242,8 @@ Result train_gan(const FashionMnist& data, Classifier& classifier, const Feature
       const double d_real = mean(d.forward(real));
       br.record(d_real, d_fake, d_fake_after);
     }
+    // (SDST keeps each parameter's active count, so only DDST changes the FLOPs per step.)
     if (balances && balancer.update(d, step, br)) flops_per_step = step_flops();
-    if (moves_g && g_dst.due(step)) flops_per_step = step_flops();
     r.flops += flops_per_step;
     if ((step + 1) % s.eval_every == 0 || step + 1 == s.steps) {
       const auto e0 = std::chrono::steady_clock::now();
