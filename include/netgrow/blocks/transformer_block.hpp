@@ -188,9 +188,7 @@ class TransformerBlockLayer {
 
   /// Model-width growth (layers/stream_expansion.hpp): both LayerNorms expand, the attention reads and
   /// writes the wider stream, fc1 reads it (columns split), fc2 writes it (rows copied or averaged).
-  void grow_stream(const StreamExpansion<S>& e)
-    requires std::same_as<D, Cpu>
-  {
+  void grow_stream(const StreamExpansion<S>& e) {
     require<ShapeError>(dim() == e.old_width, describe(), "::grow_stream: a stream of ", e.old_width, " features");
     ln1_.check_sources(std::span<const Index>(e.sources));  // before anything changes
     StreamExpansion<S> inner = e;
@@ -200,8 +198,8 @@ class TransformerBlockLayer {
     ln2_.grow_stream(inner);
     fc1().grow_stream(inner);
     auto& fc2 = this->fc2();
-    const Tensor<S, Cpu> rows = inner.written_rows(fc2.weight().value.cview());
-    const Tensor<S, Cpu> bias = inner.written_rows(fc2.bias().value.cview());
+    const Tensor<S, D> rows = grow::host_to<D>(inner.written_rows(host_copy(fc2.weight().value.cview()).cview()));
+    const Tensor<S, D> bias = grow::host_to<D>(inner.written_rows(host_copy(fc2.bias().value.cview()).cview()));
     fc2.grow_outputs(rows.cview(), bias.cview().reshape(Shape{inner.added()}));
   }
 

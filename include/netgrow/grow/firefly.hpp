@@ -24,7 +24,8 @@
 namespace netgrow::grow {
 
 /// Firefly-style growth: Random's neurons, then `steps` Adam steps on the grow batch's loss over the new
-/// weights only (see the file comment). Cpu networks only.
+/// weights only (see the file comment). Any device: the Adam steps run on the network's device; the norm
+/// projection after each step on the host for device networks (the new neurons' rows only).
 struct FireflyOpt {
   /// Initializer traits (grow/initializer.hpp): needs f(0) = 0, needs f'(0) != 0, reads GrowthData.
   ///@{
@@ -40,8 +41,8 @@ struct FireflyOpt {
   RandomDirection direction = RandomDirection::sphere;  ///< how the starting directions are drawn
 
   /// Random's k new neurons; throws for invalid settings or, with steps > 0, data without recompute.
-  template <class S>
-  NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>& data, Rng& rng) const {
+  template <class S, class D>
+  NewNeurons<S, D> initialize(const PairView<S, D>& pair, Index k, const GrowthData<S, D>& data, Rng& rng) const {
     require(steps >= 0, "FireflyOpt: steps must be non-negative, got ", steps);
     require(learning_rate > 0 && std::isfinite(learning_rate), "FireflyOpt: learning_rate must be positive");
     require(steps == 0 || data.can_recompute(),
@@ -51,11 +52,11 @@ struct FireflyOpt {
 
   /// Trains the new neurons in place: `steps` times data.recompute() and an Adam step on each side,
   /// followed by the norm projection.
-  template <class S>
-  void refine(RefineContext<S>& c) const {
+  template <class S, class D>
+  void refine(RefineContext<S, D>& c) const {
     if (steps == 0 || c.k == 0) return;
-    Side<S> in(c.producer_weight, c.producer_axis, c.old_width, c.k, 1);
-    Side<S> out(c.consumer_weight, c.consumer_axis, c.old_width, c.k, c.consumer_multiplier);
+    Side<S, D> in(c.producer_weight, c.producer_axis, c.old_width, c.k, 1);
+    Side<S, D> out(c.consumer_weight, c.consumer_axis, c.old_width, c.k, c.consumer_multiplier);
     for (int step = 1; step <= steps; ++step) {
       c.data.recompute();
       in.descend(step, learning_rate);
@@ -66,20 +67,21 @@ struct FireflyOpt {
  private:
   // The new neurons' slice of one weight, as rows (k, fan), with its own Adam state and target norm.
   // Neuron j owns indices [j m, (j + 1) m) along `axis`.
-  template <class S>
+  template <class S, class D>
   struct Side {
-    Parameter<S, Cpu>& p;
+    Parameter<S, D>& p;
     int axis;
     Index begin, k, m;
-    Tensor<S, Cpu> adam_m, adam_v;
+    Tensor<S, D> adam_m, adam_v;
     double target = 0;
 
-    Side(Parameter<S, Cpu>& param, int ax, Index old_width, Index count, Index multiplier)
+    Side(Parameter<S, D>& param, int ax, Index old_width, Index count, Index multiplier)
         : p(param), axis(ax), begin(old_width), k(count), m(multiplier) {
-      const Tensor<S, Cpu> rows = read(p.value);
-      adam_m = Tensor<S, Cpu>(rows.shape());
-      adam_v = Tensor<S, Cpu>(rows.shape());
-      target = matrix(rows).template cast<double>().rowwise().norm().mean();
+      const Tensor<S, D> rows = read(p.value);
+      adam_m = Tensor<S, D>(rows.shape());
+      adam_v = Tensor<S, D>(rows.shape());
+      const std::vector<double> norms = ops::axis_norms<S>(rows.cview(), 0);
+      for (const double n : norms) target += n / static_cast<double>(norms.size());
     }
     Shape block_shape() const {
       Shape s = p.value.shape();
@@ -91,28 +93,34 @@ struct FireflyOpt {
       for (int a = 0; a < axis; ++a) outer *= block[a];
       return Shape{outer, k, block.numel() / (outer * k)};
     }
-    Tensor<S, Cpu> read(const Tensor<S, Cpu>& t) const {
-      Tensor<S, Cpu> block(block_shape());
+    Tensor<S, D> read(const Tensor<S, D>& t) const {
+      Tensor<S, D> block(block_shape());
       ops::slice<S>(t.cview(), axis, begin * m, k * m, block.view());
-      Tensor<S, Cpu> rows(Shape{k, block.numel() / k});
+      Tensor<S, D> rows(Shape{k, block.numel() / k});
       ops::axis_to_rows<S>(block.cview().reshape(as_outer_k_rest(block.shape())), 1, rows.view());
       return rows;
     }
-    void write(const Tensor<S, Cpu>& rows) {
-      Tensor<S, Cpu> block(block_shape());
+    void write(const Tensor<S, D>& rows) {
+      Tensor<S, D> block(block_shape());
       ops::rows_to_axis<S>(rows.cview(), 1, block.view().reshape(as_outer_k_rest(block.shape())));
       ops::assign_slice<S>(block.cview(), axis, begin * m, p.value.view());
     }
     void descend(int t, double lr) {
-      Tensor<S, Cpu> w = read(p.value);
-      const Tensor<S, Cpu> g = read(p.grad);
+      Tensor<S, D> w = read(p.value);
+      const Tensor<S, D> g = read(p.grad);
       ops::AdamHyper h;
       h.lr = lr;
       h.bias_correction1 = 1.0 - std::pow(h.beta1, t);
       h.bias_correction2 = 1.0 - std::pow(h.beta2, t);
-      ops::adam_update<S>(w.view(), g.cview(), adam_m.view(), adam_v.view(), ConstView<S, Cpu>(), h);
-      set_row_norms(w, target);
-      write(w);
+      ops::adam_update<S>(w.view(), g.cview(), adam_m.view(), adam_v.view(), ConstView<S, D>(), h);
+      if constexpr (std::same_as<D, Cpu>) {
+        set_row_norms(w, target);
+        write(w);
+      } else {
+        Tensor<S, Cpu> rows = host_copy(w.cview());
+        set_row_norms(rows, target);
+        write(host_to<D>(std::move(rows)));
+      }
     }
   };
 };

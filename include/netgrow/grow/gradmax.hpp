@@ -167,7 +167,7 @@ template <class S>
 Index choose_signs_by_loss_decrease(Tensor<S, Cpu>& outgoing, const PairView<S, Cpu>& pair, const GrowthData<S, Cpu>& data) {
   require(data.has_batch() && static_cast<bool>(pair.between_forward),
           "GradMax: GradMaxSign::loss_decrease needs the grow batch's rows (GrowthData::from_batch, e.g. "
-          "data_from_last_backward of a dense pair) and a Cpu network");
+          "data_from_last_backward of a dense pair) and the layers between the pair (grow_width sets them)");
   using Mat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>;
   const Mat h = matrix(data.inputs()).template cast<double>();       // (N, fan_in)
   const Mat g = matrix(data.output_grads()).template cast<double>();  // (N, fan_out)
@@ -220,8 +220,8 @@ Index choose_signs_by_loss_decrease(Tensor<S, Cpu>& outgoing, const PairView<S, 
 }  // namespace detail
 
 /// GradMax: outgoing weights the top-k left singular vectors of M x norm rule, incoming weights epsilon x
-/// norm rule (zero by default), bias 0 (see the file comment). Any device (GradMaxSign::loss_decrease:
-/// Cpu).
+/// norm rule (zero by default), bias 0 (see the file comment). Any device (GradMaxSign::loss_decrease
+/// chooses its signs on the host).
 struct GradMax {
   /// Initializer traits (grow/initializer.hpp): needs f(0) = 0, needs f'(0) != 0, reads GrowthData.
   ///@{
@@ -258,8 +258,19 @@ struct GradMax {
         matrix(paired).row(i) = matrix(found).row(i / 2) * (i % 2 == 0 ? S(1) : S(-1));
       d.rows = host_to<D>(std::move(paired));
     } else if (sign == GradMaxSign::loss_decrease) {
-      if constexpr (std::same_as<D, Cpu>) detail::choose_signs_by_loss_decrease(d.rows, pair, data);
-      else throw ArgumentError("GradMax: GradMaxSign::loss_decrease is for Cpu networks");
+      if constexpr (std::same_as<D, Cpu>) {
+        detail::choose_signs_by_loss_decrease(d.rows, pair, data);
+      } else {  // on the host: the k rows and the grow batch copied over, the layers between on the device
+        Tensor<S, Cpu> rows = host_copy(d.rows.cview());
+        GrowthData<S, Cpu> host_data;
+        if (data.has_batch())
+          host_data = GrowthData<S, Cpu>::from_owned_batch(host_copy(data.inputs()), host_copy(data.output_grads()));
+        host_data.with_process_mean(data.process_mean());
+        PairView<S, Cpu> host_pair;
+        host_pair.between_forward = pair.between_forward;
+        detail::choose_signs_by_loss_decrease(rows, host_pair, host_data);
+        d.rows = host_to<D>(std::move(rows));
+      }
     }
     n.outgoing = std::move(d.rows);
     const double magnitude = norm.magnitude(pair.mean_outgoing_norm);

@@ -71,7 +71,8 @@ inline void check_steps(int steps, double lr, const char* who) {
 }  // namespace detail
 
 /// GradMax-Optimized: outgoing weights found by projected ascent on ||O M||_F, incoming weights epsilon x
-/// norm rule (see the file comment). Cpu networks only.
+/// norm rule (see the file comment). Written for the Cpu; device networks run it through the host
+/// (grow/initializer.hpp, host_staged_growth: M copied over).
 struct GradMaxOpt {
   /// Initializer traits (grow/initializer.hpp): needs f(0) = 0, needs f'(0) != 0, reads GrowthData.
   ///@{
@@ -125,7 +126,8 @@ struct GradMaxOpt {
 };
 
 /// The inverse formulation: outgoing weights epsilon x norm rule, incoming weights found by projected ascent
-/// on || dz^T f(h I^T) ||_F over the grow batch (see the file comment). Cpu networks only.
+/// on || dz^T f(h I^T) ||_F over the grow batch (see the file comment). Written for the Cpu; device
+/// networks run it through the host (host_staged_growth), the layers between the pair on the device.
 struct InverseGradMaxOpt {
   /// Initializer traits (grow/initializer.hpp): needs f(0) = 0, needs f'(0) != 0, reads GrowthData.
   ///@{
@@ -146,6 +148,9 @@ struct InverseGradMaxOpt {
   template <class S>
   NewNeurons<S> initialize(const PairView<S>& pair, Index k, const GrowthData<S>& data, Rng& rng) const {
     detail::check_steps(steps, learning_rate, "InverseGradMaxOpt");
+    require(static_cast<bool>(pair.between_forward) && static_cast<bool>(pair.between_backward),
+            "InverseGradMaxOpt: needs the layers between the pair (PairView::between_forward / between_backward, "
+            "which grow_width sets)");
     const ConstView<S, Cpu> h = data.inputs();      // (N, fan_in)
     const ConstView<S, Cpu> dz = data.output_grads();  // (N, fan_out)
     require<ShapeError>(h.dim(1) == pair.fan_in() && dz.dim(1) == pair.fan_out(), "InverseGradMaxOpt: batch h ",

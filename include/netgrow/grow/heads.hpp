@@ -36,7 +36,8 @@
 /// zero (O = 0), and so is Q's and K's: the first step trains O, which then opens Q, K and V. A is the
 /// new head's own attention on the grow batch (its random Wq, Wk); with Wq = Wk = 0 it would be uniform
 /// (causal: a running mean), but Q = K = 0 is a saddle (their gradients stay zero), so they are random.
-/// HeadsGradMax runs on Cpu layers.
+/// Any device: HeadsCopy and HeadsGradMax work on the host (a device layer's projections or grow batch
+/// copied over, the new rows copied back; GradMax's SVDs are d x d per head), HeadsRandom draws there.
 #pragma once
 
 #include <algorithm>
@@ -80,7 +81,7 @@ struct HeadsRandom {
   double scale = 1.0;  ///< new rows' norm: scale x the mean row norm of the existing heads' projection
 };
 
-/// Random query/key rows, GradMax value rows, zero output columns (see the file comment). Cpu only.
+/// Random query/key rows, GradMax value rows, zero output columns (see the file comment).
 struct HeadsGradMax {
   static constexpr bool needs_data = true;  ///< reads the grow batch (HeadData)
   double scale = 1.0;                       ///< row norms as HeadsRandom (values: c / sqrt(dh) per row)
@@ -90,7 +91,7 @@ struct HeadsGradMax {
   CrossProcessMean mean_over_processes{};
 };
 
-/// Head duplication with split output columns (LEMON, HyperCloning; see the file comment). Cpu only.
+/// Head duplication with split output columns (LEMON, HyperCloning; see the file comment).
 struct HeadsCopy {
   static constexpr bool needs_data = false;  ///< reads no grow batch
   double noise = 0.0;                        ///< symmetric noise on the split, x the column's RMS
@@ -153,8 +154,6 @@ HeadReport grow_heads(MultiHeadAttentionLayer<S, D>& attention, Index k, const I
                       const HeadData<S, D>& data = {}) {
   static_assert(std::same_as<Init, HeadsRandom> || std::same_as<Init, HeadsGradMax> || std::same_as<Init, HeadsCopy>,
                 "netgrow::grow::grow_heads: initializers are HeadsRandom, HeadsGradMax and HeadsCopy");
-  static_assert(std::same_as<Init, HeadsRandom> || std::same_as<D, Cpu>,
-                "netgrow::grow::grow_heads: HeadsGradMax and HeadsCopy run on Cpu layers");
   const double start = monotonic_seconds();
   const Index d = attention.dim(), dh = attention.head_dim(), h = attention.heads(), rows = k * dh;
   require(k >= 0, "grow_heads: cannot add ", k, " heads");
@@ -173,27 +172,32 @@ HeadReport grow_heads(MultiHeadAttentionLayer<S, D>& attention, Index k, const I
     require(init.noise >= 0 && std::isfinite(init.noise), "grow_heads: HeadsCopy noise must be >= 0, got ", init.noise);
     const auto& q = attention.query();
     const bool bias = q.has_bias();
-    // Sources: new head i copies head (i mod h); copies[j] counts head j's copies, itself included.
+    // Sources: new head i copies head (i mod h); copies[j] counts head j's copies, itself included. The
+    // copies are made on the host (device layers: their weights copied over, the new rows copied back).
     std::vector<Index> copies(static_cast<std::size_t>(h), 1);
     for (Index i = 0; i < k; ++i) ++copies[static_cast<std::size_t>(i % h)];
     const auto copy_rows = [&](DenseLayer<S, D>& layer, Tensor<S, D>& w, Tensor<S, D>& b) {
-      w = Tensor<S, D>(Shape{rows, d});
-      if (bias) b = Tensor<S, D>(Shape{rows});
+      const Tensor<S, Cpu> src_w = host_copy(layer.weight().value.cview());
+      const Tensor<S, Cpu> src_b = bias ? host_copy(layer.bias().value.cview()) : Tensor<S, Cpu>();
+      Tensor<S, Cpu> new_w(Shape{rows, d}), new_b;
+      if (bias) new_b = Tensor<S, Cpu>(Shape{rows});
       for (Index i = 0; i < k; ++i) {
         const Index src = (i % h) * dh;
-        matrix(w).middleRows(i * dh, dh) = matrix(layer.weight().value).middleRows(src, dh);
-        if (bias) vector(b).segment(i * dh, dh) = vector(layer.bias().value).segment(src, dh);
+        matrix(new_w).middleRows(i * dh, dh) = matrix(src_w).middleRows(src, dh);
+        if (bias) vector(new_b).segment(i * dh, dh) = vector(src_b).segment(src, dh);
       }
+      w = host_to<D>(std::move(new_w));
+      if (bias) b = host_to<D>(std::move(new_b));
     };
     copy_rows(attention.query(), heads.query, heads.query_bias);
     copy_rows(attention.key(), heads.key, heads.key_bias);
     copy_rows(attention.value(), heads.value, heads.value_bias);
     // Output columns: W (d, h dh); head j's dh columns split over its copies.
     Tensor<S, D>& wo = attention.output().weight().value;
-    Tensor<S, Cpu> split = wo.clone();  // existing columns, rescaled
-    heads.output = Tensor<S, D>(Shape{rows, d});
+    const Tensor<S, Cpu> kept = host_copy(wo.cview());
+    Tensor<S, Cpu> split = kept.clone();  // existing columns, rescaled
+    Tensor<S, Cpu> new_output(Shape{rows, d});
     auto existing = matrix(split);
-    const Tensor<S, Cpu> kept = wo.clone();
     const auto original = matrix(kept);
     for (Index j = 0; j < h; ++j) {
       const Index n = copies[static_cast<std::size_t>(j)];
@@ -216,17 +220,20 @@ HeadReport grow_heads(MultiHeadAttentionLayer<S, D>& attention, Index k, const I
         existing.col(col) = (part + eta[0]).template cast<S>();
         Index p = 1;
         for (Index i = j; i < k; i += h, ++p)
-          matrix(heads.output).row(i * dh + c) = (part + eta[static_cast<std::size_t>(p)]).transpose().template cast<S>();
+          matrix(new_output).row(i * dh + c) = (part + eta[static_cast<std::size_t>(p)]).transpose().template cast<S>();
       }
     }
+    heads.output = host_to<D>(std::move(new_output));
     attention.grow_heads(heads);  // checks shapes first; from here on nothing fails
-    matrix(wo).leftCols(h * dh) = matrix(split);  // the existing heads' split columns
+    Tensor<S, Cpu> grown = host_copy(wo.cview());
+    matrix(grown).leftCols(h * dh) = matrix(split);  // the existing heads' split columns
+    copy_from_host<S>(grown.cview(), wo.view());
   } else {
     const double q_norm = init.scale * detail::mean_row_norm(attention.query().weight().value);
     const double k_norm = init.scale * detail::mean_row_norm(attention.key().weight().value);
     const double v_norm = init.scale * detail::mean_row_norm(attention.value().weight().value);
-    heads.query = detail::random_rows_like<S, D>(rows, d, q_norm, rng);
-    heads.key = detail::random_rows_like<S, D>(rows, d, k_norm, rng);
+    Tensor<S, Cpu> query = detail::random_rows_like<S, Cpu>(rows, d, q_norm, rng);
+    Tensor<S, Cpu> key = detail::random_rows_like<S, Cpu>(rows, d, k_norm, rng);
     heads.output = Tensor<S, D>(Shape{rows, d});
     if constexpr (std::same_as<Init, HeadsRandom>) {
       heads.value = detail::random_rows_like<S, D>(rows, d, v_norm, rng);
@@ -238,33 +245,38 @@ HeadReport grow_heads(MultiHeadAttentionLayer<S, D>& attention, Index k, const I
                           " for ", attention.describe());
       require<NumericError>(ops::all_finite<S>(data.input) && ops::all_finite<S>(data.output_grad), "grow_heads: the "
                             "grow batch holds NaN or infinity; growth refused, the layer is unchanged");
-      // The new heads' attention on the grow batch: their Q and K (zero bias), softmax per head.
-      const Index n = data.input.dim(0), t = data.input.dim(1);
-      const ConstView<S, Cpu> a2 = data.input.reshape(Shape{n * t, d});
+      // On the host (device layers: the grow batch copied over, the value rows copied back). The new heads'
+      // attention on the grow batch: their Q and K (zero bias), softmax per head.
+      const Tensor<S, Cpu> input = host_copy(data.input), output_grad = host_copy(data.output_grad);
+      const Index n = input.dim(0), t = input.dim(1);
+      const ConstView<S, Cpu> a2 = input.cview().reshape(Shape{n * t, d});
       Tensor<S, Cpu> q(Shape{n, t, rows}), kk(Shape{n, t, rows}), out(Shape{n, t, rows}), probs(Shape{n, k, t, t});
-      ops::gemm<S>(ops::Trans::no, ops::Trans::yes, S(1), a2, heads.query.cview(), S(0), q.view().reshape(Shape{n * t, rows}));
-      ops::gemm<S>(ops::Trans::no, ops::Trans::yes, S(1), a2, heads.key.cview(), S(0), kk.view().reshape(Shape{n * t, rows}));
+      ops::gemm<S>(ops::Trans::no, ops::Trans::yes, S(1), a2, query.cview(), S(0), q.view().reshape(Shape{n * t, rows}));
+      ops::gemm<S>(ops::Trans::no, ops::Trans::yes, S(1), a2, key.cview(), S(0), kk.view().reshape(Shape{n * t, rows}));
       ops::attention_forward<S>(q.cview(), kk.cview(), kk.cview(), k, attention.causal(), probs.view(), out.view());
-      const std::vector<Tensor<S, Cpu>> abar = detail::attended_inputs<S>(data.input, probs.cview(), k);
-      heads.value = Tensor<S, D>(Shape{rows, d});
+      const std::vector<Tensor<S, Cpu>> abar = detail::attended_inputs<S>(input.cview(), probs.cview(), k);
+      Tensor<S, Cpu> value(Shape{rows, d});
       const double row_norm = v_norm;  // c / sqrt(dh) per row with c = sqrt(dh) x the mean row norm
       double predicted = 0;
       for (Index j = 0; j < k; ++j) {
         // M^T (d, d) = sum abar g^T: GradMax's directions of M^T are the right singular vectors of M.
         Tensor<S, Cpu> mt(Shape{d, d});
         ops::gemm<S>(ops::Trans::yes, ops::Trans::no, S(1), abar[static_cast<std::size_t>(j)].cview().reshape(Shape{n * t, d}),
-                     data.output_grad.reshape(Shape{n * t, d}), S(0), mt.view());
+                     output_grad.cview().reshape(Shape{n * t, d}), S(0), mt.view());
         if (init.mean_over_processes) init.mean_over_processes(std::span<S>(mt.data(), static_cast<std::size_t>(mt.numel())));
         GradMaxDirections<S, Cpu> dirs = gradmax_directions(GrowthData<S, Cpu>::from_matrix(std::move(mt)), dh, init.svd, rng);
         set_row_norms(dirs.rows, row_norm);
-        matrix(heads.value).middleRows(j * dh, dh) = matrix(dirs.rows);
+        matrix(value).middleRows(j * dh, dh) = matrix(dirs.rows);
         double s2 = 0;
         for (double s : dirs.singular_values) s2 += s * s;
         predicted += row_norm * row_norm * s2;
         report.singular_values.insert(report.singular_values.end(), dirs.singular_values.begin(), dirs.singular_values.end());
       }
       report.predicted_gradient_norm = std::sqrt(predicted);
+      heads.value = host_to<D>(std::move(value));
     }
+    heads.query = host_to<D>(std::move(query));
+    heads.key = host_to<D>(std::move(key));
     attention.grow_heads(heads);
   }
   report.seconds = monotonic_seconds() - start;

@@ -8,9 +8,11 @@
 ///   NewNeurons<S, D> initialize(const PairView<S, D>& pair, Index k, const GrowthData<S, D>& data, Rng& rng) const
 /// ~~~
 ///
-/// An initializer that works on every device is a template over it (Random, GradMax); one written for
-/// the Cpu only (Split, Lemon, Firefly, GradMax-Opt) takes the Cpu types, and grow_width on a device
-/// network then refuses it at compile time (`runs_on<Init, S, D>` is the device trait).
+/// An initializer that works on every device is a template over it (Random, GradMax, VarianceTransfer);
+/// one written for the Cpu only (Split, Lemon, GradMax-Opt) takes the Cpu types, and grow_width on a
+/// device network runs it through the host (host_staged_growth: the pair and its data copied over, the
+/// new neurons copied back; `runs_on<Init, S, D>` is the device trait). An initializer that refines its
+/// neurons by training the grown network (FireflyOpt) does so on the network's device.
 ///
 /// Vectors are per neuron: a new neuron's *incoming* weights are one row of the producer (fan_in
 /// values: Dense in), its *outgoing* weights the flattened slice of the consumer it feeds (fan_out
@@ -25,7 +27,7 @@
 ///   static constexpr bool copies_neurons        its new neurons copy (or average) existing ones, given in
 ///                                               NewNeurons::duplicate_of: the only way to grow a pair
 ///                                               with a LayerNorm between (Split, Lemon)
-///   void refine(RefineContext<S>&) const        run after the new neurons are in place (Firefly)
+///   void refine(RefineContext<S, D>&) const     run after the new neurons are in place (Firefly)
 /// ~~~
 ///
 /// Norms. NormRule gives each new neuron's norm on one side: mean_norm(s) is s times the mean norm of
@@ -53,10 +55,10 @@ struct NewNeurons {
   Tensor<S, D> bias;      ///< (k) producer bias of the new neurons, or empty for zero
   Tensor<S, D> outgoing;  ///< (k, fan_out): each new neuron's outgoing weights
   /// (width) factors applied to the *existing* neurons' outgoing weights, or empty (Net2Net's split
-  /// divides the outgoing weights of the neurons it duplicates). Cpu initializers only.
+  /// divides the outgoing weights of the neurons it duplicates). On the host for every device.
   Tensor<S, Cpu> existing_outgoing_scale;
   /// (width, fan_out) new outgoing weights of the *existing* neurons, replacing theirs, or empty (LEMON
-  /// splits a neuron's outgoing weights unequally among its copies). Cpu initializers only.
+  /// splits a neuron's outgoing weights unequally among its copies). On the host for every device.
   Tensor<S, Cpu> existing_outgoing;
   /// A factor c for the consumer's existing weights and bias (1: unchanged). Variance transfer rescales
   /// them to the new fan-in; grow_width then tells the BatchNorm right after the consumer
@@ -92,7 +94,7 @@ struct PairView {
   bool normalized_after_consumer = false;
   /// Applies the layers between the pair to new neurons' pre-activations z (N, k) -> h (N, k), and
   /// back-propagates dh -> dz (for methods that optimise incoming weights through the activation).
-  /// Set on the Cpu only.
+  /// Host values on every device (a device network's layers run on the device, the values copied over).
   ///@{
   std::function<void(ConstView<S, Cpu> z, TensorView<S, Cpu> h)> between_forward;
   std::function<void(ConstView<S, Cpu> z, ConstView<S, Cpu> h, ConstView<S, Cpu> dh, TensorView<S, Cpu> dz)>
@@ -260,6 +262,57 @@ concept runs_on = requires(const Init& init, const PairView<S, D>& pair, Index k
 template <class Init>
 concept Initializer = runs_on<Init, float, Cpu> || runs_on<Init, double, Cpu>;
 
+/// Init grows pairs of a device-D network through the host (grow_width stages it): it is written for
+/// the Cpu only, and D is another device. Its pair, data and new neurons cross in host_staged_growth.
+template <class Init, class S, class D>
+concept runs_host_staged = !std::same_as<D, Cpu> && !runs_on<Init, S, D> && runs_on<Init, S, Cpu>;
+
+/// Runs a Cpu initializer for a pair of a device-D network: the pair's weights and the grow data
+/// (M when formed, the batch's h and dL/dz when held) are copied to the host, the initializer runs
+/// there, and its new neurons are copied to D. Costs one copy of the pair and its data each way: for
+/// initializers whose work is small next to a training step (Split, Lemon: index copies; GradMax-Opt:
+/// a few hundred Adam steps on a (k, fan_in) matrix). The in-between layers' functions (between_forward,
+/// between_backward) take host values and run the layers on the device. The copies need the device's
+/// transfer functions (backend/cuda/transfer.hpp, included by netgrow/cuda.hpp).
+template <class Init, class S, class D>
+NewNeurons<S, D> host_staged_growth(const Init& init, const PairView<S, D>& pair, Index k, const GrowthData<S, D>& data,
+                                    Rng& rng) {
+  const Tensor<S, Cpu> incoming = host_copy(pair.incoming);
+  const Tensor<S, Cpu> bias = pair.bias.empty() ? Tensor<S, Cpu>() : host_copy(pair.bias);
+  PairView<S, Cpu> host{.incoming = incoming.cview(),
+                        .bias = bias.cview(),
+                        .mean_incoming_norm = pair.mean_incoming_norm,
+                        .mean_outgoing_norm = pair.mean_outgoing_norm,
+                        .fan_out_size = pair.fan_out_size,
+                        .outgoing = [&pair] { return host_copy(pair.outgoing().cview()); },
+                        .slope_at_zero = pair.slope_at_zero,
+                        .zero_at_zero = pair.zero_at_zero,
+                        .consumer_fan_in = pair.consumer_fan_in,
+                        .consumer_outputs = pair.consumer_outputs,
+                        .mixing_between = pair.mixing_between,
+                        .normalized_after_consumer = pair.normalized_after_consumer,
+                        .between_forward = pair.between_forward,
+                        .between_backward = pair.between_backward};
+  GrowthData<S, Cpu> host_data;
+  if (data.has_batch())
+    host_data = GrowthData<S, Cpu>::from_owned_batch(host_copy(data.inputs()), host_copy(data.output_grads()));
+  if (data.has_matrix()) host_data.with_matrix(host_copy(data.matrix().cview()));
+  host_data.with_gradient_scale(data.gradient_scale()).with_process_mean(data.process_mean());
+  if (data.can_recompute()) host_data.with_recompute([&data] { data.recompute(); });
+
+  NewNeurons<S, Cpu> h = init.initialize(host, k, host_data, rng);
+  NewNeurons<S, D> n;
+  n.incoming = host_to<D>(std::move(h.incoming));
+  if (!h.bias.empty()) n.bias = host_to<D>(std::move(h.bias));
+  n.outgoing = host_to<D>(std::move(h.outgoing));
+  n.existing_outgoing_scale = std::move(h.existing_outgoing_scale);
+  n.existing_outgoing = std::move(h.existing_outgoing);
+  n.consumer_scale = h.consumer_scale;
+  n.duplicate_of = std::move(h.duplicate_of);
+  n.singular_values = std::move(h.singular_values);
+  return n;
+}
+
 /// An initializer's traits (see the file comment), false where it declares none.
 template <class Init>
 struct initializer_traits {
@@ -284,17 +337,17 @@ struct initializer_traits {
 /// Access to the grown pair after growth, for initializers that refine their neurons by training.
 /// New neurons are indices [old_width, old_width + k) of the producer weight along its output axis,
 /// and [old_width m, (old_width + k) m) along the consumer weight's input axis (m consumer inputs per
-/// neuron: the spatial size after a Flatten, else 1). Cpu networks only.
-template <class S>
+/// neuron: the spatial size after a Flatten, else 1). Parameters on the network's device D.
+template <class S, class D = Cpu>
 struct RefineContext {
-  Parameter<S, Cpu>& producer_weight;  ///< the producer's weight, grown
-  int producer_axis;                   ///< the producer weight's output axis
-  Parameter<S, Cpu>& consumer_weight;  ///< the consumer's weight, grown
-  int consumer_axis;                   ///< the consumer weight's input axis
-  Index consumer_multiplier;           ///< m: consumer inputs per neuron
-  Index old_width;                     ///< the producer's width before growth
-  Index k;                             ///< new neurons
-  const GrowthData<S>& data;           ///< the data the initializer was given
+  Parameter<S, D>& producer_weight;  ///< the producer's weight, grown
+  int producer_axis;                 ///< the producer weight's output axis
+  Parameter<S, D>& consumer_weight;  ///< the consumer's weight, grown
+  int consumer_axis;                 ///< the consumer weight's input axis
+  Index consumer_multiplier;         ///< m: consumer inputs per neuron
+  Index old_width;                   ///< the producer's width before growth
+  Index k;                           ///< new neurons
+  const GrowthData<S, D>& data;      ///< the data the initializer was given
 };
 
 /// Norm of each new neuron on one side.

@@ -42,7 +42,8 @@
 
 namespace netgrow::grow {
 
-/// LEMON's lossless width expansion (see the file comment). Cpu networks only.
+/// LEMON's lossless width expansion (see the file comment). Written for the Cpu; device networks run it
+/// through the host (grow/initializer.hpp, host_staged_growth).
 struct Lemon {
   /// Initializer traits (grow/initializer.hpp): needs f(0) = 0, needs f'(0) != 0, reads GrowthData, copies
   /// existing neurons.

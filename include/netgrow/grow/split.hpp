@@ -21,7 +21,8 @@
 namespace netgrow::grow {
 
 /// Net2Net's split: new neurons copy randomly chosen existing ones, sharing their outgoing weights
-/// (see the file comment). Cpu networks only.
+/// (see the file comment). Written for the Cpu; device networks run it through the host
+/// (grow/initializer.hpp, host_staged_growth).
 struct Split {
   /// Initializer traits (grow/initializer.hpp): needs f(0) = 0, needs f'(0) != 0, reads GrowthData, copies
   /// existing neurons.

@@ -40,7 +40,8 @@
 ///   lr_scale     overwritten: lr = schedule(step) * lr_multiplier * lr_scale[i] (optim/); parameters
 ///                whose elements all have factor 1 get an empty lr_scale (all ones)
 /// ~~~
-/// Cpu networks (the factors are computed on the host from the parameters' values).
+/// Any device: the factors are computed on the host (each update() copies the weights there once and
+/// the factors back; device networks need the transfer functions, backend/cuda/transfer.hpp).
 #pragma once
 
 #include <algorithm>
@@ -54,6 +55,8 @@
 
 #include "netgrow/core/error.hpp"
 #include "netgrow/layers/parameter.hpp"
+#include "netgrow/layers/parameter_growth.hpp"
+#include "netgrow/ops/blas.hpp"
 
 namespace netgrow::grow {
 
@@ -203,8 +206,6 @@ class StageLearningRates {
  private:
   template <class S, class D>
   static std::int32_t checked_stage(const Parameter<S, D>& p, Index i, std::string_view name) {
-    static_assert(std::same_as<D, Cpu>, "netgrow::grow::StageLearningRates: per-stage learning rates are computed "
-                                        "on the host; Cpu networks only so far");
     const std::int32_t stage = detail::element_stage(p, i);
     require<StateError>(stage >= 0, "StageLearningRates: parameter ", name, " has untagged elements; call "
                                     "begin_stage(net) after every growth (start(net) before the first)");
@@ -213,10 +214,11 @@ class StageLearningRates {
 
   template <class S, class D>
   static void add_squares(const Parameter<S, D>& p, std::string_view name, std::vector<double>& sq) {
+    const Tensor<S, Cpu> value = host_copy(p.value.cview());
     for (Index i = 0; i < p.numel(); ++i) {
       const std::size_t t = detail::stage_slot(checked_stage(p, i, name));
       if (sq.size() <= t) sq.resize(t + 1, 0.0);
-      const double v = static_cast<double>(p.value[i]);
+      const double v = static_cast<double>(value[i]);
       sq[t] += v * v;
     }
   }
@@ -241,8 +243,10 @@ class StageLearningRates {
       p.lr_scale = Tensor<S, D>();
       return;
     }
+    Tensor<S, Cpu> scale(p.value.shape());
+    for (Index i = 0; i < p.numel(); ++i) scale[i] = static_cast<S>(factor(i));
     if (p.lr_scale.shape() != p.value.shape()) p.lr_scale = Tensor<S, D>(p.value.shape());
-    for (Index i = 0; i < p.numel(); ++i) p.lr_scale[i] = static_cast<S>(factor(i));
+    ops::copy<S>(host_to<D>(std::move(scale)).cview(), p.lr_scale.view());
   }
 
   StageLrOptions options_;

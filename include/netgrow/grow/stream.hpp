@@ -15,8 +15,9 @@
 /// final LayerNorm too; gradients and Adam moments of the new entries start at zero, the existing ones
 /// keep theirs. Exact in double up to rounding (the average features' LayerNorm output is a rounding
 /// error of the row mean). With d' a multiple of d there are no averages: HyperCloning's integer
-/// expansion with LEMON's split. Cpu networks. `expand_stream(net, d', grow::Msg{...}, rng)` grows by
-/// masked structural growth instead (below).
+/// expansion with LEMON's split. Any device (each layer works out its new rows and columns on the host and
+/// copies them over). `expand_stream(net, d', grow::Msg{...}, rng)` grows by masked structural growth
+/// instead (below; Cpu networks only: the fades run there).
 #pragma once
 
 #include <cstddef>
@@ -46,9 +47,9 @@ struct Msg {
 
 namespace detail {
 
-template <class S, class... Kinds>
-StreamReport expand_stream(Sequential<S, Cpu, Kinds...>& net, Index new_width, StreamExpansion<S> e) {
-  using Net = Sequential<S, Cpu, Kinds...>;
+template <class S, class D, class... Kinds>
+StreamReport expand_stream(Sequential<S, D, Kinds...>& net, Index new_width, StreamExpansion<S> e) {
+  using Net = Sequential<S, D, Kinds...>;
   const double start = monotonic_seconds();
   using First = typename Net::template layer_type<0>;
   static_assert(requires(First& f, const StreamExpansion<S>& x) { f.grow_stream(x); f.dim(); },
@@ -56,9 +57,11 @@ StreamReport expand_stream(Sequential<S, Cpu, Kinds...>& net, Index new_width, S
                 "PatchEmbedding: grow_stream and dim())");
   const Index old = net.template layer<0>().dim();
   require(new_width >= old, "expand_stream: new width ", new_width, " is below the stream's ", old);
+  require(std::same_as<D, Cpu> || !e.masked(), "expand_stream: masked growth (MSG) fades its new features in on Cpu "
+          "networks only; grow a device network's stream with grow::Lemon");
   // Every layer checked before anything changes.
   bool finite = true;
-  net.visit_parameters([&](const std::string&, Parameter<S, Cpu>& p) { finite = finite && ops::all_finite<S>(p.value); });
+  net.visit_parameters([&](const std::string&, Parameter<S, D>& p) { finite = finite && ops::all_finite<S>(p.value); });
   require<NumericError>(finite, "expand_stream: the network holds NaN or infinity; growth refused, it is unchanged");
   e.old_width = old;
   e.sources = e.masked() ? std::vector<Index>(static_cast<std::size_t>(new_width - old), average_source)
@@ -98,8 +101,8 @@ StreamReport expand_stream(Sequential<S, Cpu, Kinds...>& net, Index new_width, S
 /// Widens the residual stream of `net` to new_width features (see the file comment); `lemon.spread`
 /// sets the random split (0: equal split). Throws, leaving the network unchanged, for a width below the
 /// current one, a layer with parameters that cannot widen the stream, or non-finite weights.
-template <class S, class... Kinds>
-StreamReport expand_stream(Sequential<S, Cpu, Kinds...>& net, Index new_width, const Lemon& lemon, Rng& rng) {
+template <class S, class D, class... Kinds>
+StreamReport expand_stream(Sequential<S, D, Kinds...>& net, Index new_width, const Lemon& lemon, Rng& rng) {
   require(lemon.spread >= 0 && std::isfinite(lemon.spread), "expand_stream: spread must be finite and >= 0, got ",
           lemon.spread);
   return detail::expand_stream(net, new_width, StreamExpansion<S>{.old_width = 0, .sources = {}, .spread = lemon.spread, .normalized = false, .rng = &rng, .fade_steps = 0});
@@ -109,8 +112,8 @@ StreamReport expand_stream(Sequential<S, Cpu, Kinds...>& net, Index new_width, c
 /// (layers/stream_expansion.hpp), every LayerNorm fading its new features in over msg.fade_steps steps,
 /// so the function is unchanged now and the new features enter gradually. Needs every reader of the
 /// stream behind a LayerNorm (a pre-LN network: throws otherwise, the network unchanged).
-template <class S, class... Kinds>
-StreamReport expand_stream(Sequential<S, Cpu, Kinds...>& net, Index new_width, const Msg& msg, Rng& rng) {
+template <class S, class D, class... Kinds>
+StreamReport expand_stream(Sequential<S, D, Kinds...>& net, Index new_width, const Msg& msg, Rng& rng) {
   require(msg.fade_steps >= 1, "expand_stream: MSG needs fade_steps >= 1, got ", msg.fade_steps);
   return detail::expand_stream(net, new_width,
                                StreamExpansion<S>{.old_width = 0, .sources = {}, .spread = 0, .normalized = false, .rng = &rng,

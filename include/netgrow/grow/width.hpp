@@ -99,31 +99,32 @@ inline double mean_of(const std::vector<double>& v) {
 // samples x positions for convolutions — keeping intermediates. New channels see each in-between layer
 // as it will act on them after identity growth: its new_channels_layer(k) (layers/layer.hpp; an
 // activation as it is, BatchNorm as a fresh identity BatchNorm over the k new channels, normalising each
-// over the rows in training mode).
+// over the rows in training mode). On the network's device D.
 template <class Net, std::size_t P, std::size_t C>
 struct BetweenRunner {
   using S = typename Net::scalar_type;
+  using D = typename Net::device_type;
   // One in-between layer restricted to the new channels: forward and backward (in, out, grad_out, grad_in).
   struct Step {
-    std::function<void(ConstView<S, Cpu>, TensorView<S, Cpu>)> forward;
-    std::function<void(ConstView<S, Cpu>, ConstView<S, Cpu>, ConstView<S, Cpu>, TensorView<S, Cpu>)> backward;
+    std::function<void(ConstView<S, D>, TensorView<S, D>)> forward;
+    std::function<void(ConstView<S, D>, ConstView<S, D>, ConstView<S, D>, TensorView<S, D>)> backward;
   };
   Net* net;
-  std::vector<Tensor<S, Cpu>> values;  // values[i]: output of the i-th layer between
-  std::vector<Step> steps;             // steps[i]: the i-th layer between, on the new channels
+  std::vector<Tensor<S, D>> values;  // values[i]: output of the i-th layer between
+  std::vector<Step> steps;           // steps[i]: the i-th layer between, on the new channels
 
-  void forward(ConstView<S, Cpu> z, TensorView<S, Cpu> h) {
+  void forward(ConstView<S, D> z, TensorView<S, D> h) {
     values.resize(C - P - 1);
     steps.clear();
-    ConstView<S, Cpu> in = z;
+    ConstView<S, D> in = z;
     std::size_t i = 0;
     for_each_between<Net, P, C>(*net, [&](auto& layer) {
       using L = std::remove_cvref_t<decltype(layer)>;
       if constexpr (requires { layer.new_channels_layer(Index{1}); }) {
         auto fresh = std::make_shared<L>(layer.new_channels_layer(in.dim(1)));
         steps.push_back(Step{
-            [fresh](ConstView<S, Cpu> x, TensorView<S, Cpu> y) { fresh->forward(x, y, Mode::train); },
-            [fresh](ConstView<S, Cpu> x, ConstView<S, Cpu> y, ConstView<S, Cpu> dy, TensorView<S, Cpu> dx) {
+            [fresh](ConstView<S, D> x, TensorView<S, D> y) { fresh->forward(x, y, Mode::train); },
+            [fresh](ConstView<S, D> x, ConstView<S, D> y, ConstView<S, D> dy, TensorView<S, D> dx) {
               fresh->backward(x, y, dy, dx, false);
             }});
       } else {
@@ -137,12 +138,12 @@ struct BetweenRunner {
     });
     ops::copy<S>(in, h);
   }
-  void backward(ConstView<S, Cpu> z, ConstView<S, Cpu>, ConstView<S, Cpu> dh, TensorView<S, Cpu> dz) {
-    Tensor<S, Cpu> grad;
-    grad.copy_from(dh);
+  void backward(ConstView<S, D> z, ConstView<S, D>, ConstView<S, D> dh, TensorView<S, D> dz) {
+    Tensor<S, D> grad(dh.shape());
+    ops::copy<S>(dh, grad.view());
     for (std::size_t j = steps.size(); j-- > 0;) {
-      const ConstView<S, Cpu> in = j == 0 ? z : values[j - 1].cview();
-      Tensor<S, Cpu> below(in.shape());
+      const ConstView<S, D> in = j == 0 ? z : values[j - 1].cview();
+      Tensor<S, D> below(in.shape());
       steps[j].backward(in, values[j].cview(), grad.cview(), below.view());
       grad = std::move(below);
     }
@@ -150,12 +151,45 @@ struct BetweenRunner {
   }
 };
 
+// PairView's between_forward / between_backward (host views) for the pair of `net`: the runner itself on
+// the Cpu; on a device, the host values copied over, the runner run there, the results copied back.
+template <class Net, std::size_t P, std::size_t C, class S = typename Net::scalar_type>
+void set_between_functions(Net& net, PairView<S, typename Net::device_type>& view) {
+  using D = typename Net::device_type;
+  auto between = std::make_shared<BetweenRunner<Net, P, C>>();
+  between->net = &net;
+  if constexpr (std::same_as<D, Cpu>) {
+    view.between_forward = [between](ConstView<S, Cpu> z, TensorView<S, Cpu> h) { between->forward(z, h); };
+    view.between_backward = [between](ConstView<S, Cpu> z, ConstView<S, Cpu> h, ConstView<S, Cpu> dh,
+                                      TensorView<S, Cpu> dz) { between->backward(z, h, dh, dz); };
+  } else {
+    // The forward's input stays on the device for the backward that follows it.
+    auto z_device = std::make_shared<Tensor<S, D>>();
+    view.between_forward = [between, z_device](ConstView<S, Cpu> z, TensorView<S, Cpu> h) {
+      *z_device = host_to<D>(host_copy(z));
+      Tensor<S, D> out(h.shape());
+      between->forward(z_device->cview(), out.view());
+      ops::copy<S>(host_copy(out.cview()).cview(), h);
+    };
+    view.between_backward = [between, z_device](ConstView<S, Cpu> z, ConstView<S, Cpu> h, ConstView<S, Cpu> dh,
+                                                TensorView<S, Cpu> dz) {
+      require<ShapeError>(z_device->shape() == z.shape(), "grow: between_backward needs the between_forward of the "
+                          "same values first");
+      const Tensor<S, D> h_device = host_to<D>(host_copy(h)), dh_device = host_to<D>(host_copy(dh));
+      Tensor<S, D> out(dz.shape());
+      between->backward(z_device->cview(), h_device.cview(), dh_device.cview(), out.view());
+      ops::copy<S>(host_copy(out.cview()).cview(), dz);
+    };
+  }
+}
+
 }  // namespace detail
 
 /// Grows k neurons between layers P and C of net with initializer `init`.
 /// On a device network (Cuda) the growth runs on the device: the initializer's work (GradMax's SVD
 /// included), the appends to weights, gradients and optimizer state. Initializers written for the
-/// Cpu only (Split, Lemon, Firefly, GradMax-Opt) do not compile there.
+/// Cpu only (Split, Lemon, GradMax-Opt) run on the host with the pair copied over (host_staged_growth);
+/// FireflyOpt trains its new neurons on the device.
 template <std::size_t P, std::size_t C, class Net, class Init>
 GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
                         const GrowthData<typename Net::scalar_type, typename Net::device_type>& data = {}) {
@@ -164,13 +198,14 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   using Traits = PairTraits<Net, P, C>;
   using InitTraits = initializer_traits<Init>;
   check_growable_pair<Net, P, C>();
-  constexpr bool fits = runs_on<Init, S, D>;
+  constexpr bool staged = runs_host_staged<Init, S, D>;
+  constexpr bool fits = runs_on<Init, S, D> || staged;
   static_assert(fits || Initializer<Init>,
                 "netgrow::grow: Init is not a width-growth initializer: it needs a const member `NewNeurons<S, D> "
                 "initialize(const PairView<S, D>&, Index k, const GrowthData<S, D>&, Rng&)` (grow/initializer.hpp)");
   static_assert(fits || !Initializer<Init>,
-                "netgrow::grow: this initializer has no initialize() for the network's scalar type and device (it "
-                "is written for Cpu networks only, or for the other scalar type); see grow::runs_on");
+                "netgrow::grow: this initializer has no initialize() for the network's scalar type (it is written "
+                "for the other scalar type); see grow::runs_on");
   static_assert(!InitTraits::needs_zero_at_zero || Traits::zero_at_zero,
                 "netgrow::grow: this initializer gives new neurons zero incoming weights, which keeps the network's "
                 "function only if every activation between the pair has f(0) = 0");
@@ -234,17 +269,12 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   view.consumer_fan_in = w_out.numel() / view.consumer_outputs;
   view.mixing_between = !Traits::identity_between;
   view.normalized_after_consumer = detail::rescalable_after<Net, C>();
-  if constexpr (std::same_as<D, Cpu>) {
-    auto between = std::make_shared<detail::BetweenRunner<Net, P, C>>();
-    between->net = &net;
-    view.between_forward = [between](ConstView<S, Cpu> z, TensorView<S, Cpu> h) { between->forward(z, h); };
-    view.between_backward = [between](ConstView<S, Cpu> z, ConstView<S, Cpu> h, ConstView<S, Cpu> dh,
-                                      TensorView<S, Cpu> dz) { between->backward(z, h, dh, dz); };
-  }
+  detail::set_between_functions<Net, P, C>(net, view);
 
   NewNeurons<S, D> n;
   try {
-    n = init.initialize(view, k, data, rng);
+    if constexpr (staged) n = host_staged_growth(init, view, k, data, rng);
+    else n = init.initialize(view, k, data, rng);
   } catch (const NumericError& e) {
     throw NumericError(netgrow::detail::concat("grow_width<", P, ", ", C, ">: ", e.what(), "; the network is unchanged"));
   }
@@ -263,21 +293,22 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
     if constexpr (requires { layer.check_sources(std::span<const Index>(n.duplicate_of)); })
       layer.check_sources(std::span<const Index>(n.duplicate_of));
   });
-  if constexpr (std::same_as<D, Cpu>) {
-    if (!n.existing_outgoing_scale.empty()) {
-      require<ShapeError>(n.existing_outgoing_scale.numel() == width, "grow_width: existing_outgoing_scale of ",
-                          n.existing_outgoing_scale.numel(), " entries for width ", width);
-      Tensor<S, Cpu> outgoing = view.outgoing();
-      auto rows = matrix(outgoing);
-      for (Index j = 0; j < width; ++j) rows.row(j) *= n.existing_outgoing_scale[j];
-      ops::rows_to_axis<S>(outgoing.cview(), 1, consumer.weight().value.view().reshape(consumer_shape));
-    }
-    if (!n.existing_outgoing.empty()) {
-      require<ShapeError>(n.existing_outgoing.shape() == Shape{width, view.fan_out()}, "grow_width: existing_outgoing ",
-                          n.existing_outgoing.shape(), " for ", width, " neurons with fan_out ", view.fan_out());
-      ops::rows_to_axis<S>(n.existing_outgoing.cview(), 1, consumer.weight().value.view().reshape(consumer_shape));
-    }
+  // The existing neurons' new outgoing weights (host values, Split and Lemon), checked before any change.
+  require<ShapeError>(n.existing_outgoing_scale.empty() || n.existing_outgoing_scale.numel() == width,
+                      "grow_width: existing_outgoing_scale of ", n.existing_outgoing_scale.numel(), " entries for width ",
+                      width);
+  require<ShapeError>(n.existing_outgoing.empty() || n.existing_outgoing.shape() == Shape{width, view.fan_out()},
+                      "grow_width: existing_outgoing ", n.existing_outgoing.shape(), " for ", width,
+                      " neurons with fan_out ", view.fan_out());
+  if (!n.existing_outgoing_scale.empty()) {
+    Tensor<S, Cpu> outgoing = host_copy(view.outgoing().cview());
+    auto rows = matrix(outgoing);
+    for (Index j = 0; j < width; ++j) rows.row(j) *= n.existing_outgoing_scale[j];
+    ops::rows_to_axis<S>(host_to<D>(std::move(outgoing)).cview(), 1, consumer.weight().value.view().reshape(consumer_shape));
   }
+  if (!n.existing_outgoing.empty())
+    ops::rows_to_axis<S>(host_to<D>(n.existing_outgoing.clone()).cview(), 1,
+                         consumer.weight().value.view().reshape(consumer_shape));
   if (n.consumer_scale != 1.0) {
     require(std::isfinite(n.consumer_scale) && n.consumer_scale > 0, "grow_width: consumer_scale must be positive "
             "and finite, got ", n.consumer_scale);
@@ -292,17 +323,11 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   detail::for_each_between<Net, P, C>(net, [&](auto& layer) {
     using L = std::remove_cvref_t<decltype(layer)>;
     if constexpr (!IdentityGrowable<L>) {  // mixes channels (LayerNorm): copies only (checked at compile time)
-      if constexpr (std::same_as<D, Cpu>) {
-        require(!n.duplicate_of.empty(), "grow_width: ", layer.describe(), " between the pair needs copied neurons");
-        layer.grow_channels_from(std::span<const Index>(n.duplicate_of));
-      } else {
-        static_assert(std::same_as<typename L::device_type, Cpu>,  // depends on L: checked only for a LayerNorm
-                      "netgrow::grow: growth through a LayerNorm runs on Cpu networks only");
-      }
+      require(!n.duplicate_of.empty(), "grow_width: ", layer.describe(), " between the pair needs copied neurons");
+      layer.grow_channels_from(std::span<const Index>(n.duplicate_of));
     } else if (n.duplicate_of.empty()) {
       layer.grow_channels(k);
-    } else if constexpr (requires { layer.grow_channels_from(std::span<const Index>(n.duplicate_of)); } &&
-                         std::same_as<D, Cpu>) {
+    } else if constexpr (requires { layer.grow_channels_from(std::span<const Index>(n.duplicate_of)); }) {
       layer.grow_channels_from(std::span<const Index>(n.duplicate_of));
     } else {
       require(netgrow::parameter_count(layer) == 0, "grow_width: the initializer copies neurons, but ",
@@ -312,8 +337,8 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   });
   consumer.grow_inputs(n.outgoing.cview());
 
-  if constexpr (std::same_as<D, Cpu> && requires(RefineContext<S>& c) { init.refine(c); }) {
-    RefineContext<S> context{producer.weight(), Producer::output_axis, consumer.weight(), Consumer::input_axis,
+  if constexpr (requires(RefineContext<S, D>& c) { init.refine(c); }) {
+    RefineContext<S, D> context{producer.weight(), Producer::output_axis, consumer.weight(), Consumer::input_axis,
                              multiplier, width, k, data};
     init.refine(context);
   }

@@ -165,21 +165,20 @@ class BatchNormLayer {
   ///@}
 
   /// Growth by copying: one new channel per entry of `sources`, with that channel's gamma, beta and
-  /// running statistics (Net2Net's split through BatchNorm).
-  void grow_channels_from(std::span<const Index> sources)
-    requires std::same_as<D, Cpu>
-  {
+  /// running statistics (Net2Net's split through BatchNorm). Any device (the per-channel values are
+  /// gathered on the host). Throws, the layer unchanged, for a source that is not a channel.
+  void grow_channels_from(std::span<const Index> sources) {
     const Index k = static_cast<Index>(sources.size());
+    for (const Index s : sources) {
+      require(s != average_source, "BatchNorm::grow_channels_from: a new channel that averages the others has no "
+                                   "BatchNorm statistics to copy (average expansion is for LayerNorm)");
+      require(s >= 0 && s < channels(), "BatchNorm::grow_channels_from: channel ", s, " does not exist");
+    }
     for (Parameter<S, D>* p : {&gamma_, &beta_, &mean_, &var_}) {
-      Tensor<S, D> copies(Shape{k});
-      for (Index i = 0; i < k; ++i) {
-        const Index s = sources[static_cast<std::size_t>(i)];
-        require(s != average_source, "BatchNorm::grow_channels_from: a new channel that averages the others has no "
-                                     "BatchNorm statistics to copy (average expansion is for LayerNorm)");
-        require(s >= 0 && s < channels(), "BatchNorm::grow_channels_from: channel ", s, " does not exist");
-        copies[i] = p->value[s];
-      }
-      grow::append_to_parameter(*p, 0, copies.cview());
+      const Tensor<S, Cpu> old = host_copy(p->value.cview());
+      Tensor<S, Cpu> copies(Shape{k});
+      for (Index i = 0; i < k; ++i) copies[i] = old[sources[static_cast<std::size_t>(i)]];
+      grow::append_to_parameter(*p, 0, grow::host_to<D>(std::move(copies)).cview());
     }
   }
 

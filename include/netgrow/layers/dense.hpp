@@ -203,16 +203,16 @@ class DenseLayer {
 
   /// Model-width growth (layers/stream_expansion.hpp): a Dense on the stream reads it (the output head,
   /// after the final LayerNorm): its columns over each feature's copies split, the averages' columns
-  /// random after a LayerNorm, else 0. Cpu layers.
-  void grow_stream(const StreamExpansion<S>& e)
-    requires std::same_as<D, Cpu>
-  {
+  /// random after a LayerNorm, else 0. Any device (worked out on the host).
+  void grow_stream(const StreamExpansion<S>& e) {
     require<ShapeError>(in_features() == e.old_width, describe(), "::grow_stream: reads ", in_features(),
                         " features of a stream of ", e.old_width);
-    Tensor<S, Cpu> w = weight_.value.clone();
-    const Tensor<S, Cpu> rows = e.split_columns(w.view());
-    grow_inputs(rows.cview());
-    matrix(weight_.value).leftCols(e.old_width) = matrix(w);
+    Tensor<S, Cpu> w = host_copy(weight_.value.cview());
+    Tensor<S, Cpu> rows = e.split_columns(w.view());
+    grow_inputs(grow::host_to<D>(std::move(rows)).cview());
+    Tensor<S, Cpu> grown = host_copy(weight_.value.cview());
+    matrix(grown).leftCols(e.old_width) = matrix(w);  // the existing columns, split
+    grow::copy_from_host<S>(grown.cview(), weight_.value.view());
   }
 
   /// 2 in out FLOPs per row (per token of a sequence).

@@ -146,20 +146,22 @@ class DepthwiseConv2dLayer {
   }
   ///@}
 
-  /// Growth by copying: one new channel per entry of `sources`, with that channel's filter and bias.
-  void grow_channels_from(std::span<const Index> sources)
-    requires std::same_as<D, Cpu>
-  {
+  /// Growth by copying: one new channel per entry of `sources`, with that channel's filter and bias. Any
+  /// device (gathered on the host). Throws, the layer unchanged, for a source that is not a channel.
+  void grow_channels_from(std::span<const Index> sources) {
     const Index k = static_cast<Index>(sources.size()), kk = kernel_ * kernel_;
-    Tensor<S, D> filters(Shape{k, 1, kernel_, kernel_}), biases(Shape{k});
+    for (const Index s : sources)
+      require(s >= 0 && s < channels(), "DepthwiseConv2d::grow_channels_from: channel ", s, " does not exist");
+    const Tensor<S, Cpu> w = host_copy(weight_.value.cview());
+    const Tensor<S, Cpu> b = has_bias_ ? host_copy(bias_.value.cview()) : Tensor<S, Cpu>();
+    Tensor<S, Cpu> filters(Shape{k, 1, kernel_, kernel_}), biases(Shape{k});
     for (Index i = 0; i < k; ++i) {
       const Index s = sources[static_cast<std::size_t>(i)];
-      require(s >= 0 && s < channels(), "DepthwiseConv2d::grow_channels_from: channel ", s, " does not exist");
-      std::copy_n(weight_.value.data() + s * kk, kk, filters.data() + i * kk);
-      if (has_bias_) biases[i] = bias_.value[s];
+      std::copy_n(w.data() + s * kk, kk, filters.data() + i * kk);
+      if (has_bias_) biases[i] = b[s];
     }
-    grow::append_to_parameter(weight_, 0, filters.cview());
-    if (has_bias_) grow::append_to_parameter(bias_, 0, biases.cview());
+    grow::append_to_parameter(weight_, 0, grow::host_to<D>(std::move(filters)).cview());
+    if (has_bias_) grow::append_to_parameter(bias_, 0, grow::host_to<D>(std::move(biases)).cview());
   }
 
   /// Calls f("weight", W) and then, with a bias, f("bias", b).

@@ -141,10 +141,8 @@ class LayerNormLayer {
   /// keep the output on the existing features, repeat it on the copies and give 0 on the averages.
   /// Appends go through grow::append_to_parameter (gradients and optimizer state grow with zeros,
   /// lr_scale with 1); the existing gamma is rescaled in place in its value only: its gradient and
-  /// optimizer state are left as they are.
-  void grow_channels_from(std::span<const Index> sources)
-    requires std::same_as<D, Cpu>
-  {
+  /// optimizer state are left as they are. Any device (the per-feature values are computed on the host).
+  void grow_channels_from(std::span<const Index> sources) {
     const Index old = features();
     const Index k = static_cast<Index>(sources.size());
     const Index n = check_sources(sources);
@@ -152,35 +150,40 @@ class LayerNormLayer {
     const double c = static_cast<double>((n + 1) * old) / static_cast<double>(old + k);
     const double root = std::sqrt(c);
     auto rescaled = [&](S g) { return static_cast<S>(static_cast<double>(g) * root); };
-    Tensor<S, Cpu> new_gamma(Shape{k}), new_beta(Shape{k});
+    const Tensor<S, Cpu> gamma = host_copy(gamma_.value.cview()), beta = host_copy(beta_.value.cview());
+    Tensor<S, Cpu> new_gamma(Shape{k}), new_beta(Shape{k}), all_gamma(Shape{old + k});
     for (Index i = 0; i < k; ++i) {
       const Index s = sources[static_cast<std::size_t>(i)];
-      new_gamma[i] = s == average_source ? static_cast<S>(root) : rescaled(gamma_.value[s]);
-      new_beta[i] = s == average_source ? S(0) : beta_.value[s];
+      new_gamma[i] = s == average_source ? static_cast<S>(root) : rescaled(gamma[s]);
+      new_beta[i] = s == average_source ? S(0) : beta[s];
     }
-    grow::append_to_parameter(gamma_, 0, new_gamma.cview());
-    grow::append_to_parameter(beta_, 0, new_beta.cview());
+    for (Index j = 0; j < old; ++j) all_gamma[j] = rescaled(gamma[j]);
+    std::copy_n(new_gamma.data(), k, all_gamma.data() + old);
+    grow::append_to_parameter(gamma_, 0, grow::host_to<D>(std::move(new_gamma)).cview());
+    grow::append_to_parameter(beta_, 0, grow::host_to<D>(std::move(new_beta)).cview());
     fade_.grow(k);
-    for (Index j = 0; j < old; ++j) gamma_.value[j] = rescaled(gamma_.value[j]);
+    ops::copy<S>(grow::host_to<D>(std::move(all_gamma)).cview(), gamma_.value.view());  // the existing ones rescaled
     eps_ *= c;
   }
 
   /// Model-width growth (layers/stream_expansion.hpp): grow_channels_from(e.sources) (LEMON), or with
   /// e.fade_steps > 0 masked growth (MSG): k new features with gamma 1 and beta 0, the existing ones
   /// untouched, faded in by fade_features.
-  void grow_stream(const StreamExpansion<S>& e)
-    requires std::same_as<D, Cpu>
-  {
+  void grow_stream(const StreamExpansion<S>& e) {
     require<ShapeError>(features() == e.old_width, describe(), "::grow_stream: a stream of ", e.old_width, " features");
     if (e.fade_steps == 0) return grow_channels_from(std::span<const Index>(e.sources));
-    const Index k = e.added();
-    if (k == 0) return;
-    Tensor<S, Cpu> ones(Shape{k}), zeros(Shape{k});
-    ops::fill<S>(ones.view(), S(1));
-    grow::append_to_parameter(gamma_, 0, ones.cview());
-    grow::append_to_parameter(beta_, 0, zeros.cview());
-    fade_.grow(k);
-    fade_features(e.old_width, e.new_width(), e.fade_steps);
+    if constexpr (std::same_as<D, Cpu>) {
+      const Index k = e.added();
+      if (k == 0) return;
+      Tensor<S, Cpu> ones(Shape{k}), zeros(Shape{k});
+      ops::fill<S>(ones.view(), S(1));
+      grow::append_to_parameter(gamma_, 0, ones.cview());
+      grow::append_to_parameter(beta_, 0, zeros.cview());
+      fade_.grow(k);
+      fade_features(e.old_width, e.new_width(), e.fade_steps);
+    } else {
+      require(false, describe(), "::grow_stream: masked growth (MSG) fades run on Cpu layers only");
+    }
   }
 
   /// Masked growth (MSG; layers/fade_mask.hpp): features [begin, end) get a gain g rising from 0 to 1

@@ -171,15 +171,13 @@ class MultiHeadAttentionLayer {
 
   /// Model-width growth (layers/stream_expansion.hpp): Q, K and V read the stream (a LayerNorm's output:
   /// their columns split), the output projection writes it (rows and bias copied or averaged). The head
-  /// count and dh stay. Cpu layers.
-  void grow_stream(const StreamExpansion<S>& e)
-    requires std::same_as<D, Cpu>
-  {
+  /// count and dh stay. Any device.
+  void grow_stream(const StreamExpansion<S>& e) {
     require<ShapeError>(dim() == e.old_width, describe(), "::grow_stream: a stream of ", e.old_width, " features");
     for (DenseLayer<S, D>* reader : {&query_, &key_, &value_}) reader->grow_stream(e);
-    const Tensor<S, Cpu> rows = e.written_rows(output_.weight().value.cview());
-    Tensor<S, Cpu> bias;
-    if (output_.has_bias()) bias = e.written_rows(output_.bias().value.cview());
+    const Tensor<S, D> rows = grow::host_to<D>(e.written_rows(host_copy(output_.weight().value.cview()).cview()));
+    Tensor<S, D> bias;
+    if (output_.has_bias()) bias = grow::host_to<D>(e.written_rows(host_copy(output_.bias().value.cview()).cview()));
     output_.grow_outputs(rows.cview(), bias.empty() ? ConstView<S, D>() : bias.cview().reshape(Shape{e.added()}));
   }
 

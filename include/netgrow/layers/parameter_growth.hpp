@@ -50,6 +50,14 @@ Tensor<S, D> host_to(Tensor<S, Cpu> host) {
   }
 }
 
+/// Copies host values into an existing tensor on device D of the same shape (ShapeError otherwise): a
+/// plain copy on the Cpu, the transfer of backend/cuda/transfer.hpp otherwise.
+template <class S, class D>
+void copy_from_host(ConstView<S, Cpu> host, TensorView<S, D> dst) {
+  if constexpr (std::same_as<D, Cpu>) ops::copy<S>(host, dst);
+  else copy(host, dst);
+}
+
 /// The mask entries a growth appends to a masked parameter (Parameter::mask_growth): all 1, or each 1 with
 /// probability the mask's current density, drawn from Rng(p.mask_seed + the mask's size) (the same on every
 /// rank of a data-parallel run). Shape `extra`.

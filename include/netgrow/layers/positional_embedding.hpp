@@ -116,12 +116,10 @@ class PositionalEmbeddingLayer {
   }
 
   /// Model-width growth (layers/stream_expansion.hpp): the table adds to the stream, so its new columns
-  /// are copies of their sources or the mean column. Cpu layers.
-  void grow_stream(const StreamExpansion<S>& e)
-    requires std::same_as<D, Cpu>
-  {
-    const Tensor<S, Cpu> columns = e.written_columns(table_.value.cview());
-    grow::append_to_parameter(table_, 1, columns.cview());
+  /// are copies of their sources or the mean column. Any device.
+  void grow_stream(const StreamExpansion<S>& e) {
+    const Tensor<S, Cpu> table = host_copy(table_.value.cview());
+    grow::append_to_parameter(table_, 1, grow::host_to<D>(e.written_columns(table.cview())).cview());
   }
 
   /// Calls f("weight", P).

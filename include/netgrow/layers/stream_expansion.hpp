@@ -26,7 +26,8 @@
 /// their gain rises. `sources` then holds k averages (unused).
 ///
 /// A layer that takes part declares `void grow_stream(const StreamExpansion<S>&)`; grow::expand_stream
-/// (grow/stream.hpp) calls it on every layer in order. Cpu layers.
+/// (grow/stream.hpp) calls it on every layer in order. The rules work on host tensors: a device layer
+/// copies its weights over and the new rows or columns back.
 #pragma once
 
 #include <cmath>

@@ -83,39 +83,53 @@ std::pair<Index, Index> masked_entries(Net& net) {
 }
 
 /// Sets the density of `net`'s masked parameters, taken together, to `target` (fraction of their
-/// entries, in [0, 1]): drops the active entries of smallest |w| (lower index first on ties), or
-/// regrows inactive entries uniformly at random (drawn from rng) at 0 with optimizer state 0. Returns
-/// the active count after; the count is round(target x total). Cpu networks.
+/// entries, in [0, 1]): drops the active entries of smallest |w| (ties: earlier parameter in visit order,
+/// then lower index), or regrows inactive entries uniformly at random (drawn from rng) at 0 with
+/// optimizer state 0. Returns the active count after; the count is round(target x total). Any device:
+/// the masked parameters' values, masks and optimizer state are worked on in host copies, and those
+/// that changed are copied back.
 template <class Net>
 Index set_global_density(Net& net, double target, Rng& rng) {
   require(target >= 0 && target <= 1, "prune::set_global_density: density must be in [0, 1], got ", target);
   using S = typename Net::scalar_type;
-  static_assert(std::same_as<typename Net::device_type, Cpu>, "prune::set_global_density: Cpu networks");
+  using D = typename Net::device_type;
+  struct Staged {
+    Parameter<S, D>* p;
+    Tensor<S, Cpu> value, mask;
+    std::vector<Tensor<S, Cpu>> state;
+    bool changed = false;
+  };
   struct Entry {
-    Parameter<S, Cpu>* p;
+    std::size_t param;
     Index i;
   };
+  std::vector<Staged> params;
   std::vector<Entry> on, off;
   Index total = 0;
-  net.visit_parameters([&](const std::string&, Parameter<S, Cpu>& p) {
+  net.visit_parameters([&](const std::string&, Parameter<S, D>& p) {
     if (p.mask.empty()) return;
+    Staged staged{&p, host_copy(p.value.cview()), host_copy(p.mask.cview()), {}};
+    for (const auto& t : p.state) staged.state.push_back(host_copy(t.cview()));
     total += p.numel();
-    for (Index i = 0; i < p.numel(); ++i) (p.mask.data()[i] != S(0) ? on : off).push_back({&p, i});
+    for (Index i = 0; i < p.numel(); ++i) (staged.mask.data()[i] != S(0) ? on : off).push_back({params.size(), i});
+    params.push_back(std::move(staged));
   });
   require(total > 0, "prune::set_global_density: the network has no masked parameter (prune::enable_masks)");
   const Index want = static_cast<Index>(std::llround(target * static_cast<double>(total)));
-  const auto set = [](const Entry& e, S mask) {
-    e.p->mask.data()[e.i] = mask;
-    e.p->value.data()[e.i] = S(0);
-    for (auto& s : e.p->state) s.data()[e.i] = S(0);
+  const auto set = [&](const Entry& e, S mask) {
+    Staged& p = params[e.param];
+    p.mask.data()[e.i] = mask;
+    p.value.data()[e.i] = S(0);
+    for (auto& s : p.state) s.data()[e.i] = S(0);
+    p.changed = true;
   };
   const Index active = static_cast<Index>(on.size());
   if (want < active) {
     const Index k = active - want;
-    std::nth_element(on.begin(), on.begin() + (k - 1), on.end(), [](const Entry& a, const Entry& b) {
-      const S wa = std::abs(a.p->value.data()[a.i]), wb = std::abs(b.p->value.data()[b.i]);
+    std::nth_element(on.begin(), on.begin() + (k - 1), on.end(), [&](const Entry& a, const Entry& b) {
+      const S wa = std::abs(params[a.param].value.data()[a.i]), wb = std::abs(params[b.param].value.data()[b.i]);
       if (wa != wb) return wa < wb;
-      return a.p != b.p ? a.p < b.p : a.i < b.i;
+      return a.param != b.param ? a.param < b.param : a.i < b.i;
     });
     for (Index j = 0; j < k; ++j) set(on[static_cast<std::size_t>(j)], S(0));
   } else if (want > active) {
@@ -125,6 +139,12 @@ Index set_global_density(Net& net, double target, Rng& rng) {
       std::swap(off[static_cast<std::size_t>(j)], off[static_cast<std::size_t>(std::min<Index>(r, static_cast<Index>(off.size()) - 1))]);
       set(off[static_cast<std::size_t>(j)], S(1));
     }
+  }
+  for (Staged& p : params) {
+    if (!p.changed) continue;
+    grow::copy_from_host<S>(p.value.cview(), p.p->value.view());
+    grow::copy_from_host<S>(p.mask.cview(), p.p->mask.view());
+    for (std::size_t i = 0; i < p.state.size(); ++i) grow::copy_from_host<S>(p.state[i].cview(), p.p->state[i].view());
   }
   return want;
 }

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "netgrow/core/rng.hpp"
+#include "netgrow/layers/parameter_growth.hpp"
 #include "netgrow/prune/mask.hpp"
 
 namespace netgrow::prune {
@@ -72,8 +73,9 @@ class DynamicSparse {
   /// True when `step` is an update step (a positive multiple of `every` before end_step).
   bool due(std::int64_t step) const { return step > 0 && step < options_.end_step && step % options_.every == 0; }
 
-  /// On update steps, moves connections of every masked Cpu parameter of `net` (after backward(), before
-  /// the optimizer step; RigL reads the gradients); returns whether it did.
+  /// On update steps, moves connections of every masked parameter of `net` (after backward(), before
+  /// the optimizer step; RigL reads the gradients); returns whether it did. Any device: a device
+  /// network's masked parameters are copied to the host and back on update steps.
   template <class Net>
   bool update(Net& net, std::int64_t step) {
     if (!due(step)) return false;
@@ -92,20 +94,42 @@ class DynamicSparse {
   const DynamicSparseOptions& options() const { return options_; }  ///< the settings
 
  private:
+  // Moves p's connections; a device parameter's on host copies of its value, mask, gradient and optimizer
+  // state (copied back when anything moved: one transfer each way per update).
   template <class S, class D>
   Index move_connections(Parameter<S, D>& p, double f, const std::string& name) {
-    static_assert(std::same_as<D, Cpu>, "DynamicSparse: Cpu networks (move a device network's masks on a Cpu twin)");
-    const Index n = p.numel();
+    if constexpr (std::same_as<D, Cpu>) {
+      return move_on_host(p.value, p.mask, p.grad, p.state, f, name);
+    } else {
+      Tensor<S, Cpu> value = host_copy(p.value.cview()), mask = host_copy(p.mask.cview());
+      const bool reads_grad = options_.regrow == Regrow::gradient && p.grad.shape() == p.value.shape();
+      const Tensor<S, Cpu> grad = reads_grad ? host_copy(p.grad.cview()) : Tensor<S, Cpu>();
+      std::vector<Tensor<S, Cpu>> state;
+      for (const auto& s : p.state) state.push_back(host_copy(s.cview()));
+      const Index k = move_on_host(value, mask, grad, state, f, name);
+      if (k > 0) {
+        grow::copy_from_host<S>(value.cview(), p.value.view());
+        grow::copy_from_host<S>(mask.cview(), p.mask.view());
+        for (std::size_t i = 0; i < state.size(); ++i) grow::copy_from_host<S>(state[i].cview(), p.state[i].view());
+      }
+      return k;
+    }
+  }
+
+  template <class S>
+  Index move_on_host(Tensor<S, Cpu>& value, Tensor<S, Cpu>& mask, const Tensor<S, Cpu>& grad,
+                     std::vector<Tensor<S, Cpu>>& state, double f, const std::string& name) {
+    const Index n = value.numel();
     std::vector<Index> on, off;
-    for (Index i = 0; i < n; ++i) (p.mask.data()[i] != S(0) ? on : off).push_back(i);
+    for (Index i = 0; i < n; ++i) (mask.data()[i] != S(0) ? on : off).push_back(i);
     const Index k = std::min<Index>(static_cast<Index>(std::floor(f * static_cast<double>(on.size()))),
                                     static_cast<Index>(off.size()));
     if (k <= 0) return 0;
-    require(options_.regrow != Regrow::gradient || p.grad.shape() == p.value.shape(), "DynamicSparse (RigL): parameter ",
+    require(options_.regrow != Regrow::gradient || grad.shape() == value.shape(), "DynamicSparse (RigL): parameter ",
             name, " has no gradient; call update() after backward()");
     // Drop: the k active entries of smallest |w| (ties: lower index first).
     const auto smaller = [&](Index a, Index b) {
-      const S wa = std::abs(p.value.data()[a]), wb = std::abs(p.value.data()[b]);
+      const S wa = std::abs(value.data()[a]), wb = std::abs(value.data()[b]);
       return wa != wb ? wa < wb : a < b;
     };
     std::nth_element(on.begin(), on.begin() + (k - 1), on.end(), smaller);
@@ -117,18 +141,18 @@ class DynamicSparse {
       }
     } else {
       const auto larger_grad = [&](Index a, Index b) {
-        const S ga = std::abs(p.grad.data()[a]), gb = std::abs(p.grad.data()[b]);
+        const S ga = std::abs(grad.data()[a]), gb = std::abs(grad.data()[b]);
         return ga != gb ? ga > gb : a < b;
       };
       std::nth_element(off.begin(), off.begin() + (k - 1), off.end(), larger_grad);
     }
     for (Index j = 0; j < k; ++j) {
       const Index drop = on[j], grow = off[j];
-      p.mask.data()[drop] = S(0);
-      p.value.data()[drop] = S(0);
-      p.mask.data()[grow] = S(1);
-      p.value.data()[grow] = S(0);
-      for (auto& s : p.state) s.data()[drop] = s.data()[grow] = S(0);
+      mask.data()[drop] = S(0);
+      value.data()[drop] = S(0);
+      mask.data()[grow] = S(1);
+      value.data()[grow] = S(0);
+      for (auto& s : state) s.data()[drop] = s.data()[grow] = S(0);
     }
     return k;
   }

@@ -1,7 +1,14 @@
 // Tests width growth on the GPU against the same growth on the Cpu (tests/cuda/grow/twin_growth.hpp):
 // - MLP with BatchNorm between the first pair: GradMax growth (grow batch data and top-k SVD on the
 //   device) and Random growth, then SGD steps with the padded momentum;
-// - CNN: Random growth of a conv -> conv pair (BatchNorm between) and of a conv -> Flatten -> dense pair.
+// - CNN: Random growth of a conv -> conv pair (BatchNorm between) and of a conv -> Flatten -> dense pair;
+// - MLP with BatchNorm and LayerNorm: the Cpu-written initializers through the host (Split, LEMON,
+//   GradMax-Opt, InverseGradMaxOpt), GradMax's loss-decrease signs, FireflyOpt refining on the device, BatchNorm and LayerNorm growing by copied channels on the device, Adam moments padded,
+//   per-stage learning rates after growth;
+// - Wide-ResNet depth growth: DepthGradMax, LEMON's block copies, DepthZero, DepthRandom;
+// - a causal character transformer grown at every site: MLP width (GradMax, LEMON), heads (GradMax,
+//   copies, random), depth (zero-output block, LEMON's copies, G_stack), model width (LEMON through every
+//   LayerNorm, embedding and residual path).
 // Each device must keep the network's function through growth (training and evaluation mode), and
 // the GPU must match the CPU: singular values, grown weights, the new neurons' gradient, the losses,
 // weights and momentum of the following steps.
@@ -18,6 +25,7 @@
 #include "../backend/compare.hpp"
 #include "netgrow/netgrow.hpp"
 #include "twin_growth.hpp"
+#include "twin_transformer.hpp"
 
 using namespace netgrow;
 using test::check_close;
@@ -80,6 +88,57 @@ TEST_CASE("Random width growth of conv -> conv and conv -> dense pairs on the GP
   const Tensor<float, Cpu> probe = uniform_tensor<float>(Shape{2, 2, 7, 9}, data_rng, -2, 2);
   const test::GrowthTrace cpu = test::grow_cnn_twin<Cpu>(9, x, target, probe);
   const test::GrowthTrace gpu = test::grow_cnn_on_cuda(9, x, target, probe);
+  check_preserved(cpu, "cpu");
+  check_preserved(gpu, "gpu");
+  check_twins(gpu, cpu);
+}
+
+TEST_CASE("Split, LEMON (through BatchNorm and LayerNorm), GradMax-Opt and its inverse, GradMax's loss-decrease signs, "
+          "FireflyOpt and stage learning rates on the GPU match the CPU") {
+  Rng data_rng(47);
+  const Tensor<float, Cpu> x = uniform_tensor<float>(Shape{19, 9}, data_rng, -2, 2);
+  const Tensor<float, Cpu> target = uniform_tensor<float>(Shape{19, 4}, data_rng);
+  const Tensor<float, Cpu> probe = uniform_tensor<float>(Shape{6, 9}, data_rng, -2, 2);
+  const test::GrowthTrace cpu = test::grow_copies_twin<Cpu>(13, x, target, probe);
+  const test::GrowthTrace gpu = test::grow_copies_on_cuda(13, x, target, probe);
+  check_preserved(cpu, "cpu");
+  check_preserved(gpu, "gpu");
+  check_twins(gpu, cpu);
+  // The grown widths: 12 + 5 + 2 + 2 + 2 + 3 neurons in the first pair, 10 + 13 in the second (the last
+  // Dense's weight, before its bias).
+  CHECK(gpu.grown[0].dim(0) == 26);
+  CHECK(gpu.grown[gpu.grown.size() - 2].dim(1) == 23);
+  // Two stages (the seed, the grown slices), the second with its own factor, the same on both devices.
+  REQUIRE(cpu.stage_factors.size() == 2);
+  CHECK(cpu.stage_factors[1] != doctest::Approx(1.0));
+  REQUIRE(gpu.stage_factors.size() == 2);
+  CHECK(gpu.stage_factors[1] == doctest::Approx(cpu.stage_factors[1]).epsilon(1e-4));
+}
+
+TEST_CASE("depth growth of a Wide-ResNet on the GPU (GradMax, LEMON's copies, zero, random) matches the CPU") {
+  Rng data_rng(59);
+  const Tensor<float, Cpu> x = uniform_tensor<float>(Shape{4, 3, 9, 9}, data_rng, -2, 2);
+  const Tensor<float, Cpu> target = uniform_tensor<float>(Shape{4, 3}, data_rng);
+  const Tensor<float, Cpu> probe = uniform_tensor<float>(Shape{3, 3, 9, 9}, data_rng, -2, 2);
+  const test::GrowthTrace cpu = test::grow_depth_twin<Cpu>(15, x, target, probe);
+  const test::GrowthTrace gpu = test::grow_depth_on_cuda(15, x, target, probe);
+  REQUIRE_FALSE(cpu.singular_values.empty());
+  check_preserved(cpu, "cpu");
+  check_preserved(gpu, "gpu");
+  check_twins(gpu, cpu);
+}
+
+TEST_CASE("transformer growth on the GPU (MLP width, heads, depth, model width) matches the CPU") {
+  Rng data_rng(61);
+  const Index vocabulary = 11;
+  Tensor<float, Cpu> ids(Shape{3, 10}), probe(Shape{2, 10});
+  Tensor<std::int32_t, Cpu> targets(Shape{3, 10});
+  for (Index i = 0; i < ids.numel(); ++i) ids[i] = static_cast<float>(data_rng.uniform_int(vocabulary));
+  for (Index i = 0; i < targets.numel(); ++i) targets[i] = static_cast<std::int32_t>(data_rng.uniform_int(vocabulary));
+  for (Index i = 0; i < probe.numel(); ++i) probe[i] = static_cast<float>(data_rng.uniform_int(vocabulary));
+  const test::GrowthTrace cpu = test::grow_transformer_twin<Cpu>(19, vocabulary, ids, targets, probe);
+  const test::GrowthTrace gpu = test::grow_transformer_on_cuda(19, vocabulary, ids, targets, probe);
+  REQUIRE(cpu.singular_values.size() == 8);  // 4 of the MLP's GradMax, 4 (dh) of the head's
   check_preserved(cpu, "cpu");
   check_preserved(gpu, "gpu");
   check_twins(gpu, cpu);

@@ -1,0 +1,85 @@
+// The transformer growth run both twins execute (tests/cuda/grow/test_growth_on_cuda.cpp): a causal
+// character model (Embedding, PositionalEmbedding, Stack<TransformerBlock>, LayerNorm, Dense; d 8, two
+// blocks of 2 heads x 4, MLP 16) trained with Adam on next-token cross-entropy, grown at every site in
+// every function-preserving way, then trained on. Written once against the device parameter D; the
+// layers draw on the host, so the twins start alike.
+//
+// Include <netgrow/cuda.hpp> first in nvcc translation units; host ones include netgrow.hpp.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "netgrow/blocks/stack.hpp"
+#include "netgrow/blocks/transformer_block.hpp"
+#include "netgrow/grow/gradmax.hpp"
+#include "netgrow/grow/heads.hpp"
+#include "netgrow/grow/lemon.hpp"
+#include "netgrow/grow/transformer.hpp"
+#include "netgrow/layers/embedding.hpp"
+#include "netgrow/layers/positional_embedding.hpp"
+#include "twin_growth.hpp"
+
+namespace netgrow::test {
+
+template <class D>
+using CharTwin = Sequential<float, D, Embedding, PositionalEmbedding, Stack<TransformerBlock>, LayerNorm, Dense>;
+
+// ids (N, T) as floats in [0, V), targets (N, T) in [0, V); probe ids (M, T). In order: GradMax MLP
+// width of block 0 (+4), LEMON MLP width of block 1 (+5), a GradMax head in block 0, two copied heads
+// (split output columns with noise) in block 1, a random head in block 0, a zero-output block at
+// position 1, LEMON's copies to depth 4, and LEMON's model width d 8 -> 12 (4 average features); then
+// G_stack doubles the depth to 8 (not function-preserving: after the probes).
+// The singular values are the MLP GradMax's, then the head GradMax's.
+template <class D>
+GrowthTrace grow_transformer_twin(std::uint64_t seed, Index vocabulary, const Tensor<float, Cpu>& ids_host,
+                                  const Tensor<std::int32_t, Cpu>& targets_host, const Tensor<float, Cpu>& probe_host) {
+  Rng rng(seed);
+  const TransformerBlock kind{.dim = 8, .heads = 2, .head_dim = 4, .mlp = 16, .causal = true};
+  CharTwin<D> net(rng, Embedding{.vocabulary = vocabulary, .dim = 8}, PositionalEmbedding{.context = 12, .dim = 8},
+                  Stack<TransformerBlock>{{kind, kind}}, LayerNorm{.features = 8}, Dense{.in = 8, .out = vocabulary});
+  Adam adam(0.01, AdamOptions{.eps = 1e-3});  // a large eps: rounding-level gradients move nothing
+  const Tensor<float, D> ids = to<D>(ids_host), probe = to<D>(probe_host);
+  const Tensor<std::int32_t, D> targets = to<D>(targets_host);
+  Tensor<float, D> grad;
+  auto step = [&](bool update) {
+    const ConstView<float, D> logits = net.forward(ids.cview());
+    grad.resize(logits.shape());
+    const double loss = SequenceCrossEntropy{}(logits, targets, grad).loss;
+    net.backward(grad.cview());
+    if (update) adam.step(net);
+    return loss;
+  };
+  for (int i = 0; i < 3; ++i) step(true);
+  GrowthTrace trace;
+  trace.before_eval = to<Cpu>(net.forward(probe.cview(), Mode::eval));
+  trace.before_train = to<Cpu>(net.forward(probe.cview(), Mode::train));
+  auto& stack = net.template layer<2>();
+  step(false);
+  const grow::GrowthReport mlp =
+      grow::grow_mlp(stack.block(0), 4, grow::GradMax{}, rng, grow::mlp_data_from_last_backward(stack.block(0)));
+  trace.singular_values = mlp.singular_values;
+  grow::grow_mlp(stack.block(1), 5, grow::Lemon{}, rng);
+  step(false);
+  const grow::HeadReport head = grow::grow_heads(stack.block(0).attention(), 1, grow::HeadsGradMax{}, rng,
+                                                 grow::head_data_from_last_backward(stack.block(0)));
+  trace.singular_values.insert(trace.singular_values.end(), head.singular_values.begin(), head.singular_values.end());
+  grow::grow_heads(stack.block(1).attention(), 2, grow::HeadsCopy{.noise = 0.1}, rng);
+  grow::grow_heads(stack.block(0).attention(), 1, grow::HeadsRandom{}, rng);
+  grow::grow_depth(stack, 1, grow::DepthZero{}, rng);
+  grow::expand_depth(stack, 4);
+  grow::expand_stream(net, 12, grow::Lemon{}, rng);
+  trace.after_eval = to<Cpu>(net.forward(probe.cview(), Mode::eval));
+  trace.after_train = to<Cpu>(net.forward(probe.cview(), Mode::train));
+  grow::stack_copies(stack, 2);  // G_stack: changes the function, so after the preservation probes
+  record_parameters<D>(net, trace.grown);
+  for (int i = 0; i < 3; ++i) trace.losses.push_back(step(true));
+  record_parameters<D>(net, trace.trained, &trace.state);
+  return trace;
+}
+
+// The Cuda twin (growth_shim.cu).
+GrowthTrace grow_transformer_on_cuda(std::uint64_t seed, Index vocabulary, const Tensor<float, Cpu>& ids,
+                                     const Tensor<std::int32_t, Cpu>& targets, const Tensor<float, Cpu>& probe);
+
+}  // namespace netgrow::test
