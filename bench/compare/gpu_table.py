@@ -90,7 +90,8 @@ def main():
     for model, (label, target) in targets.items():
         add(f"train step, {label}",
             [("eager", torch.get(f"train/{model}/eager")), ("CUDA graph", torch.get(f"train/{model}/graph"))],
-            [("cuBLAS GEMM", ng.get(f"train/{model}/gemm:cublas")), ("native GEMM", ng.get(f"train/{model}/gemm:native"))],
+            [("cuBLAS GEMM", ng.get(f"train/{model}/gemm:cublas")), ("native GEMM", ng.get(f"train/{model}/gemm:native")),
+             ("implicit-GEMM conv", ng.get(f"train/{model}/conv:implicit"))],
             f"≤ {target} ms", lambda ms, p, t=target: ms <= t)
     mlp_step = min([v for v in (ng.get("train/mlp_784_1024_1024_10/gemm:cublas"),
                                 ng.get("train/mlp_784_1024_1024_10/gemm:native")) if v is not None], default=None)

@@ -17,7 +17,9 @@
 //                                           product on the device)
 // A training step is forward, softmax cross-entropy (its loss read back to the host, as a training
 // loop does), backward and SGD with momentum 0.9, lr 0.01. <path> is the op facade's GEMM path:
-// cublas (cuBLAS, no TF32) or native (kernels/gemm.cuh).
+// cublas (cuBLAS, no TF32) or native (kernels/gemm.cuh). The convolutional rows also run as
+// train/<model>/conv:implicit: every convolution an implicit GEMM (kernels/conv_implicit.cuh), the Dense
+// layers on cuBLAS.
 //
 // Timing: CUDA events around `calls` back-to-back steps (about 20 ms per iteration); counters
 // ms_per_step and samples/s. Before timing, each training row runs 8 steps on one fixed batch and
@@ -142,9 +144,17 @@ double time_calls(benchmark::State& state, Run& run) {
   return seconds / static_cast<double>(std::max<std::int64_t>(total, 1));
 }
 
+// Convolutions on `path` for this benchmark; the im2col path (the default) again at its end.
+struct ConvPathScope {
+  explicit ConvPathScope(netgrow::cuda::ConvPath path) { netgrow::cuda::context().set_conv_path(path); }
+  ~ConvPathScope() { netgrow::cuda::context().set_conv_path(netgrow::cuda::ConvPath::im2col_gemm); }
+};
+
 template <class Row>
-void bench_train(benchmark::State& state, netgrow::cuda::GemmPath path) {
+void bench_train(benchmark::State& state, netgrow::cuda::GemmPath path,
+                 netgrow::cuda::ConvPath conv = netgrow::cuda::ConvPath::im2col_gemm) {
   set_gemm_path(path);
+  const ConvPathScope conv_path(conv);
   Row row;
   const double first = row.step();
   double last = first;
@@ -210,19 +220,27 @@ void bench_gradmax(benchmark::State& state, netgrow::cuda::GemmPath path) {
 }
 
 template <class Row>
-void register_train(const std::string& name) {
+void register_train(const std::string& name, bool convolutional = false) {
   for (netgrow::cuda::GemmPath path : {netgrow::cuda::GemmPath::library, netgrow::cuda::GemmPath::native})
     benchmark::RegisterBenchmark(("train/" + name + "/gemm:" + path_name(path)).c_str(),
                                  [path](benchmark::State& st) { bench_train<Row>(st, path); })
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+  if (convolutional)  // the implicit-GEMM convolutions (kernels/conv_implicit.cuh); Dense layers on cuBLAS
+    benchmark::RegisterBenchmark(("train/" + name + "/conv:implicit").c_str(),
+                                 [](benchmark::State& st) {
+                                   bench_train<Row>(st, netgrow::cuda::GemmPath::library,
+                                                    netgrow::cuda::ConvPath::implicit_gemm);
+                                 })
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);
 }
 
 void register_benchmarks() {
   register_train<MlpRow>("mlp_784_1024_1024_10");
-  register_train<WrnRow<false>>("wrn_28_1");
-  register_train<WrnRow<true>>("wrn_28_1_bn");
-  register_train<VggRow>("vgg11_maxpool");
+  register_train<WrnRow<false>>("wrn_28_1", true);
+  register_train<WrnRow<true>>("wrn_28_1_bn", true);
+  register_train<VggRow>("vgg11_maxpool", true);
   for (netgrow::cuda::GemmPath path : {netgrow::cuda::GemmPath::library, netgrow::cuda::GemmPath::native})
     benchmark::RegisterBenchmark(
         (std::string("grow/gradmax_dense_1024/k:64/batch:512/gemm:") + path_name(path)).c_str(),

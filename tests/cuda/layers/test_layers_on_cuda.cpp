@@ -3,6 +3,7 @@
 // running statistics), LayerNorm, MultiHeadAttention, TransformerBlock, MaxPool2d, AvgPool2d, GlobalAvgPool,
 // forward and backward, at odd
 // sizes and at widths right after a growth step; and a small CNN trained a few SGD steps on both devices.
+// Conv2d and ConvTranspose2d also on the implicit-GEMM path (cuda::ConvPath::implicit_gemm).
 // Float only; tolerances (compare.hpp): `network` (2e-4 of the output scale) for layers whose CUDA path
 // sums in another order (GEMMs, batch reductions), `elementwise` or exact where the order is the same.
 #include <doctest/doctest.h>
@@ -16,6 +17,7 @@
 #include "cnn_twin.hpp"
 #include "compare.hpp"
 #include "layer_run.hpp"
+#include "netgrow/backend/cuda/context.hpp"
 #include "netgrow/layers/activation.hpp"
 
 using namespace netgrow;
@@ -53,6 +55,18 @@ void check_layer(const Kind& kind, const Shape& in, std::uint64_t seed, const La
   const LayerRun gpu = test::run_layer_on_cuda(kind, seed + 2, x, dy, options);
   check_twins(gpu, cpu, tolerance);
 }
+
+// Runs convolutions on `path` (cuda::ConvPath) while it lives; the context's path before it afterwards.
+class ConvPathScope {
+ public:
+  explicit ConvPathScope(cuda::ConvPath path) : saved_(cuda::context().conv_path()) { cuda::context().set_conv_path(path); }
+  ~ConvPathScope() { cuda::context().set_conv_path(saved_); }
+  ConvPathScope(const ConvPathScope&) = delete;
+  ConvPathScope& operator=(const ConvPathScope&) = delete;
+
+ private:
+  cuda::ConvPath saved_;
+};
 
 }  // namespace
 
@@ -94,6 +108,45 @@ TEST_CASE("ConvTranspose2d on Cuda matches ConvTranspose2d on Cpu (kernel 3, 4; 
         check_layer(kind, x, seed++, options, Tol::network);
         ++variant;
       }
+}
+
+// The implicit-GEMM convolutions (kernels/conv_implicit.cuh) on the same geometries as the two cases above,
+// and a batch whose weight gradient splits its N Ho Wo = 8100 values into 3 k ranges (partial tiles
+// summed in order).
+TEST_CASE("Conv2d and ConvTranspose2d on the implicit-GEMM path match the Cpu, split-k weight gradient included") {
+  const ConvPathScope implicit(cuda::ConvPath::implicit_gemm);
+  std::uint64_t seed = 800;
+  int variant = 0;
+  for (Index in : {1, 3, 17, 19})
+    for (Index k : {1, 3, 5})
+      for (Index s : {1, 2})
+        for (Index p : {0, 1}) {
+          const Index out = std::initializer_list<Index>{1, 7, 19, 70}.begin()[variant % 4];  // 70: two row tiles
+          const Conv2d kind{.in = in, .out = out, .kernel = k, .stride = s, .padding = p, .bias = variant % 2 == 0};
+          LayerRunOptions options;
+          options.accumulate = variant % 4 == 1;
+          options.input_grad = variant % 5 != 3;
+          options.parameter_seed = seed;
+          const Shape x{2 + variant % 2, in, 7, 9};
+          INFO(kind.in, " -> ", kind.out, " k", k, " s", s, " p", p, ", x ", x);
+          check_layer(kind, x, seed++, options, Tol::network);
+          ++variant;
+        }
+  for (Index k : {3, 4})
+    for (Index s : {1, 2}) {
+      const ConvTranspose2d kind{.in = 17, .out = 5, .kernel = k, .stride = s, .padding = 1, .output_padding = s - 1};
+      LayerRunOptions options;
+      options.parameter_seed = seed;
+      INFO("transpose k", k, " s", s);
+      check_layer(kind, Shape{2, 17, 5, 7}, seed++, options, Tol::network);
+    }
+  for (const bool accumulate : {false, true}) {
+    LayerRunOptions options;
+    options.accumulate = accumulate;
+    options.parameter_seed = seed;
+    INFO("split-k, accumulate ", accumulate);
+    check_layer(Conv2d{.in = 3, .out = 5, .kernel = 3, .padding = 1}, Shape{9, 3, 30, 30}, seed++, options, Tol::network);
+  }
 }
 
 TEST_CASE("DepthwiseConv2d on Cuda matches DepthwiseConv2d on Cpu") {
@@ -261,5 +314,14 @@ TEST_CASE("a small CNN (Conv2d, BatchNorm, Relu1, MaxPool2d, Conv2d, Relu1, Glob
 TEST_CASE("the same small CNN trains alike on Cuda and Cpu in double") {
   const auto data = cnn_data<double>(501);
   check_cnn_twins(test::train_cnn_on_cuda(8, data, 6), test::train_cnn<double, Cpu>(8, data, 6),
+                  test::Tolerance<double>::network);
+}
+
+TEST_CASE("the small CNN trains alike with the implicit-GEMM convolutions, in float and double") {
+  const ConvPathScope implicit(cuda::ConvPath::implicit_gemm);
+  const auto data = cnn_data<float>(500);
+  check_cnn_twins(test::train_cnn_on_cuda(7, data, 3), test::train_cnn<float, Cpu>(7, data, 3), Tol::network);
+  const auto data64 = cnn_data<double>(501);
+  check_cnn_twins(test::train_cnn_on_cuda(8, data64, 6), test::train_cnn<double, Cpu>(8, data64, 6),
                   test::Tolerance<double>::network);
 }

@@ -35,6 +35,11 @@ namespace netgrow::cuda {
 /// kernels/gemm.cuh (`native`).
 enum class GemmPath { library, native };
 
+/// How Conv2d (ops::conv2d_forward / conv2d_backward) runs on Cuda views: im2col into a column matrix
+/// and one GEMM on the gemm_path() (`im2col_gemm`), or netgrow's implicit GEMMs that gather the patches
+/// inside the GEMM's k loop (`implicit_gemm`, kernels/conv_implicit.cuh: no column matrix, no permutes).
+enum class ConvPath { im2col_gemm, implicit_gemm };
+
 /// The calling thread's current device.
 inline int current_device() {
   int device = 0;
@@ -151,6 +156,12 @@ class Context {
   void set_gemm_path(GemmPath path) { gemm_path_ = path; }
   ///@}
 
+  /// How convolutions run on this context (default: im2col_gemm).
+  ///@{
+  ConvPath conv_path() const { return conv_path_; }
+  void set_conv_path(ConvPath path) { conv_path_ = path; }
+  ///@}
+
   /// Waits until the work queued so far has finished.
   void synchronize() const { NETGROW_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
 
@@ -162,6 +173,7 @@ class Context {
   void* workspace_ = nullptr;
   std::size_t workspace_bytes_ = 0;
   GemmPath gemm_path_ = GemmPath::library;  // until the native GEMM is benchmarked against cuBLAS
+  ConvPath conv_path_ = ConvPath::im2col_gemm;  // until the implicit GEMM is measured on a GPU
 };
 
 namespace detail {

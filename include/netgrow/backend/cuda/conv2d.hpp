@@ -8,6 +8,9 @@
 /// cols again (unless the caller says the forward's are still there); dW (+)= dYc cols^T;
 /// dcols = W^T dYc into the cols buffer; dx = col2im(dcols).
 /// `workspace` holds cols and Yc/dYc: (C k k + out) N Ho Wo elements, kept by the caller between steps.
+/// With cuda::context().conv_path() == ConvPath::implicit_gemm the three products are implicit GEMMs
+/// instead (kernels/conv_implicit.cuh): y, dx and dW computed from x and dy in their own layouts, the
+/// workspace holding only wgrad's split-k partial tiles.
 /// Work is queued on the calling thread's stream (cuda::context()); nothing waits for it.
 ///
 /// nvcc only (launches kernels).
@@ -21,6 +24,7 @@
 #include "netgrow/core/conv_geometry.hpp"
 #include "netgrow/core/cuda_check.hpp"
 #include "netgrow/core/tensor.hpp"
+#include "netgrow/kernels/conv_implicit.cuh"
 #include "netgrow/kernels/conv_layout.cuh"
 #include "netgrow/kernels/im2col.cuh"
 
@@ -37,6 +41,12 @@ struct Conv2dOps<Cuda> {
   static void forward(ConstView<T, Cuda> x, ConstView<T, Cuda> w, ConstView<T, Cuda> b, const ConvGeometry& g,
                       TensorView<T, Cuda> y, Tensor<T, Cuda>& workspace) {
     const Index n = x.dim(0), out = w.dim(0), patch = g.patch_size(), columns = n * g.positions();
+    if (cuda::context().conv_path() == cuda::ConvPath::implicit_gemm) {
+      kernels::conv_implicit_forward<T>(x.data(), w.data(), b.empty() ? nullptr : b.data(), n, out, g, y.data(),
+                                        cuda::context().stream());
+      workspace.resize(Shape{0});  // holds no patches: an im2col backward must not reuse it
+      return;
+    }
     workspace.resize(Shape{(patch + out) * columns});
     T* cols = workspace.data();                 // (C k k, N Ho Wo)
     T* channel_major = cols + patch * columns;  // (out, N Ho Wo)
@@ -55,6 +65,15 @@ struct Conv2dOps<Cuda> {
                        Tensor<T, Cuda>& workspace, bool cols_hold_x) {
     const Index n = x.dim(0), out = w.dim(0), patch = g.patch_size(), columns = n * g.positions();
     cudaStream_t stream = cuda::context().stream();
+    if (cuda::context().conv_path() == cuda::ConvPath::implicit_gemm) {
+      if (!db.empty()) kernels::channel_sums<T>(dy.data(), n, out, g.positions(), accumulate, db.data(), stream);
+      if (!dw.empty()) {
+        workspace.resize(Shape{kernels::conv_implicit_wgrad_workspace(n, out, g)});
+        kernels::conv_implicit_wgrad<T>(x.data(), dy.data(), n, out, g, accumulate, dw.data(), workspace.data(), stream);
+      }
+      if (!dx.empty()) kernels::conv_implicit_dgrad<T>(dy.data(), w.data(), n, out, g, dx.data(), stream);
+      return;
+    }
     const auto w_matrix = w.reshape(Shape{out, patch});
     const bool reuse_cols = cols_hold_x && workspace.numel() == (patch + out) * columns;
     workspace.resize(Shape{(patch + out) * columns});

@@ -1,0 +1,338 @@
+// kernels/conv_implicit.cuh: square-kernel 2-D convolution as implicit GEMMs on the GPU: the patches
+// are gathered from the images into shared memory inside the GEMM's k loop (no column matrix in global
+// memory), and results are written in the tensors' own layouts (no permutes). Three GEMMs:
+//
+//   forward  y (N, O, Ho, Wo) = W (O, C k k) x patches(x) (C k k, N Ho Wo) + b      rows O, columns N Ho Wo
+//   dgrad    dx (N, C, H, W) = W^T (C, O k k) x taps(dy) (O k k, N H W)             rows C, columns N H W
+//   wgrad    dW (O, C k k) (+)= dy (O, N Ho Wo) x patches(x)^T (N Ho Wo, C k k)      rows O, columns C k k
+//
+// where patches(x)[(c, i, j), (n, oy, ox)] = x[n, c, oy s - p + i, ox s - p + j] (0 outside; the im2col
+// layout of kernels/im2col.cuh) and taps(dy)[(o, i, j), (n, y, x)] = dy[n, o, (y + p - i) / s, (x + p - j) / s]
+// where both divisions are exact and land inside (Ho, Wo), else 0 (col2im as a gather).
+//
+// Versions (one so far; conv_implicit_forward / _dgrad / _wgrad launch it):
+//   v1_tiled_4x4  64 x 64 output tile per 256-thread block, k-slices of 8 staged in shared memory as
+//                 [k][64] for both operands (gathered element by element, bounds-checked, zeros outside
+//                 the image), each thread a 4 x 4 micro-tile of rows ty + 16 a, columns tx + 16 b, so a
+//                 warp's shared reads of the column operand are 16 consecutive floats and its output
+//                 stores run along columns (consecutive positions: coalesced). The output's column is
+//                 decomposed once per micro-tile column, the gathers' per element (div/mod by k and
+//                 the plane sizes). wgrad's k dimension (N Ho Wo) is long and its output small, so it
+//                 splits k into S ranges (S chosen from the shape alone), writes S partial tiles to a
+//                 workspace and sums them in a fixed order: deterministic, no atomics.
+//
+// Summation order: every output is one FMA chain over k = 0, 1, ... (wgrad: S chains, then their sum
+// over s = 0..S-1), so results differ from the im2col + GEMM path in the last bits only.
+//
+// Contract: x, y, dy, dx row-major as above; W (O, C, k, k); b (O) or null; dx assigned; dW assigned or,
+// with accumulate, added to. Sizes must fit 32-bit indices (checked). Asynchronous on `stream`.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "netgrow/core/conv_geometry.hpp"
+#include "netgrow/core/cuda_check.hpp"
+#include "netgrow/core/config.hpp"
+#include "netgrow/core/error.hpp"
+
+namespace netgrow::kernels {
+
+namespace conv_implicit_detail {
+
+inline constexpr int tile = 64;    // output rows and columns per block
+inline constexpr int slice = 8;    // k per shared-memory stage
+inline constexpr int threads = 256;
+inline constexpr int micro = 4;    // micro-tile side
+inline constexpr int spread = 16;  // distance between a thread's micro-tile rows (and columns)
+
+// The geometry in 32-bit ints.
+struct Geometry {
+  int batch, channels, height, width, kernel, stride, padding, out_height, out_width, out_channels;
+  NETGROW_HOST_DEVICE int taps() const { return kernel * kernel; }
+  NETGROW_HOST_DEVICE int positions() const { return out_height * out_width; }
+  NETGROW_HOST_DEVICE int pixels() const { return height * width; }
+};
+
+inline Geometry checked_geometry(Index batch, Index out_channels, const ConvGeometry& g, const char* who) {
+  g.check(who);
+  require(batch >= 0 && out_channels >= 0 && g.channels >= 0, who, ": negative size");
+  const Index biggest = std::max({batch * g.channels * g.height * g.width, batch * out_channels * g.positions(),
+                                  out_channels * g.patch_size(), batch * g.positions(), batch * g.height * g.width});
+  require(biggest <= INT_MAX, who, ": sizes exceed the kernels' 32-bit index range");
+  return Geometry{static_cast<int>(batch),         static_cast<int>(g.channels),     static_cast<int>(g.height),
+                  static_cast<int>(g.width),       static_cast<int>(g.kernel),       static_cast<int>(g.stride),
+                  static_cast<int>(g.padding),     static_cast<int>(g.out_height()), static_cast<int>(g.out_width()),
+                  static_cast<int>(out_channels)};
+}
+
+// Operands and epilogues of the three GEMMs. a(row, k), b(k, column) read one element (0 outside);
+// store(row, column, value, split) writes one result.
+
+// forward: rows o, columns (n, oy, ox), k (c, i, j).
+template <class T>
+struct ForwardOps {
+  const T* x;
+  const T* w;
+  const T* bias;
+  T* y;
+  Geometry g;
+  NETGROW_HOST_DEVICE T a(int o, int k) const { return w[static_cast<Index>(o) * g.channels * g.taps() + k]; }
+  NETGROW_HOST_DEVICE T b(int k, int column) const {
+    const int positions = g.positions();
+    const int n = column / positions, position = column - n * positions;
+    const int oy = position / g.out_width, ox = position - oy * g.out_width;
+    const int c = k / g.taps(), tap = k - c * g.taps();
+    const int i = tap / g.kernel, j = tap - i * g.kernel;
+    const int yy = oy * g.stride - g.padding + i, xx = ox * g.stride - g.padding + j;
+    if (yy < 0 || yy >= g.height || xx < 0 || xx >= g.width) return T(0);
+    return x[((static_cast<Index>(n) * g.channels + c) * g.height + yy) * g.width + xx];
+  }
+  NETGROW_HOST_DEVICE void store(int o, int column, T value, int) const {
+    const int positions = g.positions();
+    const int n = column / positions, position = column - n * positions;
+    y[(static_cast<Index>(n) * g.out_channels + o) * positions + position] = value + (bias ? bias[o] : T(0));
+  }
+};
+
+// dgrad: rows c, columns (n, y, x), k (o, i, j).
+template <class T>
+struct DgradOps {
+  const T* dy;
+  const T* w;
+  T* dx;
+  Geometry g;
+  NETGROW_HOST_DEVICE T a(int c, int k) const {
+    const int o = k / g.taps(), tap = k - o * g.taps();
+    return w[(static_cast<Index>(o) * g.channels + c) * g.taps() + tap];
+  }
+  NETGROW_HOST_DEVICE T b(int k, int column) const {
+    const int pixels = g.pixels();
+    const int n = column / pixels, pixel = column - n * pixels;
+    const int yy = pixel / g.width, xx = pixel - yy * g.width;
+    const int o = k / g.taps(), tap = k - o * g.taps();
+    const int i = tap / g.kernel, j = tap - i * g.kernel;
+    const int ty = yy + g.padding - i, tx = xx + g.padding - j;
+    if (ty < 0 || tx < 0 || ty % g.stride != 0 || tx % g.stride != 0) return T(0);
+    const int oy = ty / g.stride, ox = tx / g.stride;
+    if (oy >= g.out_height || ox >= g.out_width) return T(0);
+    return dy[((static_cast<Index>(n) * g.out_channels + o) * g.out_height + oy) * g.out_width + ox];
+  }
+  NETGROW_HOST_DEVICE void store(int c, int column, T value, int) const {
+    const int pixels = g.pixels();
+    const int n = column / pixels, pixel = column - n * pixels;
+    dx[(static_cast<Index>(n) * g.channels + c) * pixels + pixel] = value;
+  }
+};
+
+// wgrad: rows o, columns (c, i, j), k (n, oy, ox); partial results of split s go to
+// partial[s][o][column] (S > 1) or straight to dw.
+template <class T>
+struct WgradOps {
+  const T* x;
+  const T* dy;
+  T* dw;
+  T* partial;  // S (O, C k k) tiles, or null when S = 1
+  bool accumulate;
+  Geometry g;
+  NETGROW_HOST_DEVICE T a(int o, int k) const {
+    const int positions = g.positions();
+    const int n = k / positions, position = k - n * positions;
+    return dy[(static_cast<Index>(n) * g.out_channels + o) * positions + position];
+  }
+  NETGROW_HOST_DEVICE T b(int k, int column) const {
+    const int positions = g.positions();
+    const int n = k / positions, position = k - n * positions;
+    const int oy = position / g.out_width, ox = position - oy * g.out_width;
+    const int c = column / g.taps(), tap = column - c * g.taps();
+    const int i = tap / g.kernel, j = tap - i * g.kernel;
+    const int yy = oy * g.stride - g.padding + i, xx = ox * g.stride - g.padding + j;
+    if (yy < 0 || yy >= g.height || xx < 0 || xx >= g.width) return T(0);
+    return x[((static_cast<Index>(n) * g.channels + c) * g.height + yy) * g.width + xx];
+  }
+  NETGROW_HOST_DEVICE void store(int o, int column, T value, int split) const {
+    const Index columns = static_cast<Index>(g.channels) * g.taps();
+    const Index at = static_cast<Index>(o) * columns + column;
+    if (partial) partial[static_cast<Index>(split) * g.out_channels * columns + at] = value;
+    else dw[at] = accumulate ? dw[at] + value : value;
+  }
+};
+
+// One block's work, split into what each of its threads does between barriers, so that the kernel below
+// runs it with threadIdx and a host loop can replay a whole block (tests/cuda/emulated): the block's
+// output tile starts at (row0, column0) and covers k range [k_begin, k_end).
+struct TileRange {
+  int rows, columns;     // the whole output
+  int row0, column0;     // this block's tile
+  int k_begin, k_end;    // this block's k range
+};
+
+// Thread t's share of staging k-slice [k0, k0 + 8): A's tile [64 rows][8 k] and B's [8 k][64 columns],
+// two elements of each, zeros outside the matrices and the k range.
+template <class T, class Ops>
+NETGROW_HOST_DEVICE inline void stage_slice(const Ops& ops, const TileRange& r, int k0, int t, T (*as)[tile],
+                                            T (*bs)[tile]) {
+  const int a_row = t / slice, a_k = t % slice;   // rows a_row and a_row + 32
+  const int b_k = t / tile, b_column = t % tile;  // k b_k and b_k + 4
+  for (int h = 0; h < 2; ++h) {
+    const int row = r.row0 + a_row + h * (tile / 2), k = k0 + a_k;
+    as[a_k][a_row + h * (tile / 2)] = row < r.rows && k < r.k_end ? ops.a(row, k) : T(0);
+    const int kb = k0 + b_k + h * (slice / 2), column = r.column0 + b_column;
+    bs[b_k + h * (slice / 2)][b_column] = kb < r.k_end && column < r.columns ? ops.b(kb, column) : T(0);
+  }
+}
+
+// Thread t's 4 x 4 micro-tile (rows ty + 16 a, columns tx + 16 b) += the staged slice's products.
+template <class T>
+NETGROW_HOST_DEVICE inline void multiply_slice(int t, T (*as)[tile], T (*bs)[tile], T (&acc)[micro][micro]) {
+  const int tx = t % spread, ty = t / spread;
+  for (int kk = 0; kk < slice; ++kk) {
+    T av[micro], bv[micro];
+    for (int i = 0; i < micro; ++i) av[i] = as[kk][ty + spread * i];
+    for (int j = 0; j < micro; ++j) bv[j] = bs[kk][tx + spread * j];
+    for (int i = 0; i < micro; ++i)
+      for (int j = 0; j < micro; ++j) acc[i][j] = av[i] * bv[j] + acc[i][j];
+  }
+}
+
+// Thread t's micro-tile written through the epilogue (inside the output only).
+template <class T, class Ops>
+NETGROW_HOST_DEVICE inline void store_tile(const Ops& ops, const TileRange& r, int split, int t,
+                                           const T (&acc)[micro][micro]) {
+  const int tx = t % spread, ty = t / spread;
+  for (int i = 0; i < micro; ++i) {
+    const int row = r.row0 + ty + spread * i;
+    if (row >= r.rows) continue;
+    for (int j = 0; j < micro; ++j) {
+      const int column = r.column0 + tx + spread * j;
+      if (column < r.columns) ops.store(row, column, acc[i][j], split);
+    }
+  }
+}
+
+// The tile of block (x, y, split) of an implicit GEMM of (rows, columns) over k_total in ranges of k_per_split.
+NETGROW_HOST_DEVICE inline TileRange tile_range(int rows, int columns, int k_total, int k_per_split, int block_x,
+                                                int block_y, int split) {
+  const int k_begin = split * k_per_split;
+  const int k_end = k_total < k_begin + k_per_split ? k_total : k_begin + k_per_split;
+  return TileRange{rows, columns, block_y * tile, block_x * tile, k_begin, k_end};
+}
+
+// C (rows, columns) = A (rows, k) B (k, columns) over k range [split k_per_split, ...), blockIdx.z = split.
+// grid (ceil(columns / 64), ceil(rows / 64), splits), 256 threads.
+template <class T, class Ops>
+__global__ void __launch_bounds__(threads)
+    implicit_gemm_v1_tiled_4x4(int rows, int columns, int k_total, int k_per_split, Ops ops) {
+  __shared__ T as[slice][tile];
+  __shared__ T bs[slice][tile];
+  const int t = static_cast<int>(threadIdx.x), split = static_cast<int>(blockIdx.z);
+  const TileRange r = tile_range(rows, columns, k_total, k_per_split, static_cast<int>(blockIdx.x),
+                                 static_cast<int>(blockIdx.y), split);
+  T acc[micro][micro];
+#pragma unroll
+  for (int i = 0; i < micro; ++i)
+#pragma unroll
+    for (int j = 0; j < micro; ++j) acc[i][j] = T(0);
+  for (int k0 = r.k_begin; k0 < r.k_end; k0 += slice) {
+    stage_slice<T>(ops, r, k0, t, as, bs);
+    __syncthreads();
+    multiply_slice<T>(t, as, bs, acc);
+    __syncthreads();
+  }
+  store_tile<T>(ops, r, split, t, acc);
+}
+
+// dw (O, C k k) = (accumulate ? dw : 0) + sum over s of partial[s], s = 0, 1, ... in order.
+template <class T>
+__global__ void __launch_bounds__(threads)
+    sum_splits_v1(const T* __restrict__ partial, int splits, Index size, bool accumulate, T* __restrict__ dw) {
+  for (Index i = static_cast<Index>(blockIdx.x) * threads + threadIdx.x; i < size;
+       i += static_cast<Index>(gridDim.x) * threads) {
+    T sum = partial[i];
+    for (int s = 1; s < splits; ++s) sum += partial[static_cast<Index>(s) * size + i];
+    dw[i] = accumulate ? dw[i] + sum : sum;
+  }
+}
+
+inline dim3 grid_for(int rows, int columns, int splits) {
+  return dim3(static_cast<unsigned>((columns + tile - 1) / tile), static_cast<unsigned>((rows + tile - 1) / tile),
+              static_cast<unsigned>(splits));
+}
+
+}  // namespace conv_implicit_detail
+
+// y (N, O, Ho, Wo) = conv(x (N, C, H, W), w (O, C, k, k)) + b (O; null for none). Asynchronous on `stream`.
+template <class T>
+void conv_implicit_forward(const T* x, const T* w, const T* bias, Index batch, Index out_channels,
+                           const ConvGeometry& g, T* y, cudaStream_t stream) {
+  namespace d = conv_implicit_detail;
+  const d::Geometry geo = d::checked_geometry(batch, out_channels, g, "conv_implicit_forward");
+  const int rows = geo.out_channels, columns = geo.batch * geo.positions(), k = geo.channels * geo.taps();
+  if (rows == 0 || columns == 0) return;
+  d::implicit_gemm_v1_tiled_4x4<T><<<d::grid_for(rows, columns, 1), d::threads, 0, stream>>>(
+      rows, columns, k, k, d::ForwardOps<T>{x, w, bias, y, geo});
+  NETGROW_CUDA_CHECK(cudaGetLastError());
+}
+
+// dx (N, C, H, W) = the input gradient of the convolution for dy (N, O, Ho, Wo); assigned. Asynchronous.
+template <class T>
+void conv_implicit_dgrad(const T* dy, const T* w, Index batch, Index out_channels, const ConvGeometry& g, T* dx,
+                         cudaStream_t stream) {
+  namespace d = conv_implicit_detail;
+  const d::Geometry geo = d::checked_geometry(batch, out_channels, g, "conv_implicit_dgrad");
+  const int rows = geo.channels, columns = geo.batch * geo.pixels(), k = geo.out_channels * geo.taps();
+  if (rows == 0 || columns == 0) return;
+  d::implicit_gemm_v1_tiled_4x4<T><<<d::grid_for(rows, columns, 1), d::threads, 0, stream>>>(
+      rows, columns, k, k, d::DgradOps<T>{dy, w, dx, geo});
+  NETGROW_CUDA_CHECK(cudaGetLastError());
+}
+
+// The number of k ranges wgrad splits N Ho Wo into: about one range per 2048 values of k, at most 64, and
+// fewer when the output tile grid alone has enough blocks. From the shape alone (deterministic).
+inline int conv_implicit_wgrad_splits(Index batch, Index out_channels, const ConvGeometry& g) {
+  namespace d = conv_implicit_detail;
+  const Index k = batch * g.positions();
+  const Index blocks = ((out_channels + d::tile - 1) / d::tile) * ((g.patch_size() + d::tile - 1) / d::tile);
+  Index s = std::min<Index>(64, std::max<Index>(1, k / 2048));
+  while (s > 1 && blocks * s > 1024) s /= 2;
+  return static_cast<int>(s);
+}
+
+// Workspace elements conv_implicit_wgrad needs: S (O, C k k) partial tiles when S > 1, else 0.
+inline Index conv_implicit_wgrad_workspace(Index batch, Index out_channels, const ConvGeometry& g) {
+  const int s = conv_implicit_wgrad_splits(batch, out_channels, g);
+  return s > 1 ? static_cast<Index>(s) * out_channels * g.patch_size() : 0;
+}
+
+// dw (O, C, k, k) (+)= the weight gradient for x (N, C, H, W) and dy (N, O, Ho, Wo); `workspace` holds
+// conv_implicit_wgrad_workspace(...) elements. Asynchronous on `stream`.
+template <class T>
+void conv_implicit_wgrad(const T* x, const T* dy, Index batch, Index out_channels, const ConvGeometry& g,
+                         bool accumulate, T* dw, T* workspace, cudaStream_t stream) {
+  namespace d = conv_implicit_detail;
+  const d::Geometry geo = d::checked_geometry(batch, out_channels, g, "conv_implicit_wgrad");
+  const int rows = geo.out_channels, columns = geo.channels * geo.taps(), k = geo.batch * geo.positions();
+  if (rows == 0 || columns == 0) return;
+  const Index size = static_cast<Index>(rows) * columns;
+  if (k == 0) {  // an empty batch: dw = 0 (or unchanged when accumulating)
+    if (!accumulate) NETGROW_CUDA_CHECK(cudaMemsetAsync(dw, 0, static_cast<std::size_t>(size) * sizeof(T), stream));
+    return;
+  }
+  const int splits = conv_implicit_wgrad_splits(batch, out_channels, g);
+  const int per_split = ((k + splits - 1) / splits + d::slice - 1) / d::slice * d::slice;
+  const int used = (k + per_split - 1) / per_split;  // ranges that hold any k
+  T* partial = used > 1 ? workspace : nullptr;
+  require(used == 1 || workspace != nullptr, "conv_implicit_wgrad: a workspace is needed for ", used, " k ranges");
+  d::implicit_gemm_v1_tiled_4x4<T><<<d::grid_for(rows, columns, used), d::threads, 0, stream>>>(
+      rows, columns, k, per_split, d::WgradOps<T>{x, dy, dw, partial, accumulate, geo});
+  NETGROW_CUDA_CHECK(cudaGetLastError());
+  if (used > 1) {
+    const unsigned blocks = static_cast<unsigned>(std::min<Index>(4096, (size + d::threads - 1) / d::threads));
+    d::sum_splits_v1<T><<<blocks, d::threads, 0, stream>>>(partial, used, size, accumulate, dw);
+    NETGROW_CUDA_CHECK(cudaGetLastError());
+  }
+}
+
+}  // namespace netgrow::kernels
