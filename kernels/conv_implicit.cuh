@@ -68,6 +68,18 @@ inline Geometry checked_geometry(Index batch, Index out_channels, const ConvGeom
                   static_cast<int>(out_channels)};
 }
 
+// patches(x)[(c, i, j) = entry, (n, position)]: image n's value under tap (i, j) of channel c at output
+// position (oy, ox), 0 in the padding.
+template <class T>
+NETGROW_HOST_DEVICE inline T patch_value(const T* x, const Geometry& g, int n, int position, int entry) {
+  const int oy = position / g.out_width, ox = position - oy * g.out_width;
+  const int c = entry / g.taps(), tap = entry - c * g.taps();
+  const int i = tap / g.kernel, j = tap - i * g.kernel;
+  const int yy = oy * g.stride - g.padding + i, xx = ox * g.stride - g.padding + j;
+  if (yy < 0 || yy >= g.height || xx < 0 || xx >= g.width) return T(0);
+  return x[((static_cast<Index>(n) * g.channels + c) * g.height + yy) * g.width + xx];
+}
+
 // Operands and epilogues of the three GEMMs. a(row, k), b(k, column) read one element (0 outside);
 // store(row, column, value, split) writes one result.
 
@@ -81,14 +93,8 @@ struct ForwardOps {
   Geometry g;
   NETGROW_HOST_DEVICE T a(int o, int k) const { return w[static_cast<Index>(o) * g.channels * g.taps() + k]; }
   NETGROW_HOST_DEVICE T b(int k, int column) const {
-    const int positions = g.positions();
-    const int n = column / positions, position = column - n * positions;
-    const int oy = position / g.out_width, ox = position - oy * g.out_width;
-    const int c = k / g.taps(), tap = k - c * g.taps();
-    const int i = tap / g.kernel, j = tap - i * g.kernel;
-    const int yy = oy * g.stride - g.padding + i, xx = ox * g.stride - g.padding + j;
-    if (yy < 0 || yy >= g.height || xx < 0 || xx >= g.width) return T(0);
-    return x[((static_cast<Index>(n) * g.channels + c) * g.height + yy) * g.width + xx];
+    const int n = column / g.positions();
+    return patch_value(x, g, n, column - n * g.positions(), k);
   }
   NETGROW_HOST_DEVICE void store(int o, int column, T value, int) const {
     const int positions = g.positions();
@@ -143,14 +149,8 @@ struct WgradOps {
     return dy[(static_cast<Index>(n) * g.out_channels + o) * positions + position];
   }
   NETGROW_HOST_DEVICE T b(int k, int column) const {
-    const int positions = g.positions();
-    const int n = k / positions, position = k - n * positions;
-    const int oy = position / g.out_width, ox = position - oy * g.out_width;
-    const int c = column / g.taps(), tap = column - c * g.taps();
-    const int i = tap / g.kernel, j = tap - i * g.kernel;
-    const int yy = oy * g.stride - g.padding + i, xx = ox * g.stride - g.padding + j;
-    if (yy < 0 || yy >= g.height || xx < 0 || xx >= g.width) return T(0);
-    return x[((static_cast<Index>(n) * g.channels + c) * g.height + yy) * g.width + xx];
+    const int n = k / g.positions();
+    return patch_value(x, g, n, k - n * g.positions(), column);
   }
   NETGROW_HOST_DEVICE void store(int o, int column, T value, int split) const {
     const Index columns = static_cast<Index>(g.channels) * g.taps();

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "netgrow/backend/cuda/transfer.hpp"
@@ -62,6 +63,25 @@ void record_parameters(auto& net, std::vector<Tensor<float, Cpu>>& values,
   });
 }
 
+// One training step of a twin on (x, target) with the mean squared error: forward, loss, backward and,
+// when `update`, the optimizer's step. Returns the loss.
+template <class Net, class Optimizer, class D>
+struct MseStep {
+  Net& net;
+  Optimizer& optimizer;
+  const Tensor<float, D>& x;
+  const Tensor<float, D>& target;
+  Tensor<float, D> grad{};
+  double operator()(bool update) {
+    const ConstView<float, D> out = net.forward(x.cview());
+    grad.resize(out.shape());
+    const double loss = MseLoss{}(out, target, grad);
+    net.backward(grad.cview());
+    if (update) optimizer.step(net);
+    return loss;
+  }
+};
+
 // BatchNorm momentum 0 in both twins: the running statistics stay put, so evaluation-mode outputs before
 // and after growth are comparable although training-mode passes (the grow batch) run in between.
 template <class D>
@@ -78,15 +98,7 @@ GrowthTrace grow_mlp_twin(std::uint64_t seed, const Tensor<float, Cpu>& x_host, 
                  Dense{.in = 12, .out = 10}, Tanh{}, Dense{.in = 10, .out = target_host.dim(1)});
   Sgd sgd(0.05, SgdOptions{.momentum = 0.9});
   const Tensor<float, D> x = to<D>(x_host), target = to<D>(target_host), probe = to<D>(probe_host);
-  Tensor<float, D> grad;
-  auto step = [&](bool update) {
-    const ConstView<float, D> out = net.forward(x.cview());
-    grad.resize(out.shape());
-    const double loss = MseLoss{}(out, target, grad);
-    net.backward(grad.cview());
-    if (update) sgd.step(net);
-    return loss;
-  };
+  MseStep<std::remove_reference_t<decltype(net)>, decltype(sgd), D> step{net, sgd, x, target};
   auto probe_outputs = [&](Tensor<float, Cpu>& train, Tensor<float, Cpu>& eval) {
     eval = to<Cpu>(net.forward(probe.cview(), Mode::eval));
     train = to<Cpu>(net.forward(probe.cview(), Mode::train));
@@ -132,15 +144,7 @@ GrowthTrace grow_cnn_twin(std::uint64_t seed, const Tensor<float, Cpu>& x_host, 
                  Dense{.in = 6 * h2 * w2, .out = target_host.dim(1)});
   Sgd sgd(0.02, SgdOptions{.momentum = 0.9});
   const Tensor<float, D> x = to<D>(x_host), target = to<D>(target_host), probe = to<D>(probe_host);
-  Tensor<float, D> grad;
-  auto step = [&](bool update) {
-    const ConstView<float, D> out = net.forward(x.cview());
-    grad.resize(out.shape());
-    const double loss = MseLoss{}(out, target, grad);
-    net.backward(grad.cview());
-    if (update) sgd.step(net);
-    return loss;
-  };
+  MseStep<std::remove_reference_t<decltype(net)>, decltype(sgd), D> step{net, sgd, x, target};
   step(true);
   GrowthTrace trace;
   trace.before_eval = to<Cpu>(net.forward(probe.cview(), Mode::eval));
@@ -175,15 +179,7 @@ GrowthTrace grow_copies_twin(std::uint64_t seed, const Tensor<float, Cpu>& x_hos
                  Dense{.in = 12, .out = 10}, LayerNorm{.features = 10}, Tanh{}, Dense{.in = 10, .out = target_host.dim(1)});
   Adam adam(0.01, AdamOptions{.eps = 1e-3});  // a large eps: rounding-level gradients move nothing
   const Tensor<float, D> x = to<D>(x_host), target = to<D>(target_host), probe = to<D>(probe_host);
-  Tensor<float, D> grad;
-  auto step = [&](bool update) {
-    const ConstView<float, D> out = net.forward(x.cview());
-    grad.resize(out.shape());
-    const double loss = MseLoss{}(out, target, grad);
-    net.backward(grad.cview());
-    if (update) adam.step(net);
-    return loss;
-  };
+  MseStep<std::remove_reference_t<decltype(net)>, decltype(adam), D> step{net, adam, x, target};
   step(true);
   step(true);
   grow::StageLearningRates stages;
@@ -230,15 +226,7 @@ GrowthTrace grow_depth_twin(std::uint64_t seed, const Tensor<float, Cpu>& x_host
   auto& net = wrn.net();
   Adam adam(0.001, AdamOptions{.eps = 1e-3});  // a large eps: rounding-level gradients move nothing
   const Tensor<float, D> x = to<D>(x_host), target = to<D>(target_host), probe = to<D>(probe_host);
-  Tensor<float, D> grad;
-  auto step = [&](bool update) {
-    const ConstView<float, D> out = net.forward(x.cview());
-    grad.resize(out.shape());
-    const double loss = MseLoss{}(out, target, grad);
-    net.backward(grad.cview());
-    if (update) adam.step(net);
-    return loss;
-  };
+  MseStep<std::remove_reference_t<decltype(net)>, decltype(adam), D> step{net, adam, x, target};
   step(true);
   step(true);
   GrowthTrace trace;
