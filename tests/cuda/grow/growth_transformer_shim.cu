@@ -1,0 +1,12 @@
+// Device side of the growth twin tests (see growth_shim.cu): the transformer twin.
+#include "netgrow/cuda.hpp"
+#include "twin_transformer.hpp"
+
+namespace netgrow::test {
+
+GrowthTrace grow_transformer_on_cuda(std::uint64_t seed, Index vocabulary, const Tensor<float, Cpu>& ids,
+                                     const Tensor<std::int32_t, Cpu>& targets, const Tensor<float, Cpu>& probe) {
+  return grow_transformer_twin<Cuda>(seed, vocabulary, ids, targets, probe);
+}
+
+}  // namespace netgrow::test
