@@ -91,11 +91,14 @@ struct NtkSiteKernel {
 
 namespace detail {
 
-// K (or its sketch Y = K Omega) of one site, summed over the kernel's rows.
+// K (or its sketch Y = K Omega) of one site, summed over the kernel's rows. A template on the matrix type
+// (always MatrixXd) so that its products and eigen solver are compiled only where a measure is taken, not
+// in every translation unit that includes models.hpp (include cost: BENCHMARKS.md).
+template <class Matrix = Eigen::MatrixXd>
 struct NtkAccumulator {
   Index probe_k = 0;
   bool started = false, exact = true;
-  Eigen::MatrixXd k, omega, y;
+  Matrix k, omega, y;
   double existing_sum = 0;
   Index existing_neurons = 0;
   NtkSiteKernel out;
@@ -123,24 +126,23 @@ struct NtkAccumulator {
   }
   // Top eigenvalues of K (formed) or of its Nystrom approximation Y (Omega^T Y)^+ Y^T.
   void finish() {
+    using Solver = Eigen::SelfAdjointEigenSolver<Matrix>;
     Eigen::VectorXd values;
     if (exact) {
       k = 0.5 * (k + k.transpose()).eval();
-      values = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(k, Eigen::EigenvaluesOnly).eigenvalues();
+      values = Solver(k, Eigen::EigenvaluesOnly).eigenvalues();
     } else {
-      Eigen::MatrixXd c = omega.transpose() * y;
+      Matrix c = omega.transpose() * y;
       c = 0.5 * (c + c.transpose()).eval();
-      const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> ec(c);
+      const Solver ec(c);
       const double floor = 1e-12 * std::max(1e-300, ec.eigenvalues().cwiseAbs().maxCoeff());
       std::vector<Index> kept;
       for (Index j = 0; j < c.rows(); ++j)
         if (ec.eigenvalues()(j) > floor) kept.push_back(j);
-      Eigen::MatrixXd b(y.rows(), static_cast<Index>(kept.size()));  // Y V Lambda^{-1/2}: K ~ B B^T
+      Matrix b(y.rows(), static_cast<Index>(kept.size()));  // Y V Lambda^{-1/2}: K ~ B B^T
       for (std::size_t j = 0; j < kept.size(); ++j)
         b.col(static_cast<Index>(j)) = y * ec.eigenvectors().col(kept[j]) / std::sqrt(ec.eigenvalues()(kept[j]));
-      values = b.cols() > 0 ? Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(b.transpose() * b, Eigen::EigenvaluesOnly)
-                                  .eigenvalues()
-                            : Eigen::VectorXd();
+      values = b.cols() > 0 ? Solver(b.transpose() * b, Eigen::EigenvaluesOnly).eigenvalues() : Eigen::VectorXd();
     }
     out.eigenvalues.clear();
     for (Index j = values.size() - 1; j >= 0 && static_cast<Index>(out.eigenvalues.size()) < probe_k; --j)
@@ -153,7 +155,7 @@ struct NtkAccumulator {
 // Row r's M_r M_r^T for site (P, C) from the last backward pass, and the existing neurons' squared
 // incoming-gradient norms.
 template <class Net, std::size_t P, std::size_t C>
-void accumulate_ntk(PairSite<Net, P, C>& site, NtkAccumulator& acc, const NtkMeasureOptions& o,
+void accumulate_ntk(PairSite<Net, P, C>& site, NtkAccumulator<>& acc, const NtkMeasureOptions& o,
                     std::uint64_t site_index) {
   using S = typename Net::scalar_type;
   using Producer = typename Net::template layer_type<P>;
@@ -205,7 +207,7 @@ std::vector<NtkSiteKernel> ntk_site_kernels(Model& model, std::type_identity_t<C
   require(x.rank() >= 2 && x.dim(0) >= 1, "models::ntk_site_kernels: needs a batch (N, ...), got ", x.shape());
   require(o.exact_up_to >= 0 && o.oversampling >= 1, "models::ntk_site_kernels: exact_up_to must be non-negative "
                                                      "and oversampling positive");
-  std::vector<detail::NtkAccumulator> acc;
+  std::vector<detail::NtkAccumulator<>> acc;
   model.for_each_site([&](auto&) { acc.emplace_back(); });
   require<ShapeError>(probe_k.size() == acc.size(), "models::ntk_site_kernels: ", probe_k.size(), " probe counts for ",
                       acc.size(), " sites");

@@ -46,16 +46,19 @@ FeatureStatistics feature_statistics(ConstView<S, Cpu> features) {
 }
 
 /// The Fréchet distance between two Gaussians (see the file comment); ShapeError for different
-/// feature counts.
-inline double frechet_distance(const FeatureStatistics& a, const FeatureStatistics& b) {
+/// feature counts. (A template on the matrix type, always MatrixXd, so that the eigen solver is compiled
+/// only where a distance is taken.)
+template <class Matrix = Eigen::MatrixXd>
+double frechet_distance(const FeatureStatistics& a, const FeatureStatistics& b) {
   require<ShapeError>(a.mean.size() == b.mean.size() && a.covariance.rows() == a.mean.size() &&
                           b.covariance.rows() == b.mean.size(),
                       "frechet_distance: statistics of ", a.mean.size(), " and ", b.mean.size(), " features");
-  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> ea(0.5 * (a.covariance + a.covariance.transpose()));
+  using Solver = Eigen::SelfAdjointEigenSolver<Matrix>;
+  const Solver ea(0.5 * (a.covariance + a.covariance.transpose()));
   const Eigen::VectorXd root = ea.eigenvalues().cwiseMax(0.0).cwiseSqrt();
-  const Eigen::MatrixXd sqrt_a = ea.eigenvectors() * root.asDiagonal() * ea.eigenvectors().transpose();
-  const Eigen::MatrixXd middle = sqrt_a * b.covariance * sqrt_a;
-  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> em(0.5 * (middle + middle.transpose()), Eigen::EigenvaluesOnly);
+  const Matrix sqrt_a = ea.eigenvectors() * root.asDiagonal() * ea.eigenvectors().transpose();
+  const Matrix middle = sqrt_a * b.covariance * sqrt_a;
+  const Solver em(0.5 * (middle + middle.transpose()), Eigen::EigenvaluesOnly);
   const double cross = em.eigenvalues().cwiseMax(0.0).cwiseSqrt().sum();
   return (a.mean - b.mean).squaredNorm() + a.covariance.trace() + b.covariance.trace() - 2 * cross;
 }
