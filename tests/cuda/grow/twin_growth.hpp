@@ -82,6 +82,15 @@ struct MseStep {
   }
 };
 
+// The end of a growth trace: the parameters right after growth, three training steps, then the
+// parameters and optimizer state after them.
+template <class D, class Net, class Step>
+void finish_trace(Net& net, Step& step, GrowthTrace& trace) {
+  record_parameters<D>(net, trace.grown);
+  for (int i = 0; i < 3; ++i) trace.losses.push_back(step(true));
+  record_parameters<D>(net, trace.trained, &trace.state);
+}
+
 // BatchNorm momentum 0 in both twins: the running statistics stay put, so evaluation-mode outputs before
 // and after growth are comparable although training-mode passes (the grow batch) run in between.
 template <class D>
@@ -153,9 +162,7 @@ GrowthTrace grow_cnn_twin(std::uint64_t seed, const Tensor<float, Cpu>& x_host, 
   grow::grow_width<3, 6>(net, 2, grow::Random{}, rng);
   trace.after_eval = to<Cpu>(net.forward(probe.cview(), Mode::eval));
   trace.after_train = to<Cpu>(net.forward(probe.cview(), Mode::train));
-  record_parameters<D>(net, trace.grown);
-  for (int i = 0; i < 3; ++i) trace.losses.push_back(step(true));
-  record_parameters<D>(net, trace.trained, &trace.state);
+  finish_trace<D>(net, step, trace);
   return trace;
 }
 
@@ -169,8 +176,8 @@ using CopyMlp = Sequential<float, D, Dense, BatchNorm, Relu1, Dense, LayerNorm, 
 // through the LayerNorm, which rescales its gamma and eps), GradMax-Opt of pair (0, 3) by 2 from the grow
 // batch's M (formed on the device, optimised on the host), InverseGradMaxOpt by 2 (the BatchNorm and
 // Relu1 between run on the device for it), GradMax by 2 with the loss-decrease sign rule, FireflyOpt of
-// pair (0, 3) by 3 (its Adam steps on the device), then per-stage learning rates (variance transfer's LRA: the factors computed on
-// the host, lr_scale on the device) and three Adam steps.
+// pair (0, 3) by 3 (its Adam steps on the device), then per-stage learning rates (variance transfer's
+// LRA: the factors computed on the host, lr_scale on the device) and three Adam steps.
 template <class D>
 GrowthTrace grow_copies_twin(std::uint64_t seed, const Tensor<float, Cpu>& x_host, const Tensor<float, Cpu>& target_host,
                              const Tensor<float, Cpu>& probe_host) {
@@ -207,9 +214,7 @@ GrowthTrace grow_copies_twin(std::uint64_t seed, const Tensor<float, Cpu>& x_hos
                          grow::data_from_last_backward<0, 3>(net).with_recompute([&] { step(false); }));
   stages.begin_stage(net);  // the grown slices train at their own learning rate (lr_scale on the device)
   trace.stage_factors = stages.last().factors;
-  record_parameters<D>(net, trace.grown);
-  for (int i = 0; i < 3; ++i) trace.losses.push_back(step(true));
-  record_parameters<D>(net, trace.trained, &trace.state);
+  finish_trace<D>(net, step, trace);
   return trace;
 }
 
@@ -249,9 +254,7 @@ GrowthTrace grow_depth_twin(std::uint64_t seed, const Tensor<float, Cpu>& x_host
   grow::grow_depth(net.template layer<3>(), 1, grow::DepthRandom{}, rng);
   trace.after_eval = to<Cpu>(net.forward(probe.cview(), Mode::eval));
   trace.after_train = to<Cpu>(net.forward(probe.cview(), Mode::train));
-  record_parameters<D>(net, trace.grown);
-  for (int i = 0; i < 3; ++i) trace.losses.push_back(step(true));
-  record_parameters<D>(net, trace.trained, &trace.state);
+  finish_trace<D>(net, step, trace);
   return trace;
 }
 

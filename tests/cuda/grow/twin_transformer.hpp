@@ -72,9 +72,7 @@ GrowthTrace grow_transformer_twin(std::uint64_t seed, Index vocabulary, const Te
   trace.after_eval = to<Cpu>(net.forward(probe.cview(), Mode::eval));
   trace.after_train = to<Cpu>(net.forward(probe.cview(), Mode::train));
   grow::stack_copies(stack, 2);  // G_stack: changes the function, so after the preservation probes
-  record_parameters<D>(net, trace.grown);
-  for (int i = 0; i < 3; ++i) trace.losses.push_back(step(true));
-  record_parameters<D>(net, trace.trained, &trace.state);
+  finish_trace<D>(net, step, trace);
   return trace;
 }
 
