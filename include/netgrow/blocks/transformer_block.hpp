@@ -198,8 +198,9 @@ class TransformerBlockLayer {
     ln2_.grow_stream(inner);
     fc1().grow_stream(inner);
     auto& fc2 = this->fc2();
-    const Tensor<S, D> rows = grow::host_to<D>(inner.written_rows(host_copy(fc2.weight().value.cview()).cview()));
-    const Tensor<S, D> bias = grow::host_to<D>(inner.written_rows(host_copy(fc2.bias().value.cview()).cview()));
+    Tensor<S, Cpu> staging;
+    const Tensor<S, D> rows = grow::host_to<D>(inner.written_rows(host_view(fc2.weight().value, staging)));
+    const Tensor<S, D> bias = grow::host_to<D>(inner.written_rows(host_view(fc2.bias().value, staging)));
     fc2.grow_outputs(rows.cview(), bias.cview().reshape(Shape{inner.added()}));
   }
 

@@ -414,6 +414,18 @@ Tensor<T, Cpu> host_copy(ConstView<T, D> v) {
   return h;
 }
 
+/// `t` readable on the host: t itself on the Cpu (no copy); from another device a host_copy kept in
+/// `staging` (which must outlive the view).
+template <class T, class D>
+ConstView<T, Cpu> host_view(const Tensor<T, D>& t, Tensor<T, Cpu>& staging) {
+  if constexpr (std::same_as<D, Cpu>) {
+    return t.cview();
+  } else {
+    staging = host_copy(t.cview());
+    return staging.cview();
+  }
+}
+
 /// Requires two shapes to be equal; `what` names the operation for the message.
 inline void require_same_shape(const Shape& a, const Shape& b, const char* what) {
   require<ShapeError>(a == b, what, ": shape mismatch ", a, " vs ", b);

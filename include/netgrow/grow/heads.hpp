@@ -177,8 +177,9 @@ HeadReport grow_heads(MultiHeadAttentionLayer<S, D>& attention, Index k, const I
     std::vector<Index> copies(static_cast<std::size_t>(h), 1);
     for (Index i = 0; i < k; ++i) ++copies[static_cast<std::size_t>(i % h)];
     const auto copy_rows = [&](DenseLayer<S, D>& layer, Tensor<S, D>& w, Tensor<S, D>& b) {
-      const Tensor<S, Cpu> src_w = host_copy(layer.weight().value.cview());
-      const Tensor<S, Cpu> src_b = bias ? host_copy(layer.bias().value.cview()) : Tensor<S, Cpu>();
+      Tensor<S, Cpu> w_staging, b_staging;
+      const ConstView<S, Cpu> src_w = host_view(layer.weight().value, w_staging);
+      const ConstView<S, Cpu> src_b = bias ? host_view(layer.bias().value, b_staging) : ConstView<S, Cpu>();
       Tensor<S, Cpu> new_w(Shape{rows, d}), new_b;
       if (bias) new_b = Tensor<S, Cpu>(Shape{rows});
       for (Index i = 0; i < k; ++i) {
@@ -194,8 +195,10 @@ HeadReport grow_heads(MultiHeadAttentionLayer<S, D>& attention, Index k, const I
     copy_rows(attention.value(), heads.value, heads.value_bias);
     // Output columns: W (d, h dh); head j's dh columns split over its copies.
     Tensor<S, D>& wo = attention.output().weight().value;
-    const Tensor<S, Cpu> kept = host_copy(wo.cview());
-    Tensor<S, Cpu> split = kept.clone();  // existing columns, rescaled
+    Tensor<S, Cpu> staging;
+    const ConstView<S, Cpu> kept = host_view(wo, staging);
+    Tensor<S, Cpu> split;  // existing columns, rescaled
+    split.copy_from(kept);
     Tensor<S, Cpu> new_output(Shape{rows, d});
     auto existing = matrix(split);
     const auto original = matrix(kept);
@@ -227,7 +230,7 @@ HeadReport grow_heads(MultiHeadAttentionLayer<S, D>& attention, Index k, const I
     attention.grow_heads(heads);  // checks shapes first; from here on nothing fails
     Tensor<S, Cpu> grown = host_copy(wo.cview());
     matrix(grown).leftCols(h * dh) = matrix(split);  // the existing heads' split columns
-    copy_from_host<S>(grown.cview(), wo.view());
+    copy_between<S>(grown.cview(), wo.view());
   } else {
     const double q_norm = init.scale * detail::mean_row_norm(attention.query().weight().value);
     const double k_norm = init.scale * detail::mean_row_norm(attention.key().weight().value);

@@ -56,7 +56,6 @@
 #include "netgrow/core/error.hpp"
 #include "netgrow/layers/parameter.hpp"
 #include "netgrow/layers/parameter_growth.hpp"
-#include "netgrow/ops/blas.hpp"
 
 namespace netgrow::grow {
 
@@ -214,11 +213,12 @@ class StageLearningRates {
 
   template <class S, class D>
   static void add_squares(const Parameter<S, D>& p, std::string_view name, std::vector<double>& sq) {
-    const Tensor<S, Cpu> value = host_copy(p.value.cview());
+    Tensor<S, Cpu> staging;
+    const ConstView<S, Cpu> value = host_view(p.value, staging);
     for (Index i = 0; i < p.numel(); ++i) {
       const std::size_t t = detail::stage_slot(checked_stage(p, i, name));
       if (sq.size() <= t) sq.resize(t + 1, 0.0);
-      const double v = static_cast<double>(value[i]);
+      const double v = static_cast<double>(value.data()[i]);
       sq[t] += v * v;
     }
   }
@@ -246,7 +246,7 @@ class StageLearningRates {
     Tensor<S, Cpu> scale(p.value.shape());
     for (Index i = 0; i < p.numel(); ++i) scale[i] = static_cast<S>(factor(i));
     if (p.lr_scale.shape() != p.value.shape()) p.lr_scale = Tensor<S, D>(p.value.shape());
-    ops::copy<S>(host_to<D>(std::move(scale)).cview(), p.lr_scale.view());
+    copy_between<S>(scale.cview(), p.lr_scale.view());
   }
 
   StageLrOptions options_;

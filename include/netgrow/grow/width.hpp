@@ -165,20 +165,25 @@ void set_between_functions(Net& net, PairView<S, typename Net::device_type>& vie
   } else {
     // The forward's input stays on the device for the backward that follows it.
     auto z_device = std::make_shared<Tensor<S, D>>();
-    view.between_forward = [between, z_device](ConstView<S, Cpu> z, TensorView<S, Cpu> h) {
-      *z_device = host_to<D>(host_copy(z));
+    const auto upload = [](ConstView<S, Cpu> host, Tensor<S, D>& device) {
+      device.resize(host.shape());
+      copy_between<S>(host, device.view());
+    };
+    view.between_forward = [between, z_device, upload](ConstView<S, Cpu> z, TensorView<S, Cpu> h) {
+      upload(z, *z_device);
       Tensor<S, D> out(h.shape());
       between->forward(z_device->cview(), out.view());
-      ops::copy<S>(host_copy(out.cview()).cview(), h);
+      copy_between<S>(out.cview(), h);
     };
-    view.between_backward = [between, z_device](ConstView<S, Cpu> z, ConstView<S, Cpu> h, ConstView<S, Cpu> dh,
-                                                TensorView<S, Cpu> dz) {
+    view.between_backward = [between, z_device, upload](ConstView<S, Cpu> z, ConstView<S, Cpu> h,
+                                                        ConstView<S, Cpu> dh, TensorView<S, Cpu> dz) {
       require<ShapeError>(z_device->shape() == z.shape(), "grow: between_backward needs the between_forward of the "
                           "same values first");
-      const Tensor<S, D> h_device = host_to<D>(host_copy(h)), dh_device = host_to<D>(host_copy(dh));
-      Tensor<S, D> out(dz.shape());
+      Tensor<S, D> h_device, dh_device, out(dz.shape());
+      upload(h, h_device);
+      upload(dh, dh_device);
       between->backward(z_device->cview(), h_device.cview(), dh_device.cview(), out.view());
-      ops::copy<S>(host_copy(out.cview()).cview(), dz);
+      copy_between<S>(out.cview(), dz);
     };
   }
 }
@@ -301,13 +306,15 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
                       "grow_width: existing_outgoing ", n.existing_outgoing.shape(), " for ", width,
                       " neurons with fan_out ", view.fan_out());
   if (!n.existing_outgoing_scale.empty()) {
-    Tensor<S, Cpu> outgoing = host_copy(view.outgoing().cview());
+    Tensor<S, Cpu> outgoing;  // (width, fan_out), gathered on the device, scaled on the host
+    if constexpr (std::same_as<D, Cpu>) outgoing = view.outgoing();
+    else outgoing = host_copy(view.outgoing().cview());
     auto rows = matrix(outgoing);
     for (Index j = 0; j < width; ++j) rows.row(j) *= n.existing_outgoing_scale[j];
     ops::rows_to_axis<S>(host_to<D>(std::move(outgoing)).cview(), 1, consumer.weight().value.view().reshape(consumer_shape));
   }
   if (!n.existing_outgoing.empty())
-    ops::rows_to_axis<S>(host_to<D>(n.existing_outgoing.clone()).cview(), 1,
+    ops::rows_to_axis<S>(host_to<D>(std::move(n.existing_outgoing)).cview(), 1,
                          consumer.weight().value.view().reshape(consumer_shape));
   if (n.consumer_scale != 1.0) {
     require(std::isfinite(n.consumer_scale) && n.consumer_scale > 0, "grow_width: consumer_scale must be positive "

@@ -175,9 +175,10 @@ class BatchNormLayer {
       require(s >= 0 && s < channels(), "BatchNorm::grow_channels_from: channel ", s, " does not exist");
     }
     for (Parameter<S, D>* p : {&gamma_, &beta_, &mean_, &var_}) {
-      const Tensor<S, Cpu> old = host_copy(p->value.cview());
+      Tensor<S, Cpu> staging;
+      const ConstView<S, Cpu> old = host_view(p->value, staging);
       Tensor<S, Cpu> copies(Shape{k});
-      for (Index i = 0; i < k; ++i) copies[i] = old[sources[static_cast<std::size_t>(i)]];
+      for (Index i = 0; i < k; ++i) copies[i] = old.data()[sources[static_cast<std::size_t>(i)]];
       grow::append_to_parameter(*p, 0, grow::host_to<D>(std::move(copies)).cview());
     }
   }

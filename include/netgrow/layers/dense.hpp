@@ -212,7 +212,7 @@ class DenseLayer {
     grow_inputs(grow::host_to<D>(std::move(rows)).cview());
     Tensor<S, Cpu> grown = host_copy(weight_.value.cview());
     matrix(grown).leftCols(e.old_width) = matrix(w);  // the existing columns, split
-    grow::copy_from_host<S>(grown.cview(), weight_.value.view());
+    grow::copy_between<S>(grown.cview(), weight_.value.view());
   }
 
   /// 2 in out FLOPs per row (per token of a sequence).

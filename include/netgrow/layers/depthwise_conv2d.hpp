@@ -152,13 +152,14 @@ class DepthwiseConv2dLayer {
     const Index k = static_cast<Index>(sources.size()), kk = kernel_ * kernel_;
     for (const Index s : sources)
       require(s >= 0 && s < channels(), "DepthwiseConv2d::grow_channels_from: channel ", s, " does not exist");
-    const Tensor<S, Cpu> w = host_copy(weight_.value.cview());
-    const Tensor<S, Cpu> b = has_bias_ ? host_copy(bias_.value.cview()) : Tensor<S, Cpu>();
+    Tensor<S, Cpu> w_staging, b_staging;
+    const ConstView<S, Cpu> w = host_view(weight_.value, w_staging);
+    const ConstView<S, Cpu> b = has_bias_ ? host_view(bias_.value, b_staging) : ConstView<S, Cpu>();
     Tensor<S, Cpu> filters(Shape{k, 1, kernel_, kernel_}), biases(Shape{k});
     for (Index i = 0; i < k; ++i) {
       const Index s = sources[static_cast<std::size_t>(i)];
       std::copy_n(w.data() + s * kk, kk, filters.data() + i * kk);
-      if (has_bias_) biases[i] = b[s];
+      if (has_bias_) biases[i] = b.data()[s];
     }
     grow::append_to_parameter(weight_, 0, grow::host_to<D>(std::move(filters)).cview());
     if (has_bias_) grow::append_to_parameter(bias_, 0, grow::host_to<D>(std::move(biases)).cview());

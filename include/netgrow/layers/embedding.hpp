@@ -100,8 +100,9 @@ class EmbeddingLayer {
   /// Model-width growth (layers/stream_expansion.hpp): the table writes the stream, so its new columns
   /// are copies of their sources or the mean column; gradient and Adam moments grow with zeros.
   void grow_stream(const StreamExpansion<S>& e) {
-    const Tensor<S, Cpu> table = host_copy(weight_.value.cview());
-    grow::append_to_parameter(weight_, 1, grow::host_to<D>(e.written_columns(table.cview())).cview());
+    Tensor<S, Cpu> staging;
+    const Tensor<S, D> columns = grow::host_to<D>(e.written_columns(host_view(weight_.value, staging)));
+    grow::append_to_parameter(weight_, 1, columns.cview());
   }
 
   /// Calls f("weight", W).

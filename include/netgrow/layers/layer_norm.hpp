@@ -150,7 +150,9 @@ class LayerNormLayer {
     const double c = static_cast<double>((n + 1) * old) / static_cast<double>(old + k);
     const double root = std::sqrt(c);
     auto rescaled = [&](S g) { return static_cast<S>(static_cast<double>(g) * root); };
-    const Tensor<S, Cpu> gamma = host_copy(gamma_.value.cview()), beta = host_copy(beta_.value.cview());
+    Tensor<S, Cpu> gamma_staging, beta_staging;
+    const S* gamma = host_view(gamma_.value, gamma_staging).data();
+    const S* beta = host_view(beta_.value, beta_staging).data();
     Tensor<S, Cpu> new_gamma(Shape{k}), new_beta(Shape{k}), all_gamma(Shape{old + k});
     for (Index i = 0; i < k; ++i) {
       const Index s = sources[static_cast<std::size_t>(i)];
@@ -162,7 +164,7 @@ class LayerNormLayer {
     grow::append_to_parameter(gamma_, 0, grow::host_to<D>(std::move(new_gamma)).cview());
     grow::append_to_parameter(beta_, 0, grow::host_to<D>(std::move(new_beta)).cview());
     fade_.grow(k);
-    ops::copy<S>(grow::host_to<D>(std::move(all_gamma)).cview(), gamma_.value.view());  // the existing ones rescaled
+    grow::copy_between<S>(all_gamma.cview(), gamma_.value.view());  // the existing ones rescaled
     eps_ *= c;
   }
 

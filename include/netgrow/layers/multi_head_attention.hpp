@@ -175,9 +175,10 @@ class MultiHeadAttentionLayer {
   void grow_stream(const StreamExpansion<S>& e) {
     require<ShapeError>(dim() == e.old_width, describe(), "::grow_stream: a stream of ", e.old_width, " features");
     for (DenseLayer<S, D>* reader : {&query_, &key_, &value_}) reader->grow_stream(e);
-    const Tensor<S, D> rows = grow::host_to<D>(e.written_rows(host_copy(output_.weight().value.cview()).cview()));
+    Tensor<S, Cpu> staging;
+    const Tensor<S, D> rows = grow::host_to<D>(e.written_rows(host_view(output_.weight().value, staging)));
     Tensor<S, D> bias;
-    if (output_.has_bias()) bias = grow::host_to<D>(e.written_rows(host_copy(output_.bias().value.cview()).cview()));
+    if (output_.has_bias()) bias = grow::host_to<D>(e.written_rows(host_view(output_.bias().value, staging)));
     output_.grow_outputs(rows.cview(), bias.empty() ? ConstView<S, D>() : bias.cview().reshape(Shape{e.added()}));
   }
 

@@ -50,12 +50,12 @@ Tensor<S, D> host_to(Tensor<S, Cpu> host) {
   }
 }
 
-/// Copies host values into an existing tensor on device D of the same shape (ShapeError otherwise): a
-/// plain copy on the Cpu, the transfer of backend/cuda/transfer.hpp otherwise.
-template <class S, class D>
-void copy_from_host(ConstView<S, Cpu> host, TensorView<S, D> dst) {
-  if constexpr (std::same_as<D, Cpu>) ops::copy<S>(host, dst);
-  else copy(host, dst);
+/// dst = src between tensors of the same shape (ShapeError otherwise) on any two devices: ops::copy on
+/// the Cpu, the transfers of backend/cuda/transfer.hpp (found by argument lookup) otherwise.
+template <class S, class From, class To>
+void copy_between(ConstView<S, From> src, TensorView<S, To> dst) {
+  if constexpr (std::same_as<From, Cpu> && std::same_as<To, Cpu>) ops::copy<S>(src, dst);
+  else copy(src, dst);
 }
 
 /// The mask entries a growth appends to a masked parameter (Parameter::mask_growth): all 1, or each 1 with

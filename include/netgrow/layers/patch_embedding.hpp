@@ -91,10 +91,11 @@ class PatchEmbeddingLayer {
   /// write the stream: their new rows are copies of their sources or the mean row.
   void grow_stream(const StreamExpansion<S>& e) {
     require<ShapeError>(dim() == e.old_width, describe(), "::grow_stream: a stream of ", e.old_width, " features");
-    const Tensor<S, D> rows = grow::host_to<D>(e.written_rows(host_copy(weight_.value.cview()).cview()));
-    const Tensor<S, D> bias = grow::host_to<D>(e.written_rows(host_copy(bias_.value.cview()).cview()));
+    Tensor<S, Cpu> staging;
+    const Tensor<S, D> rows = grow::host_to<D>(e.written_rows(host_view(weight_.value, staging)));
+    const Tensor<S, D> bias = grow::host_to<D>(e.written_rows(host_view(bias_.value, staging)));
     Tensor<S, D> token;
-    if (class_token_) token = grow::host_to<D>(e.written_rows(host_copy(token_.value.cview()).cview()));
+    if (class_token_) token = grow::host_to<D>(e.written_rows(host_view(token_.value, staging)));
     grow::append_to_parameter(weight_, 0, rows.cview());
     grow::append_to_parameter(bias_, 0, bias.cview().reshape(Shape{e.added()}));
     if (class_token_) grow::append_to_parameter(token_, 0, token.cview().reshape(Shape{e.added()}));

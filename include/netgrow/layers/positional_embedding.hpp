@@ -118,8 +118,9 @@ class PositionalEmbeddingLayer {
   /// Model-width growth (layers/stream_expansion.hpp): the table adds to the stream, so its new columns
   /// are copies of their sources or the mean column. Any device.
   void grow_stream(const StreamExpansion<S>& e) {
-    const Tensor<S, Cpu> table = host_copy(table_.value.cview());
-    grow::append_to_parameter(table_, 1, grow::host_to<D>(e.written_columns(table.cview())).cview());
+    Tensor<S, Cpu> staging;
+    const Tensor<S, D> columns = grow::host_to<D>(e.written_columns(host_view(table_.value, staging)));
+    grow::append_to_parameter(table_, 1, columns.cview());
   }
 
   /// Calls f("weight", P).

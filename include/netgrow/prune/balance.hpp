@@ -86,17 +86,21 @@ std::pair<Index, Index> masked_entries(Net& net) {
 /// entries, in [0, 1]): drops the active entries of smallest |w| (ties: earlier parameter in visit order,
 /// then lower index), or regrows inactive entries uniformly at random (drawn from rng) at 0 with
 /// optimizer state 0. Returns the active count after; the count is round(target x total). Any device:
-/// the masked parameters' values, masks and optimizer state are worked on in host copies, and those
-/// that changed are copied back.
+/// a Cpu network's parameters change in place; a device network's masked values, masks and optimizer
+/// state are worked on in host copies, and those that changed are copied back.
 template <class Net>
 Index set_global_density(Net& net, double target, Rng& rng) {
   require(target >= 0 && target <= 1, "prune::set_global_density: density must be in [0, 1], got ", target);
   using S = typename Net::scalar_type;
   using D = typename Net::device_type;
+  // One masked parameter's value, mask and optimizer state as host arrays: its own on the Cpu; on another
+  // device host copies (value, mask, then each state tensor) that are written back when changed.
   struct Staged {
     Parameter<S, D>* p;
-    Tensor<S, Cpu> value, mask;
-    std::vector<Tensor<S, Cpu>> state;
+    std::vector<Tensor<S, Cpu>> copies;
+    S* value = nullptr;
+    S* mask = nullptr;
+    std::vector<S*> state;
     bool changed = false;
   };
   struct Entry {
@@ -108,26 +112,37 @@ Index set_global_density(Net& net, double target, Rng& rng) {
   Index total = 0;
   net.visit_parameters([&](const std::string&, Parameter<S, D>& p) {
     if (p.mask.empty()) return;
-    Staged staged{&p, host_copy(p.value.cview()), host_copy(p.mask.cview()), {}};
-    for (const auto& t : p.state) staged.state.push_back(host_copy(t.cview()));
+    Staged staged{&p};
+    if constexpr (std::same_as<D, Cpu>) {
+      staged.value = p.value.data();
+      staged.mask = p.mask.data();
+      for (auto& t : p.state) staged.state.push_back(t.data());
+    } else {
+      staged.copies.push_back(host_copy(p.value.cview()));
+      staged.copies.push_back(host_copy(p.mask.cview()));
+      for (const auto& t : p.state) staged.copies.push_back(host_copy(t.cview()));
+      staged.value = staged.copies[0].data();
+      staged.mask = staged.copies[1].data();
+      for (std::size_t i = 2; i < staged.copies.size(); ++i) staged.state.push_back(staged.copies[i].data());
+    }
     total += p.numel();
-    for (Index i = 0; i < p.numel(); ++i) (staged.mask.data()[i] != S(0) ? on : off).push_back({params.size(), i});
+    for (Index i = 0; i < p.numel(); ++i) (staged.mask[i] != S(0) ? on : off).push_back({params.size(), i});
     params.push_back(std::move(staged));
   });
   require(total > 0, "prune::set_global_density: the network has no masked parameter (prune::enable_masks)");
   const Index want = static_cast<Index>(std::llround(target * static_cast<double>(total)));
   const auto set = [&](const Entry& e, S mask) {
     Staged& p = params[e.param];
-    p.mask.data()[e.i] = mask;
-    p.value.data()[e.i] = S(0);
-    for (auto& s : p.state) s.data()[e.i] = S(0);
+    p.mask[e.i] = mask;
+    p.value[e.i] = S(0);
+    for (S* s : p.state) s[e.i] = S(0);
     p.changed = true;
   };
   const Index active = static_cast<Index>(on.size());
   if (want < active) {
     const Index k = active - want;
     std::nth_element(on.begin(), on.begin() + (k - 1), on.end(), [&](const Entry& a, const Entry& b) {
-      const S wa = std::abs(params[a.param].value.data()[a.i]), wb = std::abs(params[b.param].value.data()[b.i]);
+      const S wa = std::abs(params[a.param].value[a.i]), wb = std::abs(params[b.param].value[b.i]);
       if (wa != wb) return wa < wb;
       return a.param != b.param ? a.param < b.param : a.i < b.i;
     });
@@ -140,11 +155,14 @@ Index set_global_density(Net& net, double target, Rng& rng) {
       set(off[static_cast<std::size_t>(j)], S(1));
     }
   }
-  for (Staged& p : params) {
-    if (!p.changed) continue;
-    grow::copy_from_host<S>(p.value.cview(), p.p->value.view());
-    grow::copy_from_host<S>(p.mask.cview(), p.p->mask.view());
-    for (std::size_t i = 0; i < p.state.size(); ++i) grow::copy_from_host<S>(p.state[i].cview(), p.p->state[i].view());
+  if constexpr (!std::same_as<D, Cpu>) {
+    for (Staged& p : params) {
+      if (!p.changed) continue;
+      grow::copy_between<S>(p.copies[0].cview(), p.p->value.view());
+      grow::copy_between<S>(p.copies[1].cview(), p.p->mask.view());
+      for (std::size_t i = 0; i < p.p->state.size(); ++i)
+        grow::copy_between<S>(p.copies[i + 2].cview(), p.p->state[i].view());
+    }
   }
   return want;
 }

@@ -108,9 +108,9 @@ class DynamicSparse {
       for (const auto& s : p.state) state.push_back(host_copy(s.cview()));
       const Index k = move_on_host(value, mask, grad, state, f, name);
       if (k > 0) {
-        grow::copy_from_host<S>(value.cview(), p.value.view());
-        grow::copy_from_host<S>(mask.cview(), p.mask.view());
-        for (std::size_t i = 0; i < state.size(); ++i) grow::copy_from_host<S>(state[i].cview(), p.state[i].view());
+        grow::copy_between<S>(value.cview(), p.value.view());
+        grow::copy_between<S>(mask.cview(), p.mask.view());
+        for (std::size_t i = 0; i < state.size(); ++i) grow::copy_between<S>(state[i].cview(), p.state[i].view());
       }
       return k;
     }
