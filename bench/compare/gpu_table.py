@@ -91,10 +91,14 @@ def main():
         add(f"train step, {label}",
             [("eager", torch.get(f"train/{model}/eager")), ("CUDA graph", torch.get(f"train/{model}/graph"))],
             [("cuBLAS GEMM", ng.get(f"train/{model}/gemm:cublas")), ("native GEMM", ng.get(f"train/{model}/gemm:native")),
-             ("implicit-GEMM conv", ng.get(f"train/{model}/conv:implicit"))],
+             ("implicit-GEMM conv", ng.get(f"train/{model}/conv:implicit")),
+             ("graph, cuBLAS", ng.get(f"train/{model}/graph:cublas")),
+             ("graph, native", ng.get(f"train/{model}/graph:native")),
+             ("graph, implicit conv", ng.get(f"train/{model}/graph:implicit"))],
             f"≤ {target} ms", lambda ms, p, t=target: ms <= t)
-    mlp_step = min([v for v in (ng.get("train/mlp_784_1024_1024_10/gemm:cublas"),
-                                ng.get("train/mlp_784_1024_1024_10/gemm:native")) if v is not None], default=None)
+    mlp_step = min([v for v in (ng.get(f"train/mlp_784_1024_1024_10/{row}")
+                                for row in ("gemm:cublas", "gemm:native", "graph:cublas", "graph:native"))
+                    if v is not None], default=None)
     add("GradMax growth, dense 1024, 64 neurons, batch 512",
         [("full SVD", torch.get("grow/gradmax_dense_1024/gesvdj")), ("svd_lowrank", torch.get("grow/gradmax_dense_1024/lowrank"))],
         [("cuBLAS GEMM", ng.get("grow/gradmax_dense_1024/k:64/batch:512/gemm:cublas")),

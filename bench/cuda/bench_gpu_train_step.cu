@@ -19,7 +19,8 @@
 // loop does), backward and SGD with momentum 0.9, lr 0.01. <path> is the op facade's GEMM path:
 // cublas (cuBLAS, no TF32) or native (kernels/gemm.cuh). The convolutional rows also run as
 // train/<model>/conv:implicit: every convolution an implicit GEMM (kernels/conv_implicit.cuh), the Dense
-// layers on cuBLAS.
+// layers on cuBLAS. train/<model>/graph:<cublas|native|implicit>: the same steps recorded once as a CUDA
+// graph (cuda::StepGraph) and replayed, the loss kept on the device (cuda::QueuedCrossEntropy).
 //
 // Timing: CUDA events around `calls` back-to-back steps (about 20 ms per iteration); counters
 // ms_per_step and samples/s. Before timing, each training row runs 8 steps on one fixed batch and
@@ -76,6 +77,19 @@ struct TrainStep {
     net.backward(grad.cview());
     sgd.step(net);
     return loss;
+  }
+  // The same step recorded once as a CUDA graph and replayed (backend/cuda/graph.hpp); its loss stays
+  // on the device (queued.result() reads it).
+  netgrow::cuda::StepGraph graph;
+  netgrow::cuda::QueuedCrossEntropy queued;
+  void graph_step() {
+    graph.run([&] {
+      const ConstView<float, Cuda> logits = net.forward(x.cview());
+      grad.resize(logits.shape());
+      queued.queue(logits, y.cview(), grad.view());
+      net.backward(grad.cview());
+      sgd.step(net);
+    });
   }
 };
 
@@ -169,6 +183,30 @@ void bench_train(benchmark::State& state, netgrow::cuda::GemmPath path,
   state.counters["loss_after_8"] = last;
 }
 
+// The graph rows: the step of bench_train recorded once and replayed (no loss read back per step, as in
+// PyTorch's graph replay); checked like bench_train, and for a single recording.
+template <class Row>
+void bench_train_graph(benchmark::State& state, netgrow::cuda::GemmPath path, netgrow::cuda::ConvPath conv) {
+  set_gemm_path(path);
+  const ConvPathScope conv_path(conv);
+  Row row;
+  row.graph_step();
+  const double first = row.queued.result().loss;
+  for (int i = 0; i < 7; ++i) row.graph_step();
+  const double last = row.queued.result().loss;
+  if (!(std::isfinite(last) && last < first))
+    return skip(state, "loss did not go down on a fixed batch: " + std::to_string(first) + " -> " + std::to_string(last));
+  if (row.graph.recordings() != 1)
+    return skip(state, "the step was recorded " + std::to_string(row.graph.recordings()) + " times, not once");
+  auto run = [&] { row.graph_step(); };
+  const double per_step = time_calls(state, run);
+  state.counters["ms_per_step"] = per_step * 1e3;
+  state.counters["samples/s"] = static_cast<double>(row.x.dim(0)) / per_step;
+  state.counters["first_loss"] = first;
+  state.counters["loss_after_8"] = last;
+  state.counters["graph_reserved_MiB"] = static_cast<double>(row.graph.reserved_bytes()) / (1 << 20);
+}
+
 // The growth decision of the GradMax row (see the file comment).
 struct GradMaxRow {
   using Net = Sequential<float, Cuda, Dense, Relu1, Dense, Relu1, Dense, Relu1, Dense>;
@@ -224,6 +262,21 @@ void register_train(const std::string& name, bool convolutional = false) {
   for (netgrow::cuda::GemmPath path : {netgrow::cuda::GemmPath::library, netgrow::cuda::GemmPath::native})
     benchmark::RegisterBenchmark(("train/" + name + "/gemm:" + path_name(path)).c_str(),
                                  [path](benchmark::State& st) { bench_train<Row>(st, path); })
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+  for (netgrow::cuda::GemmPath path : {netgrow::cuda::GemmPath::library, netgrow::cuda::GemmPath::native})
+    benchmark::RegisterBenchmark(("train/" + name + "/graph:" + path_name(path)).c_str(),
+                                 [path](benchmark::State& st) {
+                                   bench_train_graph<Row>(st, path, netgrow::cuda::ConvPath::im2col_gemm);
+                                 })
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+  if (convolutional)
+    benchmark::RegisterBenchmark(("train/" + name + "/graph:implicit").c_str(),
+                                 [](benchmark::State& st) {
+                                   bench_train_graph<Row>(st, netgrow::cuda::GemmPath::library,
+                                                          netgrow::cuda::ConvPath::implicit_gemm);
+                                 })
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);
   if (convolutional)  // the implicit-GEMM convolutions (kernels/conv_implicit.cuh); Dense layers on cuBLAS

@@ -14,7 +14,8 @@
 /// What it adds to the CPU library:
 /// ~~~{.unparsed}
 ///   core/cuda_check.hpp        CUDA errors as exceptions (CudaError, CudaOutOfMemory), device queries
-///   backend/cuda/device_pool.hpp  the pooled device allocator (size classes, per-stream reuse, trim())
+///   backend/cuda/device_pool.hpp  the pooled device allocator (size classes, per-stream reuse, trim(),
+///                                 private pools for recorded graphs)
 ///   backend/cuda/context.hpp      cuda::context(): stream, cuBLAS/cuSOLVER handles, workspace, GemmPath
 ///   backend/cuda/memory.hpp       device buffers: Tensor<T, Cuda>
 ///   backend/cuda/transfer.hpp     to<Cuda>(t), to<Cpu>(t), copy(src, dst) across devices
@@ -23,17 +24,22 @@
 ///                                 convolution, depthwise convolution, BatchNorm, LayerNorm, pooling,
 ///                                 top-k SVD, GradMax's conv-pair data), over kernels/*.cuh and cuBLAS
 ///   backend/cuda/solver.hpp       cuSOLVER SVD paths (gesvdj, gesvd) beside the native kernels/svd_*.cuh
+///   backend/cuda/graph.hpp        cuda::StepGraph: a training step recorded once as a CUDA graph and
+///                                 replayed, recorded again after a growth
+///   backend/cuda/queued_loss.hpp  cuda::QueuedCrossEntropy: the loss kept on the device until asked for
 /// ~~~
 /// Every layer (Dense, Conv2d, DepthwiseConv2d, BatchNorm, LayerNorm, pooling, activations, Flatten), Sequential,
-/// the losses and Sgd/Adam work on Cuda, and so does width growth with Random and GradMax (see
-/// grow/width.hpp for what is still Cpu-only). The host-only parts (check, device_pool, context,
-/// memory, transfer) also compile with the host compiler; Eigen is host-only (EIGEN_NO_CUDA).
+/// the losses and Sgd/Adam work on Cuda, and so does every growth operation (grow/ says what stays
+/// Cpu-only: MSG's fades, the NTK measures). The host-only parts (check, device_pool, context, memory,
+/// transfer, graph) also compile with the host compiler; Eigen is host-only (EIGEN_NO_CUDA).
 #pragma once
 
 #include "netgrow/backend/cuda/context.hpp"
 #include "netgrow/backend/cuda/device_pool.hpp"
+#include "netgrow/backend/cuda/graph.hpp"
 #include "netgrow/backend/cuda/memory.hpp"
 #include "netgrow/backend/cuda/ops.hpp"
+#include "netgrow/backend/cuda/queued_loss.hpp"
 #include "netgrow/backend/cuda/solver.hpp"
 #include "netgrow/backend/cuda/transfer.hpp"
 #include "netgrow/core/cuda_check.hpp"

@@ -40,14 +40,8 @@ double bce_with_logits(In<T, D> logits, In<T, D> targets, Out&& grad_out) {
   return backend::LossOps<D>::template bce_with_logits_sum<T>(logits, targets, grad, static_cast<T>(1.0 / n)) / n;
 }
 
-/// The value and the arg-max hits of a softmax cross-entropy over one batch.
-struct CrossEntropyResult {
-  double loss = 0;    ///< mean over the batch
-  Index correct = 0;  ///< samples whose arg-max logit is the label
-  Index count = 0;    ///< batch size
-  /// correct / count (0 for an empty batch).
-  double accuracy() const { return count ? static_cast<double>(correct) / static_cast<double>(count) : 0.0; }
-};
+/// The value and the arg-max hits of a softmax cross-entropy over one batch (backend/cpu/loss.hpp).
+using CrossEntropyResult = backend::CrossEntropyResult;
 
 /// Softmax cross-entropy of logits (N, C) against integer labels (N) in [0, C), mean over the batch,
 /// computed with the log-sum-exp shift; writes grad = (softmax - onehot) / N unless grad is empty.

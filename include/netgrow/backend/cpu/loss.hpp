@@ -19,6 +19,15 @@ struct CrossEntropySums {
   std::int32_t invalid_label = 0;   ///< that label
 };
 
+/// The value and the arg-max hits of a softmax cross-entropy over one batch (ops::CrossEntropyResult).
+struct CrossEntropyResult {
+  double loss = 0;    ///< mean over the batch
+  Index correct = 0;  ///< samples whose arg-max logit is the label
+  Index count = 0;    ///< batch size
+  /// correct / count (0 for an empty batch).
+  double accuracy() const { return count ? static_cast<double>(correct) / static_cast<double>(count) : 0.0; }
+};
+
 /// The loss ops of ops/loss.hpp on device D (specialised per device).
 template <class D>
 struct LossOps;

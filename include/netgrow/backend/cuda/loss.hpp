@@ -40,6 +40,21 @@ struct LossOps<Cuda> {
     return cuda_detail::read_back(scratch);
   }
 
+  /// Queues the softmax cross-entropy without waiting: *totals (device memory) receives the loss sum,
+  /// the correct count and the first invalid sample; `scratch` holds
+  /// kernels::softmax_cross_entropy_workspace_bytes(N) bytes (null: the context's workspace, which then
+  /// must not be the memory holding *totals). CUDA-graph safe (backend/cuda/graph.hpp).
+  template <class T>
+  static void softmax_cross_entropy_queued(ConstView<T, Cuda> logits, ConstView<std::int32_t, Cuda> labels,
+                                           TensorView<T, Cuda> grad, kernels::CrossEntropyTotals* totals,
+                                           void* scratch = nullptr) {
+    const Index n = logits.dim(0), c = logits.dim(1);
+    auto& ctx = cuda::context();
+    if (!scratch) scratch = ctx.workspace(kernels::softmax_cross_entropy_workspace_bytes(n));
+    kernels::softmax_cross_entropy<T>(logits.data(), labels.data(), n, c, grad.empty() ? nullptr : grad.data(), scratch,
+                                      totals, ctx.stream());
+  }
+
   /// Labels on the device or on the host (copied over first).
   template <class T, class LabelDevice>
   static CrossEntropySums softmax_cross_entropy(ConstView<T, Cuda> logits, ConstView<std::int32_t, LabelDevice> labels,
@@ -48,15 +63,12 @@ struct LossOps<Cuda> {
       const Tensor<std::int32_t, Cuda> device_labels = netgrow::to<Cuda>(labels);
       return softmax_cross_entropy<T, Cuda>(logits, device_labels.cview(), grad);
     } else {
-      const Index n = logits.dim(0), c = logits.dim(1);
-      auto& ctx = cuda::context();
-      // Workspace: the totals first (8-byte aligned), then the per-sample scratch.
+      // Workspace: the totals first (16-byte aligned), then the per-sample scratch.
       const std::size_t totals_bytes = (sizeof(kernels::CrossEntropyTotals) + 15) / 16 * 16;
-      auto* base =
-          static_cast<unsigned char*>(ctx.workspace(totals_bytes + kernels::softmax_cross_entropy_workspace_bytes(n)));
+      auto* base = static_cast<unsigned char*>(
+          cuda::context().workspace(totals_bytes + kernels::softmax_cross_entropy_workspace_bytes(logits.dim(0))));
       auto* totals = reinterpret_cast<kernels::CrossEntropyTotals*>(base);
-      kernels::softmax_cross_entropy<T>(logits.data(), labels.data(), n, c, grad.empty() ? nullptr : grad.data(),
-                                        base + totals_bytes, totals, ctx.stream());
+      softmax_cross_entropy_queued<T>(logits, labels, grad, totals, base + totals_bytes);
       const kernels::CrossEntropyTotals t = cuda_detail::read_back(totals);
       CrossEntropySums r;
       r.loss_sum = t.loss_sum;
