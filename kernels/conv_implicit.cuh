@@ -10,7 +10,7 @@
 // layout of kernels/im2col.cuh) and taps(dy)[(o, i, j), (n, y, x)] = dy[n, o, (y + p - i) / s, (x + p - j) / s]
 // where both divisions are exact and land inside (Ho, Wo), else 0 (col2im as a gather).
 //
-// Versions (one so far; conv_implicit_forward / _dgrad / _wgrad launch it):
+// Versions (conv_implicit_forward / _dgrad / _wgrad launch the latest; tile_rows picks v1's shape):
 //   v1_tiled_4x4  64 x 64 output tile per 256-thread block, k-slices of 8 staged in shared memory as
 //                 [k][64] for both operands (gathered element by element, bounds-checked, zeros outside
 //                 the image), each thread a 4 x 4 micro-tile of rows ty + 16 a, columns tx + 16 b, so a
@@ -20,6 +20,13 @@
 //                 the plane sizes). wgrad's k dimension (N Ho Wo) is long and its output small, so it
 //                 splits k into S ranges (S chosen from the shape alone), writes S partial tiles to a
 //                 workspace and sums them in a fixed order: deterministic, no atomics.
+//   v2_row_adaptive  the same, with the tile's shape chosen from the GEMM's rows: R x 4096 / R for
+//                 R = 16, 32 or 64 (the smallest that covers the rows, else 64), the 256 threads laid
+//                 out (R / 4) x (1024 / R) with 4 x 4 micro-tiles (rows ty + (R / 4) a, columns
+//                 tx + (1024 / R) b). A convolution's rows are its output channels (forward, wgrad) or
+//                 input channels (dgrad): 16 in a Wide-ResNet's first group, where v1 left three
+//                 quarters of every 64-row tile idle. A warp now covers 32 consecutive columns (R = 16,
+//                 32) or 16 (R = 64): shared reads of B conflict-free, stores 128 bytes wide.
 //
 // Summation order: every output is one FMA chain over k = 0, 1, ... (wgrad: S chains, then their sum
 // over s = 0..S-1), so results differ from the im2col + GEMM path in the last bits only.
@@ -42,11 +49,25 @@ namespace netgrow::kernels {
 
 namespace conv_implicit_detail {
 
-inline constexpr int tile = 64;    // output rows and columns per block
 inline constexpr int slice = 8;    // k per shared-memory stage
 inline constexpr int threads = 256;
 inline constexpr int micro = 4;    // micro-tile side
-inline constexpr int spread = 16;  // distance between a thread's micro-tile rows (and columns)
+
+// A block's output tile: Rows x Columns with Rows Columns = 4096, 256 threads in a (Rows / 4) x
+// (Columns / 4) layout, each a 4 x 4 micro-tile whose rows are thread_rows apart and columns
+// thread_columns apart.
+template <int Rows>
+struct Tile {
+  static_assert(Rows == 16 || Rows == 32 || Rows == 64, "conv_implicit: tile rows 16, 32 or 64");
+  static constexpr int rows = Rows;
+  static constexpr int columns = 4096 / Rows;
+  static constexpr int thread_rows = rows / micro;        // threads down the tile (row spread)
+  static constexpr int thread_columns = columns / micro;  // threads across the tile (column spread)
+  static_assert(thread_rows * thread_columns == threads, "conv_implicit: 256 threads per tile");
+};
+
+// The tile rows v2 picks for a GEMM with `rows` rows (see the file comment).
+inline int pick_tile_rows(Index rows) { return rows <= 16 ? 16 : rows <= 32 ? 32 : 64; }
 
 // The geometry in 32-bit ints.
 struct Geometry {
@@ -169,79 +190,86 @@ struct TileRange {
   int k_begin, k_end;    // this block's k range
 };
 
-// Thread t's share of staging k-slice [k0, k0 + 8): A's tile [64 rows][8 k] and B's [8 k][64 columns],
-// two elements of each, zeros outside the matrices and the k range.
-template <class T, class Ops>
-NETGROW_HOST_DEVICE inline void stage_slice(const Ops& ops, const TileRange& r, int k0, int t, T (*as)[tile],
-                                            T (*bs)[tile]) {
-  const int a_row = t / slice, a_k = t % slice;   // rows a_row and a_row + 32
-  const int b_k = t / tile, b_column = t % tile;  // k b_k and b_k + 4
-  for (int h = 0; h < 2; ++h) {
-    const int row = r.row0 + a_row + h * (tile / 2), k = k0 + a_k;
-    as[a_k][a_row + h * (tile / 2)] = row < r.rows && k < r.k_end ? ops.a(row, k) : T(0);
-    const int kb = k0 + b_k + h * (slice / 2), column = r.column0 + b_column;
-    bs[b_k + h * (slice / 2)][b_column] = kb < r.k_end && column < r.columns ? ops.b(kb, column) : T(0);
+// Thread t's share of staging k-slice [k0, k0 + 8): A's tile [8 k][Rows] and B's [8 k][Columns]
+// (Rows / 32 and Columns / 32 elements each, A's rounded up), zeros outside the matrices and the k range.
+// Consecutive threads take consecutive k of one A row (W's rows are contiguous in k) and consecutive
+// columns of one B row (consecutive output positions: coalesced image reads).
+template <class Shape, class T, class Ops>
+NETGROW_HOST_DEVICE inline void stage_slice(const Ops& ops, const TileRange& r, int k0, int t,
+                                            T (*as)[Shape::rows], T (*bs)[Shape::columns]) {
+  for (int e = t; e < slice * Shape::rows; e += threads) {
+    const int a_row = e / slice, a_k = e % slice;
+    const int row = r.row0 + a_row, k = k0 + a_k;
+    as[a_k][a_row] = row < r.rows && k < r.k_end ? ops.a(row, k) : T(0);
+  }
+  for (int e = t; e < slice * Shape::columns; e += threads) {
+    const int b_k = e / Shape::columns, b_column = e % Shape::columns;
+    const int k = k0 + b_k, column = r.column0 + b_column;
+    bs[b_k][b_column] = k < r.k_end && column < r.columns ? ops.b(k, column) : T(0);
   }
 }
 
-// Thread t's 4 x 4 micro-tile (rows ty + 16 a, columns tx + 16 b) += the staged slice's products.
-template <class T>
-NETGROW_HOST_DEVICE inline void multiply_slice(int t, T (*as)[tile], T (*bs)[tile], T (&acc)[micro][micro]) {
-  const int tx = t % spread, ty = t / spread;
+// Thread t's 4 x 4 micro-tile (rows ty + thread_rows a, columns tx + thread_columns b) += the staged
+// slice's products.
+template <class Shape, class T>
+NETGROW_HOST_DEVICE inline void multiply_slice(int t, T (*as)[Shape::rows], T (*bs)[Shape::columns],
+                                               T (&acc)[micro][micro]) {
+  const int tx = t % Shape::thread_columns, ty = t / Shape::thread_columns;
   for (int kk = 0; kk < slice; ++kk) {
     T av[micro], bv[micro];
-    for (int i = 0; i < micro; ++i) av[i] = as[kk][ty + spread * i];
-    for (int j = 0; j < micro; ++j) bv[j] = bs[kk][tx + spread * j];
+    for (int i = 0; i < micro; ++i) av[i] = as[kk][ty + Shape::thread_rows * i];
+    for (int j = 0; j < micro; ++j) bv[j] = bs[kk][tx + Shape::thread_columns * j];
     for (int i = 0; i < micro; ++i)
       for (int j = 0; j < micro; ++j) acc[i][j] = av[i] * bv[j] + acc[i][j];
   }
 }
 
 // Thread t's micro-tile written through the epilogue (inside the output only).
-template <class T, class Ops>
+template <class Shape, class T, class Ops>
 NETGROW_HOST_DEVICE inline void store_tile(const Ops& ops, const TileRange& r, int split, int t,
                                            const T (&acc)[micro][micro]) {
-  const int tx = t % spread, ty = t / spread;
+  const int tx = t % Shape::thread_columns, ty = t / Shape::thread_columns;
   for (int i = 0; i < micro; ++i) {
-    const int row = r.row0 + ty + spread * i;
+    const int row = r.row0 + ty + Shape::thread_rows * i;
     if (row >= r.rows) continue;
     for (int j = 0; j < micro; ++j) {
-      const int column = r.column0 + tx + spread * j;
+      const int column = r.column0 + tx + Shape::thread_columns * j;
       if (column < r.columns) ops.store(row, column, acc[i][j], split);
     }
   }
 }
 
 // The tile of block (x, y, split) of an implicit GEMM of (rows, columns) over k_total in ranges of k_per_split.
+template <class Shape>
 NETGROW_HOST_DEVICE inline TileRange tile_range(int rows, int columns, int k_total, int k_per_split, int block_x,
                                                 int block_y, int split) {
   const int k_begin = split * k_per_split;
   const int k_end = k_total < k_begin + k_per_split ? k_total : k_begin + k_per_split;
-  return TileRange{rows, columns, block_y * tile, block_x * tile, k_begin, k_end};
+  return TileRange{rows, columns, block_y * Shape::rows, block_x * Shape::columns, k_begin, k_end};
 }
 
 // C (rows, columns) = A (rows, k) B (k, columns) over k range [split k_per_split, ...), blockIdx.z = split.
-// grid (ceil(columns / 64), ceil(rows / 64), splits), 256 threads.
-template <class T, class Ops>
+// grid_for<Shape>(rows, columns, splits), 256 threads.
+template <class T, class Shape, class Ops>
 __global__ void __launch_bounds__(threads)
-    implicit_gemm_v1_tiled_4x4(int rows, int columns, int k_total, int k_per_split, Ops ops) {
-  __shared__ T as[slice][tile];
-  __shared__ T bs[slice][tile];
+    implicit_gemm_v2_row_adaptive(int rows, int columns, int k_total, int k_per_split, Ops ops) {
+  __shared__ T as[slice][Shape::rows];
+  __shared__ T bs[slice][Shape::columns];
   const int t = static_cast<int>(threadIdx.x), split = static_cast<int>(blockIdx.z);
-  const TileRange r = tile_range(rows, columns, k_total, k_per_split, static_cast<int>(blockIdx.x),
-                                 static_cast<int>(blockIdx.y), split);
+  const TileRange r = tile_range<Shape>(rows, columns, k_total, k_per_split, static_cast<int>(blockIdx.x),
+                                        static_cast<int>(blockIdx.y), split);
   T acc[micro][micro];
 #pragma unroll
   for (int i = 0; i < micro; ++i)
 #pragma unroll
     for (int j = 0; j < micro; ++j) acc[i][j] = T(0);
   for (int k0 = r.k_begin; k0 < r.k_end; k0 += slice) {
-    stage_slice<T>(ops, r, k0, t, as, bs);
+    stage_slice<Shape, T>(ops, r, k0, t, as, bs);
     __syncthreads();
-    multiply_slice<T>(t, as, bs, acc);
+    multiply_slice<Shape, T>(t, as, bs, acc);
     __syncthreads();
   }
-  store_tile<T>(ops, r, split, t, acc);
+  store_tile<Shape, T>(ops, r, split, t, acc);
 }
 
 // dw (O, C k k) = (accumulate ? dw : 0) + sum over s of partial[s], s = 0, 1, ... in order.
@@ -256,78 +284,108 @@ __global__ void __launch_bounds__(threads)
   }
 }
 
-inline dim3 grid_for(int rows, int columns, int splits) {
-  return dim3(static_cast<unsigned>((columns + tile - 1) / tile), static_cast<unsigned>((rows + tile - 1) / tile),
-              static_cast<unsigned>(splits));
+template <class Shape>
+dim3 grid_for(int rows, int columns, int splits) {
+  return dim3(static_cast<unsigned>((columns + Shape::columns - 1) / Shape::columns),
+              static_cast<unsigned>((rows + Shape::rows - 1) / Shape::rows), static_cast<unsigned>(splits));
+}
+
+// Launches the implicit GEMM with the tile of `tile_rows` rows (16, 32 or 64).
+template <class T, class Ops>
+void launch_implicit_gemm(int tile_rows, int rows, int columns, int k_total, int k_per_split, int splits,
+                          const Ops& ops, cudaStream_t stream) {
+  const auto launch = [&](auto shape) {
+    using Shape = decltype(shape);
+    implicit_gemm_v2_row_adaptive<T, Shape><<<grid_for<Shape>(rows, columns, splits), threads, 0, stream>>>(
+        rows, columns, k_total, k_per_split, ops);
+  };
+  if (tile_rows == 16) launch(Tile<16>{});
+  else if (tile_rows == 32) launch(Tile<32>{});
+  else launch(Tile<64>{});
+  NETGROW_CUDA_CHECK(cudaGetLastError());
+}
+
+// Blocks in one split of a GEMM of (rows, columns) with tiles of tile_rows rows.
+inline Index tiles_for(int tile_rows, Index rows, Index columns) {
+  const Index tile_columns = 4096 / tile_rows;
+  return ((rows + tile_rows - 1) / tile_rows) * ((columns + tile_columns - 1) / tile_columns);
+}
+
+// The tile rows a launcher uses: `requested` when nonzero (16, 32 or 64), else pick_tile_rows(rows).
+inline int resolve_tile_rows(int requested, Index rows, const char* who) {
+  require(requested == 0 || requested == 16 || requested == 32 || requested == 64, who,
+          ": tile rows must be 0 (automatic), 16, 32 or 64, got ", requested);
+  return requested ? requested : pick_tile_rows(rows);
 }
 
 }  // namespace conv_implicit_detail
 
 // y (N, O, Ho, Wo) = conv(x (N, C, H, W), w (O, C, k, k)) + b (O; null for none). Asynchronous on `stream`.
+// tile_rows (every launcher): 0 picks the tile from the GEMM's rows (v2); 16, 32 or 64 force one (64: v1).
 template <class T>
 void conv_implicit_forward(const T* x, const T* w, const T* bias, Index batch, Index out_channels,
-                           const ConvGeometry& g, T* y, cudaStream_t stream) {
+                           const ConvGeometry& g, T* y, cudaStream_t stream, int tile_rows = 0) {
   namespace d = conv_implicit_detail;
   const d::Geometry geo = d::checked_geometry(batch, out_channels, g, "conv_implicit_forward");
   const int rows = geo.out_channels, columns = geo.batch * geo.positions(), k = geo.channels * geo.taps();
+  const int tr = d::resolve_tile_rows(tile_rows, rows, "conv_implicit_forward");
   if (rows == 0 || columns == 0) return;
-  d::implicit_gemm_v1_tiled_4x4<T><<<d::grid_for(rows, columns, 1), d::threads, 0, stream>>>(
-      rows, columns, k, k, d::ForwardOps<T>{x, w, bias, y, geo});
-  NETGROW_CUDA_CHECK(cudaGetLastError());
+  d::launch_implicit_gemm<T>(tr, rows, columns, k, k, 1, d::ForwardOps<T>{x, w, bias, y, geo}, stream);
 }
 
 // dx (N, C, H, W) = the input gradient of the convolution for dy (N, O, Ho, Wo); assigned. Asynchronous.
 template <class T>
 void conv_implicit_dgrad(const T* dy, const T* w, Index batch, Index out_channels, const ConvGeometry& g, T* dx,
-                         cudaStream_t stream) {
+                         cudaStream_t stream, int tile_rows = 0) {
   namespace d = conv_implicit_detail;
   const d::Geometry geo = d::checked_geometry(batch, out_channels, g, "conv_implicit_dgrad");
   const int rows = geo.channels, columns = geo.batch * geo.pixels(), k = geo.out_channels * geo.taps();
+  const int tr = d::resolve_tile_rows(tile_rows, rows, "conv_implicit_dgrad");
   if (rows == 0 || columns == 0) return;
-  d::implicit_gemm_v1_tiled_4x4<T><<<d::grid_for(rows, columns, 1), d::threads, 0, stream>>>(
-      rows, columns, k, k, d::DgradOps<T>{dy, w, dx, geo});
-  NETGROW_CUDA_CHECK(cudaGetLastError());
+  d::launch_implicit_gemm<T>(tr, rows, columns, k, k, 1, d::DgradOps<T>{dy, w, dx, geo}, stream);
 }
 
 // The number of k ranges wgrad splits N Ho Wo into: about one range per 2048 values of k, at most 64, and
-// fewer when the output tile grid alone has enough blocks. From the shape alone (deterministic).
-inline int conv_implicit_wgrad_splits(Index batch, Index out_channels, const ConvGeometry& g) {
+// fewer when the output tile grid alone has enough blocks. From the shape (and the tile) alone:
+// deterministic.
+inline int conv_implicit_wgrad_splits(Index batch, Index out_channels, const ConvGeometry& g, int tile_rows = 0) {
   namespace d = conv_implicit_detail;
   const Index k = batch * g.positions();
-  const Index blocks = ((out_channels + d::tile - 1) / d::tile) * ((g.patch_size() + d::tile - 1) / d::tile);
+  const int tr = d::resolve_tile_rows(tile_rows, out_channels, "conv_implicit_wgrad_splits");
+  const Index blocks = d::tiles_for(tr, out_channels, g.patch_size());
   Index s = std::min<Index>(64, std::max<Index>(1, k / 2048));
   while (s > 1 && blocks * s > 1024) s /= 2;
   return static_cast<int>(s);
 }
 
 // Workspace elements conv_implicit_wgrad needs: S (O, C k k) partial tiles when S > 1, else 0.
-inline Index conv_implicit_wgrad_workspace(Index batch, Index out_channels, const ConvGeometry& g) {
-  const int s = conv_implicit_wgrad_splits(batch, out_channels, g);
+inline Index conv_implicit_wgrad_workspace(Index batch, Index out_channels, const ConvGeometry& g, int tile_rows = 0) {
+  const int s = conv_implicit_wgrad_splits(batch, out_channels, g, tile_rows);
   return s > 1 ? static_cast<Index>(s) * out_channels * g.patch_size() : 0;
 }
 
 // dw (O, C, k, k) (+)= the weight gradient for x (N, C, H, W) and dy (N, O, Ho, Wo); `workspace` holds
-// conv_implicit_wgrad_workspace(...) elements. Asynchronous on `stream`.
+// conv_implicit_wgrad_workspace(..., tile_rows) elements. Asynchronous on `stream`.
 template <class T>
 void conv_implicit_wgrad(const T* x, const T* dy, Index batch, Index out_channels, const ConvGeometry& g,
-                         bool accumulate, T* dw, T* workspace, cudaStream_t stream) {
+                         bool accumulate, T* dw, T* workspace, cudaStream_t stream, int tile_rows = 0) {
   namespace d = conv_implicit_detail;
   const d::Geometry geo = d::checked_geometry(batch, out_channels, g, "conv_implicit_wgrad");
   const int rows = geo.out_channels, columns = geo.channels * geo.taps(), k = geo.batch * geo.positions();
+  const int tr = d::resolve_tile_rows(tile_rows, rows, "conv_implicit_wgrad");
   if (rows == 0 || columns == 0) return;
   const Index size = static_cast<Index>(rows) * columns;
   if (k == 0) {  // an empty batch: dw = 0 (or unchanged when accumulating)
     if (!accumulate) NETGROW_CUDA_CHECK(cudaMemsetAsync(dw, 0, static_cast<std::size_t>(size) * sizeof(T), stream));
     return;
   }
-  const int splits = conv_implicit_wgrad_splits(batch, out_channels, g);
+  const int splits = conv_implicit_wgrad_splits(batch, out_channels, g, tr);
   const int per_split = ((k + splits - 1) / splits + d::slice - 1) / d::slice * d::slice;
   const int used = (k + per_split - 1) / per_split;  // ranges that hold any k
   T* partial = used > 1 ? workspace : nullptr;
   require(used == 1 || workspace != nullptr, "conv_implicit_wgrad: a workspace is needed for ", used, " k ranges");
-  d::implicit_gemm_v1_tiled_4x4<T><<<d::grid_for(rows, columns, used), d::threads, 0, stream>>>(
-      rows, columns, k, per_split, d::WgradOps<T>{x, dy, dw, partial, accumulate, geo});
-  NETGROW_CUDA_CHECK(cudaGetLastError());
+  d::launch_implicit_gemm<T>(tr, rows, columns, k, per_split, used,
+                             d::WgradOps<T>{x, dy, dw, partial, accumulate, geo}, stream);
   if (used > 1) {
     const unsigned blocks = static_cast<unsigned>(std::min<Index>(4096, (size + d::threads - 1) / d::threads));
     d::sum_splits_v1<T><<<blocks, d::threads, 0, stream>>>(partial, used, size, accumulate, dw);

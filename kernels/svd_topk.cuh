@@ -62,6 +62,13 @@ struct SvdOptions {
   int power_iterations = 2;     // randomized: rounds of (M M^T)
   std::uint64_t seed = 0x5eed;  // randomized: start block (and replacement columns)
   JacobiSvdOptions jacobi{};    // the small (or exact) SVD
+  // Optional, for timing the randomized path's parts: called on the host with "begin" before its first
+  // launch and then with the name of each stage once that stage's work is queued on `stream` (a
+  // benchmark records a CUDA event there). Stages in order: "range" (start block, Y = M Omega, its
+  // basis), "power" (the power iterations), "basis" (Y's second orthonormalisation), "project"
+  // (B^T = M^T Y and its Cholesky factor R), "small_svd" (svd_jacobi of R), "vectors" (u, v, signs).
+  void (*stage_hook)(void* user, const char* stage, cudaStream_t stream) = nullptr;
+  void* stage_user = nullptr;
 };
 
 // True when `automatic` picks the randomized path for an (m, n) matrix and k vectors.
@@ -448,25 +455,34 @@ void randomized_topk(const Gemm& gemm, Index m, Index n, Index k, Times&& times,
     gemm(false, false, rows, l, l, T(1), in, l, rinv, l, T(0), out, l, stream);
   };
 
+  const auto stage = [&](const char* name) {
+    if (o.stage_hook) o.stage_hook(o.stage_user, name, stream);
+  };
+  stage("begin");
   fill_rademacher_kernel<T><<<elementwise_blocks(n * l), 256, 0, stream>>>(zbuf[0], n * l, o.seed);
   NETGROW_CUDA_CHECK(cudaGetLastError());
   times(zbuf[0], ybuf[0]);
   orthonormalize(ybuf[0], ybuf[1], m);
+  stage("range");
   for (int q = 0; q < o.power_iterations; ++q) {
     times_t(ybuf[1], zbuf[0]);
     orthonormalize(zbuf[0], zbuf[1], n);
     times(zbuf[1], ybuf[0]);
     orthonormalize(ybuf[0], ybuf[1], m);
   }
+  stage("power");
   orthonormalize(ybuf[1], ybuf[0], m);  // second round for the basis u is built from
+  stage("basis");
   const T* y = ybuf[0];
   T* bt = zbuf[0];
   times_t(y, bt);        // B^T = M^T Y (n, l)
   factor(bt, n, false);  // B^T = Q R
+  stage("project");
   // R = U_R S V_R^T: the top k of S and V_R.
   svd_jacobi<T>(1, l, l, rfac, l, 0, k, sigma, k, nullptr, 0, 0, vr, k, 0, stream, o.jacobi,
                 DeviceWorkspace{plan.jacobi == plan.total ? nullptr : work + plan.jacobi,
                                 svd_jacobi_workspace_bytes<T>(1, l, l, false, true, o.jacobi)});
+  stage("small_svd");
   gemm(false, false, m, k, l, T(1), y, l, vr, k, T(0), u, ldu, stream);  // u = Y V_R
   if (v) {  // v = B^T V_R S^-1, columns of zero singular values completed
     T* wv = ptr(plan.wv);
@@ -478,6 +494,7 @@ void randomized_topk(const Gemm& gemm, Index m, Index n, Index k, Times&& times,
     complete_zero_singular_columns<T>(v, ldv, n, k, sigma, zero_below, ptr(plan.scratch), stream);
   }
   fix_singular_vector_signs<T>(u, ldu, m, v, ldv, n, k, stream);
+  stage("vectors");
 }
 
 template <class T>

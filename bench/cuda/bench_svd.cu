@@ -7,6 +7,9 @@
 //   topk/<n>x<n>/k:<k>/gemm:<cublas|native> svd_topk (randomized subspace iteration, 2 power iterations,
 //                                          oversampling 10), GEMMs by cuBLAS or by kernels::gemm
 //   gesvdj/<n>x<n>/k:<k>                   cuSOLVER gesvdj full SVD of the same matrix, top k kept
+//   topk_stages/<n>x<n>/k:64/p:<q>/os:<o>  svd_topk (cuBLAS GEMMs) with q power iterations and
+//                                          oversampling o: alignment, time, and us_<stage> counters per
+//                                          stage (range, power, basis, project, small_svd, vectors)
 //   gradmax_dense/1024x1024/k:64/batch:512 svd_topk_of_product of M = D^T H / N, D, H (512, 1024) (the
 //                                          dense GradMax case: a 1024-wide layer, 64 new neurons)
 // Timing: CUDA events around `calls` back-to-back calls on one stream (about a millisecond of work per
@@ -325,6 +328,81 @@ void bench_topk(benchmark::State& state, Gemm gemm) {
   time_calls(state, run, 500.0);
 }
 
+// Records a CUDA event at each stage boundary of the randomized path (SvdOptions::stage_hook) and sums
+// the time between consecutive boundaries per stage over the calls of one measurement.
+struct StageTimer {
+  static constexpr const char* names[] = {"range", "power", "basis", "project", "small_svd", "vectors"};
+  static constexpr int stages = 6;
+  std::vector<cudaEvent_t> events;  // one per boundary per call: (stages + 1) per call
+  std::size_t used = 0;
+  explicit StageTimer(int calls) : events(static_cast<std::size_t>(calls) * (stages + 1)) {
+    for (auto& e : events) NETGROW_CUDA_CHECK(cudaEventCreate(&e));
+  }
+  StageTimer(const StageTimer&) = delete;
+  StageTimer& operator=(const StageTimer&) = delete;
+  ~StageTimer() {
+    for (auto& e : events) (void)cudaEventDestroy(e);
+  }
+  static void hook(void* user, const char*, cudaStream_t stream) {
+    auto* t = static_cast<StageTimer*>(user);
+    if (t->used < t->events.size()) NETGROW_CUDA_CHECK(cudaEventRecord(t->events[t->used++], stream));
+  }
+  // Milliseconds per stage, averaged over the recorded calls (waits for the last event).
+  std::vector<double> per_stage_ms() const {
+    std::vector<double> ms(stages, 0.0);
+    const std::size_t calls = used / (stages + 1);
+    if (calls == 0) return ms;
+    NETGROW_CUDA_CHECK(cudaEventSynchronize(events[used - 1]));
+    for (std::size_t c = 0; c < calls; ++c)
+      for (int s = 0; s < stages; ++s) {
+        float t = 0;
+        NETGROW_CUDA_CHECK(cudaEventElapsedTime(&t, events[c * (stages + 1) + s], events[c * (stages + 1) + s + 1]));
+        ms[static_cast<std::size_t>(s)] += t / static_cast<double>(calls);
+      }
+    return ms;
+  }
+};
+
+// topk_stages/<n>x<n>/k:<k>/p:<power>/os:<oversampling>: svd_topk on cuBLAS GEMMs with the given power
+// iterations and oversampling, its alignment checked as bench_topk's (the row is kept and flagged
+// when the alignment falls below 0.999: fewer iterations are then not an option), timed whole, and
+// each stage's microseconds from events recorded between the stages (counters us_<stage>).
+void bench_topk_stages(benchmark::State& state) {
+  const Index n = state.range(0), k = state.range(1);
+  const Planted& p = planted(n);
+  DeviceArray<float> a(p.a.size()), s(static_cast<std::size_t>(k)), u(static_cast<std::size_t>(n * k));
+  a.upload(p.a);
+  kernels::SvdOptions options;
+  options.method = kernels::SvdMethod::randomized;
+  options.power_iterations = static_cast<int>(state.range(2));
+  options.oversampling = state.range(3);
+  const std::size_t bytes = kernels::svd_topk_workspace_bytes<float>(n, n, k, false, options);
+  DeviceArray<unsigned char> work(bytes);
+  const kernels::CublasGemm gemm{gpu().cublas};
+  const auto run = [&] {
+    kernels::svd_topk<float>(gemm, n, n, a.data, n, k, s.data, u.data, k, nullptr, 0, gpu().stream, options,
+                             {work.data, bytes});
+  };
+  run();
+  const double align = alignment(p.u, p.r, u.download(), n, k);
+  state.counters["alignment"] = align;
+  state.counters["alignment_ok"] = align >= 0.999 ? 1 : 0;
+  {
+    constexpr int calls = 20;
+    StageTimer timer(calls);
+    kernels::SvdOptions timed = options;
+    timed.stage_hook = &StageTimer::hook;
+    timed.stage_user = &timer;
+    for (int c = 0; c < calls; ++c)
+      kernels::svd_topk<float>(gemm, n, n, a.data, n, k, s.data, u.data, k, nullptr, 0, gpu().stream, timed,
+                               {work.data, bytes});
+    const std::vector<double> ms = timer.per_stage_ms();
+    for (int i = 0; i < StageTimer::stages; ++i)
+      state.counters[std::string("us_") + StageTimer::names[i]] = ms[static_cast<std::size_t>(i)] * 1e3;
+  }
+  time_calls(state, run, 500.0);
+}
+
 void bench_gesvdj_topk(benchmark::State& state) {
   const Index n = state.range(0), k = state.range(1);
   const Planted& p = planted(n);
@@ -402,6 +480,15 @@ void register_benchmarks() {
              })->Args({n, k}));
       manual(benchmark::RegisterBenchmark(("gesvdj/" + shape).c_str(), bench_gesvdj_topk)->Args({n, k}));
     }
+  // Where the top-64 SVD's time goes, at the default settings and with fewer power iterations or less
+  // oversampling (the alignment counter says whether they still find the subspace).
+  for (const Index n : {576, 1152})
+    for (const auto& [power, oversampling] : {std::pair<Index, Index>{2, 10}, {1, 10}, {1, 5}, {0, 10}})
+      manual(benchmark::RegisterBenchmark(("topk_stages/" + std::to_string(n) + "x" + std::to_string(n) +
+                                           "/k:64/p:" + std::to_string(power) + "/os:" + std::to_string(oversampling))
+                                              .c_str(),
+                                          bench_topk_stages)
+                 ->Args({n, 64, power, oversampling}));
   manual(benchmark::RegisterBenchmark("gradmax_dense/1024x1024/k:64/batch:512/gemm:cublas", [](benchmark::State& st) {
     bench_gradmax_dense(st, kernels::CublasGemm{gpu().cublas});
   }));
