@@ -10,7 +10,7 @@
 // layout of kernels/im2col.cuh) and taps(dy)[(o, i, j), (n, y, x)] = dy[n, o, (y + p - i) / s, (x + p - j) / s]
 // where both divisions are exact and land inside (Ho, Wo), else 0 (col2im as a gather).
 //
-// Versions (conv_implicit_forward / _dgrad / _wgrad launch the latest; tile_rows picks v1's shape):
+// Versions (conv_implicit_forward / _dgrad / _wgrad launch v3; ConvImplicitOptions picks another):
 //   v1_tiled_4x4  64 x 64 output tile per 256-thread block, k-slices of 8 staged in shared memory as
 //                 [k][64] for both operands (gathered element by element, bounds-checked, zeros outside
 //                 the image), each thread a 4 x 4 micro-tile of rows ty + 16 a, columns tx + 16 b, so a
@@ -27,6 +27,11 @@
 //                 input channels (dgrad): 16 in a Wide-ResNet's first group, where v1 left three
 //                 quarters of every 64-row tile idle. A warp now covers 32 consecutive columns (R = 16,
 //                 32) or 16 (R = 64): shared reads of B conflict-free, stores 128 bytes wide.
+//   v3_cursors    v2 with the gathers' index arithmetic hoisted: a thread stages the same tile rows and
+//                 columns in every k-slice, so it decomposes them (and its first k) once and then steps
+//                 k by additions (Ops::*_cursor / *_advance). v2 spent about four integer divisions per
+//                 staged element (k by k^2 and k, the column by the plane sizes): at R = 16 eight
+//                 elements per thread per slice against 128 FMAs, the divisions outweighed the math.
 //
 // Summation order: every output is one FMA chain over k = 0, 1, ... (wgrad: S chains, then their sum
 // over s = 0..S-1), so results differ from the im2col + GEMM path in the last bits only.
@@ -122,6 +127,48 @@ struct ForwardOps {
     const int n = column / positions, position = column - n * positions;
     y[(static_cast<Index>(n) * g.out_channels + o) * positions + position] = value + (bias ? bias[o] : T(0));
   }
+  // v3's cursors: A walks W's row o along k; B keeps its column's image and window corner and walks
+  // k = (c, i, j) by increments.
+  struct ACursor {
+    const T* at;
+    int k;
+  };
+  NETGROW_HOST_DEVICE ACursor a_cursor(int o, int k) const {
+    return {w + static_cast<Index>(o) * g.channels * g.taps() + k, k};
+  }
+  NETGROW_HOST_DEVICE T a_at(const ACursor& c) const { return *c.at; }
+  NETGROW_HOST_DEVICE void a_advance(ACursor& c, int dk) const {
+    c.at += dk;
+    c.k += dk;
+  }
+  struct BCursor {
+    const T* image;  // x[n]
+    int y0, x0;      // the window's corner: oy s - p, ox s - p
+    int k, c, i, j;
+  };
+  NETGROW_HOST_DEVICE BCursor b_cursor(int k, int column) const {
+    const int n = column / g.positions(), position = column - n * g.positions();
+    const int oy = position / g.out_width, ox = position - oy * g.out_width;
+    const int c = k / g.taps(), tap = k - c * g.taps();
+    return {x + static_cast<Index>(n) * g.channels * g.pixels(), oy * g.stride - g.padding,
+            ox * g.stride - g.padding, k, c, tap / g.kernel, tap - (tap / g.kernel) * g.kernel};
+  }
+  NETGROW_HOST_DEVICE T b_at(const BCursor& c) const {
+    const int yy = c.y0 + c.i, xx = c.x0 + c.j;
+    if (yy < 0 || yy >= g.height || xx < 0 || xx >= g.width) return T(0);
+    return c.image[(static_cast<Index>(c.c) * g.height + yy) * g.width + xx];
+  }
+  NETGROW_HOST_DEVICE void b_advance(BCursor& c, int dk) const {
+    c.k += dk;
+    c.j += dk;
+    while (c.j >= g.kernel) {
+      c.j -= g.kernel;
+      if (++c.i == g.kernel) {
+        c.i = 0;
+        ++c.c;
+      }
+    }
+  }
 };
 
 // dgrad: rows c, columns (n, y, x), k (o, i, j).
@@ -152,6 +199,60 @@ struct DgradOps {
     const int n = column / pixels, pixel = column - n * pixels;
     dx[(static_cast<Index>(n) * g.channels + c) * pixels + pixel] = value;
   }
+  // v3's cursors: A walks k = (o, tap) for input channel c; B keeps its pixel's image and shifted
+  // coordinates and walks k = (o, i, j).
+  struct ACursor {
+    int c, k, o, tap;
+  };
+  NETGROW_HOST_DEVICE ACursor a_cursor(int c, int k) const {
+    const int o = k / g.taps();
+    return {c, k, o, k - o * g.taps()};
+  }
+  NETGROW_HOST_DEVICE T a_at(const ACursor& a) const {
+    return w[(static_cast<Index>(a.o) * g.channels + a.c) * g.taps() + a.tap];
+  }
+  NETGROW_HOST_DEVICE void a_advance(ACursor& a, int dk) const {
+    a.k += dk;
+    a.tap += dk;
+    while (a.tap >= g.taps()) {
+      a.tap -= g.taps();
+      ++a.o;
+    }
+  }
+  struct BCursor {
+    const T* plane;  // dy[n]
+    int ty0, tx0;    // y + p, x + p
+    int k, o, i, j;
+  };
+  NETGROW_HOST_DEVICE BCursor b_cursor(int k, int column) const {
+    const int n = column / g.pixels(), pixel = column - n * g.pixels();
+    const int yy = pixel / g.width, xx = pixel - yy * g.width;
+    const int o = k / g.taps(), tap = k - o * g.taps();
+    return {dy + static_cast<Index>(n) * g.out_channels * g.positions(), yy + g.padding, xx + g.padding, k, o,
+            tap / g.kernel, tap - (tap / g.kernel) * g.kernel};
+  }
+  NETGROW_HOST_DEVICE T b_at(const BCursor& b) const {
+    int ty = b.ty0 - b.i, tx = b.tx0 - b.j;
+    if (ty < 0 || tx < 0) return T(0);
+    if (g.stride != 1) {
+      if (ty % g.stride != 0 || tx % g.stride != 0) return T(0);
+      ty /= g.stride;
+      tx /= g.stride;
+    }
+    if (ty >= g.out_height || tx >= g.out_width) return T(0);
+    return b.plane[(static_cast<Index>(b.o) * g.out_height + ty) * g.out_width + tx];
+  }
+  NETGROW_HOST_DEVICE void b_advance(BCursor& b, int dk) const {
+    b.k += dk;
+    b.j += dk;
+    while (b.j >= g.kernel) {
+      b.j -= g.kernel;
+      if (++b.i == g.kernel) {
+        b.i = 0;
+        ++b.o;
+      }
+    }
+  }
 };
 
 // wgrad: rows o, columns (c, i, j), k (n, oy, ox); partial results of split s go to
@@ -178,6 +279,52 @@ struct WgradOps {
     const Index at = static_cast<Index>(o) * columns + column;
     if (partial) partial[static_cast<Index>(split) * g.out_channels * columns + at] = value;
     else dw[at] = accumulate ? dw[at] + value : value;
+  }
+  // v3's cursors: A walks k = (n, position) along output channel o; B keeps its column's (c, i, j) and
+  // walks k = (n, oy, ox).
+  struct ACursor {
+    int o, k, n, position;
+  };
+  NETGROW_HOST_DEVICE ACursor a_cursor(int o, int k) const {
+    const int n = k / g.positions();
+    return {o, k, n, k - n * g.positions()};
+  }
+  NETGROW_HOST_DEVICE T a_at(const ACursor& a) const {
+    return dy[(static_cast<Index>(a.n) * g.out_channels + a.o) * g.positions() + a.position];
+  }
+  NETGROW_HOST_DEVICE void a_advance(ACursor& a, int dk) const {
+    a.k += dk;
+    a.position += dk;
+    while (a.position >= g.positions()) {
+      a.position -= g.positions();
+      ++a.n;
+    }
+  }
+  struct BCursor {
+    int c, i, j;  // the column's channel and tap
+    int k, n, oy, ox;
+  };
+  NETGROW_HOST_DEVICE BCursor b_cursor(int k, int column) const {
+    const int c = column / g.taps(), tap = column - c * g.taps();
+    const int n = k / g.positions(), position = k - n * g.positions();
+    const int oy = position / g.out_width;
+    return {c, tap / g.kernel, tap - (tap / g.kernel) * g.kernel, k, n, oy, position - oy * g.out_width};
+  }
+  NETGROW_HOST_DEVICE T b_at(const BCursor& b) const {
+    const int yy = b.oy * g.stride - g.padding + b.i, xx = b.ox * g.stride - g.padding + b.j;
+    if (yy < 0 || yy >= g.height || xx < 0 || xx >= g.width) return T(0);
+    return x[((static_cast<Index>(b.n) * g.channels + b.c) * g.height + yy) * g.width + xx];
+  }
+  NETGROW_HOST_DEVICE void b_advance(BCursor& b, int dk) const {
+    b.k += dk;
+    b.ox += dk;
+    while (b.ox >= g.out_width) {
+      b.ox -= g.out_width;
+      if (++b.oy == g.out_height) {
+        b.oy = 0;
+        ++b.n;
+      }
+    }
   }
 };
 
@@ -206,6 +353,57 @@ NETGROW_HOST_DEVICE inline void stage_slice(const Ops& ops, const TileRange& r, 
     const int b_k = e / Shape::columns, b_column = e % Shape::columns;
     const int k = k0 + b_k, column = r.column0 + b_column;
     bs[b_k][b_column] = k < r.k_end && column < r.columns ? ops.b(k, column) : T(0);
+  }
+}
+
+// v3: thread t's staging positions stay fixed from one k-slice to the next (256 is a multiple of the
+// slice and of every tile's column count): the same tile rows and columns, k advancing by 8. So each
+// thread decomposes its rows, columns and first k once (Ops::a_cursor / b_cursor, the divisions) and
+// then only steps its cursors (Ops::a_advance / b_advance: additions and rare wraps), where v2 divided
+// by k k, the plane sizes and the kernel for every element of every slice.
+template <class Shape, class Ops>
+struct Cursors {
+  static constexpr int a_count = (slice * Shape::rows + threads - 1) / threads;  // 1 (16 rows: half the threads) or 2
+  static constexpr int b_count = slice * Shape::columns / threads;              // 8, 4 or 2
+  typename Ops::ACursor a[a_count];
+  typename Ops::BCursor b[b_count];
+  bool a_row_inside[a_count];     // the row exists (else it stages zeros)
+  bool b_column_inside[b_count];  // the column exists
+};
+
+// Thread t's cursors at the start of its block's k range.
+template <class Shape, class Ops>
+NETGROW_HOST_DEVICE inline void start_cursors(const Ops& ops, const TileRange& r, int t, Cursors<Shape, Ops>& cur) {
+  for (int h = 0; h < Cursors<Shape, Ops>::a_count; ++h) {
+    const int e = t + h * threads;
+    const int row = r.row0 + e / slice;
+    cur.a_row_inside[h] = e < slice * Shape::rows && row < r.rows;
+    cur.a[h] = ops.a_cursor(cur.a_row_inside[h] ? row : 0, r.k_begin + e % slice);
+  }
+  for (int h = 0; h < Cursors<Shape, Ops>::b_count; ++h) {
+    const int e = t + h * threads;
+    const int column = r.column0 + e % Shape::columns;
+    cur.b_column_inside[h] = column < r.columns;
+    cur.b[h] = ops.b_cursor(r.k_begin + e / Shape::columns, cur.b_column_inside[h] ? column : 0);
+  }
+}
+
+// Thread t stages its elements of the next k-slice from its cursors and advances them by one slice.
+template <class Shape, class T, class Ops>
+NETGROW_HOST_DEVICE inline void stage_slice_from_cursors(const Ops& ops, const TileRange& r, int t,
+                                                         Cursors<Shape, Ops>& cur, T (*as)[Shape::rows],
+                                                         T (*bs)[Shape::columns]) {
+  for (int h = 0; h < Cursors<Shape, Ops>::a_count; ++h) {
+    const int e = t + h * threads;
+    if (e >= slice * Shape::rows) break;
+    as[e % slice][e / slice] = cur.a_row_inside[h] && cur.a[h].k < r.k_end ? ops.a_at(cur.a[h]) : T(0);
+    ops.a_advance(cur.a[h], slice);
+  }
+  for (int h = 0; h < Cursors<Shape, Ops>::b_count; ++h) {
+    const int e = t + h * threads;
+    bs[e / Shape::columns][e % Shape::columns] =
+        cur.b_column_inside[h] && cur.b[h].k < r.k_end ? ops.b_at(cur.b[h]) : T(0);
+    ops.b_advance(cur.b[h], slice);
   }
 }
 
@@ -272,6 +470,31 @@ __global__ void __launch_bounds__(threads)
   store_tile<Shape, T>(ops, r, split, t, acc);
 }
 
+// v3: v2 with the operands staged from per-thread cursors (stage_slice_from_cursors).
+template <class T, class Shape, class Ops>
+__global__ void __launch_bounds__(threads)
+    implicit_gemm_v3_cursors(int rows, int columns, int k_total, int k_per_split, Ops ops) {
+  __shared__ T as[slice][Shape::rows];
+  __shared__ T bs[slice][Shape::columns];
+  const int t = static_cast<int>(threadIdx.x), split = static_cast<int>(blockIdx.z);
+  const TileRange r = tile_range<Shape>(rows, columns, k_total, k_per_split, static_cast<int>(blockIdx.x),
+                                        static_cast<int>(blockIdx.y), split);
+  Cursors<Shape, Ops> cursors;
+  start_cursors<Shape>(ops, r, t, cursors);
+  T acc[micro][micro];
+#pragma unroll
+  for (int i = 0; i < micro; ++i)
+#pragma unroll
+    for (int j = 0; j < micro; ++j) acc[i][j] = T(0);
+  for (int k0 = r.k_begin; k0 < r.k_end; k0 += slice) {
+    stage_slice_from_cursors<Shape, T>(ops, r, t, cursors, as, bs);
+    __syncthreads();
+    multiply_slice<Shape, T>(t, as, bs, acc);
+    __syncthreads();
+  }
+  store_tile<Shape, T>(ops, r, split, t, acc);
+}
+
 // dw (O, C k k) = (accumulate ? dw : 0) + sum over s of partial[s], s = 0, 1, ... in order.
 template <class T>
 __global__ void __launch_bounds__(threads)
@@ -290,14 +513,17 @@ dim3 grid_for(int rows, int columns, int splits) {
               static_cast<unsigned>((rows + Shape::rows - 1) / Shape::rows), static_cast<unsigned>(splits));
 }
 
-// Launches the implicit GEMM with the tile of `tile_rows` rows (16, 32 or 64).
+// Launches the implicit GEMM of `version` (2 or 3) with the tile of `tile_rows` rows (16, 32 or 64).
 template <class T, class Ops>
-void launch_implicit_gemm(int tile_rows, int rows, int columns, int k_total, int k_per_split, int splits,
-                          const Ops& ops, cudaStream_t stream) {
+void launch_implicit_gemm(int version, int tile_rows, int rows, int columns, int k_total, int k_per_split,
+                          int splits, const Ops& ops, cudaStream_t stream) {
   const auto launch = [&](auto shape) {
     using Shape = decltype(shape);
-    implicit_gemm_v2_row_adaptive<T, Shape><<<grid_for<Shape>(rows, columns, splits), threads, 0, stream>>>(
-        rows, columns, k_total, k_per_split, ops);
+    const dim3 grid = grid_for<Shape>(rows, columns, splits);
+    if (version == 2)
+      implicit_gemm_v2_row_adaptive<T, Shape><<<grid, threads, 0, stream>>>(rows, columns, k_total, k_per_split, ops);
+    else
+      implicit_gemm_v3_cursors<T, Shape><<<grid, threads, 0, stream>>>(rows, columns, k_total, k_per_split, ops);
   };
   if (tile_rows == 16) launch(Tile<16>{});
   else if (tile_rows == 32) launch(Tile<32>{});
@@ -318,31 +544,45 @@ inline int resolve_tile_rows(int requested, Index rows, const char* who) {
   return requested ? requested : pick_tile_rows(rows);
 }
 
+inline int checked_version(int version, const char* who) {
+  require(version == 2 || version == 3, who, ": version must be 2 or 3, got ", version);
+  return version;
+}
+
 }  // namespace conv_implicit_detail
 
+// Which kernel the launchers run: `version` 3 (cursors, the default) or 2 (per-element gathers, kept
+// for comparison); `tile_rows` 0 picks the tile from the GEMM's rows, 16, 32 or 64 force one (64 with
+// version 2 is v1).
+struct ConvImplicitOptions {
+  int tile_rows = 0;
+  int version = 3;
+};
+
 // y (N, O, Ho, Wo) = conv(x (N, C, H, W), w (O, C, k, k)) + b (O; null for none). Asynchronous on `stream`.
-// tile_rows (every launcher): 0 picks the tile from the GEMM's rows (v2); 16, 32 or 64 force one (64: v1).
 template <class T>
 void conv_implicit_forward(const T* x, const T* w, const T* bias, Index batch, Index out_channels,
-                           const ConvGeometry& g, T* y, cudaStream_t stream, int tile_rows = 0) {
+                           const ConvGeometry& g, T* y, cudaStream_t stream, ConvImplicitOptions options = {}) {
   namespace d = conv_implicit_detail;
   const d::Geometry geo = d::checked_geometry(batch, out_channels, g, "conv_implicit_forward");
   const int rows = geo.out_channels, columns = geo.batch * geo.positions(), k = geo.channels * geo.taps();
-  const int tr = d::resolve_tile_rows(tile_rows, rows, "conv_implicit_forward");
+  const int tr = d::resolve_tile_rows(options.tile_rows, rows, "conv_implicit_forward");
+  const int version = d::checked_version(options.version, "conv_implicit_forward");
   if (rows == 0 || columns == 0) return;
-  d::launch_implicit_gemm<T>(tr, rows, columns, k, k, 1, d::ForwardOps<T>{x, w, bias, y, geo}, stream);
+  d::launch_implicit_gemm<T>(version, tr, rows, columns, k, k, 1, d::ForwardOps<T>{x, w, bias, y, geo}, stream);
 }
 
 // dx (N, C, H, W) = the input gradient of the convolution for dy (N, O, Ho, Wo); assigned. Asynchronous.
 template <class T>
 void conv_implicit_dgrad(const T* dy, const T* w, Index batch, Index out_channels, const ConvGeometry& g, T* dx,
-                         cudaStream_t stream, int tile_rows = 0) {
+                         cudaStream_t stream, ConvImplicitOptions options = {}) {
   namespace d = conv_implicit_detail;
   const d::Geometry geo = d::checked_geometry(batch, out_channels, g, "conv_implicit_dgrad");
   const int rows = geo.channels, columns = geo.batch * geo.pixels(), k = geo.out_channels * geo.taps();
-  const int tr = d::resolve_tile_rows(tile_rows, rows, "conv_implicit_dgrad");
+  const int tr = d::resolve_tile_rows(options.tile_rows, rows, "conv_implicit_dgrad");
+  const int version = d::checked_version(options.version, "conv_implicit_dgrad");
   if (rows == 0 || columns == 0) return;
-  d::launch_implicit_gemm<T>(tr, rows, columns, k, k, 1, d::DgradOps<T>{dy, w, dx, geo}, stream);
+  d::launch_implicit_gemm<T>(version, tr, rows, columns, k, k, 1, d::DgradOps<T>{dy, w, dx, geo}, stream);
 }
 
 // The number of k ranges wgrad splits N Ho Wo into: about one range per 2048 values of k, at most 64, and
@@ -368,11 +608,13 @@ inline Index conv_implicit_wgrad_workspace(Index batch, Index out_channels, cons
 // conv_implicit_wgrad_workspace(..., tile_rows) elements. Asynchronous on `stream`.
 template <class T>
 void conv_implicit_wgrad(const T* x, const T* dy, Index batch, Index out_channels, const ConvGeometry& g,
-                         bool accumulate, T* dw, T* workspace, cudaStream_t stream, int tile_rows = 0) {
+                         bool accumulate, T* dw, T* workspace, cudaStream_t stream,
+                         ConvImplicitOptions options = {}) {
   namespace d = conv_implicit_detail;
   const d::Geometry geo = d::checked_geometry(batch, out_channels, g, "conv_implicit_wgrad");
   const int rows = geo.out_channels, columns = geo.channels * geo.taps(), k = geo.batch * geo.positions();
-  const int tr = d::resolve_tile_rows(tile_rows, rows, "conv_implicit_wgrad");
+  const int tr = d::resolve_tile_rows(options.tile_rows, rows, "conv_implicit_wgrad");
+  const int version = d::checked_version(options.version, "conv_implicit_wgrad");
   if (rows == 0 || columns == 0) return;
   const Index size = static_cast<Index>(rows) * columns;
   if (k == 0) {  // an empty batch: dw = 0 (or unchanged when accumulating)
@@ -384,7 +626,7 @@ void conv_implicit_wgrad(const T* x, const T* dy, Index batch, Index out_channel
   const int used = (k + per_split - 1) / per_split;  // ranges that hold any k
   T* partial = used > 1 ? workspace : nullptr;
   require(used == 1 || workspace != nullptr, "conv_implicit_wgrad: a workspace is needed for ", used, " k ranges");
-  d::launch_implicit_gemm<T>(tr, rows, columns, k, per_split, used,
+  d::launch_implicit_gemm<T>(version, tr, rows, columns, k, per_split, used,
                              d::WgradOps<T>{x, dy, dw, partial, accumulate, geo}, stream);
   if (used > 1) {
     const unsigned blocks = static_cast<unsigned>(std::min<Index>(4096, (size + d::threads - 1) / d::threads));

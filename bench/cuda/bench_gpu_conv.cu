@@ -6,8 +6,9 @@
 //   conv/<layer>/bwd/<path>   dW and dx from dy (and x), as a training step's backward (no db)
 //   layers: wrn_g1 16 -> 16 at 32 x 32, wrn_g2 32 -> 32 at 16 x 16, wrn_g3 64 -> 64 at 8 x 8 (the
 //           Wide-ResNet-28-1's three groups), vgg_64_128 64 -> 128 at 16 x 16, vgg_256_256 256 -> 256 at 8 x 8
-//   paths:  im2col (the backend's im2col + cuBLAS GEMM + layout permutes), implicit:auto (the tile the
-//           launchers pick from the GEMM's rows), implicit:16, implicit:32, implicit:64 (v1's tile)
+//   paths:  im2col (the backend's im2col + cuBLAS GEMM + layout permutes); v3:auto (the implicit GEMM
+//           the backend runs: cursors, the tile picked from the GEMM's rows), v3:16, v3:32, v3:64 (each
+//           tile forced), v2:auto (per-element gathers), v1 (v2 with v1's 64 x 64 tile)
 //
 // Timing: CUDA events around `calls` back-to-back calls (about a millisecond per iteration). Counters:
 // us_per_call, TFLOP/s (2 O C k^2 N Ho Wo per GEMM: one forward, two backward). Before timing every
@@ -79,17 +80,17 @@ struct ConvCase {
                                               false, dx.view(), workspace, false);
     netgrow::cuda::context().set_conv_path(saved);
   }
-  void implicit_forward(int tile_rows) {
+  void implicit_forward(kernels::ConvImplicitOptions o) {
     kernels::conv_implicit_forward<float>(x.data(), w.data(), b.data(), batch, layer.out, g, y.data(),
-                                          netgrow::cuda::context().stream(), tile_rows);
+                                          netgrow::cuda::context().stream(), o);
   }
-  void implicit_backward(int tile_rows) {
-    const Index need = kernels::conv_implicit_wgrad_workspace(batch, layer.out, g, tile_rows);
+  void implicit_backward(kernels::ConvImplicitOptions o) {
+    const Index need = kernels::conv_implicit_wgrad_workspace(batch, layer.out, g, o.tile_rows);
     if (partials.numel() < need) partials = Tensor<float, Cuda>(Shape{need});
     kernels::conv_implicit_wgrad<float>(x.data(), dy.data(), batch, layer.out, g, false, dw.data(), partials.data(),
-                                        netgrow::cuda::context().stream(), tile_rows);
-    kernels::conv_implicit_dgrad<float>(dy.data(), w.data(), batch, layer.out, g, dx.data(), netgrow::cuda::context().stream(),
-                                        tile_rows);
+                                        netgrow::cuda::context().stream(), o);
+    kernels::conv_implicit_dgrad<float>(dy.data(), w.data(), batch, layer.out, g, dx.data(),
+                                        netgrow::cuda::context().stream(), o);
   }
   double gemm_flops() const {
     return 2.0 * static_cast<double>(layer.out * layer.in * 9) * static_cast<double>(batch * g.positions());
@@ -131,43 +132,49 @@ void time_calls(benchmark::State& state, Run&& run, double flops) {
   state.counters["TFLOP/s"] = flops / per_call * 1e-12;
 }
 
-// tile_rows: -1 im2col, 0 implicit automatic, else implicit with that tile.
-void bench_conv(benchmark::State& state, const Layer& layer, bool backward, int tile_rows) {
+// implicit: false for the im2col path, else the implicit GEMM with options o.
+void bench_conv(benchmark::State& state, const Layer& layer, bool backward, bool implicit,
+                kernels::ConvImplicitOptions o) {
   ConvCase c(layer);
-  if (tile_rows >= 0) {  // the reference outputs from the im2col path first
+  if (implicit) {  // the reference outputs from the im2col path first
     if (!backward) {
       c.im2col_forward();
       const Tensor<float, Cuda> want = c.y.clone();
-      c.implicit_forward(tile_rows);
+      c.implicit_forward(o);
       if (const std::string why = compare(c.y, want, "y"); !why.empty()) return skip(state, why);
     } else {
       c.im2col_backward();
       const Tensor<float, Cuda> want_dw = c.dw.clone(), want_dx = c.dx.clone();
-      c.implicit_backward(tile_rows);
+      c.implicit_backward(o);
       if (const std::string why = compare(c.dw, want_dw, "dW"); !why.empty()) return skip(state, why);
       if (const std::string why = compare(c.dx, want_dx, "dx"); !why.empty()) return skip(state, why);
     }
   }
   const double flops = c.gemm_flops() * (backward ? 2 : 1);
-  if (tile_rows < 0) {
+  if (!implicit) {
     if (backward) time_calls(state, [&] { c.im2col_backward(); }, flops);
     else time_calls(state, [&] { c.im2col_forward(); }, flops);
   } else {
-    if (backward) time_calls(state, [&] { c.implicit_backward(tile_rows); }, flops);
-    else time_calls(state, [&] { c.implicit_forward(tile_rows); }, flops);
+    if (backward) time_calls(state, [&] { c.implicit_backward(o); }, flops);
+    else time_calls(state, [&] { c.implicit_forward(o); }, flops);
   }
 }
 
 void register_benchmarks() {
+  struct Path {
+    const char* name;
+    bool implicit;
+    kernels::ConvImplicitOptions options;
+  };
+  static const Path paths[] = {{"im2col", false, {}},         {"v3:auto", true, {0, 3}}, {"v3:16", true, {16, 3}},
+                               {"v3:32", true, {32, 3}},      {"v3:64", true, {64, 3}},  {"v2:auto", true, {0, 2}},
+                               {"v1", true, {64, 2}}};
   for (const Layer& layer : layers)
     for (bool backward : {false, true})
-      for (int tile_rows : {-1, 0, 16, 32, 64}) {
-        const std::string path = tile_rows < 0    ? "im2col"
-                                 : tile_rows == 0 ? "implicit:auto"
-                                                  : "implicit:" + std::to_string(tile_rows);
-        const std::string name = std::string("conv/") + layer.name + (backward ? "/bwd/" : "/fwd/") + path;
-        benchmark::RegisterBenchmark(name.c_str(), [&layer, backward, tile_rows](benchmark::State& st) {
-          bench_conv(st, layer, backward, tile_rows);
+      for (const Path& path : paths) {
+        const std::string name = std::string("conv/") + layer.name + (backward ? "/bwd/" : "/fwd/") + path.name;
+        benchmark::RegisterBenchmark(name.c_str(), [&layer, backward, &path](benchmark::State& st) {
+          bench_conv(st, layer, backward, path.implicit, path.options);
         })->UseManualTime()->Unit(benchmark::kMicrosecond);
       }
 }
