@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs netgrow's CUDA checks on a machine with an NVIDIA GPU: every CUDA test executable, the same
-# executables under compute-sanitizer (memcheck and racecheck), the NCCL / CUDA-tensor MPI test, and the
-# GPU benchmarks.
+# Runs netgrow's CUDA checks on a machine with an NVIDIA GPU, in this order: every CUDA test executable,
+# the GPU benchmarks, the same test executables under compute-sanitizer (memcheck and racecheck), and
+# the NCCL / CUDA-tensor MPI test. Logs are written as each step ends, so a run cut off by its time limit
+# still leaves what it finished.
 #
 #   scripts/gpu_check.sh BUILD_DIR [OUT_DIR]
 #
@@ -47,6 +48,13 @@ for t in $tests; do
   name=$(basename "$t")
   step "$name" "$out/$name.log" "$t"
 done
+# The benchmarks before the sanitizers: on a short GPU loan the numbers arrive even when the slow
+# sanitizer runs are cut off.
+for b in $(find "$build/bench/cuda" -maxdepth 1 -type f -executable -name 'bench_*' 2>/dev/null | sort); do
+  name=$(basename "$b")
+  # shellcheck disable=SC2086
+  step "$name" "$out/$name.txt" "$b" --benchmark_counters_tabular=true ${GPU_CHECK_BENCH_ARGS:-}
+done
 if [ "${GPU_CHECK_SANITIZE:-1}" = 0 ]; then
   echo "SKIP  compute-sanitizer (GPU_CHECK_SANITIZE=0)"
 elif command -v compute-sanitizer >/dev/null; then
@@ -72,9 +80,4 @@ if [ -x "$build/tests/dist/test_dist_nccl" ] && command -v mpirun >/dev/null; th
 else
   echo "SKIP  test_dist_nccl (not built, or no mpirun on this machine)"
 fi
-for b in $(find "$build/bench/cuda" -maxdepth 1 -type f -executable -name 'bench_*' 2>/dev/null | sort); do
-  name=$(basename "$b")
-  # shellcheck disable=SC2086
-  step "$name" "$out/$name.txt" "$b" --benchmark_counters_tabular=true ${GPU_CHECK_BENCH_ARGS:-}
-done
 exit $status
