@@ -106,6 +106,25 @@ NETGROW_HOST_DEVICE inline T patch_value(const T* x, const Geometry& g, int n, i
   return x[((static_cast<Index>(n) * g.channels + c) * g.height + yy) * g.width + xx];
 }
 
+// Mixed-radix counters for v3's cursors: low += step, carrying into the digits above.
+NETGROW_HOST_DEVICE inline void add_with_carry(int& low, int& high, int low_radix, int step) {
+  low += step;
+  while (low >= low_radix) {
+    low -= low_radix;
+    ++high;
+  }
+}
+NETGROW_HOST_DEVICE inline void add_with_carry(int& low, int& mid, int& high, int low_radix, int mid_radix, int step) {
+  low += step;
+  while (low >= low_radix) {
+    low -= low_radix;
+    if (++mid == mid_radix) {
+      mid = 0;
+      ++high;
+    }
+  }
+}
+
 // Operands and epilogues of the three GEMMs. a(row, k), b(k, column) read one element (0 outside);
 // store(row, column, value, split) writes one result.
 
@@ -160,14 +179,7 @@ struct ForwardOps {
   }
   NETGROW_HOST_DEVICE void b_advance(BCursor& c, int dk) const {
     c.k += dk;
-    c.j += dk;
-    while (c.j >= g.kernel) {
-      c.j -= g.kernel;
-      if (++c.i == g.kernel) {
-        c.i = 0;
-        ++c.c;
-      }
-    }
+    add_with_carry(c.j, c.i, c.c, g.kernel, g.kernel, dk);
   }
 };
 
@@ -213,11 +225,7 @@ struct DgradOps {
   }
   NETGROW_HOST_DEVICE void a_advance(ACursor& a, int dk) const {
     a.k += dk;
-    a.tap += dk;
-    while (a.tap >= g.taps()) {
-      a.tap -= g.taps();
-      ++a.o;
-    }
+    add_with_carry(a.tap, a.o, g.taps(), dk);
   }
   struct BCursor {
     const T* plane;  // dy[n]
@@ -244,14 +252,7 @@ struct DgradOps {
   }
   NETGROW_HOST_DEVICE void b_advance(BCursor& b, int dk) const {
     b.k += dk;
-    b.j += dk;
-    while (b.j >= g.kernel) {
-      b.j -= g.kernel;
-      if (++b.i == g.kernel) {
-        b.i = 0;
-        ++b.o;
-      }
-    }
+    add_with_carry(b.j, b.i, b.o, g.kernel, g.kernel, dk);
   }
 };
 
@@ -294,11 +295,7 @@ struct WgradOps {
   }
   NETGROW_HOST_DEVICE void a_advance(ACursor& a, int dk) const {
     a.k += dk;
-    a.position += dk;
-    while (a.position >= g.positions()) {
-      a.position -= g.positions();
-      ++a.n;
-    }
+    add_with_carry(a.position, a.n, g.positions(), dk);
   }
   struct BCursor {
     int c, i, j;  // the column's channel and tap
@@ -317,14 +314,7 @@ struct WgradOps {
   }
   NETGROW_HOST_DEVICE void b_advance(BCursor& b, int dk) const {
     b.k += dk;
-    b.ox += dk;
-    while (b.ox >= g.out_width) {
-      b.ox -= g.out_width;
-      if (++b.oy == g.out_height) {
-        b.oy = 0;
-        ++b.n;
-      }
-    }
+    add_with_carry(b.ox, b.oy, b.n, g.out_width, g.out_height, dk);
   }
 };
 

@@ -116,18 +116,7 @@ void skip(benchmark::State& state, const std::string& why) {
 
 template <class Run>
 void time_calls(benchmark::State& state, Run&& run, double flops) {
-  run();
-  const double once = bench::seconds_per_call(run, 3, netgrow::cuda::context().stream());
-  const int calls = static_cast<int>(std::clamp(1e-3 / std::max(once, 1e-9), 1.0, 1000.0));
-  double total = 0;
-  std::int64_t count = 0;
-  for (auto _ : state) {
-    const double per = bench::seconds_per_call(run, calls, netgrow::cuda::context().stream());
-    state.SetIterationTime(per * calls);
-    total += per * calls;
-    count += calls;
-  }
-  const double per_call = total / static_cast<double>(std::max<std::int64_t>(count, 1));
+  const double per_call = bench::time_manual(state, run, netgrow::cuda::context().stream());
   state.counters["us_per_call"] = per_call * 1e6;
   state.counters["TFLOP/s"] = flops / per_call * 1e-12;
 }

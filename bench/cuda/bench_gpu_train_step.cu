@@ -129,13 +129,6 @@ void set_gemm_path(netgrow::cuda::GemmPath path) { netgrow::cuda::context().set_
 
 const char* path_name(netgrow::cuda::GemmPath path) { return path == netgrow::cuda::GemmPath::library ? "cublas" : "native"; }
 
-// Steps per timed iteration so that one iteration takes about 20 ms.
-template <class Run>
-int calls_for(Run& run) {
-  const double once = bench::seconds_per_call(run, 2, netgrow::cuda::context().stream());
-  return std::max(1, static_cast<int>(0.02 / std::max(once, 1e-6)));
-}
-
 // Skips the benchmark with `why` (nothing is timed).
 void skip(benchmark::State& state, const std::string& why) {
   state.SkipWithError(why.c_str());
@@ -143,19 +136,10 @@ void skip(benchmark::State& state, const std::string& why) {
   }
 }
 
-// Times `run` (calls per iteration chosen once) and returns the seconds per call over all iterations.
+// Times `run` (iterations of about 20 ms) and returns the seconds per call.
 template <class Run>
 double time_calls(benchmark::State& state, Run& run) {
-  const int calls = calls_for(run);
-  double seconds = 0;
-  std::int64_t total = 0;
-  for (auto _ : state) {
-    const double per = bench::seconds_per_call(run, calls, netgrow::cuda::context().stream());
-    state.SetIterationTime(per * calls);
-    seconds += per * calls;
-    total += calls;
-  }
-  return seconds / static_cast<double>(std::max<std::int64_t>(total, 1));
+  return bench::time_manual(state, run, netgrow::cuda::context().stream(), 0.02);
 }
 
 // Convolutions on `path` for this benchmark; the im2col path (the default) again at its end.

@@ -205,23 +205,11 @@ const Planted& planted(Index n) {
 // Times `run` (calls per iteration chosen so one iteration is about a millisecond) and sets counters.
 template <class Run>
 void time_calls(benchmark::State& state, Run&& run, double target_us, double matrices = 1) {
-  run();  // warm-up: first-launch costs, shared-memory opt-in
-  const double once = netgrow::bench::seconds_per_call(run, 3, gpu().stream);
-  const int calls = static_cast<int>(std::clamp(1e-3 / std::max(once, 1e-9), 1.0, 1000.0));
-  double total = 0;
-  std::int64_t count = 0;
-  for (auto _ : state) {
-    const double per_call = netgrow::bench::seconds_per_call(run, calls, gpu().stream);
-    state.SetIterationTime(per_call * calls);
-    total += per_call * calls;
-    count += calls;
-  }
-  const double per_call = total / static_cast<double>(std::max<std::int64_t>(count, 1));
+  const double per_call = netgrow::bench::time_manual(state, run, gpu().stream);
   state.counters["us_per_call"] = per_call * 1e6;
   if (matrices > 1) state.counters["us_per_matrix"] = per_call * 1e6 / matrices;
   state.counters["target_us"] = target_us;
   state.counters["within_target"] = (target_us > 0 && per_call * 1e6 <= target_us) ? 1 : 0;
-  state.counters["calls"] = calls;
 }
 
 void fail(benchmark::State& state, const std::string& why) {
@@ -307,22 +295,38 @@ void bench_gesvdj_10x20(benchmark::State& state) {
   time_calls(state, run, 0.0);
 }
 
+// svd_topk (randomized) of the planted n x n matrix: its device arrays, options and workspace.
+struct TopkCase {
+  const Planted& p;
+  Index n, k;
+  DeviceArray<float> a, s, u;
+  kernels::SvdOptions options;
+  std::size_t bytes = 0;
+  std::unique_ptr<DeviceArray<unsigned char>> work;
+  TopkCase(Index size, Index top, int power_iterations = 2, Index oversampling = 10)
+      : p(planted(size)), n(size), k(top), a(p.a.size()), s(static_cast<std::size_t>(top)),
+        u(static_cast<std::size_t>(size * top)) {
+    a.upload(p.a);
+    options.method = kernels::SvdMethod::randomized;
+    options.power_iterations = power_iterations;
+    options.oversampling = oversampling;
+    bytes = kernels::svd_topk_workspace_bytes<float>(n, n, k, false, options);
+    work = std::make_unique<DeviceArray<unsigned char>>(bytes);
+  }
+  template <class Gemm>
+  void run(const Gemm& gemm, const kernels::SvdOptions& o) {
+    kernels::svd_topk<float>(gemm, n, n, a.data, n, k, s.data, u.data, k, nullptr, 0, gpu().stream, o,
+                             {work->data, bytes});
+  }
+  double alignment_now() { return alignment(p.u, p.r, u.download(), n, k); }
+};
+
 template <class Gemm>
 void bench_topk(benchmark::State& state, Gemm gemm) {
-  const Index n = state.range(0), k = state.range(1);
-  const Planted& p = planted(n);
-  DeviceArray<float> a(p.a.size()), s(static_cast<std::size_t>(k)), u(static_cast<std::size_t>(n * k));
-  a.upload(p.a);
-  kernels::SvdOptions options;
-  options.method = kernels::SvdMethod::randomized;
-  const std::size_t bytes = kernels::svd_topk_workspace_bytes<float>(n, n, k, false, options);
-  DeviceArray<unsigned char> work(bytes);
-  const auto run = [&] {
-    kernels::svd_topk<float>(gemm, n, n, a.data, n, k, s.data, u.data, k, nullptr, 0, gpu().stream, options,
-                             {work.data, bytes});
-  };
+  TopkCase c(state.range(0), state.range(1));
+  const auto run = [&] { c.run(gemm, c.options); };
   run();
-  const double align = alignment(p.u, p.r, u.download(), n, k);
+  const double align = c.alignment_now();
   if (!(align >= 0.999)) return fail(state, "top-k alignment with the planted subspace " + std::to_string(align));
   state.counters["alignment"] = align;
   time_calls(state, run, 500.0);
@@ -368,34 +372,20 @@ struct StageTimer {
 // when the alignment falls below 0.999: fewer iterations are then not an option), timed whole, and
 // each stage's microseconds from events recorded between the stages (counters us_<stage>).
 void bench_topk_stages(benchmark::State& state) {
-  const Index n = state.range(0), k = state.range(1);
-  const Planted& p = planted(n);
-  DeviceArray<float> a(p.a.size()), s(static_cast<std::size_t>(k)), u(static_cast<std::size_t>(n * k));
-  a.upload(p.a);
-  kernels::SvdOptions options;
-  options.method = kernels::SvdMethod::randomized;
-  options.power_iterations = static_cast<int>(state.range(2));
-  options.oversampling = state.range(3);
-  const std::size_t bytes = kernels::svd_topk_workspace_bytes<float>(n, n, k, false, options);
-  DeviceArray<unsigned char> work(bytes);
+  TopkCase c(state.range(0), state.range(1), static_cast<int>(state.range(2)), state.range(3));
   const kernels::CublasGemm gemm{gpu().cublas};
-  const auto run = [&] {
-    kernels::svd_topk<float>(gemm, n, n, a.data, n, k, s.data, u.data, k, nullptr, 0, gpu().stream, options,
-                             {work.data, bytes});
-  };
+  const auto run = [&] { c.run(gemm, c.options); };
   run();
-  const double align = alignment(p.u, p.r, u.download(), n, k);
+  const double align = c.alignment_now();
   state.counters["alignment"] = align;
   state.counters["alignment_ok"] = align >= 0.999 ? 1 : 0;
   {
     constexpr int calls = 20;
     StageTimer timer(calls);
-    kernels::SvdOptions timed = options;
+    kernels::SvdOptions timed = c.options;
     timed.stage_hook = &StageTimer::hook;
     timed.stage_user = &timer;
-    for (int c = 0; c < calls; ++c)
-      kernels::svd_topk<float>(gemm, n, n, a.data, n, k, s.data, u.data, k, nullptr, 0, gpu().stream, timed,
-                               {work.data, bytes});
+    for (int i = 0; i < calls; ++i) c.run(gemm, timed);
     const std::vector<double> ms = timer.per_stage_ms();
     for (int i = 0; i < StageTimer::stages; ++i)
       state.counters[std::string("us_") + StageTimer::names[i]] = ms[static_cast<std::size_t>(i)] * 1e3;

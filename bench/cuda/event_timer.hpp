@@ -28,6 +28,27 @@ double seconds_per_call(Run&& run, int calls, cudaStream_t stream) {
   return static_cast<double>(ms) * 1e-3 / calls;
 }
 
+// Times `run` inside Google Benchmark's loop (manual time): one warm-up call, then calls per iteration
+// chosen once (1 to 1000) so that an iteration takes about `iteration_seconds`. Returns seconds per call
+// over all iterations.
+template <class Run>
+double time_manual(benchmark::State& state, Run&& run, cudaStream_t stream, double iteration_seconds = 1e-3) {
+  run();
+  const double once = seconds_per_call(run, 3, stream);
+  const double wanted = iteration_seconds / (once > 1e-9 ? once : 1e-9);
+  const int calls = static_cast<int>(wanted < 1 ? 1 : wanted > 1000 ? 1000 : wanted);
+  double total = 0;
+  long long count = 0;
+  for (auto _ : state) {
+    const double per = seconds_per_call(run, calls, stream);
+    state.SetIterationTime(per * calls);
+    total += per * calls;
+    count += calls;
+  }
+  state.counters["calls"] = calls;
+  return total / static_cast<double>(count > 0 ? count : 1);
+}
+
 // A benchmark program's main(): prints a skip message and succeeds when no GPU is visible; otherwise
 // names the device, calls register_benchmarks() and runs what Google Benchmark's arguments select.
 template <class Register>
