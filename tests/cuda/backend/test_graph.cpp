@@ -4,9 +4,10 @@
 // the graph used being freed); a body that reads the loss back cannot be recorded, says why and leaves the
 // stream usable. The pool's bookkeeping itself is tested without a GPU (emulated/test_device_pool_emulated).
 //
-// Tolerance: the replayed kernels are the recorded ones with the same arguments, so the two runs should
-// agree to the bit; the check allows 1e-6 relative in case a library picks another algorithm under
-// capture, and reports the largest difference.
+// Tolerance: the replayed kernels are the recorded ones with the same arguments, so with netgrow's own
+// GEMM the two runs must agree to the bit (any difference would mean a stale or shared buffer); with
+// cuBLAS, which may pick another algorithm while a stream is captured, 1e-5 relative. The largest
+// difference is reported either way.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -32,13 +33,14 @@ double max_relative_difference(const test::GraphRunTrace& t) {
   return worst;
 }
 
-void check_same_run(const test::GraphRunTrace& t) {
+void check_same_run(const test::GraphRunTrace& t, bool bitwise = false) {
   REQUIRE(t.graph_losses.size() == t.eager_losses.size());
   REQUIRE(t.graph_parameters.size() == t.eager_parameters.size());
   CHECK(t.graph_correct == t.eager_correct);
   const double worst = max_relative_difference(t);
   MESSAGE("largest relative difference graph vs eager: ", worst);
-  CHECK(worst <= 1e-6);
+  if (bitwise) CHECK(worst == 0.0);
+  else CHECK(worst <= 1e-5);
   CHECK(t.eager_losses.back() < t.eager_losses.front());
 }
 
@@ -48,7 +50,7 @@ TEST_CASE("StepGraph: an MLP trained by replays equals the eager run (cuBLAS and
   for (bool native : {false, true}) {
     INFO("native GEMM ", native);
     const auto t = test::graph_vs_eager_on_cuda(11, {.cnn = false, .native_gemm = native, .steps = 12});
-    check_same_run(t);
+    check_same_run(t, native);
     CHECK(t.recordings == 1);
     CHECK(t.replays == 11);  // the first run executes the body, then records it
   }
@@ -62,8 +64,9 @@ TEST_CASE("StepGraph: a CNN with BatchNorm (running statistics updated inside th
 }
 
 TEST_CASE("StepGraph: a growth and an evaluation batch of another size make the next run record again") {
-  const auto t = test::graph_vs_eager_on_cuda(13, {.cnn = false, .steps = 14, .grow_at = 5, .evaluate_at = 10});
-  check_same_run(t);
+  const auto t = test::graph_vs_eager_on_cuda(
+      13, {.cnn = false, .native_gemm = true, .steps = 14, .grow_at = 5, .evaluate_at = 10});
+  check_same_run(t, true);
   CHECK(t.names.size() == 6);
   CHECK(t.eager_parameters[0].dim(0) == 36);  // the first layer grew 33 -> 36
   CHECK(t.recordings == 3);                   // at steps 0, 5 and 10
