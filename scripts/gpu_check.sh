@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs netgrow's CUDA checks on a machine with an NVIDIA GPU, in this order: every CUDA test executable,
-# the GPU benchmarks, the same test executables under compute-sanitizer (memcheck and racecheck), and
-# the NCCL / CUDA-tensor MPI test. Logs are written as each step ends, so a run cut off by its time limit
+# the GPU benchmarks, the GPU growth example (examples/gpu_fashion, where Fashion-MNIST is present), the
+# same test executables under compute-sanitizer (memcheck and racecheck), and the NCCL / CUDA-tensor MPI
+# test. Logs are written as each step ends, so a run cut off by its time limit
 # still leaves what it finished.
 #
 #   scripts/gpu_check.sh BUILD_DIR [OUT_DIR]
@@ -55,6 +56,16 @@ for b in $(find "$build/bench/cuda" -maxdepth 1 -type f -executable -name 'bench
   # shellcheck disable=SC2086
   step "$name" "$out/$name.txt" "$b" --benchmark_counters_tabular=true ${GPU_CHECK_BENCH_ARGS:-}
 done
+# The GPU growth example on real data, where Fashion-MNIST is on the machine ($NETGROW_FASHION_MNIST, else
+# Debian's dataset-fashion-mnist path): GradMax growth on the device with every step a graph replay.
+if [ -x "$build/examples/gpu_fashion" ]; then
+  fashion=${NETGROW_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+  if ls "$fashion"/train-images-idx3-ubyte* >/dev/null 2>&1; then
+    step "gpu_fashion (growth on the GPU, graph replays)" "$out/gpu_fashion.log" "$build/examples/gpu_fashion" --data "$fashion"
+  else
+    echo "SKIP  gpu_fashion (no Fashion-MNIST under $fashion; set NETGROW_FASHION_MNIST)"
+  fi
+fi
 if [ "${GPU_CHECK_SANITIZE:-1}" = 0 ]; then
   echo "SKIP  compute-sanitizer (GPU_CHECK_SANITIZE=0)"
 elif command -v compute-sanitizer >/dev/null; then

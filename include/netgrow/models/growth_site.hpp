@@ -96,7 +96,7 @@ struct PairSite {
     if constexpr (grow::initializer_traits<Init>::needs_data) {
       require(static_cast<bool>(refresh), "growth site ", name, ": this initializer needs the grow batch; pass refresh");
       refresh();
-      grow::GrowthData<S> data = grow::data_from_last_backward<P, C>(*net, options);
+      grow::GrowthData<S, typename Net::device_type> data = grow::data_from_last_backward<P, C>(*net, options);
       data.with_recompute(refresh);
       return grow::grow_width<P, C>(*net, k, init, rng, data);
     } else {
