@@ -38,6 +38,8 @@
 /// - Replays update device memory only: what layers keep on the host (the shape of the last batch) is
 ///   what the last ordinary run left. After an evaluation of a smaller batch (which frees nothing, so
 ///   the graph stays valid), call invalidate() before reading saved activations (a GradMax growth).
+/// - A StepGraph must not outlive its context (the default: the calling thread's, alive until the
+///   thread ends).
 ///
 /// Host-compiler safe: needs only the CUDA runtime, cuBLAS and cuSOLVER headers (through context.hpp).
 #pragma once
