@@ -28,8 +28,10 @@
 //                 quarters of every 64-row tile idle. A warp now covers 32 consecutive columns (R = 16,
 //                 32) or 16 (R = 64): shared reads of B conflict-free, stores 128 bytes wide.
 //   v3_cursors    v2 with the gathers' index arithmetic hoisted: a thread stages the same tile rows and
-//                 columns in every k-slice, so it decomposes them (and its first k) once and then steps
-//                 k by additions (Ops::*_cursor / *_advance). v2 spent about four integer divisions per
+//                 one column of B in every k-slice, so it decomposes them (and its first k) once and then
+//                 steps k by additions (Ops::*_cursor / *_advance); one B cursor per thread walks all its
+//                 k (they are a fixed stride apart), which keeps v3 at 48-64 registers (v2: 48) (one
+//                 cursor per staged element took 127 at R = 16, a quarter of v2's occupancy). v2 spent about four integer divisions per
 //                 staged element (k by k^2 and k, the column by the plane sizes): at R = 16 eight
 //                 elements per thread per slice against 128 FMAs, the divisions outweighed the math.
 //
@@ -347,18 +349,21 @@ NETGROW_HOST_DEVICE inline void stage_slice(const Ops& ops, const TileRange& r, 
 }
 
 // v3: thread t's staging positions stay fixed from one k-slice to the next (256 is a multiple of the
-// slice and of every tile's column count): the same tile rows and columns, k advancing by 8. So each
-// thread decomposes its rows, columns and first k once (Ops::a_cursor / b_cursor, the divisions) and
-// then only steps its cursors (Ops::a_advance / b_advance: additions and rare wraps), where v2 divided
-// by k k, the plane sizes and the kernel for every element of every slice.
+// slice and of every tile's column count): the same tile rows, and a single column of B whose k it
+// stages at a fixed stride: k = t / Columns + h 256 / Columns for h < b_count, so one B cursor stepping
+// by that stride visits all of them, slice after slice. Each thread decomposes its rows, its column and
+// its first k once (Ops::a_cursor / b_cursor, the divisions) and then only steps its cursors
+// (Ops::a_advance / b_advance: additions and rare wraps), where v2 divided by k k, the plane sizes and
+// the kernel for every element of every slice.
 template <class Shape, class Ops>
 struct Cursors {
   static constexpr int a_count = (slice * Shape::rows + threads - 1) / threads;  // 1 (16 rows: half the threads) or 2
-  static constexpr int b_count = slice * Shape::columns / threads;              // 8, 4 or 2
+  static constexpr int b_count = slice * Shape::columns / threads;              // 8, 4 or 2 elements per slice
+  static constexpr int b_stride = slice / b_count;                              // 1, 2 or 4: k between them
   typename Ops::ACursor a[a_count];
-  typename Ops::BCursor b[b_count];
-  bool a_row_inside[a_count];     // the row exists (else it stages zeros)
-  bool b_column_inside[b_count];  // the column exists
+  typename Ops::BCursor b;
+  bool a_row_inside[a_count];  // the row exists (else it stages zeros)
+  bool b_column_inside;        // the column exists
 };
 
 // Thread t's cursors at the start of its block's k range.
@@ -370,30 +375,27 @@ NETGROW_HOST_DEVICE inline void start_cursors(const Ops& ops, const TileRange& r
     cur.a_row_inside[h] = e < slice * Shape::rows && row < r.rows;
     cur.a[h] = ops.a_cursor(cur.a_row_inside[h] ? row : 0, r.k_begin + e % slice);
   }
-  for (int h = 0; h < Cursors<Shape, Ops>::b_count; ++h) {
-    const int e = t + h * threads;
-    const int column = r.column0 + e % Shape::columns;
-    cur.b_column_inside[h] = column < r.columns;
-    cur.b[h] = ops.b_cursor(r.k_begin + e / Shape::columns, cur.b_column_inside[h] ? column : 0);
-  }
+  const int column = r.column0 + t % Shape::columns;
+  cur.b_column_inside = column < r.columns;
+  cur.b = ops.b_cursor(r.k_begin + t / Shape::columns, cur.b_column_inside ? column : 0);
 }
 
-// Thread t stages its elements of the next k-slice from its cursors and advances them by one slice.
+// Thread t stages its elements of the next k-slice from its cursors and advances them past the slice.
 template <class Shape, class T, class Ops>
 NETGROW_HOST_DEVICE inline void stage_slice_from_cursors(const Ops& ops, const TileRange& r, int t,
                                                          Cursors<Shape, Ops>& cur, T (*as)[Shape::rows],
                                                          T (*bs)[Shape::columns]) {
-  for (int h = 0; h < Cursors<Shape, Ops>::a_count; ++h) {
+  using C = Cursors<Shape, Ops>;
+  for (int h = 0; h < C::a_count; ++h) {
     const int e = t + h * threads;
     if (e >= slice * Shape::rows) break;
     as[e % slice][e / slice] = cur.a_row_inside[h] && cur.a[h].k < r.k_end ? ops.a_at(cur.a[h]) : T(0);
     ops.a_advance(cur.a[h], slice);
   }
-  for (int h = 0; h < Cursors<Shape, Ops>::b_count; ++h) {
-    const int e = t + h * threads;
-    bs[e / Shape::columns][e % Shape::columns] =
-        cur.b_column_inside[h] && cur.b[h].k < r.k_end ? ops.b_at(cur.b[h]) : T(0);
-    ops.b_advance(cur.b[h], slice);
+  const int column = t % Shape::columns, first_k = t / Shape::columns;
+  for (int h = 0; h < C::b_count; ++h) {
+    bs[first_k + h * C::b_stride][column] = cur.b_column_inside && cur.b.k < r.k_end ? ops.b_at(cur.b) : T(0);
+    ops.b_advance(cur.b, C::b_stride);
   }
 }
 
