@@ -29,11 +29,13 @@
 //                 32) or 16 (R = 64): shared reads of B conflict-free, stores 128 bytes wide.
 //   v3_cursors    v2 with the gathers' index arithmetic hoisted: a thread stages the same tile rows and
 //                 one column of B in every k-slice, so it decomposes them (and its first k) once and then
-//                 steps k by additions (Ops::*_cursor / *_advance); one B cursor per thread walks all its
-//                 k (they are a fixed stride apart), which keeps v3 at 48-64 registers (v2: 48) (one
-//                 cursor per staged element took 127 at R = 16, a quarter of v2's occupancy). v2 spent about four integer divisions per
-//                 staged element (k by k^2 and k, the column by the plane sizes): at R = 16 eight
-//                 elements per thread per slice against 128 FMAs, the divisions outweighed the math.
+//                 steps k by additions (Ops::*_cursor / *_advance). v2 spent about four integer divisions
+//                 per staged element (k by k^2 and k, the column by the plane sizes): at R = 16 eight
+//                 elements per thread per slice against 128 FMAs, the divisions outweighed the math. One
+//                 B cursor per thread walks all its k (they are a fixed stride apart), which keeps v3 at
+//                 48-64 registers (v2: 48; a cursor per staged element took 127 at R = 16, a quarter of
+//                 v2's occupancy).
+// Both versions are one kernel, implicit_gemm_tiled<T, Tile, Version, Ops>.
 //
 // Summation order: every output is one FMA chain over k = 0, 1, ... (wgrad: S chains, then their sum
 // over s = 0..S-1), so results differ from the im2col + GEMM path in the last bits only.
@@ -96,6 +98,13 @@ inline Geometry checked_geometry(Index batch, Index out_channels, const ConvGeom
                   static_cast<int>(out_channels)};
 }
 
+// Channel c's pixel (yy, xx) of one image (`image` = x + n C H W), 0 in the padding.
+template <class T>
+NETGROW_HOST_DEVICE inline T pixel_or_zero(const T* image, const Geometry& g, int c, int yy, int xx) {
+  if (yy < 0 || yy >= g.height || xx < 0 || xx >= g.width) return T(0);
+  return image[(static_cast<Index>(c) * g.height + yy) * g.width + xx];
+}
+
 // patches(x)[(c, i, j) = entry, (n, position)]: image n's value under tap (i, j) of channel c at output
 // position (oy, ox), 0 in the padding.
 template <class T>
@@ -103,9 +112,8 @@ NETGROW_HOST_DEVICE inline T patch_value(const T* x, const Geometry& g, int n, i
   const int oy = position / g.out_width, ox = position - oy * g.out_width;
   const int c = entry / g.taps(), tap = entry - c * g.taps();
   const int i = tap / g.kernel, j = tap - i * g.kernel;
-  const int yy = oy * g.stride - g.padding + i, xx = ox * g.stride - g.padding + j;
-  if (yy < 0 || yy >= g.height || xx < 0 || xx >= g.width) return T(0);
-  return x[((static_cast<Index>(n) * g.channels + c) * g.height + yy) * g.width + xx];
+  return pixel_or_zero(x + static_cast<Index>(n) * g.channels * g.pixels(), g, c, oy * g.stride - g.padding + i,
+                       ox * g.stride - g.padding + j);
 }
 
 // Mixed-radix counters for v3's cursors: low += step, carrying into the digits above.
@@ -174,11 +182,7 @@ struct ForwardOps {
     return {x + static_cast<Index>(n) * g.channels * g.pixels(), oy * g.stride - g.padding,
             ox * g.stride - g.padding, k, c, tap / g.kernel, tap - (tap / g.kernel) * g.kernel};
   }
-  NETGROW_HOST_DEVICE T b_at(const BCursor& c) const {
-    const int yy = c.y0 + c.i, xx = c.x0 + c.j;
-    if (yy < 0 || yy >= g.height || xx < 0 || xx >= g.width) return T(0);
-    return c.image[(static_cast<Index>(c.c) * g.height + yy) * g.width + xx];
-  }
+  NETGROW_HOST_DEVICE T b_at(const BCursor& c) const { return pixel_or_zero(c.image, g, c.c, c.y0 + c.i, c.x0 + c.j); }
   NETGROW_HOST_DEVICE void b_advance(BCursor& c, int dk) const {
     c.k += dk;
     add_with_carry(c.j, c.i, c.c, g.kernel, g.kernel, dk);
@@ -310,9 +314,8 @@ struct WgradOps {
     return {c, tap / g.kernel, tap - (tap / g.kernel) * g.kernel, k, n, oy, position - oy * g.out_width};
   }
   NETGROW_HOST_DEVICE T b_at(const BCursor& b) const {
-    const int yy = b.oy * g.stride - g.padding + b.i, xx = b.ox * g.stride - g.padding + b.j;
-    if (yy < 0 || yy >= g.height || xx < 0 || xx >= g.width) return T(0);
-    return x[((static_cast<Index>(b.n) * g.channels + b.c) * g.height + yy) * g.width + xx];
+    return pixel_or_zero(x + static_cast<Index>(b.n) * g.channels * g.pixels(), g, b.c,
+                         b.oy * g.stride - g.padding + b.i, b.ox * g.stride - g.padding + b.j);
   }
   NETGROW_HOST_DEVICE void b_advance(BCursor& b, int dk) const {
     b.k += dk;
@@ -439,47 +442,26 @@ NETGROW_HOST_DEVICE inline TileRange tile_range(int rows, int columns, int k_tot
 }
 
 // C (rows, columns) = A (rows, k) B (k, columns) over k range [split k_per_split, ...), blockIdx.z = split.
-// grid_for<Shape>(rows, columns, splits), 256 threads.
-template <class T, class Shape, class Ops>
+// grid_for<Shape>(rows, columns, splits), 256 threads. Version 2 stages each slice by per-element
+// gathers (stage_slice), version 3 from per-thread cursors (stage_slice_from_cursors).
+template <class T, class Shape, int Version, class Ops>
 __global__ void __launch_bounds__(threads)
-    implicit_gemm_v2_row_adaptive(int rows, int columns, int k_total, int k_per_split, Ops ops) {
+    implicit_gemm_tiled(int rows, int columns, int k_total, int k_per_split, Ops ops) {
   __shared__ T as[slice][Shape::rows];
   __shared__ T bs[slice][Shape::columns];
   const int t = static_cast<int>(threadIdx.x), split = static_cast<int>(blockIdx.z);
   const TileRange r = tile_range<Shape>(rows, columns, k_total, k_per_split, static_cast<int>(blockIdx.x),
                                         static_cast<int>(blockIdx.y), split);
+  [[maybe_unused]] Cursors<Shape, Ops> cursors;
+  if constexpr (Version == 3) start_cursors<Shape>(ops, r, t, cursors);
   T acc[micro][micro];
 #pragma unroll
   for (int i = 0; i < micro; ++i)
 #pragma unroll
     for (int j = 0; j < micro; ++j) acc[i][j] = T(0);
   for (int k0 = r.k_begin; k0 < r.k_end; k0 += slice) {
-    stage_slice<Shape, T>(ops, r, k0, t, as, bs);
-    __syncthreads();
-    multiply_slice<Shape, T>(t, as, bs, acc);
-    __syncthreads();
-  }
-  store_tile<Shape, T>(ops, r, split, t, acc);
-}
-
-// v3: v2 with the operands staged from per-thread cursors (stage_slice_from_cursors).
-template <class T, class Shape, class Ops>
-__global__ void __launch_bounds__(threads)
-    implicit_gemm_v3_cursors(int rows, int columns, int k_total, int k_per_split, Ops ops) {
-  __shared__ T as[slice][Shape::rows];
-  __shared__ T bs[slice][Shape::columns];
-  const int t = static_cast<int>(threadIdx.x), split = static_cast<int>(blockIdx.z);
-  const TileRange r = tile_range<Shape>(rows, columns, k_total, k_per_split, static_cast<int>(blockIdx.x),
-                                        static_cast<int>(blockIdx.y), split);
-  Cursors<Shape, Ops> cursors;
-  start_cursors<Shape>(ops, r, t, cursors);
-  T acc[micro][micro];
-#pragma unroll
-  for (int i = 0; i < micro; ++i)
-#pragma unroll
-    for (int j = 0; j < micro; ++j) acc[i][j] = T(0);
-  for (int k0 = r.k_begin; k0 < r.k_end; k0 += slice) {
-    stage_slice_from_cursors<Shape, T>(ops, r, t, cursors, as, bs);
+    if constexpr (Version == 3) stage_slice_from_cursors<Shape, T>(ops, r, t, cursors, as, bs);
+    else stage_slice<Shape, T>(ops, r, k0, t, as, bs);
     __syncthreads();
     multiply_slice<Shape, T>(t, as, bs, acc);
     __syncthreads();
@@ -513,9 +495,9 @@ void launch_implicit_gemm(int version, int tile_rows, int rows, int columns, int
     using Shape = decltype(shape);
     const dim3 grid = grid_for<Shape>(rows, columns, splits);
     if (version == 2)
-      implicit_gemm_v2_row_adaptive<T, Shape><<<grid, threads, 0, stream>>>(rows, columns, k_total, k_per_split, ops);
+      implicit_gemm_tiled<T, Shape, 2><<<grid, threads, 0, stream>>>(rows, columns, k_total, k_per_split, ops);
     else
-      implicit_gemm_v3_cursors<T, Shape><<<grid, threads, 0, stream>>>(rows, columns, k_total, k_per_split, ops);
+      implicit_gemm_tiled<T, Shape, 3><<<grid, threads, 0, stream>>>(rows, columns, k_total, k_per_split, ops);
   };
   if (tile_rows == 16) launch(Tile<16>{});
   else if (tile_rows == 32) launch(Tile<32>{});

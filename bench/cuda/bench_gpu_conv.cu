@@ -68,17 +68,13 @@ struct ConvCase {
     dw = Tensor<float, Cuda>(w.shape());
   }
   void im2col_forward() {
-    const netgrow::cuda::ConvPath saved = netgrow::cuda::context().conv_path();
-    netgrow::cuda::context().set_conv_path(netgrow::cuda::ConvPath::im2col_gemm);
+    const netgrow::cuda::ConvPathScope path(netgrow::cuda::ConvPath::im2col_gemm);
     backend::Conv2dOps<Cuda>::forward<float>(x.cview(), w.cview(), b.cview(), g, y.view(), workspace);
-    netgrow::cuda::context().set_conv_path(saved);
   }
   void im2col_backward() {
-    const netgrow::cuda::ConvPath saved = netgrow::cuda::context().conv_path();
-    netgrow::cuda::context().set_conv_path(netgrow::cuda::ConvPath::im2col_gemm);
+    const netgrow::cuda::ConvPathScope path(netgrow::cuda::ConvPath::im2col_gemm);
     backend::Conv2dOps<Cuda>::backward<float>(x.cview(), dy.cview(), w.cview(), g, dw.view(), TensorView<float, Cuda>(),
                                               false, dx.view(), workspace, false);
-    netgrow::cuda::context().set_conv_path(saved);
   }
   void implicit_forward(kernels::ConvImplicitOptions o) {
     kernels::conv_implicit_forward<float>(x.data(), w.data(), b.data(), batch, layer.out, g, y.data(),

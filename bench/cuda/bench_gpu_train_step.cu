@@ -142,53 +142,36 @@ double time_calls(benchmark::State& state, Run& run) {
   return bench::time_manual(state, run, netgrow::cuda::context().stream(), 0.02);
 }
 
-// Convolutions on `path` for this benchmark; the im2col path (the default) again at its end.
-struct ConvPathScope {
-  explicit ConvPathScope(netgrow::cuda::ConvPath path) { netgrow::cuda::context().set_conv_path(path); }
-  ~ConvPathScope() { netgrow::cuda::context().set_conv_path(netgrow::cuda::ConvPath::im2col_gemm); }
-};
-
+// One training row: eager steps (the loss read back each step) or, with `graph`, the same step recorded
+// once as a CUDA graph and replayed (no loss read back per timed step, as in PyTorch's graph replay).
+// Before timing, 8 steps on the fixed batch must bring the loss down (and a graph must record once).
 template <class Row>
-void bench_train(benchmark::State& state, netgrow::cuda::GemmPath path,
-                 netgrow::cuda::ConvPath conv = netgrow::cuda::ConvPath::im2col_gemm) {
+void bench_train(benchmark::State& state, netgrow::cuda::GemmPath path, netgrow::cuda::ConvPath conv, bool graph) {
   set_gemm_path(path);
-  const ConvPathScope conv_path(conv);
+  const netgrow::cuda::ConvPathScope conv_path(conv);
   Row row;
-  const double first = row.step();
+  const auto step_with_loss = [&] {
+    if (!graph) return row.step();
+    row.graph_step();
+    return row.queued.result().loss;
+  };
+  const double first = step_with_loss();
   double last = first;
-  for (int i = 0; i < 7; ++i) last = row.step();
+  for (int i = 0; i < 7; ++i) last = step_with_loss();
   if (!(std::isfinite(last) && last < first))
     return skip(state, "loss did not go down on a fixed batch: " + std::to_string(first) + " -> " + std::to_string(last));
-  auto run = [&] { benchmark::DoNotOptimize(row.step()); };
-  const double per_step = time_calls(state, run);
-  state.counters["ms_per_step"] = per_step * 1e3;
-  state.counters["samples/s"] = static_cast<double>(row.x.dim(0)) / per_step;
-  state.counters["first_loss"] = first;
-  state.counters["loss_after_8"] = last;
-}
-
-// The graph rows: the step of bench_train recorded once and replayed (no loss read back per step, as in
-// PyTorch's graph replay); checked like bench_train, and for a single recording.
-template <class Row>
-void bench_train_graph(benchmark::State& state, netgrow::cuda::GemmPath path, netgrow::cuda::ConvPath conv) {
-  set_gemm_path(path);
-  const ConvPathScope conv_path(conv);
-  Row row;
-  row.graph_step();
-  const double first = row.queued.result().loss;
-  for (int i = 0; i < 7; ++i) row.graph_step();
-  const double last = row.queued.result().loss;
-  if (!(std::isfinite(last) && last < first))
-    return skip(state, "loss did not go down on a fixed batch: " + std::to_string(first) + " -> " + std::to_string(last));
-  if (row.graph.recordings() != 1)
+  if (graph && row.graph.recordings() != 1)
     return skip(state, "the step was recorded " + std::to_string(row.graph.recordings()) + " times, not once");
-  auto run = [&] { row.graph_step(); };
+  auto run = [&] {
+    if (graph) row.graph_step();
+    else benchmark::DoNotOptimize(row.step());
+  };
   const double per_step = time_calls(state, run);
   state.counters["ms_per_step"] = per_step * 1e3;
   state.counters["samples/s"] = static_cast<double>(row.x.dim(0)) / per_step;
   state.counters["first_loss"] = first;
   state.counters["loss_after_8"] = last;
-  state.counters["graph_reserved_MiB"] = static_cast<double>(row.graph.reserved_bytes()) / (1 << 20);
+  if (graph) state.counters["graph_reserved_MiB"] = static_cast<double>(row.graph.reserved_bytes()) / (1 << 20);
 }
 
 // The growth decision of the GradMax row (see the file comment).
@@ -241,36 +224,26 @@ void bench_gradmax(benchmark::State& state, netgrow::cuda::GemmPath path) {
   state.counters["ms_per_growth"] = time_calls(state, run) * 1e3;
 }
 
+// The rows of one model: eager and graph steps on each GEMM path, and for convolutional models both on
+// the implicit-GEMM convolutions (kernels/conv_implicit.cuh; Dense layers on cuBLAS).
 template <class Row>
 void register_train(const std::string& name, bool convolutional = false) {
-  for (netgrow::cuda::GemmPath path : {netgrow::cuda::GemmPath::library, netgrow::cuda::GemmPath::native})
-    benchmark::RegisterBenchmark(("train/" + name + "/gemm:" + path_name(path)).c_str(),
-                                 [path](benchmark::State& st) { bench_train<Row>(st, path); })
+  using netgrow::cuda::ConvPath;
+  using netgrow::cuda::GemmPath;
+  const auto add = [&](const std::string& row, GemmPath path, ConvPath conv, bool graph) {
+    benchmark::RegisterBenchmark(("train/" + name + "/" + row).c_str(),
+                                 [=](benchmark::State& st) { bench_train<Row>(st, path, conv, graph); })
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);
-  for (netgrow::cuda::GemmPath path : {netgrow::cuda::GemmPath::library, netgrow::cuda::GemmPath::native})
-    benchmark::RegisterBenchmark(("train/" + name + "/graph:" + path_name(path)).c_str(),
-                                 [path](benchmark::State& st) {
-                                   bench_train_graph<Row>(st, path, netgrow::cuda::ConvPath::im2col_gemm);
-                                 })
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond);
-  if (convolutional)
-    benchmark::RegisterBenchmark(("train/" + name + "/graph:implicit").c_str(),
-                                 [](benchmark::State& st) {
-                                   bench_train_graph<Row>(st, netgrow::cuda::GemmPath::library,
-                                                          netgrow::cuda::ConvPath::implicit_gemm);
-                                 })
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond);
-  if (convolutional)  // the implicit-GEMM convolutions (kernels/conv_implicit.cuh); Dense layers on cuBLAS
-    benchmark::RegisterBenchmark(("train/" + name + "/conv:implicit").c_str(),
-                                 [](benchmark::State& st) {
-                                   bench_train<Row>(st, netgrow::cuda::GemmPath::library,
-                                                    netgrow::cuda::ConvPath::implicit_gemm);
-                                 })
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond);
+  };
+  for (GemmPath path : {GemmPath::library, GemmPath::native}) {
+    add(std::string("gemm:") + path_name(path), path, ConvPath::im2col_gemm, false);
+    add(std::string("graph:") + path_name(path), path, ConvPath::im2col_gemm, true);
+  }
+  if (convolutional) {
+    add("conv:implicit", GemmPath::library, ConvPath::implicit_gemm, false);
+    add("graph:implicit", GemmPath::library, ConvPath::implicit_gemm, true);
+  }
 }
 
 void register_benchmarks() {

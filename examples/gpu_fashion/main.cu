@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -29,30 +30,27 @@ namespace {
 
 using Model = models::SmallCnn<float, Cuda>;
 
-// The training set in the order of `perm`, as device tensors (images (N, 1, 28, 28), labels (N)).
-void upload_shuffled(const LabeledImages& train, const std::vector<Index>& perm, Tensor<float, Cuda>& images,
+// The training set in the order of `order`, as device tensors (images (N, 1, 28, 28), labels (N)).
+void upload_shuffled(const LabeledImages& train, std::span<const Index> order, Tensor<float, Cuda>& images,
                      Tensor<std::int32_t, Cuda>& labels) {
   Tensor<float, Cpu> x;
   Tensor<std::int32_t, Cpu> y;
-  gather_rows(train.images, std::span<const Index>(perm), x);
-  gather_rows(train.labels, std::span<const Index>(perm), y);
+  gather_rows(train.images, order, x);
+  gather_rows(train.labels, order, y);
   images = to<Cuda>(x);
   labels = to<Cuda>(y);
 }
 
-// Rows [first, first + count) of a device tensor whose first axis is the sample.
-template <class T>
-ConstView<T, Cuda> rows(const Tensor<T, Cuda>& t, Index first, Index count) {
-  Shape s = t.shape();
-  const Index row = t.numel() / s[0];
-  s[0] = count;
-  return ConstView<T, Cuda>(t.data() + first * row, s);
+std::string joined(const std::vector<Index>& widths) {
+  std::string s;
+  for (Index w : widths) s += (s.empty() ? "" : "/") + std::to_string(w);
+  return s;
 }
 
 std::string widths(Model& model) {
-  std::string s;
-  model.for_each_site([&](auto& site) { s += (s.empty() ? "" : "/") + std::to_string(site.width()); });
-  return s;
+  std::vector<Index> w;
+  model.for_each_site([&](auto& site) { w.push_back(site.width()); });
+  return joined(w);
 }
 
 // Test accuracy in batches of 1000 (evaluation mode).
@@ -60,8 +58,8 @@ double test_accuracy(Model& model, const Tensor<float, Cuda>& images, const Tens
   Index correct = 0;
   for (Index first = 0; first < labels.numel(); first += 1000) {
     const Index count = std::min<Index>(1000, labels.numel() - first);
-    const ConstView<float, Cuda> logits = model.net().forward(rows(images, first, count), Mode::eval);
-    correct += SoftmaxCrossEntropy{}.value(logits, rows(labels, first, count)).correct;
+    const ConstView<float, Cuda> logits = model.net().forward(images.cview().rows(first, count), Mode::eval);
+    correct += SoftmaxCrossEntropy{}.value(logits, labels.cview().rows(first, count)).correct;
   }
   return static_cast<double>(correct) / static_cast<double>(labels.numel());
 }
@@ -140,17 +138,15 @@ int main(int argc, char** argv) try {
   std::int64_t step = 0;
   int grown = 0;
   double train_seconds = 0, accuracy = 0;
-  std::vector<Index> perm(static_cast<std::size_t>(data.train.size()));
+  // One "batch" of the whole training set: each next() is a fresh shuffle of it.
+  BatchSampler epoch_order(data.train.size(), data.train.size(), Rng(rng.next_u64()));
   for (int epoch = 0; epoch < epochs; ++epoch) {
-    for (std::size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<Index>(i);
-    for (std::size_t i = perm.size(); i > 1; --i)
-      std::swap(perm[i - 1], perm[static_cast<std::size_t>(rng.uniform_int(static_cast<Index>(i)))]);
-    upload_shuffled(data.train, perm, train_x, train_y);
+    upload_shuffled(data.train, epoch_order.next(), train_x, train_y);
     netgrow::cuda::context().synchronize();
     const auto start = std::chrono::steady_clock::now();
     for (Index s = 0; s < steps_per_epoch; ++s, ++step) {
-      copy(rows(train_x, s * batch, batch), x.view());
-      copy(rows(train_y, s * batch, batch), y.view());
+      copy(train_x.cview().rows(s * batch, batch), x.view());
+      copy(train_y.cview().rows(s * batch, batch), y.view());
       if (grown < growths && step == growth_steps[static_cast<std::size_t>(grown)]) {
         models::grow_all_sites(model, plan, grown, grow::GradMax{}, rng, refresh);
         ++grown;
@@ -170,11 +166,7 @@ int main(int argc, char** argv) try {
   std::printf(
       "gpu_fashion: test accuracy %.4f after %d epochs, widths %s (seed %s), %.3f ms per training step "
       "(growths and progress lines included), %zu of %lld steps replayed a recording (%zu recordings)\n",
-      accuracy, epochs, widths(model).c_str(), [&] {
-        std::string s;
-        for (Index w : plan.seed) s += (s.empty() ? "" : "/") + std::to_string(w);
-        return s;
-      }().c_str(),
+      accuracy, epochs, widths(model).c_str(), joined(plan.seed).c_str(),
       1e3 * train_seconds / static_cast<double>(step), graph.replays(), static_cast<long long>(step),
       graph.recordings());
   return 0;

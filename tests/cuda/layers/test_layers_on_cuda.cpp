@@ -56,17 +56,6 @@ void check_layer(const Kind& kind, const Shape& in, std::uint64_t seed, const La
   check_twins(gpu, cpu, tolerance);
 }
 
-// Runs convolutions on `path` (cuda::ConvPath) while it lives; the context's path before it afterwards.
-class ConvPathScope {
- public:
-  explicit ConvPathScope(cuda::ConvPath path) : saved_(cuda::context().conv_path()) { cuda::context().set_conv_path(path); }
-  ~ConvPathScope() { cuda::context().set_conv_path(saved_); }
-  ConvPathScope(const ConvPathScope&) = delete;
-  ConvPathScope& operator=(const ConvPathScope&) = delete;
-
- private:
-  cuda::ConvPath saved_;
-};
 
 }  // namespace
 
@@ -114,7 +103,7 @@ TEST_CASE("ConvTranspose2d on Cuda matches ConvTranspose2d on Cpu (kernel 3, 4; 
 // and a batch whose weight gradient splits its N Ho Wo = 8100 values into 3 k ranges (partial tiles
 // summed in order).
 TEST_CASE("Conv2d and ConvTranspose2d on the implicit-GEMM path match the Cpu, split-k weight gradient included") {
-  const ConvPathScope implicit(cuda::ConvPath::implicit_gemm);
+  const cuda::ConvPathScope implicit(cuda::ConvPath::implicit_gemm);
   std::uint64_t seed = 800;
   int variant = 0;
   for (Index in : {1, 3, 17, 19})
@@ -318,7 +307,7 @@ TEST_CASE("the same small CNN trains alike on Cuda and Cpu in double") {
 }
 
 TEST_CASE("the small CNN trains alike with the implicit-GEMM convolutions, in float and double") {
-  const ConvPathScope implicit(cuda::ConvPath::implicit_gemm);
+  const cuda::ConvPathScope implicit(cuda::ConvPath::implicit_gemm);
   const auto data = cnn_data<float>(500);
   check_cnn_twins(test::train_cnn_on_cuda(7, data, 3), test::train_cnn<float, Cpu>(7, data, 3), Tol::network);
   const auto data64 = cnn_data<double>(501);

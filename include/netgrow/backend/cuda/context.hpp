@@ -211,6 +211,18 @@ inline Context& context() {
   return *t.owned[slot];
 }
 
+/// Sets the current context's conv path for a scope and restores the previous one.
+class ConvPathScope {
+ public:
+  explicit ConvPathScope(ConvPath path) : saved_(context().conv_path()) { context().set_conv_path(path); }
+  ~ConvPathScope() { context().set_conv_path(saved_); }
+  ConvPathScope(const ConvPathScope&) = delete;
+  ConvPathScope& operator=(const ConvPathScope&) = delete;
+
+ private:
+  ConvPath saved_;
+};
+
 /// Makes `ctx` the calling thread's current context on its device until the scope ends.
 class ScopedContext {
  public:

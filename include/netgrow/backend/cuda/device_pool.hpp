@@ -151,7 +151,7 @@ class BasicDevicePool {
     for (Private& pool : privates_) {
       const bool live_at_capture = block.serial <= pool.serial_at_begin;
       const bool own_after_capture = block.owner == pool.id && !pool.capturing;
-      if (pool.watching && (live_at_capture || own_after_capture)) pool.disturbed = true;
+      if (live_at_capture || own_after_capture) pool.disturbed = true;
     }
     Private* owner = find_private(block.owner);
     try {
@@ -207,7 +207,6 @@ class BasicDevicePool {
     pool.device = device;
     pool.stream = stream;
     pool.disturbed = false;
-    pool.watching = true;
     pool.serial_at_begin = serial_;
   }
 
@@ -220,9 +219,8 @@ class BasicDevicePool {
   /// Whether memory the capture into `id` may have used was freed since (see the file comment).
   bool private_disturbed(PrivateId id) const {
     std::unique_lock lock(mutex_);
-    for (const Private& pool : privates_)
-      if (pool.id == id) return pool.disturbed;
-    return false;
+    const Private* pool = find_private(id);
+    return pool && pool->disturbed;
   }
 
   /// Ends private pool `id` (its graph is destroyed and the work that used its blocks has finished or
@@ -252,9 +250,8 @@ class BasicDevicePool {
   std::size_t private_cached_bytes(PrivateId id) const {
     std::unique_lock lock(mutex_);
     std::size_t total = 0;
-    for (const Private& pool : privates_)
-      if (pool.id == id)
-        for (const auto& [key, blocks] : pool.cache) total += key.bytes * blocks.size();
+    if (const Private* pool = find_private(id))
+      for (const auto& [key, blocks] : pool->cache) total += key.bytes * blocks.size();
     return total;
   }
 
@@ -289,8 +286,8 @@ class BasicDevicePool {
     bool disturbed = false;
     int device = -1;
     cudaStream_t stream = nullptr;
-    bool watching = false;              // begin_private was called at least once
     std::uint64_t serial_at_begin = 0;  // blocks handed out up to this serial were live at the capture
+                                        // (0 before the first: serials start at 1, so none)
   };
 
   void* take_from(Cache& cache, int device, std::size_t cls, cudaStream_t stream) {
@@ -312,11 +309,14 @@ class BasicDevicePool {
       if (pool.capturing && pool.device == device && pool.stream == stream) return &pool;
     return nullptr;
   }
-  Private* find_private(PrivateId id) {
+  const Private* find_private(PrivateId id) const {
     if (id == 0) return nullptr;
-    for (Private& pool : privates_)
+    for (const Private& pool : privates_)
       if (pool.id == id) return &pool;
     return nullptr;
+  }
+  Private* find_private(PrivateId id) {
+    return const_cast<Private*>(static_cast<const BasicDevicePool*>(this)->find_private(id));
   }
   Private& get_private(PrivateId id, const char* what) {
     Private* pool = find_private(id);

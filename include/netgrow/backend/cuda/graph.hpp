@@ -46,6 +46,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -107,11 +108,7 @@ class StepGraph {
 
  private:
   bool stale(std::span<const double> key) const {
-    if (device_pool().private_disturbed(pool_)) return true;
-    if (key.size() != key_.size()) return true;
-    for (std::size_t i = 0; i < key.size(); ++i)
-      if (key[i] != key_[i]) return true;
-    return false;
+    return device_pool().private_disturbed(pool_) || !std::equal(key.begin(), key.end(), key_.begin(), key_.end());
   }
 
   template <class Body>

@@ -41,18 +41,14 @@ struct LossOps<Cuda> {
   }
 
   /// Queues the softmax cross-entropy without waiting: *totals (device memory) receives the loss sum,
-  /// the correct count and the first invalid sample; `scratch` holds
-  /// kernels::softmax_cross_entropy_workspace_bytes(N) bytes (null: the context's workspace, which then
-  /// must not be the memory holding *totals). CUDA-graph safe (backend/cuda/graph.hpp).
+  /// the correct count and the first invalid sample; `scratch` (device memory) holds
+  /// kernels::softmax_cross_entropy_workspace_bytes(N) bytes. CUDA-graph safe (backend/cuda/graph.hpp).
   template <class T>
   static void softmax_cross_entropy_queued(ConstView<T, Cuda> logits, ConstView<std::int32_t, Cuda> labels,
                                            TensorView<T, Cuda> grad, kernels::CrossEntropyTotals* totals,
-                                           void* scratch = nullptr) {
-    const Index n = logits.dim(0), c = logits.dim(1);
-    auto& ctx = cuda::context();
-    if (!scratch) scratch = ctx.workspace(kernels::softmax_cross_entropy_workspace_bytes(n));
-    kernels::softmax_cross_entropy<T>(logits.data(), labels.data(), n, c, grad.empty() ? nullptr : grad.data(), scratch,
-                                      totals, ctx.stream());
+                                           void* scratch) {
+    kernels::softmax_cross_entropy<T>(logits.data(), labels.data(), logits.dim(0), logits.dim(1),
+                                      grad.empty() ? nullptr : grad.data(), scratch, totals, cuda::context().stream());
   }
 
   /// Labels on the device or on the host (copied over first).
