@@ -16,6 +16,9 @@
 //                        and the reduction order depends on the sizes only, so results are
 //                        bit-identical from run to run.
 //
+// Optional gains w (D; masked growth's soft mask) weight the statistics and scale the output; without
+// them each kernel computes exactly as with none (a factor of 1.0 rounds nothing).
+//
 // Arithmetic follows the CPU reference (include/netgrow/backend/cpu/layer_norm.hpp): statistics,
 // xhat = (x - mean) inv_std and y = gamma xhat + beta in double, rounded once to T; the mean and
 // inv_std of each row are returned in double for the backward pass.
@@ -69,23 +72,35 @@ __device__ Acc row_total(Acc value, Acc* shared, Acc* result) {
   return out;
 }
 
+// Sum of the gains (D, null: all 1) over the block, in every thread.
 template <class T>
-__global__ void layer_norm_v1_forward(const T* x, LayerNormExtent e, const T* gamma, const T* beta, double eps,
-                                      double* mean, double* inv_std, T* y) {
+__device__ double gain_total(const T* gains, Index d, double* shared, double* result) {
+  if (gains == nullptr) return static_cast<double>(d);
+  double s = 0.0;
+  for (Index j = threadIdx.x; j < d; j += row_block) s += static_cast<double>(gains[j]);
+  return row_total(s, shared, result);
+}
+
+// Gains w (null: 1; a factor of 1 changes no rounding): mu = sum(w x) / sum(w), var likewise,
+// y = w (gamma xhat + beta).
+template <class T>
+__global__ void layer_norm_v1_forward(const T* x, LayerNormExtent e, const T* gamma, const T* beta, const T* gains,
+                                      double eps, double* mean, double* inv_std, T* y) {
   __shared__ double shared[row_block];
   __shared__ double result;
   const Index d = e.features;
-  const double count = static_cast<double>(d);
+  const double count = gain_total(gains, d, shared, &result);
   for (Index row = blockIdx.x; row < e.rows; row += gridDim.x) {
     const T* p = x + row * d;
     T* q = y + row * d;
     double s = 0.0;
-    for (Index j = threadIdx.x; j < d; j += row_block) s += static_cast<double>(p[j]);
+    for (Index j = threadIdx.x; j < d; j += row_block)
+      s += (gains ? static_cast<double>(gains[j]) : 1.0) * static_cast<double>(p[j]);
     const double mu = row_total(s, shared, &result) / count;
     double sq = 0.0;
     for (Index j = threadIdx.x; j < d; j += row_block) {
       const double dev = static_cast<double>(p[j]) - mu;
-      sq += dev * dev;
+      sq += (gains ? static_cast<double>(gains[j]) : 1.0) * dev * dev;
     }
     const double inv = 1.0 / sqrt(row_total(sq, shared, &result) / count + eps);
     if (threadIdx.x == 0) {
@@ -94,19 +109,23 @@ __global__ void layer_norm_v1_forward(const T* x, LayerNormExtent e, const T* ga
     }
     for (Index j = threadIdx.x; j < d; j += row_block) {
       const double xhat = (static_cast<double>(p[j]) - mu) * inv;
-      q[j] = static_cast<T>(static_cast<double>(gamma[j]) * xhat + static_cast<double>(beta[j]));
+      q[j] = static_cast<T>((gains ? static_cast<double>(gains[j]) : 1.0) *
+                            (static_cast<double>(gamma[j]) * xhat + static_cast<double>(beta[j])));
     }
   }
 }
 
-// dx = inv_std (g - mean(g) - xhat mean(g xhat)) with g = gamma dy, per row.
+// dx = inv_std (g - mean(g) - xhat mean(g xhat)) with g = gamma dy, per row. With gains w:
+// h = gamma w dy, dx = inv_std (h - w / sum(w) (sum(h) + xhat sum(h xhat))).
 template <class T>
-__global__ void layer_norm_v1_input_grad(const T* x, const T* dy, LayerNormExtent e, const T* gamma, const double* mean,
-                                         const double* inv_std, T* dx) {
+__global__ void layer_norm_v1_input_grad(const T* x, const T* dy, LayerNormExtent e, const T* gamma, const T* gains,
+                                         const double* mean, const double* inv_std, T* dx) {
   __shared__ SumPair shared[row_block];
   __shared__ SumPair result;
+  __shared__ double gain_shared[row_block];
+  __shared__ double gain_result;
   const Index d = e.features;
-  const double count = static_cast<double>(d);
+  const double count = gain_total(gains, d, gain_shared, &gain_result);
   for (Index row = blockIdx.x; row < e.rows; row += gridDim.x) {
     const T* p = x + row * d;
     const T* q = dy + row * d;
@@ -114,32 +133,44 @@ __global__ void layer_norm_v1_input_grad(const T* x, const T* dy, LayerNormExten
     const double mu = mean[row], inv = inv_std[row];
     SumPair s{0.0, 0.0};
     for (Index j = threadIdx.x; j < d; j += row_block) {
-      const double g = static_cast<double>(gamma[j]) * static_cast<double>(q[j]);
+      const double g = gains ? static_cast<double>(gamma[j]) * static_cast<double>(gains[j]) * static_cast<double>(q[j])
+                             : static_cast<double>(gamma[j]) * static_cast<double>(q[j]);
       s = s + SumPair{g, g * ((static_cast<double>(p[j]) - mu) * inv)};
     }
     const SumPair t = row_total(s, shared, &result);
-    const double mean_g = t.a / count, mean_g_xhat = t.b / count;
-    for (Index j = threadIdx.x; j < d; j += row_block) {
-      const double g = static_cast<double>(gamma[j]) * static_cast<double>(q[j]);
-      const double xhat = (static_cast<double>(p[j]) - mu) * inv;
-      r[j] = static_cast<T>(inv * (g - mean_g - xhat * mean_g_xhat));
+    if (gains == nullptr) {
+      const double mean_g = t.a / count, mean_g_xhat = t.b / count;
+      for (Index j = threadIdx.x; j < d; j += row_block) {
+        const double g = static_cast<double>(gamma[j]) * static_cast<double>(q[j]);
+        const double xhat = (static_cast<double>(p[j]) - mu) * inv;
+        r[j] = static_cast<T>(inv * (g - mean_g - xhat * mean_g_xhat));
+      }
+    } else {
+      for (Index j = threadIdx.x; j < d; j += row_block) {
+        const double w = static_cast<double>(gains[j]);
+        const double h = static_cast<double>(gamma[j]) * w * static_cast<double>(q[j]);
+        const double xhat = (static_cast<double>(p[j]) - mu) * inv;
+        r[j] = static_cast<T>(inv * (h - w / count * (t.a + xhat * t.b)));
+      }
     }
   }
 }
 
 // partials[c * D + j] = (sum dy, sum dy xhat) of feature j over the rows of chunk c. Grid: (feature
 // blocks, chunks).
+// With gains w, w dy takes dy's place.
 template <class T>
-__global__ void layer_norm_v1_parameter_chunks(const T* x, const T* dy, LayerNormExtent e, const double* mean,
-                                               const double* inv_std, SumPair* partials) {
+__global__ void layer_norm_v1_parameter_chunks(const T* x, const T* dy, LayerNormExtent e, const T* gains,
+                                               const double* mean, const double* inv_std, SumPair* partials) {
   const Index j = blockIdx.x * Index{blockDim.x} + threadIdx.x;
   const Index c = blockIdx.y;
   if (j >= e.features) return;
   const Index begin = c * rows_per_chunk;
   const Index end = begin + rows_per_chunk < e.rows ? begin + rows_per_chunk : e.rows;
+  const double w = gains ? static_cast<double>(gains[j]) : 1.0;
   SumPair s{0.0, 0.0};
   for (Index i = begin; i < end; ++i) {
-    const double g = static_cast<double>(dy[i * e.features + j]);
+    const double g = w * static_cast<double>(dy[i * e.features + j]);
     s = s + SumPair{g, g * ((static_cast<double>(x[i * e.features + j]) - mean[i]) * inv_std[i])};
   }
   partials[c * e.features + j] = s;
@@ -173,24 +204,26 @@ inline Index layer_norm_workspace(const LayerNormExtent& e) {
 }
 
 // Forward: y (N D) assigned; mean and inv_std (N, double) receive each row's mean and
-// 1 / sqrt(biased variance + eps). Asynchronous on `stream`.
+// 1 / sqrt(biased variance + eps). With gains (D; null: none) the weighted statistics of
+// include/netgrow/ops/layer_norm.hpp (sum of the gains > 0). Asynchronous on `stream`.
 template <class T>
 void layer_norm_forward(const T* x, LayerNormExtent e, const T* gamma, const T* beta, double eps, double* mean,
-                        double* inv_std, T* y, cudaStream_t stream) {
+                        double* inv_std, T* y, cudaStream_t stream, const T* gains = nullptr) {
   using namespace layer_norm_detail;
   check_extent(e, "kernels::layer_norm_forward");
   if (e.rows == 0) return;
-  layer_norm_v1_forward<T><<<row_grid(e.rows), row_block, 0, stream>>>(x, e, gamma, beta, eps, mean, inv_std, y);
+  layer_norm_v1_forward<T><<<row_grid(e.rows), row_block, 0, stream>>>(x, e, gamma, beta, gains, eps, mean, inv_std, y);
   NETGROW_CHECK_LAUNCH("layer_norm_v1_forward");
 }
 
 // Backward with the row statistics of the forward (mean, inv_std). dgamma = sum dy xhat and
 // dbeta = sum dy (D) are assigned, or added to when `accumulate`; dx (N D) is assigned unless null.
-// `workspace` holds layer_norm_workspace(e) doubles. Asynchronous on `stream`.
+// `workspace` holds layer_norm_workspace(e) doubles. With the forward pass's gains (null: none), the
+// weighted backward pass of include/netgrow/ops/layer_norm.hpp. Asynchronous on `stream`.
 template <class T>
 void layer_norm_backward(const T* x, const T* dy, LayerNormExtent e, const T* gamma, const double* mean,
                          const double* inv_std, T* dgamma, T* dbeta, bool accumulate, T* dx, double* workspace,
-                         cudaStream_t stream) {
+                         cudaStream_t stream, const T* gains = nullptr) {
   using namespace layer_norm_detail;
   check_extent(e, "kernels::layer_norm_backward");
   const Index chunks = row_chunks(e);
@@ -198,14 +231,14 @@ void layer_norm_backward(const T* x, const T* dy, LayerNormExtent e, const T* ga
   if (e.rows > 0) {
     layer_norm_v1_parameter_chunks<T>
         <<<dim3(feature_blocks(e.features), static_cast<unsigned>(chunks)), feature_block, 0, stream>>>(
-            x, dy, e, mean, inv_std, partials);
+            x, dy, e, gains, mean, inv_std, partials);
     NETGROW_CHECK_LAUNCH("layer_norm_v1_parameter_chunks");
   }
   layer_norm_v1_parameter_finish<T><<<feature_blocks(e.features), feature_block, 0, stream>>>(
       partials, e.rows > 0 ? chunks : 0, e.features, accumulate, dgamma, dbeta);
   NETGROW_CHECK_LAUNCH("layer_norm_v1_parameter_finish");
   if (dx == nullptr || e.rows == 0) return;
-  layer_norm_v1_input_grad<T><<<row_grid(e.rows), row_block, 0, stream>>>(x, dy, e, gamma, mean, inv_std, dx);
+  layer_norm_v1_input_grad<T><<<row_grid(e.rows), row_block, 0, stream>>>(x, dy, e, gamma, gains, mean, inv_std, dx);
   NETGROW_CHECK_LAUNCH("layer_norm_v1_input_grad");
 }
 

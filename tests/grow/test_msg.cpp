@@ -85,6 +85,26 @@ TEST_CASE("FadeMask ramps its features from 0 to 1 and drops the gains at the en
   CHECK_THROWS_AS(m.start(5, 0, 2, 0), ArgumentError);
 }
 
+TEST_CASE("ops::scale_rows_columns multiplies entry (i, j) by row gain i and column gain j; empty gains are ones") {
+  const Tensor<double> rows = Tensor<double>::from(Shape{2}, {2.0, 0.5});
+  const Tensor<double> cols = Tensor<double>::from(Shape{3}, {1.0, 0.0, 4.0});
+  const Tensor<double> x0 = Tensor<double>::from(Shape{2, 3}, {1.0, 2.0, 3.0, 4.0, 5.0, 6.0});
+  Tensor<double> x = x0.clone();
+  ops::scale_rows_columns<double>(rows, cols, x.view());
+  for (Index i = 0; i < 2; ++i)
+    for (Index j = 0; j < 3; ++j) CHECK(x.at(i, j) == x0.at(i, j) * rows[i] * cols[j]);
+  x = x0.clone();
+  ops::scale_rows_columns<double>(ConstView<double, Cpu>(), cols, x.view());
+  CHECK(x.at(1, 2) == 24.0);
+  x = x0.clone();
+  ops::scale_rows_columns<double>(rows, ConstView<double, Cpu>(), x.view());
+  CHECK(x.at(1, 2) == 3.0);
+  CHECK_THROWS_AS(ops::scale_rows_columns<double>(cols, ConstView<double, Cpu>(), x.view()), ShapeError);
+  CHECK_THROWS_AS(ops::scale_rows_columns<double>(rows, rows, x.view()), ShapeError);
+  CHECK_THROWS_AS(ops::scale_rows_columns<double>(rows, cols, x.view().reshape(Shape{6})), ShapeError);
+  CHECK(x.at(1, 2) == 3.0);  // refused calls change nothing
+}
+
 TEST_CASE("a fading Dense computes g_out * ((g_in * x) W^T + b) and passes the gradient check mid-ramp") {
   Rng rng(3);
   DenseLayer<double, Cpu> dense(Dense{.in = 7, .out = 5}, rng);

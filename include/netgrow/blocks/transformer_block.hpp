@@ -116,17 +116,13 @@ class TransformerBlockLayer {
 
   /// Masked growth (MSG): the whole block enters faded: both branches' outputs (the attention's output
   /// projection and fc2, biases included) multiplied by a gain rising from 0 to 1 over `steps` calls of
-  /// advance_fades(), so at the start the block is the identity whatever its weights. Cpu layers.
-  void fade_in(std::int64_t steps)
-    requires std::same_as<D, Cpu>
-  {
+  /// advance_fades(), so at the start the block is the identity whatever its weights.
+  void fade_in(std::int64_t steps) {
     attention_.output().fade_outputs(0, dim(), steps);
     fc2().fade_outputs(0, dim(), steps);
   }
   /// MLP neurons [begin, mlp_width()) enter faded (fc2's inputs; MSG's MLP growth).
-  void fade_mlp(Index begin, std::int64_t steps)
-    requires std::same_as<D, Cpu>
-  {
+  void fade_mlp(Index begin, std::int64_t steps) {
     fc2().fade_inputs(begin, mlp_width(), steps);
   }
   /// Moves every fade in the block `steps` steps on; true while one is still in progress.

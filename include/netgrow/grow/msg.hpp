@@ -15,7 +15,8 @@
 /// calls advance_fades(net) after each optimizer step; when a mask reaches 1 it is dropped and the layer
 /// computes as a plain one. Gradients, Adam moments and learning-rate factors of new weights start as
 /// every growth's do (zero moments, factor 1). Masks are not written to checkpoints: io refuses to save
-/// while a fade is in progress (fading(net)). Cpu networks.
+/// while a fade is in progress (fading(net)). Any device: on a GPU the masks run there, and a recorded
+/// step (cuda::StepGraph) stays valid through a fade; call advance_fades outside the recorded step.
 ///
 /// ~~~
 ///   grow::Msg msg{.fade_steps = 100};
@@ -62,8 +63,8 @@ bool fading(const Net& net) {
 
 /// MSG's MLP growth: k neurons with random incoming and outgoing weights (Random with epsilon 1: both
 /// sides at the existing mean row norms), faded in at fc2's inputs.
-template <class S>
-GrowthReport grow_mlp_masked(TransformerBlockLayer<S, Cpu>& block, Index k, const Msg& msg, Rng& rng) {
+template <class S, class D>
+GrowthReport grow_mlp_masked(TransformerBlockLayer<S, D>& block, Index k, const Msg& msg, Rng& rng) {
   require(msg.fade_steps >= 1, "grow_mlp_masked: fade_steps must be >= 1, got ", msg.fade_steps);
   const Index old = block.mlp_width();
   GrowthReport report = grow_mlp(block, k, Random{.epsilon = 1.0}, rng);
@@ -73,8 +74,8 @@ GrowthReport grow_mlp_masked(TransformerBlockLayer<S, Cpu>& block, Index k, cons
 
 /// MSG's head growth: k heads with random query, key and value rows (HeadsRandom) and random output
 /// columns (entries N(0, rms^2), rms of the existing output weights), faded in at their outputs.
-template <class S>
-HeadReport grow_heads_masked(MultiHeadAttentionLayer<S, Cpu>& attention, Index k, const Msg& msg, Rng& rng) {
+template <class S, class D>
+HeadReport grow_heads_masked(MultiHeadAttentionLayer<S, D>& attention, Index k, const Msg& msg, Rng& rng) {
   require(msg.fade_steps >= 1, "grow_heads_masked: fade_steps must be >= 1, got ", msg.fade_steps);
   const Index old = attention.heads(), dh = attention.head_dim();
   const auto& w = attention.output().weight().value;  // (d, h dh)
@@ -82,22 +83,25 @@ HeadReport grow_heads_masked(MultiHeadAttentionLayer<S, Cpu>& attention, Index k
   HeadReport report = grow_heads(attention, k, HeadsRandom{}, rng);
   if (k == 0) return report;
   auto& grown = attention.output().weight().value;
-  for (Index r = 0; r < grown.dim(0); ++r)
-    for (Index c = old * dh; c < grown.dim(1); ++c) grown.at(r, c) = static_cast<S>(rng.normal() * rms);
+  Tensor<S, Cpu> host(grown.shape());  // drawn on the host in the same order on every device
+  grow::copy_between<S>(grown.cview(), host.view());
+  for (Index r = 0; r < host.dim(0); ++r)
+    for (Index c = old * dh; c < host.dim(1); ++c) host.at(r, c) = static_cast<S>(rng.normal() * rms);
+  grow::copy_between<S>(host.cview(), grown.view());
   attention.fade_heads(old, msg.fade_steps);
   return report;
 }
 
 /// MSG's depth growth: a new block at position `index` built like its neighbour (block index - 1, or 0)
 /// with freshly drawn weights, both branches faded in: the identity now, whatever its weights.
-template <class S>
-DepthReport grow_depth_masked(StackLayer<TransformerBlock, S, Cpu>& blocks, std::size_t index, const Msg& msg, Rng& rng) {
+template <class S, class D>
+DepthReport grow_depth_masked(StackLayer<TransformerBlock, S, D>& blocks, std::size_t index, const Msg& msg, Rng& rng) {
   require(msg.fade_steps >= 1, "grow_depth_masked: fade_steps must be >= 1, got ", msg.fade_steps);
   require(index <= blocks.size(), "grow_depth_masked: position ", index, " in a stack of ", blocks.size(), " blocks");
   require(blocks.size() > 0, "grow_depth_masked: the stack has no block to take the shape from");
   const double start = monotonic_seconds();
   const TransformerBlock kind = blocks.block(index == 0 ? 0 : index - 1).kind();
-  TransformerBlockLayer<S, Cpu> block(kind, rng);
+  TransformerBlockLayer<S, D> block(kind, rng);
   block.fade_in(msg.fade_steps);
   DepthReport report;
   report.index = index;

@@ -17,7 +17,7 @@
 /// error of the row mean). With d' a multiple of d there are no averages: HyperCloning's integer
 /// expansion with LEMON's split. Any device (each layer works out its new rows and columns on the host and
 /// copies them over). `expand_stream(net, d', grow::Msg{...}, rng)` grows by masked structural growth
-/// instead (below; Cpu networks only: the fades run there).
+/// instead (below; on any device too).
 #pragma once
 
 #include <cstddef>
@@ -57,8 +57,6 @@ StreamReport expand_stream(Sequential<S, D, Kinds...>& net, Index new_width, Str
                 "PatchEmbedding: grow_stream and dim())");
   const Index old = net.template layer<0>().dim();
   require(new_width >= old, "expand_stream: new width ", new_width, " is below the stream's ", old);
-  require(std::same_as<D, Cpu> || !e.masked(), "expand_stream: masked growth (MSG) fades its new features in on Cpu "
-          "networks only; grow a device network's stream with grow::Lemon");
   // Every layer checked before anything changes.
   bool finite = true;
   net.visit_parameters([&](const std::string&, Parameter<S, D>& p) { finite = finite && ops::all_finite<S>(p.value); });

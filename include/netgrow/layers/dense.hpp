@@ -16,6 +16,7 @@
 #include "netgrow/layers/stream_expansion.hpp"
 #include "netgrow/ops/blas.hpp"
 #include "netgrow/ops/layout.hpp"
+#include "netgrow/ops/mask.hpp"
 #include "netgrow/core/init.hpp"
 #include "netgrow/layers/parameter_growth.hpp"
 #include "netgrow/core/fields.hpp"
@@ -116,20 +117,16 @@ class DenseLayer {
   /// y (rows, out) = x (rows, in) W^T + b, rows = N (or N T). While fading (MSG, see fade_inputs):
   /// y = g_out * ((g_in * x) W^T + b) with the gains of the fading features.
   void forward(ConstView<S, D> x, TensorView<S, D> y, Mode) {
-    if constexpr (std::same_as<D, Cpu>) {
-      if (fading()) return forward_faded(as_rows(x), as_rows(y));
-    }
+    if (fading()) faded_parameters();
     const TensorView<S, D> y2 = as_rows(y);
-    ops::gemm<S>(ops::Trans::no, ops::Trans::yes, S(1), as_rows(x), weight_.value.cview(), S(0), y2);
-    if (has_bias_) ops::add_row_vector<S>(y2, bias_.value.cview());
+    ops::gemm<S>(ops::Trans::no, ops::Trans::yes, S(1), as_rows(x), used_weight(), S(0), y2);
+    if (has_bias_) ops::add_row_vector<S>(y2, used_bias());
   }
 
   /// dW (out, in) = dy^T x; db (out) = sum_rows(dy); dx (rows, in) = dy W (while fading, with the
   /// gains: dW = g_out g_in^T * dy^T x, db = g_out * sum_rows(dy), dx = dy diag(g_out) W diag(g_in)).
   void backward(ConstView<S, D> x, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool accumulate) {
-    if constexpr (std::same_as<D, Cpu>) {
-      if (fading()) return backward_faded(as_rows(x), as_rows(dy), dx.empty() ? dx : as_rows(dx), accumulate);
-    }
+    if (fading()) return backward_faded(as_rows(x), as_rows(dy), dx.empty() ? dx : as_rows(dx), accumulate);
     const S beta = accumulate ? S(1) : S(0);
     const ConstView<S, D> dy2 = as_rows(dy);
     ops::gemm<S>(ops::Trans::yes, ops::Trans::no, S(1), dy2, as_rows(x), beta, weight_.grad.view());
@@ -179,23 +176,24 @@ class DenseLayer {
 
   /// Masked growth (MSG; layers/fade_mask.hpp): input features [begin, end) enter with a gain rising
   /// from 0 to 1 over `steps` calls of advance_fades(), so at the start the layer ignores them whatever
-  /// their weights. Cpu layers; ArgumentError for a bad span.
-  void fade_inputs(Index begin, Index end, std::int64_t steps)
-    requires std::same_as<D, Cpu>
-  {
+  /// their weights. ArgumentError for a bad span. On a GPU the gains live there too (call advance_fades
+  /// outside a recorded CUDA graph: it copies them over).
+  void fade_inputs(Index begin, Index end, std::int64_t steps) {
     fade_in_.start(in_features(), begin, end, steps);
   }
   /// Output features [begin, end) (bias included) enter with a gain rising from 0 to 1: at the start
   /// they are 0 (a new block's output projection: the block starts as the identity on its residual).
-  void fade_outputs(Index begin, Index end, std::int64_t steps)
-    requires std::same_as<D, Cpu>
-  {
+  void fade_outputs(Index begin, Index end, std::int64_t steps) {
     fade_out_.start(out_features(), begin, end, steps);
   }
   /// Moves this layer's fades `steps` steps on; returns whether one is still in progress.
+  /// When the last fade ends, the gained copies are released (a recorded CUDA graph that used them is
+  /// then recorded again: cuda::StepGraph).
   bool advance_fades(std::int64_t steps = 1) {
     const bool in = fade_in_.active() && fade_in_.advance(steps);
     const bool out = fade_out_.active() && fade_out_.advance(steps);
+    if (!fading())
+      for (Tensor<S, D>* t : {&faded_weight_, &faded_bias_, &faded_grad_, &faded_bias_grad_}) *t = Tensor<S, D>();
     return in || out;
   }
   /// True while a fade is in progress.
@@ -254,41 +252,55 @@ class DenseLayer {
     return v.rank() == 3 ? v.reshape(Shape{v.dim(0) * v.dim(1), v.dim(2)}) : v;
   }
 
-  // W diag(g_in), rows scaled by g_out; and g_out * b.
+  // The weight and bias the passes use: the parameters, or their gained copies while fading.
+  ConstView<S, D> used_weight() const { return fading() ? faded_weight_.cview() : weight_.value.cview(); }
+  ConstView<S, D> used_bias() const { return fading() ? faded_bias_.cview() : bias_.value.cview(); }
+
+  // diag(g_out) W diag(g_in) and g_out * b into buffers kept between passes (rewritten in place, so a
+  // recorded CUDA graph stays valid while the shapes do).
   void faded_parameters() {
-    faded_weight_ = weight_.value.clone();
-    auto w = matrix(faded_weight_);
-    if (fade_in_.active()) w = w * vector(fade_in_.gains()).asDiagonal();
-    if (fade_out_.active()) w = vector(fade_out_.gains()).asDiagonal() * w;
+    const auto none = ConstView<S, D>();
+    const ConstView<S, D> g_out = fade_out_.active() ? fade_out_.gains() : none;
+    const ConstView<S, D> g_in = fade_in_.active() ? fade_in_.gains() : none;
+    refill(faded_weight_, weight_.value.cview());
+    ops::scale_rows_columns<S>(g_out, g_in, faded_weight_.view());
     if (has_bias_) {
-      faded_bias_ = bias_.value.clone();
-      if (fade_out_.active()) vector(faded_bias_) = vector(faded_bias_).cwiseProduct(vector(fade_out_.gains()));
+      refill(faded_bias_, bias_.value.cview());
+      ops::scale_rows_columns<S>(g_out, none, faded_bias_.view().reshape(Shape{out_features(), 1}));
     }
   }
 
-  void forward_faded(ConstView<S, Cpu> x, TensorView<S, Cpu> y) {
-    faded_parameters();
-    auto out = matrix(y);
-    out.noalias() = matrix(x) * matrix(faded_weight_).transpose();
-    if (has_bias_) out.rowwise() += vector(faded_bias_).transpose();
+  // t = v, reusing t's buffer when the shapes agree.
+  static void refill(Tensor<S, D>& t, ConstView<S, D> v) {
+    if (t.shape() != v.shape()) t = Tensor<S, D>::uninitialized(v.shape());
+    ops::copy<S>(v, t.view());
   }
 
-  void backward_faded(ConstView<S, Cpu> x, ConstView<S, Cpu> dy, TensorView<S, Cpu> dx, bool accumulate) {
+  // The passes with the gains: dW = g_out g_in^T * dy^T x, db = g_out * sum_rows(dy), dx = dy (the gained
+  // W), gradients assigned or added to.
+  void backward_faded(ConstView<S, D> x, ConstView<S, D> dy, TensorView<S, D> dx, bool accumulate) {
     faded_parameters();
-    RowMajorMatrix<S> dw = matrix(dy).transpose() * matrix(x);
-    if (fade_in_.active()) dw = dw * vector(fade_in_.gains()).asDiagonal();
-    if (fade_out_.active()) dw = vector(fade_out_.gains()).asDiagonal() * dw;
-    auto gw = matrix(weight_.grad);
-    if (accumulate) gw += dw;
-    else gw = dw;
+    const auto none = ConstView<S, D>();
+    const ConstView<S, D> g_out = fade_out_.active() ? fade_out_.gains() : none;
+    const ConstView<S, D> g_in = fade_in_.active() ? fade_in_.gains() : none;
+    if (faded_grad_.shape() != weight_.grad.shape()) faded_grad_ = Tensor<S, D>::uninitialized(weight_.grad.shape());
+    ops::gemm<S>(ops::Trans::yes, ops::Trans::no, S(1), dy, x, S(0), faded_grad_.view());
+    ops::scale_rows_columns<S>(g_out, g_in, faded_grad_.view());
+    store_gradient(faded_grad_.cview(), weight_.grad.view(), accumulate);
     if (has_bias_) {
-      Eigen::Matrix<S, Eigen::Dynamic, 1> db = matrix(dy).colwise().sum().transpose();
-      if (fade_out_.active()) db = db.cwiseProduct(vector(fade_out_.gains()));
-      auto gb = vector(bias_.grad);
-      if (accumulate) gb += db;
-      else gb = db;
+      if (faded_bias_grad_.shape() != bias_.grad.shape())
+        faded_bias_grad_ = Tensor<S, D>::uninitialized(bias_.grad.shape());
+      ops::sum_rows<S>(dy, S(0), faded_bias_grad_.view());
+      ops::scale_rows_columns<S>(g_out, none, faded_bias_grad_.view().reshape(Shape{out_features(), 1}));
+      store_gradient(faded_bias_grad_.cview(), bias_.grad.view(), accumulate);
     }
-    if (!dx.empty()) matrix(dx).noalias() = matrix(dy) * matrix(faded_weight_);
+    if (!dx.empty()) ops::gemm<S>(ops::Trans::no, ops::Trans::no, S(1), dy, faded_weight_.cview(), S(0), dx);
+  }
+
+  // grad = g, or grad += g.
+  static void store_gradient(ConstView<S, D> g, TensorView<S, D> grad, bool accumulate) {
+    if (accumulate) ops::axpy<S>(S(1), g, grad);
+    else ops::copy<S>(g, grad);
   }
 
   void draw_parameters(TensorView<S, Cpu> w, TensorView<S, Cpu> b, Rng& rng) const {
@@ -307,8 +319,9 @@ class DenseLayer {
   Parameter<S, D> bias_;
   bool has_bias_;
   WeightInit init_;
-  FadeMask<S> fade_in_, fade_out_;         // MSG gains on the inputs / outputs (inactive: none)
-  Tensor<S, Cpu> faded_weight_, faded_bias_;  // the gained parameters of the last faded pass
+  FadeMask<S, D> fade_in_, fade_out_;  // MSG gains on the inputs / outputs (inactive: none)
+  // While fading: the gained parameters of the last pass and the backward pass's unscaled gradients.
+  Tensor<S, D> faded_weight_, faded_bias_, faded_grad_, faded_bias_grad_;
 };
 
 static_assert(Layer<DenseLayer<float, Cpu>> && LayerKind<Dense>);

@@ -7,7 +7,8 @@
 /// It is inactive (no gains, the layer computes as without it) until start(); each advance() moves every
 /// ramp one step; when the last ramp reaches 1 the gains are dropped and the layer is plain again. The
 /// state lives in the layer, so it follows the layer through moves (depth growth reallocating a Stack).
-/// Gains are host values: masked layers are Cpu layers.
+/// The ramps run on the host; on another device D the gains have a copy there, rewritten in place at each
+/// advance() (so a recorded CUDA graph that reads them sees the new values: cuda::StepGraph).
 #pragma once
 
 #include <algorithm>
@@ -16,18 +17,25 @@
 
 #include "netgrow/core/error.hpp"
 #include "netgrow/core/tensor.hpp"
+#include "netgrow/layers/parameter_growth.hpp"
 
 namespace netgrow {
 
-/// Per-feature gains in [0, 1] on one axis of a layer, ramped by advance() (see the file comment).
-template <class S>
+/// Per-feature gains in [0, 1] on one axis of a layer on device D, ramped by advance() (see the file
+/// comment).
+template <class S, class D = Cpu>
 class FadeMask {
  public:
   /// True while a ramp is in progress (the layer must apply gains()).
   bool active() const { return !ramps_.empty(); }
 
-  /// The gains (width), valid while active().
-  ConstView<S, Cpu> gains() const { return gain_.cview(); }
+  /// The gains (width) on the layer's device, valid while active().
+  ConstView<S, D> gains() const {
+    if constexpr (std::same_as<D, Cpu>) return gain_.cview();
+    else return device_gain_.cview();
+  }
+  /// The same gains on the host.
+  ConstView<S, Cpu> host_gains() const { return gain_.cview(); }
 
   /// Starts a ramp on features [begin, end) of an axis of `width` features: their gain is 0 now and
   /// reaches 1 after `steps` calls of advance(). Other features keep their gain (1 when no ramp covers
@@ -44,6 +52,7 @@ class FadeMask {
     }
     ramps_.push_back({begin, end, steps, 0});
     std::fill(gain_.data() + begin, gain_.data() + end, S(0));
+    publish();
   }
 
   /// Moves every ramp `steps` steps on (gain = steps done / steps of the ramp, at most 1); drops finished
@@ -56,6 +65,7 @@ class FadeMask {
     }
     std::erase_if(ramps_, [](const Ramp& r) { return r.done >= r.steps; });
     if (ramps_.empty()) gain_ = Tensor<S, Cpu>();
+    publish();
     return active();
   }
 
@@ -66,6 +76,7 @@ class FadeMask {
     std::copy_n(gain_.data(), gain_.numel(), g.data());
     std::fill_n(g.data() + gain_.numel(), k, S(1));
     gain_ = std::move(g);
+    publish();
   }
 
   /// Steps left until the slowest ramp ends (0 when inactive).
@@ -80,7 +91,18 @@ class FadeMask {
     Index begin, end;
     std::int64_t steps, done;
   };
+  // The device copy follows the host gains: rewritten in place while the width stays, reallocated when
+  // it changes, released with them.
+  void publish() {
+    if constexpr (!std::same_as<D, Cpu>) {
+      if (gain_.empty()) device_gain_ = Tensor<S, D>();
+      else if (device_gain_.shape() == gain_.shape()) grow::copy_between<S>(gain_.cview(), device_gain_.view());
+      else device_gain_ = grow::host_to<D>(gain_.clone());
+    }
+  }
+
   Tensor<S, Cpu> gain_;
+  Tensor<S, D> device_gain_;  // D != Cpu: the gains on the device
   std::vector<Ramp> ramps_;
 };
 

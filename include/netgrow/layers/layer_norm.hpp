@@ -17,6 +17,7 @@
 /// for Cuda).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <span>
 #include <string>
@@ -102,15 +103,13 @@ class LayerNormLayer {
     mean_.resize(rows);
     inv_std_.resize(rows);
     statistics_of_ = Shape{};
-    if constexpr (std::same_as<D, Cpu>) {
-      if (fade_.active()) {
-        forward_faded(as_rows(x), as_rows(y));
-        statistics_of_ = x.shape();
-        return;
-      }
+    if (fade_.active()) {
+      const ConstView<S, Cpu> g = fade_.host_gains();
+      require<NumericError>(std::any_of(g.data(), g.data() + g.numel(), [](S v) { return v > S(0); }), describe(),
+                            ": every feature is faded out (no statistics)");
     }
     ops::layer_norm_forward<S>(as_rows(x), gamma_.value.cview(), beta_.value.cview(), eps_, mean_.view(),
-                               inv_std_.view(), as_rows(y));
+                               inv_std_.view(), as_rows(y), gains());
     statistics_of_ = x.shape();
   }
 
@@ -121,11 +120,9 @@ class LayerNormLayer {
     const bool fresh = statistics_of_.rank() >= 2 && statistics_of_ == x.shape() && x.dim(-1) == features();
     require<StateError>(fresh, describe(), "::backward: run forward first (no row statistics for input ", x.shape(),
                         ")");
-    if constexpr (std::same_as<D, Cpu>) {
-      if (fade_.active()) return backward_faded(as_rows(x), as_rows(dy), dx.empty() ? dx : as_rows(dx), accumulate);
-    }
     ops::layer_norm_backward<S>(as_rows(x), as_rows(dy), gamma_.value.cview(), mean_.cview(), inv_std_.cview(),
-                                gamma_.grad.view(), beta_.grad.view(), accumulate, dx.empty() ? dx : as_rows(dx));
+                                gamma_.grad.view(), beta_.grad.view(), accumulate, dx.empty() ? dx : as_rows(dx),
+                                gains());
   }
 
   /// LEMON's lossless expansion by average features: one new feature per entry of `sources`. An entry
@@ -174,28 +171,22 @@ class LayerNormLayer {
   void grow_stream(const StreamExpansion<S>& e) {
     require<ShapeError>(features() == e.old_width, describe(), "::grow_stream: a stream of ", e.old_width, " features");
     if (e.fade_steps == 0) return grow_channels_from(std::span<const Index>(e.sources));
-    if constexpr (std::same_as<D, Cpu>) {
-      const Index k = e.added();
-      if (k == 0) return;
-      Tensor<S, Cpu> ones(Shape{k}), zeros(Shape{k});
-      ops::fill<S>(ones.view(), S(1));
-      grow::append_to_parameter(gamma_, 0, ones.cview());
-      grow::append_to_parameter(beta_, 0, zeros.cview());
-      fade_.grow(k);
-      fade_features(e.old_width, e.new_width(), e.fade_steps);
-    } else {
-      require(false, describe(), "::grow_stream: masked growth (MSG) fades run on Cpu layers only");
-    }
+    const Index k = e.added();
+    if (k == 0) return;
+    Tensor<S, D> ones(Shape{k}), zeros(Shape{k});
+    ops::fill<S>(ones.view(), S(1));
+    grow::append_to_parameter(gamma_, 0, ones.cview());
+    grow::append_to_parameter(beta_, 0, zeros.cview());
+    fade_.grow(k);
+    fade_features(e.old_width, e.new_width(), e.fade_steps);
   }
 
   /// Masked growth (MSG; layers/fade_mask.hpp): features [begin, end) get a gain g rising from 0 to 1
   /// over `steps` calls of advance_fades(). While it rises the row statistics are weighted by g (mean
   /// sum(g x) / sum(g), variance likewise) and the output is g * (gamma xhat + beta): at g = 0 the
   /// layer computes on the other features exactly as before them and outputs 0 on these, whatever the
-  /// stream holds there (MSG's masked LayerNorm). Cpu layers.
-  void fade_features(Index begin, Index end, std::int64_t steps)
-    requires std::same_as<D, Cpu>
-  {
+  /// stream holds there (MSG's masked LayerNorm).
+  void fade_features(Index begin, Index end, std::int64_t steps) {
     fade_.start(features(), begin, end, steps);
   }
   /// Moves the fade `steps` steps on; returns whether it is still in progress.
@@ -247,74 +238,11 @@ class LayerNormLayer {
     return v.rank() == 3 ? v.reshape(Shape{v.dim(0) * v.dim(1), v.dim(2)}) : v;
   }
 
-  // Weighted statistics with the gains g (see fade_features), in double; keeps them for backward.
-  void forward_faded(ConstView<S, Cpu> x, TensorView<S, Cpu> y) {
-    const Index rows = x.dim(0), f = features();
-    const S* g = fade_.gains().data();
-    double total = 0;
-    for (Index j = 0; j < f; ++j) total += static_cast<double>(g[j]);
-    require<NumericError>(total > 0, describe(), ": every feature is faded out (no statistics)");
-    for (Index r = 0; r < rows; ++r) {
-      const S* xr = x.data() + r * f;
-      S* yr = y.data() + r * f;
-      double mu = 0, var = 0;
-      for (Index j = 0; j < f; ++j) mu += static_cast<double>(g[j]) * static_cast<double>(xr[j]);
-      mu /= total;
-      for (Index j = 0; j < f; ++j) {
-        const double c = static_cast<double>(xr[j]) - mu;
-        var += static_cast<double>(g[j]) * c * c;
-      }
-      const double inv = 1.0 / std::sqrt(var / total + eps_);
-      mean_[r] = mu;
-      inv_std_[r] = inv;
-      for (Index j = 0; j < f; ++j) {
-        const double xhat = (static_cast<double>(xr[j]) - mu) * inv;
-        yr[j] = static_cast<S>(static_cast<double>(g[j]) *
-                               (static_cast<double>(gamma_.value[j]) * xhat + static_cast<double>(beta_.value[j])));
-      }
-    }
-  }
-
-  // With gy = g dy and dxhat = gy gamma: dgamma = sum_rows gy xhat, dbeta = sum_rows gy,
-  // dx = inv_std (dxhat - g / sum(g) (sum dxhat + xhat sum(dxhat xhat))).
-  void backward_faded(ConstView<S, Cpu> x, ConstView<S, Cpu> dy, TensorView<S, Cpu> dx, bool accumulate) {
-    const Index rows = x.dim(0), f = features();
-    const S* g = fade_.gains().data();
-    double total = 0;
-    for (Index j = 0; j < f; ++j) total += static_cast<double>(g[j]);
-    std::vector<double> dgamma(static_cast<std::size_t>(f), 0.0), dbeta(static_cast<std::size_t>(f), 0.0);
-    std::vector<double> xhat(static_cast<std::size_t>(f)), dxhat(static_cast<std::size_t>(f));
-    for (Index r = 0; r < rows; ++r) {
-      const S* xr = x.data() + r * f;
-      const S* dyr = dy.data() + r * f;
-      const double mu = mean_[r], inv = inv_std_[r];
-      double sum_dxhat = 0, sum_dxhat_xhat = 0;
-      for (Index j = 0; j < f; ++j) {
-        const auto u = static_cast<std::size_t>(j);
-        xhat[u] = (static_cast<double>(xr[j]) - mu) * inv;
-        const double gy = static_cast<double>(g[j]) * static_cast<double>(dyr[j]);
-        dgamma[u] += gy * xhat[u];
-        dbeta[u] += gy;
-        dxhat[u] = gy * static_cast<double>(gamma_.value[j]);
-        sum_dxhat += dxhat[u];
-        sum_dxhat_xhat += dxhat[u] * xhat[u];
-      }
-      if (dx.empty()) continue;
-      S* dxr = dx.data() + r * f;
-      for (Index j = 0; j < f; ++j) {
-        const auto u = static_cast<std::size_t>(j);
-        dxr[j] = static_cast<S>(inv * (dxhat[u] - static_cast<double>(g[j]) / total * (sum_dxhat + xhat[u] * sum_dxhat_xhat)));
-      }
-    }
-    for (Index j = 0; j < f; ++j) {
-      const auto u = static_cast<std::size_t>(j);
-      gamma_.grad[j] = static_cast<S>((accumulate ? static_cast<double>(gamma_.grad[j]) : 0.0) + dgamma[u]);
-      beta_.grad[j] = static_cast<S>((accumulate ? static_cast<double>(beta_.grad[j]) : 0.0) + dbeta[u]);
-    }
-  }
+  // The gains while fading, else empty (the plain statistics).
+  ConstView<S, D> gains() const { return fade_.active() ? fade_.gains() : ConstView<S, D>(); }
 
   Parameter<S, D> gamma_, beta_;
-  FadeMask<S> fade_;  // MSG gains on the features (inactive: none)
+  FadeMask<S, D> fade_;  // MSG gains on the features (inactive: none)
   double eps_;
   Tensor<double, D> mean_, inv_std_;  // (N): the row statistics of the last forward
   Shape statistics_of_;               // the input shape they belong to (empty: none)

@@ -184,10 +184,8 @@ class MultiHeadAttentionLayer {
 
   /// Masked growth (MSG): heads [first, heads()) enter faded, their outputs multiplied by a gain rising
   /// from 0 to 1 over `steps` calls of advance_fades() (the output projection's inputs), so at the start
-  /// they change nothing whatever their Q, K, V and output weights. Cpu layers.
-  void fade_heads(Index first, std::int64_t steps)
-    requires std::same_as<D, Cpu>
-  {
+  /// they change nothing whatever their Q, K, V and output weights.
+  void fade_heads(Index first, std::int64_t steps) {
     require(first >= 0 && first < heads_, describe(), "::fade_heads: no heads from ", first);
     output_.fade_inputs(first * head_dim_, heads_ * head_dim_, steps);
   }

@@ -61,8 +61,12 @@ GraphRunTrace run(std::uint64_t seed, const GraphRunPlan& plan) {
     if (s == plan.grow_at) {
       for (Net* net : {&eager, &graphed}) {
         Rng rng(seed + 7);
-        if constexpr (std::is_same_v<Net, Mlp>) grow::grow_width<0, 2>(*net, 3, grow::Random{}, rng);
-        else grow::grow_width<0, 5>(*net, 3, grow::Random{}, rng);  // through BatchNorm, Relu, pooling, Flatten
+        if constexpr (std::is_same_v<Net, Mlp>) {
+          grow::grow_width<0, 2>(*net, 3, grow::Random{}, rng);
+          if (plan.fade_steps > 0) net->template layer<2>().fade_inputs(33, 36, plan.fade_steps);
+        } else {
+          grow::grow_width<0, 5>(*net, 3, grow::Random{}, rng);  // through BatchNorm, Relu, pooling, Flatten
+        }
       }
     }
     if (s == plan.evaluate_at) {
@@ -91,6 +95,8 @@ GraphRunTrace run(std::uint64_t seed, const GraphRunPlan& plan) {
     const auto q = queued.result();
     trace.graph_losses.push_back(q.loss);
     trace.graph_correct.push_back(q.correct);
+    grow::advance_fades(eager);
+    grow::advance_fades(graphed);  // the gains rewritten in place: the recording stays valid
   }
   eager.visit_parameters([&](std::string_view name, Parameter<float, Cuda>& p) {
     trace.names.emplace_back(name);

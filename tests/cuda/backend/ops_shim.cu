@@ -37,6 +37,10 @@ void axpy(T alpha, ConstView<T, Cuda> x, TensorView<T, Cuda> y) {
   ops::axpy<T>(alpha, x, y);
 }
 template <class T>
+void scale_rows_columns(ConstView<T, Cuda> row_gains, ConstView<T, Cuda> col_gains, TensorView<T, Cuda> x) {
+  ops::scale_rows_columns<T>(row_gains, col_gains, x);
+}
+template <class T>
 double squared_norm(ConstView<T, Cuda> x) {
   return ops::squared_norm<T>(x);
 }
@@ -122,6 +126,7 @@ void rows_to_axis(ConstView<T, Cuda> rows, int axis, TensorView<T, Cuda> dst) {
   template void fill<T>(TensorView<T, Cuda>, T);                                                               \
   template void scale<T>(TensorView<T, Cuda>, T);                                                              \
   template void axpy<T>(T, ConstView<T, Cuda>, TensorView<T, Cuda>);                                           \
+  template void scale_rows_columns<T>(ConstView<T, Cuda>, ConstView<T, Cuda>, TensorView<T, Cuda>);             \
   template double squared_norm<T>(ConstView<T, Cuda>);                                                         \
   template bool all_finite<T>(ConstView<T, Cuda>);                                                             \
   template double mse<T>(ConstView<T, Cuda>, ConstView<T, Cuda>, TensorView<T, Cuda>);                         \

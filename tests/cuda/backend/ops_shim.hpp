@@ -32,6 +32,8 @@ void scale(TensorView<T, Cuda> x, T alpha);
 template <class T>
 void axpy(T alpha, ConstView<T, Cuda> x, TensorView<T, Cuda> y);
 template <class T>
+void scale_rows_columns(ConstView<T, Cuda> row_gains, ConstView<T, Cuda> col_gains, TensorView<T, Cuda> x);
+template <class T>
 double squared_norm(ConstView<T, Cuda> x);
 template <class T>
 bool all_finite(ConstView<T, Cuda> x);

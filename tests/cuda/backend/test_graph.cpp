@@ -2,7 +2,8 @@
 // run recorded once and replayed gives the eager run's losses, accuracies and parameters; a growth and an
 // evaluation batch of another size between steps make the next run record again (the pool saw memory
 // the graph used being freed); a body that reads the loss back cannot be recorded, says why and leaves the
-// stream usable. The pool's bookkeeping itself is tested without a GPU (emulated/test_device_pool_emulated).
+// stream usable; masked growth's fades replay with their changing gains. The pool's bookkeeping itself is
+// tested without a GPU (emulated/test_device_pool_emulated).
 //
 // Tolerance: the replayed kernels are the recorded ones with the same arguments, so with netgrow's own
 // GEMM the two runs must agree to the bit (any difference would mean a stale or shared buffer); with
@@ -74,6 +75,15 @@ TEST_CASE("StepGraph: a growth and an evaluation batch of another size make the 
   const auto c = test::graph_vs_eager_on_cuda(14, {.cnn = true, .steps = 8, .grow_at = 4});
   check_same_run(c);
   CHECK(c.recordings == 2);
+}
+
+TEST_CASE("StepGraph: replays through an MSG fade (gains rewritten in place) equal the eager run; its end records "
+          "again") {
+  const auto t = test::graph_vs_eager_on_cuda(
+      15, {.cnn = false, .native_gemm = true, .steps = 14, .grow_at = 5, .fade_steps = 4});
+  check_same_run(t, true);
+  CHECK(t.recordings == 3);  // at step 0, after the growth (step 5), after the fade ended (step 9)
+  CHECK(t.replays == 11);
 }
 
 TEST_CASE("StepGraph: a body that waits for the device is refused with a reason and the stream still works") {

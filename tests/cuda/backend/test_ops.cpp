@@ -15,12 +15,14 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "compare.hpp"
 #include "netgrow/ops/blas.hpp"
 #include "netgrow/ops/elementwise.hpp"
 #include "netgrow/ops/loss.hpp"
+#include "netgrow/ops/mask.hpp"
 #include "netgrow/ops/optim.hpp"
 #include "netgrow/layers/activation_functions.hpp"
 #include "ops_shim.hpp"
@@ -202,6 +204,31 @@ TEST_CASE("copy, fill, scale and axpy match the CPU at odd sizes") {
   Tensor<float, Cuda> a(Shape{3}), b(Shape{4});
   CHECK_THROWS_AS(gpu::copy<float>(a.cview(), b.view()), ShapeError);
   CHECK_THROWS_AS(gpu::axpy<float>(1.0f, a.cview(), b.view()), ShapeError);
+}
+
+TEST_CASE("scale_rows_columns (masked growth's gains) matches the CPU exactly: rows, columns, both, odd sizes") {
+  Rng rng(16);
+  const std::pair<Index, Index> shapes[] = {{1, 1}, {7, 13}, {33, 1}, {1, 129}, {257, 31}};
+  for (const auto& shape : shapes) {
+    const Index r = shape.first, c = shape.second;
+    const auto rows = uniform_tensor<float>(Shape{r}, rng), cols = uniform_tensor<float>(Shape{c}, rng);
+    const auto drows = on_device(rows), dcols = on_device(cols);
+    for (int which = 0; which < 3; ++which) {  // rows only, columns only, both
+      INFO(r, " x ", c, ", case ", which);
+      const ConstView<float, Cpu> hr = which == 1 ? ConstView<float, Cpu>() : rows.cview();
+      const ConstView<float, Cpu> hc = which == 0 ? ConstView<float, Cpu>() : cols.cview();
+      const ConstView<float, Cuda> gr = which == 1 ? ConstView<float, Cuda>() : drows.cview();
+      const ConstView<float, Cuda> gc = which == 0 ? ConstView<float, Cuda>() : dcols.cview();
+      auto x = uniform_tensor<float>(Shape{r, c}, rng);
+      auto dx = on_device(x);
+      ops::scale_rows_columns<float>(hr, hc, x.view());
+      gpu::scale_rows_columns<float>(gr, gc, dx.view());
+      check_close(on_host(dx), x, 0, 0, "scale_rows_columns");  // one rounded product, one multiply: exact
+    }
+  }
+  Tensor<float, Cuda> x(Shape{3, 4}), three(Shape{3}), four(Shape{4});
+  CHECK_THROWS_AS(gpu::scale_rows_columns<float>(four.cview(), ConstView<float, Cuda>(), x.view()), ShapeError);
+  CHECK_THROWS_AS(gpu::scale_rows_columns<float>(three.cview(), three.cview(), x.view()), ShapeError);
 }
 
 TEST_CASE("copy between overlapping ranges of one tensor has memmove semantics") {

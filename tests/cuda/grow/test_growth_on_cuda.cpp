@@ -8,7 +8,7 @@
 // - Wide-ResNet depth growth: DepthGradMax, LEMON's block copies, DepthZero, DepthRandom;
 // - a causal character transformer grown at every site: MLP width (GradMax, LEMON), heads (GradMax,
 //   copies, random), depth (zero-output block, LEMON's copies, G_stack), model width (LEMON through every
-//   LayerNorm, embedding and residual path).
+//   LayerNorm, embedding and residual path); the same transformer grown by MSG (masks on the device).
 // Each device must keep the network's function through growth (training and evaluation mode), and
 // the GPU must match the CPU: singular values, grown weights, the new neurons' gradient, the losses,
 // weights and momentum of the following steps.
@@ -139,6 +139,25 @@ TEST_CASE("transformer growth on the GPU (MLP width, heads, depth, model width) 
   const test::GrowthTrace cpu = test::grow_transformer_twin<Cpu>(19, vocabulary, ids, targets, probe);
   const test::GrowthTrace gpu = test::grow_transformer_on_cuda(19, vocabulary, ids, targets, probe);
   REQUIRE(cpu.singular_values.size() == 8);  // 4 of the MLP's GradMax, 4 (dh) of the head's
+  check_preserved(cpu, "cpu");
+  check_preserved(gpu, "gpu");
+  check_twins(gpu, cpu);
+}
+
+TEST_CASE("masked structural growth (MSG) of a transformer on the GPU: fades in model width, MLP, heads and depth "
+          "as on the CPU") {
+  Rng data_rng(67);
+  const Index vocabulary = 11;
+  Tensor<float, Cpu> ids(Shape{3, 10}), probe(Shape{2, 10});
+  Tensor<std::int32_t, Cpu> targets(Shape{3, 10});
+  for (Index i = 0; i < ids.numel(); ++i) ids[i] = static_cast<float>(data_rng.uniform_int(vocabulary));
+  for (Index i = 0; i < targets.numel(); ++i) targets[i] = static_cast<std::int32_t>(data_rng.uniform_int(vocabulary));
+  for (Index i = 0; i < probe.numel(); ++i) probe[i] = static_cast<float>(data_rng.uniform_int(vocabulary));
+  std::vector<bool> cpu_fading, gpu_fading;
+  const test::GrowthTrace cpu = test::grow_transformer_msg_twin<Cpu>(23, vocabulary, ids, targets, probe, cpu_fading);
+  const test::GrowthTrace gpu = test::grow_transformer_msg_on_cuda(23, vocabulary, ids, targets, probe, gpu_fading);
+  CHECK(cpu_fading == std::vector<bool>{true, false});  // masked for 4 steps, plain after
+  CHECK(gpu_fading == cpu_fading);
   check_preserved(cpu, "cpu");
   check_preserved(gpu, "gpu");
   check_twins(gpu, cpu);

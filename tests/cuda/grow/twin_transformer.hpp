@@ -15,6 +15,7 @@
 #include "netgrow/grow/gradmax.hpp"
 #include "netgrow/grow/heads.hpp"
 #include "netgrow/grow/lemon.hpp"
+#include "netgrow/grow/msg.hpp"
 #include "netgrow/grow/transformer.hpp"
 #include "netgrow/layers/embedding.hpp"
 #include "netgrow/layers/positional_embedding.hpp"
@@ -76,7 +77,59 @@ GrowthTrace grow_transformer_twin(std::uint64_t seed, Index vocabulary, const Te
   return trace;
 }
 
-// The Cuda twin (growth_shim.cu).
+// Masked structural growth (MSG) of the same model: model width d 8 -> 12 (masked LayerNorms), MLP width
+// of block 0 (+3), a head in block 1, a random block at position 1, all faded in over 4 steps. Recorded:
+// the probes around the growth (the function kept whatever the new weights), the parameters right after,
+// the losses of 6 Adam steps with advance_fades after each (the fades run out after 4: masked passes,
+// then plain ones), the parameters and optimizer state after them; `fading` after 3 and after 6 steps.
+template <class D>
+GrowthTrace grow_transformer_msg_twin(std::uint64_t seed, Index vocabulary, const Tensor<float, Cpu>& ids_host,
+                                      const Tensor<std::int32_t, Cpu>& targets_host, const Tensor<float, Cpu>& probe_host,
+                                      std::vector<bool>& fading) {
+  Rng rng(seed);
+  const TransformerBlock kind{.dim = 8, .heads = 2, .head_dim = 4, .mlp = 16, .causal = true};
+  CharTwin<D> net(rng, Embedding{.vocabulary = vocabulary, .dim = 8}, PositionalEmbedding{.context = 12, .dim = 8},
+                  Stack<TransformerBlock>{{kind, kind}}, LayerNorm{.features = 8}, Dense{.in = 8, .out = vocabulary});
+  Adam adam(0.01, AdamOptions{.eps = 1e-3});
+  const Tensor<float, D> ids = to<D>(ids_host), probe = to<D>(probe_host);
+  const Tensor<std::int32_t, D> targets = to<D>(targets_host);
+  Tensor<float, D> grad;
+  auto step = [&](bool update) {
+    const ConstView<float, D> logits = net.forward(ids.cview());
+    grad.resize(logits.shape());
+    const double loss = SequenceCrossEntropy{}(logits, targets, grad).loss;
+    net.backward(grad.cview());
+    if (update) {
+      adam.step(net);
+      grow::advance_fades(net);
+    }
+    return loss;
+  };
+  for (int i = 0; i < 2; ++i) step(true);
+  GrowthTrace trace;
+  trace.before_eval = to<Cpu>(net.forward(probe.cview(), Mode::eval));
+  trace.before_train = to<Cpu>(net.forward(probe.cview(), Mode::train));
+  const grow::Msg msg{.fade_steps = 4};
+  auto& stack = net.template layer<2>();
+  grow::expand_stream(net, 12, msg, rng);
+  grow::grow_mlp_masked(stack.block(0), 3, msg, rng);
+  grow::grow_heads_masked(stack.block(1).attention(), 1, msg, rng);
+  grow::grow_depth_masked(stack, 1, msg, rng);
+  trace.after_eval = to<Cpu>(net.forward(probe.cview(), Mode::eval));
+  trace.after_train = to<Cpu>(net.forward(probe.cview(), Mode::train));
+  record_parameters<D>(net, trace.grown);
+  for (int i = 0; i < 6; ++i) {
+    trace.losses.push_back(step(true));
+    if (i == 2 || i == 5) fading.push_back(grow::fading(net));
+  }
+  record_parameters<D>(net, trace.trained, &trace.state);
+  return trace;
+}
+
+// The Cuda twins (growth_transformer_shim.cu).
+GrowthTrace grow_transformer_msg_on_cuda(std::uint64_t seed, Index vocabulary, const Tensor<float, Cpu>& ids,
+                                         const Tensor<std::int32_t, Cpu>& targets, const Tensor<float, Cpu>& probe,
+                                         std::vector<bool>& fading);
 GrowthTrace grow_transformer_on_cuda(std::uint64_t seed, Index vocabulary, const Tensor<float, Cpu>& ids,
                                      const Tensor<std::int32_t, Cpu>& targets, const Tensor<float, Cpu>& probe);
 

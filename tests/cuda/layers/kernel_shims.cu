@@ -281,13 +281,14 @@ void channel_sums(ConstView<T> x, Index batch, Index channels, Index spatial, bo
 
 template <class T>
 void layer_norm_forward(ConstView<T> x, ConstView<T> gamma, ConstView<T> beta, double eps, TensorView<double> mean,
-                        TensorView<double> inv_std, TensorView<T> y) {
+                        TensorView<double> inv_std, TensorView<T> y, ConstView<T> gains) {
   const kernels::LayerNormExtent e{x.dim(0), x.dim(1)};
-  auto d_x = upload(x), d_gamma = upload(gamma), d_beta = upload(beta);
+  auto d_x = upload(x), d_gamma = upload(gamma), d_beta = upload(beta), d_gains = upload(gains);
   auto d_mean = poisoned_like(mean), d_inv = poisoned_like(inv_std);
   auto d_y = poisoned_like(y);
   Stream s;
-  kernels::layer_norm_forward(d_x.get(), e, d_gamma.get(), d_beta.get(), eps, d_mean.get(), d_inv.get(), d_y.get(), s);
+  kernels::layer_norm_forward(d_x.get(), e, d_gamma.get(), d_beta.get(), eps, d_mean.get(), d_inv.get(), d_y.get(), s,
+                              d_gains.get_or_null());
   s.sync();
   d_mean.copy_to(mean);
   d_inv.copy_to(inv_std);
@@ -297,9 +298,9 @@ void layer_norm_forward(ConstView<T> x, ConstView<T> gamma, ConstView<T> beta, d
 template <class T>
 void layer_norm_backward(ConstView<T> x, ConstView<T> dy, ConstView<T> gamma, ConstView<double> mean,
                          ConstView<double> inv_std, TensorView<T> dgamma, TensorView<T> dbeta, bool accumulate,
-                         TensorView<T> dx) {
+                         TensorView<T> dx, ConstView<T> gains) {
   const kernels::LayerNormExtent e{x.dim(0), x.dim(1)};
-  auto d_x = upload(x), d_dy = upload(dy), d_gamma = upload(gamma);
+  auto d_x = upload(x), d_dy = upload(dy), d_gamma = upload(gamma), d_gains = upload(gains);
   auto d_mean = upload(mean), d_inv = upload(inv_std);
   auto d_dgamma = accumulate ? upload<T>(dgamma) : poisoned_like(dgamma);
   auto d_dbeta = accumulate ? upload<T>(dbeta) : poisoned_like(dbeta);
@@ -307,7 +308,7 @@ void layer_norm_backward(ConstView<T> x, ConstView<T> dy, ConstView<T> gamma, Co
   auto work = DeviceArray<double>::poisoned(kernels::layer_norm_workspace(e));
   Stream s;
   kernels::layer_norm_backward(d_x.get(), d_dy.get(), e, d_gamma.get(), d_mean.get(), d_inv.get(), d_dgamma.get(),
-                               d_dbeta.get(), accumulate, d_dx.get_or_null(), work.get(), s);
+                               d_dbeta.get(), accumulate, d_dx.get_or_null(), work.get(), s, d_gains.get_or_null());
   s.sync();
   d_dgamma.copy_to(dgamma);
   d_dbeta.copy_to(dbeta);
@@ -322,9 +323,10 @@ void layer_norm_backward(ConstView<T> x, ConstView<T> dy, ConstView<T> gamma, Co
   template void batch_norm_backward<T>(ConstView<T>, ConstView<T>, ConstView<T>, ConstView<double>,                  \
                                        ConstView<double>, bool, TensorView<T>, TensorView<T>, bool, TensorView<T>);  \
   template void layer_norm_forward<T>(ConstView<T>, ConstView<T>, ConstView<T>, double, TensorView<double>,          \
-                                      TensorView<double>, TensorView<T>);                                            \
+                                      TensorView<double>, TensorView<T>, ConstView<T>);                              \
   template void layer_norm_backward<T>(ConstView<T>, ConstView<T>, ConstView<T>, ConstView<double>,                  \
-                                       ConstView<double>, TensorView<T>, TensorView<T>, bool, TensorView<T>);        \
+                                       ConstView<double>, TensorView<T>, TensorView<T>, bool, TensorView<T>,         \
+                                       ConstView<T>);                                                                \
   template void max_pool2d_forward<T>(ConstView<T>, const ops::ConvGeometry&, TensorView<T>,                         \
                                       TensorView<std::int32_t>);                                                     \
   template void max_pool2d_backward<T>(ConstView<T>, ConstView<std::int32_t>, const ops::ConvGeometry&,              \

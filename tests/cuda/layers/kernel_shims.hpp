@@ -28,14 +28,14 @@ void batch_norm_backward(ConstView<T> x, ConstView<T> dy, ConstView<T> gamma, Co
                          ConstView<double> inv_std, bool batch_statistics, TensorView<T> dgamma, TensorView<T> dbeta,
                          bool accumulate, TensorView<T> dx);
 
-// kernels/layer_norm.cuh; x (N, D). dx empty: no input gradient.
+// kernels/layer_norm.cuh; x (N, D). dx empty: no input gradient; gains empty: none (plain statistics).
 template <class T>
 void layer_norm_forward(ConstView<T> x, ConstView<T> gamma, ConstView<T> beta, double eps, TensorView<double> mean,
-                        TensorView<double> inv_std, TensorView<T> y);
+                        TensorView<double> inv_std, TensorView<T> y, ConstView<T> gains = {});
 template <class T>
 void layer_norm_backward(ConstView<T> x, ConstView<T> dy, ConstView<T> gamma, ConstView<double> mean,
                          ConstView<double> inv_std, TensorView<T> dgamma, TensorView<T> dbeta, bool accumulate,
-                         TensorView<T> dx);
+                         TensorView<T> dx, ConstView<T> gains = {});
 
 // kernels/pool.cuh; x (N, C, H, W), y (N, C, Ho, Wo).
 template <class T>

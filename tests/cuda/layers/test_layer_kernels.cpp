@@ -154,37 +154,50 @@ std::vector<Shape> layer_norm_shapes() {
   return {Shape{5, 37}, Shape{5, 1}, Shape{5, 1000}, Shape{2, 32}, Shape{3, 129}, Shape{1, 7}, Shape{300, 37}};
 }
 
+// Masked growth's gains for d features: 0 on the last third (a fresh fade), 0.25 on the middle third,
+// 1 on the rest; a single feature keeps gain 1 (the sum must stay positive).
+template <class T>
+Tensor<T> fade_gains(Index d) {
+  Tensor<T> g(Shape{d});
+  for (Index j = 0; j < d; ++j) g[j] = d == 1 || j < d / 3 ? T(1) : j < 2 * d / 3 ? T(0.25) : T(0);
+  return g;
+}
+
 }  // namespace
 
-TEST_CASE_TEMPLATE("layer_norm kernels: forward and backward match the CPU at odd sizes", T, float, double) {
+TEST_CASE_TEMPLATE("layer_norm kernels: forward and backward match the CPU at odd sizes, with and without MSG gains",
+                   T, float, double) {
   Rng rng(14);
   for (const Shape& shape : layer_norm_shapes())
     for (bool accumulate : {false, true})
-      for (bool with_dx : {true, false}) {
-        INFO("x ", shape, ", accumulate ", accumulate, ", dx ", with_dx);
-        const Index d = shape[1];
-        const Shape rows{shape[0]};
-        auto x = random_host<T>(shape, rng, 0.3, 1.5), dy = random_host<T>(shape, rng);
-        auto gamma = random_host<T>(Shape{d}, rng, 1.0, 0.5), beta = random_host<T>(Shape{d}, rng);
-        Tensor<T> y_cpu(shape), y_gpu(shape);
-        Tensor<double> mean_cpu(rows), inv_cpu(rows), mean_gpu(rows), inv_gpu(rows);
-        ops::layer_norm_forward<T>(x, gamma, beta, 1e-5, mean_cpu.view(), inv_cpu.view(), y_cpu.view());
-        test::on_gpu::layer_norm_forward<T>(x, gamma, beta, 1e-5, mean_gpu.view(), inv_gpu.view(), y_gpu.view());
-        CHECK(difference(mean_gpu, mean_cpu) < 1e-12);
-        CHECK(difference(inv_gpu, inv_cpu) < 1e-12);
-        CHECK(difference(y_gpu, y_cpu) < test::Tolerance<T>::elementwise * 4);
+      for (bool with_dx : {true, false})
+        for (bool weighted : {false, true}) {
+          INFO("x ", shape, ", accumulate ", accumulate, ", dx ", with_dx, ", gains ", weighted);
+          const Index d = shape[1];
+          const Shape rows{shape[0]};
+          auto x = random_host<T>(shape, rng, 0.3, 1.5), dy = random_host<T>(shape, rng);
+          auto gamma = random_host<T>(Shape{d}, rng, 1.0, 0.5), beta = random_host<T>(Shape{d}, rng);
+          const Tensor<T> gains = weighted ? fade_gains<T>(d) : Tensor<T>();
+          Tensor<T> y_cpu(shape), y_gpu(shape);
+          Tensor<double> mean_cpu(rows), inv_cpu(rows), mean_gpu(rows), inv_gpu(rows);
+          ops::layer_norm_forward<T>(x, gamma, beta, 1e-5, mean_cpu.view(), inv_cpu.view(), y_cpu.view(), gains);
+          test::on_gpu::layer_norm_forward<T>(x, gamma, beta, 1e-5, mean_gpu.view(), inv_gpu.view(), y_gpu.view(),
+                                              gains);
+          CHECK(difference(mean_gpu, mean_cpu) < 1e-12);
+          CHECK(difference(inv_gpu, inv_cpu) < 1e-12);
+          CHECK(difference(y_gpu, y_cpu) < test::Tolerance<T>::elementwise * 4);
 
-        auto dgamma_cpu = random_host<T>(Shape{d}, rng), dbeta_cpu = random_host<T>(Shape{d}, rng);
-        Tensor<T> dgamma_gpu = dgamma_cpu.clone(), dbeta_gpu = dbeta_cpu.clone();
-        Tensor<T> dx_cpu = with_dx ? Tensor<T>(shape) : Tensor<T>(), dx_gpu = with_dx ? Tensor<T>(shape) : Tensor<T>();
-        ops::layer_norm_backward<T>(x, dy, gamma, mean_cpu, inv_cpu, dgamma_cpu.view(), dbeta_cpu.view(), accumulate,
-                                    dx_cpu.view());
-        test::on_gpu::layer_norm_backward<T>(x, dy, gamma, mean_cpu, inv_cpu, dgamma_gpu.view(), dbeta_gpu.view(),
-                                             accumulate, dx_gpu.view());
-        CHECK(difference(dgamma_gpu, dgamma_cpu) < test::Tolerance<T>::reduction);
-        CHECK(difference(dbeta_gpu, dbeta_cpu) < test::Tolerance<T>::reduction);
-        if (with_dx) CHECK(difference(dx_gpu, dx_cpu) < test::Tolerance<T>::reduction);
-      }
+          auto dgamma_cpu = random_host<T>(Shape{d}, rng), dbeta_cpu = random_host<T>(Shape{d}, rng);
+          Tensor<T> dgamma_gpu = dgamma_cpu.clone(), dbeta_gpu = dbeta_cpu.clone();
+          Tensor<T> dx_cpu = with_dx ? Tensor<T>(shape) : Tensor<T>(), dx_gpu = with_dx ? Tensor<T>(shape) : Tensor<T>();
+          ops::layer_norm_backward<T>(x, dy, gamma, mean_cpu, inv_cpu, dgamma_cpu.view(), dbeta_cpu.view(), accumulate,
+                                      dx_cpu.view(), gains);
+          test::on_gpu::layer_norm_backward<T>(x, dy, gamma, mean_cpu, inv_cpu, dgamma_gpu.view(), dbeta_gpu.view(),
+                                               accumulate, dx_gpu.view(), gains);
+          CHECK(difference(dgamma_gpu, dgamma_cpu) < test::Tolerance<T>::reduction);
+          CHECK(difference(dbeta_gpu, dbeta_cpu) < test::Tolerance<T>::reduction);
+          if (with_dx) CHECK(difference(dx_gpu, dx_cpu) < test::Tolerance<T>::reduction);
+        }
 }
 
 TEST_CASE_TEMPLATE("max_pool2d kernels match the CPU exactly, ties and grown zero channels included", T, float,

@@ -24,6 +24,21 @@ struct MaskOps<Cpu> {
     for (Index i = 0; i < n; ++i)
       if (m[i] == T(0)) p[i] = T(0);
   }
+
+  /// x (r, c) *= row_gains[i] col_gains[j]; an empty gain vector counts as all ones (shapes checked by
+  /// the facade).
+  template <class T>
+  static void scale_rows_columns(ConstView<T, Cpu> row_gains, ConstView<T, Cpu> col_gains, TensorView<T, Cpu> x) {
+    const Index r = x.dim(0), c = x.dim(1);
+    const T* gr = row_gains.empty() ? nullptr : row_gains.data();
+    const T* gc = col_gains.empty() ? nullptr : col_gains.data();
+    T* p = x.data();
+    NETGROW_PARALLEL_FOR_IF(r * c > ops::parallel_threshold)
+    for (Index i = 0; i < r; ++i) {
+      const T a = gr ? gr[i] : T(1);
+      for (Index j = 0; j < c; ++j) p[i * c + j] *= gc ? a * gc[j] : a;
+    }
+  }
 };
 
 }  // namespace netgrow::backend

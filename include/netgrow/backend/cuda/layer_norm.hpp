@@ -19,21 +19,23 @@ struct LayerNormOps<Cuda> {
   template <class T>
   static void forward(ConstView<T, Cuda> x, const LayerNormExtent& e, ConstView<T, Cuda> gamma,
                       ConstView<T, Cuda> beta, double eps, TensorView<double, Cuda> mean,
-                      TensorView<double, Cuda> inv_std, TensorView<T, Cuda> y) {
+                      TensorView<double, Cuda> inv_std, TensorView<T, Cuda> y, ConstView<T, Cuda> gains) {
     kernels::layer_norm_forward<T>(x.data(), {e.rows, e.features}, gamma.data(), beta.data(), eps, mean.data(),
-                                   inv_std.data(), y.data(), cuda::context().stream());
+                                   inv_std.data(), y.data(), cuda::context().stream(),
+                                   gains.empty() ? nullptr : gains.data());
   }
 
   template <class T>
   static void backward(ConstView<T, Cuda> x, ConstView<T, Cuda> dy, const LayerNormExtent& e,
                        ConstView<T, Cuda> gamma, ConstView<double, Cuda> mean, ConstView<double, Cuda> inv_std,
-                       TensorView<T, Cuda> dgamma, TensorView<T, Cuda> dbeta, bool accumulate, TensorView<T, Cuda> dx) {
+                       TensorView<T, Cuda> dgamma, TensorView<T, Cuda> dbeta, bool accumulate, TensorView<T, Cuda> dx,
+                       ConstView<T, Cuda> gains) {
     const kernels::LayerNormExtent extent{e.rows, e.features};
     auto& ctx = cuda::context();
     double* scratch = ctx.workspace_for<double>(kernels::layer_norm_workspace(extent));
     kernels::layer_norm_backward<T>(x.data(), dy.data(), extent, gamma.data(), mean.data(), inv_std.data(),
                                     dgamma.data(), dbeta.data(), accumulate, dx.empty() ? nullptr : dx.data(), scratch,
-                                    ctx.stream());
+                                    ctx.stream(), gains.empty() ? nullptr : gains.data());
   }
 };
 
