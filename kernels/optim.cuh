@@ -4,7 +4,8 @@
 //
 // Versions:
 //   sgd_update_v1_grid_stride    one element per thread per iteration of a grid-stride loop
-//   adam_update_v1_grid_stride   likewise; bias corrections folded into two constants on the host
+//   adam_update_v1_grid_stride   likewise; bias corrections folded into two constants on the host, or
+//                                read with the learning rate from device memory (staged)
 //
 // CPU reference: include/netgrow/backend/cpu/optim.hpp (the formulas are stated in optim/sgd.hpp and
 // optim/adam.hpp); the kernels compute the same expressions in the same order.
@@ -27,6 +28,8 @@ struct SgdConstants {
 };
 
 // Adam constants in the parameter's precision: c1 = 1 / (1 - beta1^t), c2 = 1 / sqrt(1 - beta2^t).
+// With `staged` (device memory, {base lr, c1, c2} in double) lr, c1 and c2 are read from there when the
+// kernel runs instead (lr = staged[0] * lr_factor), so a recorded CUDA graph uses each replay's values.
 template <class T>
 struct AdamConstants {
   T lr;
@@ -37,6 +40,8 @@ struct AdamConstants {
   T c1;
   T c2;
   bool decoupled;
+  const double* staged = nullptr;
+  double lr_factor = 1.0;
 };
 
 namespace optim_detail {
@@ -63,6 +68,11 @@ __global__ void sgd_update_v1_grid_stride(Index n, T* w, const T* g, T* velocity
 template <class T>
 __global__ void adam_update_v1_grid_stride(Index n, T* w, const T* g, T* m, T* v, const T* lr_scale, const T* mask,
                                            AdamConstants<T> h) {
+  if (h.staged) {
+    h.lr = T(h.staged[0] * h.lr_factor);
+    h.c1 = T(h.staged[1]);
+    h.c2 = T(h.staged[2]);
+  }
   for (Index i = blockIdx.x * Index{blockDim.x} + threadIdx.x; i < n; i += Index{gridDim.x} * blockDim.x) {
     if (mask && mask[i] == T(0)) {
       w[i] = m[i] = v[i] = T(0);

@@ -1,9 +1,11 @@
 // Tests optim/adam.hpp: the first Adam steps by hand (bias correction included), L2 vs decoupled
-// (AdamW) weight decay, AdamW's defaults, state reset when switching optimizers, and option checks.
+// (AdamW) weight decay, AdamW's defaults, state reset when switching optimizers, option checks, and
+// optim/staged_adam.hpp against Adam::step.
 #include <doctest/doctest.h>
 
 #include "netgrow/optim/adam.hpp"
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
@@ -13,7 +15,9 @@
 
 #include "netgrow/layers/dense.hpp"
 #include "netgrow/network/sequential.hpp"
+#include "netgrow/optim/lr_schedule.hpp"
 #include "netgrow/optim/sgd.hpp"
+#include "netgrow/optim/staged_adam.hpp"
 #include "support/parameters.hpp"
 
 using namespace netgrow;
@@ -224,4 +228,47 @@ TEST_CASE("Adam::update rejects a gradient or state that does not fit the parame
   p.value = Tensor<double>({3});
   p.grad = Tensor<double>({3});
   CHECK_THROWS_WITH_AS(adam.update(p, 0.1, 2, "2.weight"), doctest::Contains("has shape (2)"), StateError);
+}
+
+TEST_CASE("StagedAdam (constants staged in memory, read when the update runs) equals Adam::step bit for bit") {
+  // Float parameters, AdamW, a schedule, lr_multiplier and lr_scale: every constant that changes per step
+  // or per parameter takes its path.
+  Rng rng(12);
+  auto plain = make_sequential<float, Cpu>(rng, Dense{5, 4}, Dense{4, 3});
+  Rng same(12);
+  auto staged_net = make_sequential<float, Cpu>(same, Dense{5, 4}, Dense{4, 3});
+  for (auto* net : {&plain, &staged_net}) {
+    net->layer<0>().weight().lr_multiplier = 0.5;
+    net->layer<1>().weight().lr_scale = Tensor<float>(Shape{3, 4});
+    for (Index i = 0; i < 12; ++i) net->layer<1>().weight().lr_scale[i] = 0.25f * static_cast<float>(i % 4 + 1);
+  }
+  const AdamWOptions o{.beta1 = 0.8, .beta2 = 0.99, .eps = 1e-6, .weight_decay = 0.05};
+  AdamW adam(WarmupLr{.warmup_steps = 3, .after = CosineLr{.base = 0.02, .total_steps = 8}}, o);
+  AdamW other(WarmupLr{.warmup_steps = 3, .after = CosineLr{.base = 0.02, .total_steps = 8}}, o);
+  StagedAdam<Cpu> staged(other);
+  CHECK_THROWS_AS(staged.step(staged_net), StateError);  // nothing staged yet
+  for (int step = 0; step < 6; ++step) {
+    auto set_grads = [&](auto& net) {
+      Rng g(100 + static_cast<std::uint64_t>(step));
+      net.visit_parameters([&](const std::string&, auto& p) {
+        for (Index i = 0; i < p.grad.numel(); ++i) p.grad[i] = static_cast<float>(g.normal());
+      });
+    };
+    set_grads(plain);
+    set_grads(staged_net);
+    adam.step(plain);
+    staged.stage();
+    CHECK(other.steps() == step + 1);  // counted at stage()
+    const std::array<double, 3> c = other.step_constants(
+        WarmupLr{.warmup_steps = 3, .after = CosineLr{.base = 0.02, .total_steps = 8}}(step), step + 1);
+    CHECK(staged.constants()[0] == c[0]);
+    staged.step(staged_net);
+  }
+  std::vector<Tensor<float>> a, b;
+  plain.visit_parameters([&](const std::string&, auto& p) { a.push_back(p.value.clone()); });
+  staged_net.visit_parameters([&](const std::string&, auto& p) { b.push_back(p.value.clone()); });
+  REQUIRE(a.size() == b.size());
+  for (std::size_t k = 0; k < a.size(); ++k)
+    for (Index i = 0; i < a[k].numel(); ++i) CHECK(a[k][i] == b[k][i]);
+  CHECK(adam.steps() == other.steps());
 }

@@ -13,6 +13,7 @@
 /// zero while t keeps counting, as in the GradMax reference (optimizer slots zero-padded).
 #pragma once
 
+#include <array>
 #include <cmath>
 
 #include "netgrow/ops/optim.hpp"
@@ -57,22 +58,51 @@ class Adam : public OptimizerClock {
   void update(Parameter<S, D>& p, double lr, std::int64_t t, std::string_view name = "") const {
     if (!p.trainable) return;
     require(t >= 1, "Adam::update: update number must be >= 1, got ", t);
-    detail::check_gradient_shape(p, name);
-    detail::prepare_state(p, "adam", 2, name);
-    ops::AdamHyper h;
+    ops::AdamHyper h = hyper(p, name);
     h.lr = lr * p.lr_multiplier;
-    h.beta1 = options_.beta1;
-    h.beta2 = options_.beta2;
-    h.eps = options_.eps;
-    h.weight_decay = p.weight_decay ? options_.weight_decay : 0.0;
-    h.decoupled = options_.decoupled_weight_decay;
     h.bias_correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(t));
     h.bias_correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(t));
     ops::adam_update<S>(p.value.view(), p.grad.cview(), p.state[0].view(), p.state[1].view(), p.lr_scale.cview(), h,
                         p.mask.cview());
   }
 
+  /// The changing constants of update number t with base learning rate lr, as update() computes them:
+  /// {lr, 1 / (1 - beta1^t), 1 / sqrt(1 - beta2^t)}.
+  std::array<double, 3> step_constants(double lr, std::int64_t t) const {
+    require(t >= 1, "Adam::step_constants: update number must be >= 1, got ", t);
+    return {lr, 1.0 / (1.0 - std::pow(options_.beta1, static_cast<double>(t))),
+            1.0 / std::sqrt(1.0 - std::pow(options_.beta2, static_cast<double>(t)))};
+  }
+
+  /// Updates one parameter with the constants step_constants() gives, read from `staged` (3 doubles on
+  /// the parameter's device) when the update runs rather than when it is queued (optim/staged_adam.hpp).
+  /// The same result as update() with those values.
+  template <class S, class D>
+  void update_staged(Parameter<S, D>& p, const double* staged, std::string_view name = "") const {
+    if (!p.trainable) return;
+    require(staged != nullptr, "Adam::update_staged: no staged constants");
+    ops::AdamHyper h = hyper(p, name);
+    h.staged = staged;
+    h.lr_factor = p.lr_multiplier;
+    ops::adam_update<S>(p.value.view(), p.grad.cview(), p.state[0].view(), p.state[1].view(), p.lr_scale.cview(), h,
+                        p.mask.cview());
+  }
+
  private:
+  // What every update of p shares (state prepared, gradient checked).
+  template <class S, class D>
+  ops::AdamHyper hyper(Parameter<S, D>& p, std::string_view name) const {
+    detail::check_gradient_shape(p, name);
+    detail::prepare_state(p, "adam", 2, name);
+    ops::AdamHyper h;
+    h.beta1 = options_.beta1;
+    h.beta2 = options_.beta2;
+    h.eps = options_.eps;
+    h.weight_decay = p.weight_decay ? options_.weight_decay : 0.0;
+    h.decoupled = options_.decoupled_weight_decay;
+    return h;
+  }
+
   AdamOptions options_;
 };
 

@@ -46,6 +46,9 @@ GraphRunTrace run(std::uint64_t seed, const GraphRunPlan& plan) {
   Net graphed = make(seed, static_cast<Net*>(nullptr));
   Sgd eager_sgd(0.05, {.momentum = 0.9, .weight_decay = 1e-3});
   Sgd graph_sgd(0.05, {.momentum = 0.9, .weight_decay = 1e-3});
+  const auto schedule = [] { return WarmupLr{.warmup_steps = 4, .after = CosineLr{.base = 0.01, .total_steps = 20}}; };
+  AdamW eager_adam(schedule()), graph_adam(schedule());
+  StagedAdam<Cuda> staged(graph_adam);  // the changing lr and bias corrections read by each replay
   constexpr Index batch = 16;
   Rng data_rng(seed + 1);
   std::vector<Batch> batches;
@@ -79,18 +82,21 @@ GraphRunTrace run(std::uint64_t seed, const GraphRunPlan& plan) {
     eager_grad.resize(logits.shape());
     const auto r = SoftmaxCrossEntropy{}(logits, data.y, eager_grad);
     eager.backward(eager_grad.cview());
-    eager_sgd.step(eager);
+    if (plan.adam) eager_adam.step(eager);
+    else eager_sgd.step(eager);
     trace.eager_losses.push_back(r.loss);
     trace.eager_correct.push_back(r.correct);
     // Graph: new data into the same tensors, then one run.
     copy(data.x.cview(), x.view());
     copy(data.y.cview(), y.view());
+    if (plan.adam) staged.stage();
     graph.run([&] {
       const ConstView<float, Cuda> z = graphed.forward(x.cview());
       graph_grad.resize(z.shape());
       queued.queue(z, y.cview(), graph_grad.view());
       graphed.backward(graph_grad.cview());
-      graph_sgd.step(graphed);
+      if (plan.adam) staged.step(graphed);
+      else graph_sgd.step(graphed);
     });
     const auto q = queued.result();
     trace.graph_losses.push_back(q.loss);

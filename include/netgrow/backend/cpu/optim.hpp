@@ -30,6 +30,11 @@ struct AdamHyper {
   bool decoupled = false;         ///< AdamW: decay the weights directly instead of adding wd * w to g
   double bias_correction1 = 1.0;  ///< 1 - beta1^t
   double bias_correction2 = 1.0;  ///< 1 - beta2^t
+  /// Not null: the step's changing constants are read from this memory (on the update's device) when
+  /// the update runs, {base lr, 1 / (1 - beta1^t), 1 / sqrt(1 - beta2^t)}, and lr, bias_correction1 and
+  /// bias_correction2 are ignored; the rate is then staged[0] * lr_factor (optim/staged_adam.hpp).
+  const double* staged = nullptr;
+  double lr_factor = 1.0;  ///< with staged: the parameter's lr_multiplier
 };
 
 /// The optimizer updates of ops/optim.hpp on device D (specialised per device).
@@ -77,8 +82,10 @@ struct OptimOps<Cpu> {
     T* vp = v.data();
     const T* sp = lr_scale.empty() ? nullptr : lr_scale.data();
     const T* kp = mask.empty() ? nullptr : mask.data();
-    const T lr = T(h.lr), b1 = T(h.beta1), b2 = T(h.beta2), eps = T(h.eps), wd = T(h.weight_decay);
-    const T c1 = T(1.0 / h.bias_correction1), c2 = T(1.0 / std::sqrt(h.bias_correction2));
+    const T b1 = T(h.beta1), b2 = T(h.beta2), eps = T(h.eps), wd = T(h.weight_decay);
+    const T lr = h.staged ? T(h.staged[0] * h.lr_factor) : T(h.lr);
+    const T c1 = h.staged ? T(h.staged[1]) : T(1.0 / h.bias_correction1);
+    const T c2 = h.staged ? T(h.staged[2]) : T(1.0 / std::sqrt(h.bias_correction2));
     const bool decoupled = h.decoupled;
     NETGROW_PARALLEL_FOR_IF(n > ops::parallel_threshold)
     for (Index i = 0; i < n; ++i) {

@@ -35,7 +35,9 @@ struct OptimOps<Cuda> {
                                       T(h.weight_decay),
                                       T(1.0 / h.bias_correction1),
                                       T(1.0 / std::sqrt(h.bias_correction2)),
-                                      h.decoupled};
+                                      h.decoupled,
+                                      h.staged,
+                                      h.lr_factor};
     kernels::adam_update<T>(w.numel(), w.data(), g.data(), m.data(), v.data(),
                             lr_scale.empty() ? nullptr : lr_scale.data(), mask.empty() ? nullptr : mask.data(), k,
                             cuda::context().stream());
