@@ -30,7 +30,7 @@
 /// ~~~
 /// Every layer (Dense, Conv2d, DepthwiseConv2d, BatchNorm, LayerNorm, pooling, activations, Flatten), Sequential,
 /// the losses and Sgd/Adam work on Cuda, and so does every growth operation (grow/ says what stays
-/// Cpu-only: the NTK measures). The host-only parts (check, device_pool, context, memory,
+/// Cpu-only: the per-site NTK measures, the pruning scores). The host-only parts (check, device_pool, context, memory,
 /// transfer, graph) also compile with the host compiler; Eigen is host-only (EIGEN_NO_CUDA).
 #pragma once
 

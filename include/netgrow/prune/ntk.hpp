@@ -6,11 +6,12 @@
 /// excluded), with F_i the sum of sample i's outputs (TE-NAS's choice: one kernel entry per pair of
 /// samples, not per pair of outputs). One backward pass per sample after a single forward pass of the
 /// batch (in training mode BatchNorm couples the samples; the kernel is that of the batch function).
+/// Any device: the passes run on the network's, the N x N kernel is formed on the host.
 #pragma once
 
 #include <limits>
 #include <string>
-#include <type_traits>
+#include <concepts>
 #include <type_traits>
 #include <vector>
 
@@ -19,8 +20,25 @@
 #include "netgrow/core/eigen.hpp"
 #include "netgrow/core/tensor.hpp"
 #include "netgrow/layers/layer.hpp"
+#include "netgrow/layers/parameter_growth.hpp"
 
 namespace netgrow::prune {
+
+namespace detail {
+
+// The values of v on the host: v's own memory on the Cpu, else a copy in `staging`.
+template <class S, class D>
+const S* host_values(ConstView<S, D> v, Tensor<S, Cpu>& staging) {
+  if constexpr (std::same_as<D, Cpu>) {
+    return v.data();
+  } else {
+    if (staging.shape() != v.shape()) staging = Tensor<S, Cpu>(v.shape());
+    grow::copy_between<S>(v, staging.view());
+    return staging.data();
+  }
+}
+
+}  // namespace detail
 
 /// The empirical NTK's spectrum on a batch.
 struct NtkSpectrum {
@@ -31,34 +49,37 @@ struct NtkSpectrum {
   double condition() const { return smallest > 0 ? largest / smallest : std::numeric_limits<double>::infinity(); }
 };
 
-/// Theta (N, N) of `net` on inputs x (N, ...) (see the file comment). Parameter gradients are
-/// overwritten; values and running statistics are untouched in evaluation mode (training mode moves
-/// BatchNorm's running statistics once, as a training forward pass does).
+/// Theta (N, N) of `net` on inputs x (N, ...) (see the file comment), x on the network's device.
+/// Parameter gradients are overwritten; values and running statistics are untouched in evaluation mode
+/// (training mode moves BatchNorm's running statistics once, as a training forward pass does). On a GPU
+/// the passes run there and each sample's gradients (P values) come to the host for the Gram matrix.
 template <class Net, class S = typename Net::scalar_type>
-Eigen::MatrixXd empirical_ntk(Net& net, std::type_identity_t<ConstView<S, Cpu>> x, Mode mode = Mode::train) {
+Eigen::MatrixXd empirical_ntk(Net& net, std::type_identity_t<ConstView<S, typename Net::device_type>> x,
+                              Mode mode = Mode::train) {
   using D = typename Net::device_type;
-  static_assert(std::same_as<D, Cpu>, "prune::empirical_ntk: Cpu networks");
   require(x.rank() >= 2 && x.dim(0) >= 1, "prune::empirical_ntk: needs a batch (N, ...), got ", x.shape());
   const Index n = x.dim(0);
   const auto y = net.forward(x, mode);
-  Tensor<S, Cpu> seed(y.shape());
+  Tensor<S, Cpu> seed_host(y.shape());
+  Tensor<S, D> seed(y.shape());
   const Index per_sample = y.numel() / n;
   Index p_total = 0;
   net.visit_parameters([&](const std::string&, Parameter<S, D>& p) {
     if (p.trainable) p_total += p.numel();
   });
   Eigen::MatrixXf g(n, p_total);  // per-sample gradients (float: N x P can be large)
+  Tensor<S, Cpu> grad, mask;      // one parameter's, on the host
   for (Index i = 0; i < n; ++i) {
-    seed.fill_zero();
-    for (Index c = 0; c < per_sample; ++c) seed.data()[i * per_sample + c] = S(1);
+    seed_host.fill_zero();
+    for (Index c = 0; c < per_sample; ++c) seed_host.data()[i * per_sample + c] = S(1);
+    grow::copy_between<S>(seed_host.cview(), seed.view());
     net.backward(seed.cview());
     Index offset = 0;
     net.visit_parameters([&](const std::string&, Parameter<S, D>& p) {
       if (!p.trainable) return;
-      for (Index e = 0; e < p.numel(); ++e) {
-        const bool masked = !p.mask.empty() && p.mask.data()[e] == S(0);
-        g(i, offset + e) = masked ? 0.f : static_cast<float>(p.grad.data()[e]);
-      }
+      const S* gp = detail::host_values(p.grad.cview(), grad);
+      const S* mp = p.mask.empty() ? nullptr : detail::host_values(p.mask.cview(), mask);
+      for (Index e = 0; e < p.numel(); ++e) g(i, offset + e) = mp && mp[e] == S(0) ? 0.f : static_cast<float>(gp[e]);
       offset += p.numel();
     });
   }
@@ -67,7 +88,8 @@ Eigen::MatrixXd empirical_ntk(Net& net, std::type_identity_t<ConstView<S, Cpu>> 
 
 /// The eigenvalues, trace and condition number of empirical_ntk(net, x, mode).
 template <class Net, class S = typename Net::scalar_type>
-NtkSpectrum ntk_spectrum(Net& net, std::type_identity_t<ConstView<S, Cpu>> x, Mode mode = Mode::train) {
+NtkSpectrum ntk_spectrum(Net& net, std::type_identity_t<ConstView<S, typename Net::device_type>> x,
+                         Mode mode = Mode::train) {
   const Eigen::MatrixXd theta = empirical_ntk<Net, S>(net, x, mode);
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(theta, Eigen::EigenvaluesOnly);
   NtkSpectrum s;

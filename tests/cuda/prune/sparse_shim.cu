@@ -10,4 +10,6 @@ SparseTrace sparse_on_cuda(std::uint64_t seed, prune::Regrow regrow, const Tenso
   return sparse_twin<Cuda>(seed, regrow, x, target);
 }
 
+Eigen::MatrixXd ntk_on_cuda(std::uint64_t seed, const Tensor<float, Cpu>& x) { return ntk_twin<Cuda>(seed, x); }
+
 }  // namespace netgrow::test

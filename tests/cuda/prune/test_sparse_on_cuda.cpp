@@ -2,7 +2,8 @@
 // RigL move the same connections, and set_global_density drops and regrows the same ones (masks equal
 // entry for entry, the same counts moved, the active count fixed by DST and exact after each density
 // move), and the losses, weights and Adam moments agree to float tolerance (1e-3 relative + 1e-4
-// absolute: the devices sum in different orders).
+// absolute: the devices sum in different orders); the empirical NTK of a masked MLP computed with the
+// passes on the GPU equals the CPU's to 1e-4 of its largest entry.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -51,4 +52,16 @@ TEST_CASE("SET, RigL and DDST's density moves on the GPU change the same connect
                            "Adam state " + std::to_string(s) + " of parameter " + std::to_string(i));
     }
   }
+}
+
+TEST_CASE("the empirical NTK of a masked MLP on the GPU matches the CPU (per-sample passes on the device)") {
+  Rng data_rng(59);
+  const Tensor<float, Cpu> x = uniform_tensor<float>(Shape{9, 13}, data_rng, -2, 2);
+  const Eigen::MatrixXd cpu = test::ntk_twin<Cpu>(19, x);
+  const Eigen::MatrixXd gpu = test::ntk_on_cuda(19, x);
+  REQUIRE(cpu.rows() == 9);
+  REQUIRE(gpu.rows() == 9);
+  const double scale = cpu.cwiseAbs().maxCoeff();
+  REQUIRE(scale > 0);
+  CHECK((gpu - cpu).cwiseAbs().maxCoeff() <= 1e-4 * scale);
 }

@@ -2,7 +2,7 @@
 // weight matrices carry random masks of density 0.4, trained with Adam while DynamicSparse moves
 // connections every other step (RigL from the device's gradients, or SET), written once against the
 // device parameter D; then prune::set_global_density moves the density down and up (DDST). The masks
-// are drawn on the host, so both twins start alike.
+// are drawn on the host, so both twins start alike. Also the empirical NTK of such a masked MLP.
 //
 // Include <netgrow/cuda.hpp> first in nvcc translation units; host ones include netgrow.hpp.
 #pragma once
@@ -20,6 +20,7 @@
 #include "netgrow/prune/balance.hpp"
 #include "netgrow/prune/dynamic_sparse.hpp"
 #include "netgrow/prune/mask.hpp"
+#include "netgrow/prune/ntk.hpp"
 
 namespace netgrow::test {
 
@@ -83,8 +84,28 @@ SparseTrace sparse_twin(std::uint64_t seed, prune::Regrow regrow, const Tensor<f
   return trace;
 }
 
-// The Cuda twin (sparse_shim.cu).
+// The empirical NTK (prune/ntk.hpp) of the same MLP with random masks of density 0.4, in evaluation
+// mode: the passes on D, the kernel formed on the host.
+template <class D>
+Eigen::MatrixXd ntk_twin(std::uint64_t seed, const Tensor<float, Cpu>& x_host) {
+  Rng rng(seed);
+  SparseMlp<D> net(rng, Dense{.in = x_host.dim(1), .out = 33}, Relu1{}, Dense{.in = 33, .out = 17}, Tanh{},
+                   Dense{.in = 17, .out = 5});
+  prune::enable_masks(net);
+  Rng mask_rng(seed + 1);
+  net.visit_parameters([&](const std::string& name, Parameter<float, D>& p) {
+    if (p.mask.empty()) return;
+    Tensor<float, Cpu> m(p.value.shape());
+    for (Index i = 0; i < m.numel(); ++i) m[i] = mask_rng.uniform() < 0.4 ? 1.0f : 0.0f;
+    prune::set_mask(p, m, name);
+  });
+  const Tensor<float, D> x = to<D>(x_host);
+  return prune::empirical_ntk(net, x.cview(), Mode::eval);
+}
+
+// The Cuda twins (sparse_shim.cu).
 SparseTrace sparse_on_cuda(std::uint64_t seed, prune::Regrow regrow, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& target);
+Eigen::MatrixXd ntk_on_cuda(std::uint64_t seed, const Tensor<float, Cpu>& x);
 
 }  // namespace netgrow::test
