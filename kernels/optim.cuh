@@ -3,7 +3,8 @@
 // optional sparsity mask (0: the weight and its state are set to 0 and stay there).
 //
 // Versions:
-//   sgd_update_v1_grid_stride    one element per thread per iteration of a grid-stride loop
+//   sgd_update_v1_grid_stride    one element per thread per iteration of a grid-stride loop; the learning
+//                                rate a constant or read from device memory (staged)
 //   adam_update_v1_grid_stride   likewise; bias corrections folded into two constants on the host, or
 //                                read with the learning rate from device memory (staged)
 //
@@ -18,13 +19,16 @@
 
 namespace netgrow::kernels {
 
-// SGD constants in the parameter's precision.
+// SGD constants in the parameter's precision; with `staged` (device memory, the base lr in double) lr is
+// read from there when the kernel runs instead (staged[0] * lr_factor).
 template <class T>
 struct SgdConstants {
   T lr;
   T momentum;
   T weight_decay;
   bool nesterov;
+  const double* staged = nullptr;
+  double lr_factor = 1.0;
 };
 
 // Adam constants in the parameter's precision: c1 = 1 / (1 - beta1^t), c2 = 1 / sqrt(1 - beta2^t).
@@ -49,6 +53,7 @@ namespace optim_detail {
 template <class T>
 __global__ void sgd_update_v1_grid_stride(Index n, T* w, const T* g, T* velocity, const T* lr_scale, const T* mask,
                                           SgdConstants<T> h) {
+  if (h.staged) h.lr = T(h.staged[0] * h.lr_factor);
   for (Index i = blockIdx.x * Index{blockDim.x} + threadIdx.x; i < n; i += Index{gridDim.x} * blockDim.x) {
     if (mask && mask[i] == T(0)) {
       w[i] = T(0);

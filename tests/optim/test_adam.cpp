@@ -1,6 +1,6 @@
 // Tests optim/adam.hpp: the first Adam steps by hand (bias correction included), L2 vs decoupled
 // (AdamW) weight decay, AdamW's defaults, state reset when switching optimizers, option checks, and
-// optim/staged_adam.hpp against Adam::step.
+// optim/staged.hpp against Adam::step.
 #include <doctest/doctest.h>
 
 #include "netgrow/optim/adam.hpp"
@@ -17,7 +17,7 @@
 #include "netgrow/network/sequential.hpp"
 #include "netgrow/optim/lr_schedule.hpp"
 #include "netgrow/optim/sgd.hpp"
-#include "netgrow/optim/staged_adam.hpp"
+#include "netgrow/optim/staged.hpp"
 #include "support/parameters.hpp"
 
 using namespace netgrow;

@@ -1,5 +1,6 @@
 // Tests optim/sgd.hpp: hand-computed SGD, momentum and Nesterov updates, weight decay and its opt-out,
-// learning-rate factors, frozen parameters, step() on a Sequential, and option validation.
+// learning-rate factors, frozen parameters, step() on a Sequential, option validation, and StagedSgd
+// (optim/staged.hpp) against step().
 #include <doctest/doctest.h>
 
 #include "netgrow/optim/sgd.hpp"
@@ -11,6 +12,8 @@
 
 #include "netgrow/layers/dense.hpp"
 #include "netgrow/network/sequential.hpp"
+#include "netgrow/optim/lr_schedule.hpp"
+#include "netgrow/optim/staged.hpp"
 #include "support/parameters.hpp"
 
 using namespace netgrow;
@@ -207,4 +210,37 @@ TEST_CASE("Sgd rejects invalid options") {
   CHECK(sgd.options().momentum == 0.5);
   CHECK(sgd.options().nesterov);
   CHECK(sgd.options().weight_decay == 0.01);
+}
+
+TEST_CASE("StagedSgd (the rate staged in memory, read when the update runs) equals Sgd::step bit for bit") {
+  Rng rng(13);
+  auto plain = make_sequential<float, Cpu>(rng, Dense{6, 4}, Dense{4, 2});
+  Rng same(13);
+  auto staged_net = make_sequential<float, Cpu>(same, Dense{6, 4}, Dense{4, 2});
+  for (auto* net : {&plain, &staged_net}) net->layer<1>().weight().lr_multiplier = 3.0;
+  const SgdOptions o{.momentum = 0.9, .nesterov = true, .weight_decay = 0.01};
+  const StepLr schedule{.base = 0.05, .milestones = {2, 4}, .gamma = 0.3};
+  Sgd sgd(schedule, o);
+  Sgd other(schedule, o);
+  StagedSgd<Cpu> staged(other);
+  CHECK(StagedSgd<Cpu>::constant_count == 1);
+  for (int step = 0; step < 6; ++step) {
+    for (auto* net : {&plain, &staged_net}) {
+      Rng g(200 + static_cast<std::uint64_t>(step));
+      net->visit_parameters([&](const std::string&, auto& p) {
+        for (Index i = 0; i < p.grad.numel(); ++i) p.grad[i] = static_cast<float>(g.normal());
+      });
+    }
+    sgd.step(plain);
+    staged.stage();
+    CHECK(staged.constants()[0] == schedule(step));  // this update's rate
+    staged.step(staged_net);
+  }
+  std::vector<Tensor<float>> a, b;
+  plain.visit_parameters([&](const std::string&, auto& p) { a.push_back(p.value.clone()); });
+  staged_net.visit_parameters([&](const std::string&, auto& p) { b.push_back(p.value.clone()); });
+  REQUIRE(a.size() == b.size());
+  for (std::size_t k = 0; k < a.size(); ++k)
+    for (Index i = 0; i < a[k].numel(); ++i) CHECK(a[k][i] == b[k][i]);
+  CHECK(other.steps() == 6);
 }

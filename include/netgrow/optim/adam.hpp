@@ -75,7 +75,7 @@ class Adam : public OptimizerClock {
   }
 
   /// Updates one parameter with the constants step_constants() gives, read from `staged` (3 doubles on
-  /// the parameter's device) when the update runs rather than when it is queued (optim/staged_adam.hpp).
+  /// the parameter's device) when the update runs rather than when it is queued (optim/staged.hpp).
   /// The same result as update() with those values.
   template <class S, class D>
   void update_staged(Parameter<S, D>& p, const double* staged, std::string_view name = "") const {

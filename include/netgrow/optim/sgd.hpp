@@ -12,6 +12,9 @@
 /// (Keras' SGD keeps v = momentum * v - lr * g instead; the two agree while lr is constant.)
 #pragma once
 
+#include <array>
+#include <cstdint>
+
 #include "netgrow/ops/optim.hpp"
 #include "netgrow/optim/optimizer.hpp"
 
@@ -49,11 +52,36 @@ class Sgd : public OptimizerClock {
   template <class S, class D>
   void update(Parameter<S, D>& p, double lr, std::string_view name = "") const {
     if (!p.trainable) return;
+    ops::SgdHyper h;
+    h.lr = lr * p.lr_multiplier;
+    apply(p, h, name);
+  }
+
+  /// The changing constants of update number t (t >= 1) at base rate lr: {lr} (optim/staged.hpp).
+  std::array<double, 1> step_constants(double lr, std::int64_t t) const {
+    require(t >= 1, "Sgd::step_constants: update number must be >= 1, got ", t);
+    return {lr};
+  }
+
+  /// Updates one parameter with the base rate read from `staged` (1 double on the parameter's device)
+  /// when the update runs rather than when it is queued (optim/staged.hpp). The same result as update().
+  template <class S, class D>
+  void update_staged(Parameter<S, D>& p, const double* staged, std::string_view name = "") const {
+    if (!p.trainable) return;
+    require(staged != nullptr, "Sgd::update_staged: no staged constants");
+    ops::SgdHyper h;
+    h.staged = staged;
+    h.lr_factor = p.lr_multiplier;
+    apply(p, h, name);
+  }
+
+ private:
+  // Updates p with h's rate and the options (state prepared, gradient checked).
+  template <class S, class D>
+  void apply(Parameter<S, D>& p, ops::SgdHyper h, std::string_view name) const {
     detail::check_gradient_shape(p, name);
     const bool momentum = options_.momentum > 0;
     detail::prepare_state(p, "sgd", momentum ? 1 : 0, name);
-    ops::SgdHyper h;
-    h.lr = lr * p.lr_multiplier;
     h.momentum = options_.momentum;
     h.nesterov = options_.nesterov;
     h.weight_decay = p.weight_decay ? options_.weight_decay : 0.0;
@@ -61,7 +89,6 @@ class Sgd : public OptimizerClock {
                        p.lr_scale.cview(), h, p.mask.cview());
   }
 
- private:
   SgdOptions options_;
 };
 

@@ -44,8 +44,11 @@ GraphRunTrace run(std::uint64_t seed, const GraphRunPlan& plan) {
   GraphRunTrace trace;
   Net eager = make(seed, static_cast<Net*>(nullptr));
   Net graphed = make(seed, static_cast<Net*>(nullptr));
-  Sgd eager_sgd(0.05, {.momentum = 0.9, .weight_decay = 1e-3});
-  Sgd graph_sgd(0.05, {.momentum = 0.9, .weight_decay = 1e-3});
+  const LrSchedule sgd_rate = plan.scheduled_sgd ? LrSchedule(StepLr{.base = 0.05, .milestones = {3, 6}, .gamma = 0.5})
+                                                 : LrSchedule(0.05);
+  Sgd eager_sgd(sgd_rate, {.momentum = 0.9, .weight_decay = 1e-3});
+  Sgd graph_sgd(sgd_rate, {.momentum = 0.9, .weight_decay = 1e-3});
+  StagedSgd<Cuda> staged_sgd(graph_sgd);
   const auto schedule = [] { return WarmupLr{.warmup_steps = 4, .after = CosineLr{.base = 0.01, .total_steps = 20}}; };
   AdamW eager_adam(schedule()), graph_adam(schedule());
   StagedAdam<Cuda> staged(graph_adam);  // the changing lr and bias corrections read by each replay
@@ -90,12 +93,14 @@ GraphRunTrace run(std::uint64_t seed, const GraphRunPlan& plan) {
     copy(data.x.cview(), x.view());
     copy(data.y.cview(), y.view());
     if (plan.adam) staged.stage();
+    if (plan.scheduled_sgd) staged_sgd.stage();
     graph.run([&] {
       const ConstView<float, Cuda> z = graphed.forward(x.cview());
       graph_grad.resize(z.shape());
       queued.queue(z, y.cview(), graph_grad.view());
       graphed.backward(graph_grad.cview());
       if (plan.adam) staged.step(graphed);
+      else if (plan.scheduled_sgd) staged_sgd.step(graphed);
       else graph_sgd.step(graphed);
     });
     const auto q = queued.result();

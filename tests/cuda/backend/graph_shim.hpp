@@ -17,6 +17,7 @@ struct GraphRunPlan {
   int grow_at = -1;          // before this step both networks grow their first layer by 3 (Random)
   int evaluate_at = -1;      // before this step both networks run an evaluation batch of another size
   bool adam = false;         // AdamW under a warm-up + cosine schedule (the graph's through StagedAdam), not SGD
+  bool scheduled_sgd = false;  // SGD under a step schedule, the graph's through StagedSgd (else a constant rate)
   int fade_steps = 0;        // MLP: > 0 fades the grown neurons in (MSG's mask on the next Dense's inputs),
                              // advanced after each step, outside the recorded body
 };

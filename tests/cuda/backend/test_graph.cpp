@@ -2,8 +2,8 @@
 // run recorded once and replayed gives the eager run's losses, accuracies and parameters; a growth and an
 // evaluation batch of another size between steps make the next run record again (the pool saw memory
 // the graph used being freed); a body that reads the loss back cannot be recorded, says why and leaves the
-// stream usable; masked growth's fades replay with their changing gains, and so does Adam under a schedule
-// with its constants staged on the device (optim/staged_adam.hpp). The pool's bookkeeping itself is
+// stream usable; masked growth's fades replay with their changing gains, and so do Adam and SGD under
+// schedules with their constants staged on the device (optim/staged.hpp). The pool's bookkeeping itself is
 // tested without a GPU (emulated/test_device_pool_emulated).
 //
 // Tolerance: the replayed kernels are the recorded ones with the same arguments, so with netgrow's own
@@ -87,8 +87,8 @@ TEST_CASE("StepGraph: replays through an MSG fade (gains rewritten in place) equ
   CHECK(t.replays == 11);
 }
 
-TEST_CASE("StepGraph: AdamW under a schedule, its lr and bias corrections staged (StagedAdam), replays like the "
-          "eager run") {
+TEST_CASE("StepGraph: AdamW and SGD under schedules, their changing constants staged (StagedAdam, StagedSgd), "
+          "replay like the eager run") {
   for (bool cnn : {false, true}) {
     INFO("cnn ", cnn);
     const auto t = test::graph_vs_eager_on_cuda(16, {.cnn = cnn, .native_gemm = !cnn, .steps = 10, .adam = true});
@@ -96,6 +96,9 @@ TEST_CASE("StepGraph: AdamW under a schedule, its lr and bias corrections staged
     CHECK(t.recordings == 1);  // the changing constants did not force a recording
     CHECK(t.replays == 9);
   }
+  const auto s = test::graph_vs_eager_on_cuda(17, {.native_gemm = true, .steps = 9, .scheduled_sgd = true});
+  check_same_run(s, true);  // SGD with momentum under a step schedule, its rate staged (StagedSgd)
+  CHECK(s.recordings == 1);
 }
 
 TEST_CASE("StepGraph: a body that waits for the device is refused with a reason and the stream still works") {

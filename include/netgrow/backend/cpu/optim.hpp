@@ -18,6 +18,10 @@ struct SgdHyper {
   double momentum = 0.0;      ///< momentum factor (0: no velocity buffer)
   bool nesterov = false;      ///< Nesterov momentum
   double weight_decay = 0.0;  ///< L2 factor: wd * w is added to the gradient
+  /// Not null: the base learning rate is read from this memory (on the update's device) when the update
+  /// runs, and lr is ignored; the rate is then staged[0] * lr_factor (optim/staged.hpp).
+  const double* staged = nullptr;
+  double lr_factor = 1.0;  ///< with staged: the parameter's lr_multiplier
 };
 
 /// The settings of one adam_update call (ops::AdamHyper).
@@ -32,7 +36,7 @@ struct AdamHyper {
   double bias_correction2 = 1.0;  ///< 1 - beta2^t
   /// Not null: the step's changing constants are read from this memory (on the update's device) when
   /// the update runs, {base lr, 1 / (1 - beta1^t), 1 / sqrt(1 - beta2^t)}, and lr, bias_correction1 and
-  /// bias_correction2 are ignored; the rate is then staged[0] * lr_factor (optim/staged_adam.hpp).
+  /// bias_correction2 are ignored; the rate is then staged[0] * lr_factor (optim/staged.hpp).
   const double* staged = nullptr;
   double lr_factor = 1.0;  ///< with staged: the parameter's lr_multiplier
 };
@@ -53,7 +57,7 @@ struct OptimOps<Cpu> {
     T* vp = velocity.empty() ? nullptr : velocity.data();
     const T* sp = lr_scale.empty() ? nullptr : lr_scale.data();
     const T* mp = mask.empty() ? nullptr : mask.data();
-    const T lr = T(h.lr), mu = T(h.momentum), wd = T(h.weight_decay);
+    const T lr = h.staged ? T(h.staged[0] * h.lr_factor) : T(h.lr), mu = T(h.momentum), wd = T(h.weight_decay);
     const bool nesterov = h.nesterov;
     NETGROW_PARALLEL_FOR_IF(n > ops::parallel_threshold)
     for (Index i = 0; i < n; ++i) {

@@ -28,7 +28,7 @@
 ///   fails with CudaError naming the call, the stream is left usable and nothing is recorded.
 /// - Host values the body computes are frozen into the graph when it is recorded: a learning rate, a
 ///   step count, Adam's bias corrections. Keep an update with changing constants outside the body (run
-///   it after run()), stage them in device memory (StagedAdam, optim/staged_adam.hpp: Adam under a
+///   it after run()), stage them in device memory (StagedAdam, optim/staged.hpp: Adam under a
 ///   schedule inside the body), or pass the changing values as `key`: the graph is recorded again when
 ///   they change.
 ///   The body's host side effects (an optimizer's step counter) happen when it is executed or recorded,

@@ -19,7 +19,7 @@ struct OptimOps<Cuda> {
   template <class T>
   static void sgd_update(TensorView<T, Cuda> w, ConstView<T, Cuda> g, TensorView<T, Cuda> velocity,
                          ConstView<T, Cuda> lr_scale, ConstView<T, Cuda> mask, const SgdHyper& h) {
-    const kernels::SgdConstants<T> k{T(h.lr), T(h.momentum), T(h.weight_decay), h.nesterov};
+    const kernels::SgdConstants<T> k{T(h.lr), T(h.momentum), T(h.weight_decay), h.nesterov, h.staged, h.lr_factor};
     kernels::sgd_update<T>(w.numel(), w.data(), g.data(), velocity.empty() ? nullptr : velocity.data(),
                            lr_scale.empty() ? nullptr : lr_scale.data(), mask.empty() ? nullptr : mask.data(), k,
                            cuda::context().stream());
