@@ -264,11 +264,6 @@ TEST_CASE("StagedAdam (constants staged in memory, read when the update runs) eq
     CHECK(staged.constants()[0] == c[0]);
     staged.step(staged_net);
   }
-  std::vector<Tensor<float>> a, b;
-  plain.visit_parameters([&](const std::string&, auto& p) { a.push_back(p.value.clone()); });
-  staged_net.visit_parameters([&](const std::string&, auto& p) { b.push_back(p.value.clone()); });
-  REQUIRE(a.size() == b.size());
-  for (std::size_t k = 0; k < a.size(); ++k)
-    for (Index i = 0; i < a[k].numel(); ++i) CHECK(a[k][i] == b[k][i]);
+  check_identical_parameters(plain, staged_net);
   CHECK(adam.steps() == other.steps());
 }

@@ -1,5 +1,5 @@
-// tests/support/parameters.hpp: small helpers for optimizer tests: parameters from values, and a
-// one-parameter "network" that optimizers can step().
+// tests/support/parameters.hpp: small helpers for optimizer tests: parameters from values, a
+// one-parameter "network" that optimizers can step(), and a bitwise comparison of two networks' values.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -40,5 +40,24 @@ struct OneParameter {
     f(std::string_view("p"), p);
   }
 };
+
+// Every parameter value of `a` equals `b`'s to the bit (networks of the same structure, visit order).
+template <class Net>
+void check_identical_parameters(Net& a, Net& b) {
+  std::vector<std::vector<double>> va, vb;
+  auto collect = [](Net& net, std::vector<std::vector<double>>& out) {
+    net.visit_parameters([&](std::string_view, auto& p) {
+      out.emplace_back();
+      for (Index i = 0; i < p.value.numel(); ++i) out.back().push_back(static_cast<double>(p.value[i]));
+    });
+  };
+  collect(a, va);
+  collect(b, vb);
+  REQUIRE(va.size() == vb.size());
+  for (std::size_t k = 0; k < va.size(); ++k) {
+    INFO("parameter ", k);
+    CHECK(va[k] == vb[k]);
+  }
+}
 
 }  // namespace netgrow::test

@@ -95,8 +95,8 @@ Index set_global_density(Net& net, double target, Rng& rng) {
   using D = typename Net::device_type;
   // One masked parameter's value, mask and optimizer state as host arrays: its own on the Cpu; on another
   // device host copies (value, mask, then each state tensor) that are written back when changed.
-  struct Staged {
-    Parameter<S, D>* p;
+  struct HostParameter {
+    Parameter<S, D>* p = nullptr;
     std::vector<Tensor<S, Cpu>> copies;
     S* value = nullptr;
     S* mask = nullptr;
@@ -107,32 +107,33 @@ Index set_global_density(Net& net, double target, Rng& rng) {
     std::size_t param;
     Index i;
   };
-  std::vector<Staged> params;
+  std::vector<HostParameter> params;
   std::vector<Entry> on, off;
   Index total = 0;
   net.visit_parameters([&](const std::string&, Parameter<S, D>& p) {
     if (p.mask.empty()) return;
-    Staged staged{&p};
+    HostParameter host;
+    host.p = &p;
     if constexpr (std::same_as<D, Cpu>) {
-      staged.value = p.value.data();
-      staged.mask = p.mask.data();
-      for (auto& t : p.state) staged.state.push_back(t.data());
+      host.value = p.value.data();
+      host.mask = p.mask.data();
+      for (auto& t : p.state) host.state.push_back(t.data());
     } else {
-      staged.copies.push_back(host_copy(p.value.cview()));
-      staged.copies.push_back(host_copy(p.mask.cview()));
-      for (const auto& t : p.state) staged.copies.push_back(host_copy(t.cview()));
-      staged.value = staged.copies[0].data();
-      staged.mask = staged.copies[1].data();
-      for (std::size_t i = 2; i < staged.copies.size(); ++i) staged.state.push_back(staged.copies[i].data());
+      host.copies.push_back(host_copy(p.value.cview()));
+      host.copies.push_back(host_copy(p.mask.cview()));
+      for (const auto& t : p.state) host.copies.push_back(host_copy(t.cview()));
+      host.value = host.copies[0].data();
+      host.mask = host.copies[1].data();
+      for (std::size_t i = 2; i < host.copies.size(); ++i) host.state.push_back(host.copies[i].data());
     }
     total += p.numel();
-    for (Index i = 0; i < p.numel(); ++i) (staged.mask[i] != S(0) ? on : off).push_back({params.size(), i});
-    params.push_back(std::move(staged));
+    for (Index i = 0; i < p.numel(); ++i) (host.mask[i] != S(0) ? on : off).push_back({params.size(), i});
+    params.push_back(std::move(host));
   });
   require(total > 0, "prune::set_global_density: the network has no masked parameter (prune::enable_masks)");
   const Index want = static_cast<Index>(std::llround(target * static_cast<double>(total)));
   const auto set = [&](const Entry& e, S mask) {
-    Staged& p = params[e.param];
+    HostParameter& p = params[e.param];
     p.mask[e.i] = mask;
     p.value[e.i] = S(0);
     for (S* s : p.state) s[e.i] = S(0);
@@ -156,7 +157,7 @@ Index set_global_density(Net& net, double target, Rng& rng) {
     }
   }
   if constexpr (!std::same_as<D, Cpu>) {
-    for (Staged& p : params) {
+    for (HostParameter& p : params) {
       if (!p.changed) continue;
       grow::copy_between<S>(p.copies[0].cview(), p.p->value.view());
       grow::copy_between<S>(p.copies[1].cview(), p.p->mask.view());

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "../backend/compare.hpp"
 #include "netgrow/netgrow.hpp"
@@ -61,6 +62,19 @@ void check_twins(const test::GrowthTrace& gpu, const test::GrowthTrace& cpu) {
                          "optimizer state " + std::to_string(s) + " of parameter " + std::to_string(i));
   }
 }
+
+// A character batch for the transformer twins: ids (3, 10) and targets (3, 10) in [0, 11), probe ids (2, 10).
+struct CharData {
+  static constexpr Index vocabulary = 11;
+  Tensor<float, Cpu> ids{Shape{3, 10}}, probe{Shape{2, 10}};
+  Tensor<std::int32_t, Cpu> targets{Shape{3, 10}};
+  explicit CharData(std::uint64_t seed) {
+    Rng rng(seed);
+    for (Index i = 0; i < ids.numel(); ++i) ids[i] = static_cast<float>(rng.uniform_int(vocabulary));
+    for (Index i = 0; i < targets.numel(); ++i) targets[i] = static_cast<std::int32_t>(rng.uniform_int(vocabulary));
+    for (Index i = 0; i < probe.numel(); ++i) probe[i] = static_cast<float>(rng.uniform_int(vocabulary));
+  }
+};
 
 }  // namespace
 
@@ -129,15 +143,9 @@ TEST_CASE("depth growth of a Wide-ResNet on the GPU (GradMax, LEMON's copies, ze
 }
 
 TEST_CASE("transformer growth on the GPU (MLP width, heads, depth, model width) matches the CPU") {
-  Rng data_rng(61);
-  const Index vocabulary = 11;
-  Tensor<float, Cpu> ids(Shape{3, 10}), probe(Shape{2, 10});
-  Tensor<std::int32_t, Cpu> targets(Shape{3, 10});
-  for (Index i = 0; i < ids.numel(); ++i) ids[i] = static_cast<float>(data_rng.uniform_int(vocabulary));
-  for (Index i = 0; i < targets.numel(); ++i) targets[i] = static_cast<std::int32_t>(data_rng.uniform_int(vocabulary));
-  for (Index i = 0; i < probe.numel(); ++i) probe[i] = static_cast<float>(data_rng.uniform_int(vocabulary));
-  const test::GrowthTrace cpu = test::grow_transformer_twin<Cpu>(19, vocabulary, ids, targets, probe);
-  const test::GrowthTrace gpu = test::grow_transformer_on_cuda(19, vocabulary, ids, targets, probe);
+  const CharData d(61);
+  const test::GrowthTrace cpu = test::grow_transformer_twin<Cpu>(19, CharData::vocabulary, d.ids, d.targets, d.probe);
+  const test::GrowthTrace gpu = test::grow_transformer_on_cuda(19, CharData::vocabulary, d.ids, d.targets, d.probe);
   REQUIRE(cpu.singular_values.size() == 8);  // 4 of the MLP's GradMax, 4 (dh) of the head's
   check_preserved(cpu, "cpu");
   check_preserved(gpu, "gpu");
@@ -146,16 +154,12 @@ TEST_CASE("transformer growth on the GPU (MLP width, heads, depth, model width) 
 
 TEST_CASE("masked structural growth (MSG) of a transformer on the GPU: fades in model width, MLP, heads and depth "
           "as on the CPU") {
-  Rng data_rng(67);
-  const Index vocabulary = 11;
-  Tensor<float, Cpu> ids(Shape{3, 10}), probe(Shape{2, 10});
-  Tensor<std::int32_t, Cpu> targets(Shape{3, 10});
-  for (Index i = 0; i < ids.numel(); ++i) ids[i] = static_cast<float>(data_rng.uniform_int(vocabulary));
-  for (Index i = 0; i < targets.numel(); ++i) targets[i] = static_cast<std::int32_t>(data_rng.uniform_int(vocabulary));
-  for (Index i = 0; i < probe.numel(); ++i) probe[i] = static_cast<float>(data_rng.uniform_int(vocabulary));
+  const CharData d(67);
   std::vector<bool> cpu_fading, gpu_fading;
-  const test::GrowthTrace cpu = test::grow_transformer_msg_twin<Cpu>(23, vocabulary, ids, targets, probe, cpu_fading);
-  const test::GrowthTrace gpu = test::grow_transformer_msg_on_cuda(23, vocabulary, ids, targets, probe, gpu_fading);
+  const test::GrowthTrace cpu =
+      test::grow_transformer_msg_twin<Cpu>(23, CharData::vocabulary, d.ids, d.targets, d.probe, cpu_fading);
+  const test::GrowthTrace gpu =
+      test::grow_transformer_msg_on_cuda(23, CharData::vocabulary, d.ids, d.targets, d.probe, gpu_fading);
   CHECK(cpu_fading == std::vector<bool>{true, false});  // masked for 4 steps, plain after
   CHECK(gpu_fading == cpu_fading);
   check_preserved(cpu, "cpu");

@@ -26,6 +26,40 @@ namespace netgrow::test {
 template <class D>
 using CharTwin = Sequential<float, D, Embedding, PositionalEmbedding, Stack<TransformerBlock>, LayerNorm, Dense>;
 
+// The character model of both transformer twins (d 8, two causal blocks of 2 heads x 4, MLP 16) with its
+// Adam and data on D: step(update) runs a forward and backward pass (and an Adam step, then the MSG fades'
+// advance, when `update`) and returns the loss; probe(mode) the probe's logits on the host.
+template <class D>
+struct CharTwinRun {
+  CharTwinRun(Rng& rng, Index vocabulary, const Tensor<float, Cpu>& ids_host,
+              const Tensor<std::int32_t, Cpu>& targets_host, const Tensor<float, Cpu>& probe_host)
+      : net(rng, Embedding{.vocabulary = vocabulary, .dim = 8}, PositionalEmbedding{.context = 12, .dim = 8},
+            Stack<TransformerBlock>{{kind(), kind()}}, LayerNorm{.features = 8}, Dense{.in = 8, .out = vocabulary}),
+        ids(to<D>(ids_host)),
+        probe_ids(to<D>(probe_host)),
+        targets(to<D>(targets_host)) {}
+
+  static TransformerBlock kind() { return {.dim = 8, .heads = 2, .head_dim = 4, .mlp = 16, .causal = true}; }
+
+  double step(bool update) {
+    const ConstView<float, D> logits = net.forward(ids.cview());
+    grad.resize(logits.shape());
+    const double loss = SequenceCrossEntropy{}(logits, targets, grad).loss;
+    net.backward(grad.cview());
+    if (update) {
+      adam.step(net);
+      grow::advance_fades(net);
+    }
+    return loss;
+  }
+  Tensor<float, Cpu> probe(Mode mode) { return to<Cpu>(net.forward(probe_ids.cview(), mode)); }
+
+  CharTwin<D> net;
+  Adam adam{0.01, AdamOptions{.eps = 1e-3}};  // a large eps: rounding-level gradients move nothing
+  Tensor<float, D> ids, probe_ids, grad;
+  Tensor<std::int32_t, D> targets;
+};
+
 // ids (N, T) as floats in [0, V), targets (N, T) in [0, V); probe ids (M, T). In order: GradMax MLP
 // width of block 0 (+4), LEMON MLP width of block 1 (+5), a GradMax head in block 0, two copied heads
 // (split output columns with noise) in block 1, a random head in block 0, a zero-output block at
@@ -36,25 +70,13 @@ template <class D>
 GrowthTrace grow_transformer_twin(std::uint64_t seed, Index vocabulary, const Tensor<float, Cpu>& ids_host,
                                   const Tensor<std::int32_t, Cpu>& targets_host, const Tensor<float, Cpu>& probe_host) {
   Rng rng(seed);
-  const TransformerBlock kind{.dim = 8, .heads = 2, .head_dim = 4, .mlp = 16, .causal = true};
-  CharTwin<D> net(rng, Embedding{.vocabulary = vocabulary, .dim = 8}, PositionalEmbedding{.context = 12, .dim = 8},
-                  Stack<TransformerBlock>{{kind, kind}}, LayerNorm{.features = 8}, Dense{.in = 8, .out = vocabulary});
-  Adam adam(0.01, AdamOptions{.eps = 1e-3});  // a large eps: rounding-level gradients move nothing
-  const Tensor<float, D> ids = to<D>(ids_host), probe = to<D>(probe_host);
-  const Tensor<std::int32_t, D> targets = to<D>(targets_host);
-  Tensor<float, D> grad;
-  auto step = [&](bool update) {
-    const ConstView<float, D> logits = net.forward(ids.cview());
-    grad.resize(logits.shape());
-    const double loss = SequenceCrossEntropy{}(logits, targets, grad).loss;
-    net.backward(grad.cview());
-    if (update) adam.step(net);
-    return loss;
-  };
+  CharTwinRun<D> run(rng, vocabulary, ids_host, targets_host, probe_host);
+  auto& net = run.net;
+  auto step = [&](bool update) { return run.step(update); };
   for (int i = 0; i < 3; ++i) step(true);
   GrowthTrace trace;
-  trace.before_eval = to<Cpu>(net.forward(probe.cview(), Mode::eval));
-  trace.before_train = to<Cpu>(net.forward(probe.cview(), Mode::train));
+  trace.before_eval = run.probe(Mode::eval);
+  trace.before_train = run.probe(Mode::train);
   auto& stack = net.template layer<2>();
   step(false);
   const grow::GrowthReport mlp =
@@ -70,8 +92,8 @@ GrowthTrace grow_transformer_twin(std::uint64_t seed, Index vocabulary, const Te
   grow::grow_depth(stack, 1, grow::DepthZero{}, rng);
   grow::expand_depth(stack, 4);
   grow::expand_stream(net, 12, grow::Lemon{}, rng);
-  trace.after_eval = to<Cpu>(net.forward(probe.cview(), Mode::eval));
-  trace.after_train = to<Cpu>(net.forward(probe.cview(), Mode::train));
+  trace.after_eval = run.probe(Mode::eval);
+  trace.after_train = run.probe(Mode::train);
   grow::stack_copies(stack, 2);  // G_stack: changes the function, so after the preservation probes
   finish_trace<D>(net, step, trace);
   return trace;
@@ -87,39 +109,23 @@ GrowthTrace grow_transformer_msg_twin(std::uint64_t seed, Index vocabulary, cons
                                       const Tensor<std::int32_t, Cpu>& targets_host, const Tensor<float, Cpu>& probe_host,
                                       std::vector<bool>& fading) {
   Rng rng(seed);
-  const TransformerBlock kind{.dim = 8, .heads = 2, .head_dim = 4, .mlp = 16, .causal = true};
-  CharTwin<D> net(rng, Embedding{.vocabulary = vocabulary, .dim = 8}, PositionalEmbedding{.context = 12, .dim = 8},
-                  Stack<TransformerBlock>{{kind, kind}}, LayerNorm{.features = 8}, Dense{.in = 8, .out = vocabulary});
-  Adam adam(0.01, AdamOptions{.eps = 1e-3});
-  const Tensor<float, D> ids = to<D>(ids_host), probe = to<D>(probe_host);
-  const Tensor<std::int32_t, D> targets = to<D>(targets_host);
-  Tensor<float, D> grad;
-  auto step = [&](bool update) {
-    const ConstView<float, D> logits = net.forward(ids.cview());
-    grad.resize(logits.shape());
-    const double loss = SequenceCrossEntropy{}(logits, targets, grad).loss;
-    net.backward(grad.cview());
-    if (update) {
-      adam.step(net);
-      grow::advance_fades(net);
-    }
-    return loss;
-  };
-  for (int i = 0; i < 2; ++i) step(true);
+  CharTwinRun<D> run(rng, vocabulary, ids_host, targets_host, probe_host);
+  auto& net = run.net;
+  for (int i = 0; i < 2; ++i) run.step(true);
   GrowthTrace trace;
-  trace.before_eval = to<Cpu>(net.forward(probe.cview(), Mode::eval));
-  trace.before_train = to<Cpu>(net.forward(probe.cview(), Mode::train));
+  trace.before_eval = run.probe(Mode::eval);
+  trace.before_train = run.probe(Mode::train);
   const grow::Msg msg{.fade_steps = 4};
   auto& stack = net.template layer<2>();
   grow::expand_stream(net, 12, msg, rng);
   grow::grow_mlp_masked(stack.block(0), 3, msg, rng);
   grow::grow_heads_masked(stack.block(1).attention(), 1, msg, rng);
   grow::grow_depth_masked(stack, 1, msg, rng);
-  trace.after_eval = to<Cpu>(net.forward(probe.cview(), Mode::eval));
-  trace.after_train = to<Cpu>(net.forward(probe.cview(), Mode::train));
+  trace.after_eval = run.probe(Mode::eval);
+  trace.after_train = run.probe(Mode::train);
   record_parameters<D>(net, trace.grown);
   for (int i = 0; i < 6; ++i) {
-    trace.losses.push_back(step(true));
+    trace.losses.push_back(run.step(true));
     if (i == 2 || i == 5) fading.push_back(grow::fading(net));
   }
   record_parameters<D>(net, trace.trained, &trace.state);

@@ -37,12 +37,13 @@ struct SparseTrace {
 template <class D>
 using SparseMlp = Sequential<float, D, Dense, Relu1, Dense, Tanh, Dense>;
 
+// The MLP in -> 33 -> 17 -> out of both twins, its weight matrices masked at random to density 0.4
+// (drawn on the host from seed + 1).
 template <class D>
-SparseTrace sparse_twin(std::uint64_t seed, prune::Regrow regrow, const Tensor<float, Cpu>& x_host,
-                        const Tensor<float, Cpu>& target_host) {
+SparseMlp<D> masked_mlp(std::uint64_t seed, Index in, Index out) {
   Rng rng(seed);
-  SparseMlp<D> net(rng, Dense{.in = x_host.dim(1), .out = 33}, Relu1{}, Dense{.in = 33, .out = 17}, Tanh{},
-                   Dense{.in = 17, .out = target_host.dim(1)});
+  SparseMlp<D> net(rng, Dense{.in = in, .out = 33}, Relu1{}, Dense{.in = 33, .out = 17}, Tanh{},
+                   Dense{.in = 17, .out = out});
   prune::enable_masks(net);
   Rng mask_rng(seed + 1);
   net.visit_parameters([&](const std::string& name, Parameter<float, D>& p) {
@@ -51,6 +52,13 @@ SparseTrace sparse_twin(std::uint64_t seed, prune::Regrow regrow, const Tensor<f
     for (Index i = 0; i < m.numel(); ++i) m[i] = mask_rng.uniform() < 0.4 ? 1.0f : 0.0f;
     prune::set_mask(p, m, name);
   });
+  return net;
+}
+
+template <class D>
+SparseTrace sparse_twin(std::uint64_t seed, prune::Regrow regrow, const Tensor<float, Cpu>& x_host,
+                        const Tensor<float, Cpu>& target_host) {
+  SparseMlp<D> net = masked_mlp<D>(seed, x_host.dim(1), target_host.dim(1));
   Adam adam(0.01, AdamOptions{.eps = 1e-3});  // a large eps: rounding-level gradients move nothing
   prune::DynamicSparse dst({.regrow = regrow, .fraction = 0.3, .every = 2, .end_step = 9, .seed = seed});
   const Tensor<float, D> x = to<D>(x_host), target = to<D>(target_host);
@@ -88,17 +96,7 @@ SparseTrace sparse_twin(std::uint64_t seed, prune::Regrow regrow, const Tensor<f
 // mode: the passes on D, the kernel formed on the host.
 template <class D>
 Eigen::MatrixXd ntk_twin(std::uint64_t seed, const Tensor<float, Cpu>& x_host) {
-  Rng rng(seed);
-  SparseMlp<D> net(rng, Dense{.in = x_host.dim(1), .out = 33}, Relu1{}, Dense{.in = 33, .out = 17}, Tanh{},
-                   Dense{.in = 17, .out = 5});
-  prune::enable_masks(net);
-  Rng mask_rng(seed + 1);
-  net.visit_parameters([&](const std::string& name, Parameter<float, D>& p) {
-    if (p.mask.empty()) return;
-    Tensor<float, Cpu> m(p.value.shape());
-    for (Index i = 0; i < m.numel(); ++i) m[i] = mask_rng.uniform() < 0.4 ? 1.0f : 0.0f;
-    prune::set_mask(p, m, name);
-  });
+  SparseMlp<D> net = masked_mlp<D>(seed, x_host.dim(1), 5);
   const Tensor<float, D> x = to<D>(x_host);
   return prune::empirical_ntk(net, x.cview(), Mode::eval);
 }
