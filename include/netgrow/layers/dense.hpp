@@ -276,10 +276,10 @@ class DenseLayer {
     ops::copy<S>(v, t.view());
   }
 
-  // The passes with the gains: dW = g_out g_in^T * dy^T x, db = g_out * sum_rows(dy), dx = dy (the gained
-  // W), gradients assigned or added to.
+  // The backward pass with the gains: dW = g_out g_in^T * dy^T x, db = g_out * sum_rows(dy), dx = dy (the
+  // gained W the forward pass built), gradients assigned or added to.
   void backward_faded(ConstView<S, D> x, ConstView<S, D> dy, TensorView<S, D> dx, bool accumulate) {
-    faded_parameters();
+    if (faded_weight_.shape() != weight_.value.shape()) faded_parameters();  // else the forward pass's
     const auto none = ConstView<S, D>();
     const ConstView<S, D> g_out = fade_out_.active() ? fade_out_.gains() : none;
     const ConstView<S, D> g_in = fade_in_.active() ? fade_in_.gains() : none;

@@ -24,22 +24,6 @@
 
 namespace netgrow::prune {
 
-namespace detail {
-
-// The values of v on the host: v's own memory on the Cpu, else a copy in `staging`.
-template <class S, class D>
-const S* host_values(ConstView<S, D> v, Tensor<S, Cpu>& staging) {
-  if constexpr (std::same_as<D, Cpu>) {
-    return v.data();
-  } else {
-    if (staging.shape() != v.shape()) staging = Tensor<S, Cpu>(v.shape());
-    grow::copy_between<S>(v, staging.view());
-    return staging.data();
-  }
-}
-
-}  // namespace detail
-
 /// The empirical NTK's spectrum on a batch.
 struct NtkSpectrum {
   Eigen::VectorXd eigenvalues;  ///< ascending
@@ -68,17 +52,25 @@ Eigen::MatrixXd empirical_ntk(Net& net, std::type_identity_t<ConstView<S, typena
     if (p.trainable) p_total += p.numel();
   });
   Eigen::MatrixXf g(n, p_total);  // per-sample gradients (float: N x P can be large)
-  Tensor<S, Cpu> grad, mask;      // one parameter's, on the host
+  std::vector<Tensor<S, Cpu>> masks;  // each trainable parameter's mask on the host (empty: none), once
+  net.visit_parameters([&](const std::string&, Parameter<S, D>& p) {
+    if (!p.trainable) return;
+    masks.emplace_back();
+    if (!p.mask.empty()) masks.back() = host_copy(p.mask.cview());
+  });
+  Tensor<S, Cpu> grad;  // one parameter's gradient, on the host
   for (Index i = 0; i < n; ++i) {
     seed_host.fill_zero();
     for (Index c = 0; c < per_sample; ++c) seed_host.data()[i * per_sample + c] = S(1);
     grow::copy_between<S>(seed_host.cview(), seed.view());
     net.backward(seed.cview());
     Index offset = 0;
+    std::size_t k = 0;
     net.visit_parameters([&](const std::string&, Parameter<S, D>& p) {
       if (!p.trainable) return;
-      const S* gp = detail::host_values(p.grad.cview(), grad);
-      const S* mp = p.mask.empty() ? nullptr : detail::host_values(p.mask.cview(), mask);
+      const S* gp = host_view(p.grad, grad).data();
+      const Tensor<S, Cpu>& m = masks[k++];
+      const S* mp = m.empty() ? nullptr : m.data();
       for (Index e = 0; e < p.numel(); ++e) g(i, offset + e) = mp && mp[e] == S(0) ? 0.f : static_cast<float>(gp[e]);
       offset += p.numel();
     });
