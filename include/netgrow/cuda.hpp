@@ -29,8 +29,8 @@
 ///   backend/cuda/queued_loss.hpp  cuda::QueuedCrossEntropy: the loss kept on the device until asked for
 /// ~~~
 /// Every layer (Dense, Conv2d, DepthwiseConv2d, BatchNorm, LayerNorm, pooling, activations, Flatten), Sequential,
-/// the losses and Sgd/Adam work on Cuda, and so does every growth operation (grow/ says what stays
-/// Cpu-only: the per-site NTK measures, the pruning scores). The host-only parts (check, device_pool, context, memory,
+/// the losses and Sgd/Adam work on Cuda, and so do every growth operation, the growth controllers' site
+/// measures and pruning (some steps through the host: README, "On the GPU"). The host-only parts (check, device_pool, context, memory,
 /// transfer, graph) also compile with the host compiler; Eigen is host-only (EIGEN_NO_CUDA).
 #pragma once
 

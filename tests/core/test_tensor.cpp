@@ -10,6 +10,9 @@
 #include "support/iota.hpp"
 
 using netgrow::ConstView;
+using netgrow::Cpu;
+using netgrow::device_view;
+using netgrow::host_view;
 using netgrow::Index;
 using netgrow::Shape;
 using netgrow::Tensor;
@@ -394,4 +397,16 @@ TEST_CASE("reserve keeps the elements, reshape_within_capacity keeps them in pla
   t.shrink_to_fit();
   CHECK(t.capacity() == 4);
   CHECK(t.to_vector() == std::vector<float>{1.f, 2.f, 3.f, 4.f});
+}
+
+TEST_CASE("host_view and device_view on the Cpu read the data itself and leave the staging tensor empty") {
+  auto t = Tensor<float>::from({2, 2}, {1.f, 2.f, 3.f, 4.f});
+  Tensor<float> host_staging, device_staging;
+  const ConstView<float, Cpu> h = host_view(t, host_staging);
+  const ConstView<float, Cpu> d = device_view<Cpu>(t.cview(), device_staging);
+  CHECK(h.data() == t.data());
+  CHECK(d.data() == t.data());
+  CHECK(d.shape() == t.shape());
+  CHECK(host_staging.empty());
+  CHECK(device_staging.empty());
 }

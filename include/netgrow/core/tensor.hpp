@@ -426,6 +426,19 @@ ConstView<T, Cpu> host_view(const Tensor<T, D>& t, Tensor<T, Cpu>& staging) {
   }
 }
 
+/// Host data `x` readable on device D: x itself on the Cpu (no copy); on another device a copy kept in
+/// `staging` (which must outlive the view), by the transfer found by argument lookup as for host_copy.
+template <class D, class T>
+ConstView<T, D> device_view(ConstView<T, Cpu> x, Tensor<T, D>& staging) {
+  if constexpr (std::same_as<D, Cpu>) {
+    return x;
+  } else {
+    staging = Tensor<T, D>::uninitialized(x.shape());
+    copy(x, staging.view());
+    return staging.cview();
+  }
+}
+
 /// Requires two shapes to be equal; `what` names the operation for the message.
 inline void require_same_shape(const Shape& a, const Shape& b, const char* what) {
   require<ShapeError>(a == b, what, ": shape mismatch ", a, " vs ", b);

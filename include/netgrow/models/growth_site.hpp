@@ -43,19 +43,25 @@ inline int neuron_axis(const Shape& s, Index w) {
 }
 
 // Singular values of H / sqrt(n), descending, from the eigenvalues of the (width, width) Gram matrix:
-// H is the stored output of the last layer in [P, C) that keeps the producer's channel layout.
+// H is the stored output of the last layer in [P, C) that keeps the producer's channel layout (on a
+// device network copied to the host: the Gram matrix is formed there).
 template <std::size_t P, std::size_t C, class Net>
 std::vector<double> activation_singular_values(Net& net, Index w, const std::string& name,
                                                const grow::CrossProcessMean& mean_over_processes = {}) {
   using S = typename Net::scalar_type;
-  ConstView<S, Cpu> h;
+  using D = typename Net::device_type;
+  ConstView<S, D> stored;
   [&]<std::size_t... Is>(std::index_sequence<Is...>) {
-    auto consider = [&](ConstView<S, Cpu> out) {
-      if (neuron_axis(out.shape(), w) > 0 && (h.empty() || out.rank() == h.rank())) h = out;
+    auto consider = [&](ConstView<S, D> out) {
+      if (neuron_axis(out.shape(), w) > 0 && (stored.empty() || out.rank() == stored.rank())) stored = out;
     };
     (consider(net.template output<P + Is>()), ...);
   }(std::make_index_sequence<C - P>{});
-  require<StateError>(!h.empty(), "growth site ", name, ": no stored activations; run forward first");
+  require<StateError>(!stored.empty(), "growth site ", name, ": no stored activations; run forward first");
+  Tensor<S, Cpu> staging;
+  ConstView<S, Cpu> h;
+  if constexpr (std::same_as<D, Cpu>) h = stored;
+  else h = (staging = host_copy(stored)).cview();
   const Index positions = h.shape().inner_numel() / w, n = h.dim(0) * positions;
   Tensor<S, Cpu> rows(Shape{w, n});  // channel c's values over samples and positions
   if (neuron_axis(h.shape(), w) == 2)  // tokens: (N T, w) rows
@@ -105,11 +111,8 @@ struct PairSite {
   }
 
   /// The site's name, width, and one new neuron's parameter and forward-FLOP cost per sample (a
-  /// grow::SiteMeasure with only those set), from the outputs of the last forward pass. Cpu networks.
-  grow::SiteMeasure costs() const
-    requires std::same_as<typename Net::device_type, Cpu>
-  {
-    using S = typename Net::scalar_type;
+  /// grow::SiteMeasure with only those set), from the shapes of the last forward pass's outputs.
+  grow::SiteMeasure costs() const {
     auto& producer = net->template layer<P>();
     auto& consumer = net->template layer<C>();
     grow::SiteMeasure m;
@@ -122,13 +125,13 @@ struct PairSite {
       between_parameters += static_cast<double>(netgrow::parameter_count(layer)) / static_cast<double>(m.width);
     });
     m.parameters_per_neuron = static_cast<double>(fan_in + (producer.has_bias() ? 1 : 0) + fan_out) + between_parameters;
-    const ConstView<S, Cpu> z1 = net->template output<P>();
-    const ConstView<S, Cpu> z2 = net->template output<C>();
-    require<StateError>(!z1.empty() && !z2.empty(), "growth site ", name, ": no stored activations; run forward first");
+    const Shape z1 = net->template output<P>().shape();
+    const Shape z2 = net->template output<C>().shape();
+    require<StateError>(z1.numel() > 0 && z2.numel() > 0, "growth site ", name, ": no stored activations; run forward first");
     // Positions per sample: H W of a feature map, T of a token sequence (neurons on the last axis).
-    const auto positions = [](ConstView<S, Cpu> z, Index channels) {
+    const auto positions = [](const Shape& z, Index channels) {
       if (z.rank() <= 2) return Index{1};
-      return detail::neuron_axis(z.shape(), channels) == 2 ? z.dim(1) : z.shape().inner_numel() / z.dim(1);
+      return detail::neuron_axis(z, channels) == 2 ? z[1] : z.inner_numel() / z[1];
     };
     const Index y1 = positions(z1, m.width);
     const Index y2 = positions(z2, consumer.weight().value.dim(0));
@@ -141,12 +144,11 @@ struct PairSite {
   /// GradMax's M, the mean gradient norm of the existing neurons' incoming weights, a new neuron's
   /// gradient norm per unit of sigma under GradMax's default norm rule (mean outgoing norm), and the
   /// singular values of the site's activations H / sqrt(n) (the last layer before the consumer that
-  /// keeps the producer's channel layout; rows are samples, or samples x positions). Cpu networks.
+  /// keeps the producer's channel layout; rows are samples, or samples x positions). Any device: the SVD
+  /// on the network's, the activations' Gram matrix on the host.
   /// (models/ntk_measure.hpp measures the same fields from the neural tangent kernel instead.)
   grow::SiteMeasure measure(Index probe_k, const std::function<void()>& refresh,
-                            const grow::PairDataOptions& options = {})
-    requires std::same_as<typename Net::device_type, Cpu>
-  {
+                            const grow::PairDataOptions& options = {}) {
     using S = typename Net::scalar_type;
     using Producer = typename Net::template layer_type<P>;
     require(static_cast<bool>(refresh), "growth site ", name, ": measure needs refresh (forward, loss, backward)");
@@ -155,7 +157,7 @@ struct PairSite {
     auto& producer = net->template layer<P>();
     auto& consumer = net->template layer<C>();
     grow::SiteMeasure m = costs();
-    const Tensor<S, Cpu>& w_out = consumer.weight().value;
+    const auto& w_out = consumer.weight().value;
     // Existing neurons: mean gradient norm of their incoming weights; mean outgoing norm.
     m.existing_gradient_norm =
         grow::detail::mean_of(ops::axis_norms<S>(producer.weight().grad.cview(), Producer::output_axis));
@@ -163,7 +165,7 @@ struct PairSite {
         ops::axis_norms<S>(w_out.cview().reshape(grow::detail::consumer_blocks<Net, P, C>(*net, m.width)), 1));
     m.activation_singular_values = detail::activation_singular_values<P, C>(*net, m.width, name, options.mean_over_processes);
     // GradMax's M from this batch (before any other forward).
-    const grow::GrowthData<S> data = grow::data_from_last_backward<P, C>(*net, options);
+    const auto data = grow::data_from_last_backward<P, C>(*net, options);
     m.new_gradient_per_sigma = std::abs(grow::detail::slope_between<Net, P, C>(*net)) * data.gradient_scale() * mean_outgoing;
     const bool batch = !data.has_matrix() && data.has_batch();
     const Index rows = batch ? data.output_grads().dim(1) : data.matrix().dim(0);

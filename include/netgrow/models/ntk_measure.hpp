@@ -37,8 +37,10 @@
 /// GradMax's data (M_r) and K's update. K is formed when fan_out <= exact_up_to; beyond (a conv ->
 /// Flatten -> Dense site, whose fan_out is outputs x positions) a single-pass Nystrom sketch of rank
 /// probe_k + oversampling estimates its top eigenvalues (exact when K's rank is at most the sketch's).
-/// Cpu networks. Parameter gradients are overwritten; in training mode BatchNorm's running statistics
-/// move once, as in a training forward pass.
+/// Any device: the passes and GradMax's data (M_r, or the batch's dz and h) on the network's, K and its
+/// sketch formed on the host from a copy of that data per row (fan_out x fan_in, or N x (fan_in +
+/// fan_out) values). Parameter gradients are overwritten; in training mode BatchNorm's running
+/// statistics move once, as in a training forward pass.
 #pragma once
 
 #include <algorithm>
@@ -160,7 +162,7 @@ void accumulate_ntk(PairSite<Net, P, C>& site, NtkAccumulator<>& acc, const NtkM
   using S = typename Net::scalar_type;
   using Producer = typename Net::template layer_type<P>;
   Net& net = *site.net;
-  const grow::GrowthData<S> data = grow::data_from_last_backward<P, C>(net, o.pair_data);
+  const auto data = grow::data_from_last_backward<P, C>(net, o.pair_data);
   const bool batch = !data.has_matrix();
   const Index fan_out = batch ? data.output_grads().dim(1) : data.matrix().dim(0);
   if (!acc.started) {
@@ -174,7 +176,8 @@ void accumulate_ntk(PairSite<Net, P, C>& site, NtkAccumulator<>& acc, const NtkM
         1));
   }
   if (batch) {  // M_r = dz^T h over the rows the seed reaches: A = dz_rows^T, G = h_rows h_rows^T
-    const ConstView<S, Cpu> dz = data.output_grads(), h = data.inputs();
+    const Tensor<S, Cpu> dz_host = host_copy(data.output_grads()), h_host = host_copy(data.inputs());
+    const ConstView<S, Cpu> dz = dz_host.cview(), h = h_host.cview();
     std::vector<Index> rows;
     for (Index r = 0; r < dz.dim(0); ++r)
       if (matrix(dz).row(r).cwiseAbs().maxCoeff() > S(0)) rows.push_back(r);
@@ -185,7 +188,8 @@ void accumulate_ntk(PairSite<Net, P, C>& site, NtkAccumulator<>& acc, const NtkM
     }
     acc.add(a, hr * hr.transpose());
   } else {
-    const Eigen::MatrixXd m = matrix(data.matrix()).template cast<double>();
+    Tensor<S, Cpu> staging;
+    const Eigen::MatrixXd m = matrix(host_view(data.matrix(), staging)).template cast<double>();
     acc.add(m, Eigen::MatrixXd::Identity(m.cols(), m.cols()));
   }
   for (double norm : ops::axis_norms<S>(net.template layer<P>().weight().grad.cview(), Producer::output_axis)) {
@@ -197,13 +201,15 @@ void accumulate_ntk(PairSite<Net, P, C>& site, NtkAccumulator<>& acc, const NtkM
 
 /// Every site's kernel numbers on the batch x (N, ...) (see the file comment), in for_each_site order;
 /// probe_k[i]: how many of site i's top eigenvalues to keep (the most neurons it may gain). `model`
-/// has net() (its Sequential, Cpu) and for_each_site(f) over PairSite values.
-template <class Model, class S = typename std::remove_cvref_t<decltype(std::declval<Model&>().net())>::scalar_type>
-std::vector<NtkSiteKernel> ntk_site_kernels(Model& model, std::type_identity_t<ConstView<S, Cpu>> x,
+/// has net() (its Sequential, on any device) and for_each_site(f) over PairSite values; x is on the
+/// network's device.
+template <class Model, class Net = std::remove_cvref_t<decltype(std::declval<Model&>().net())>,
+          class S = typename Net::scalar_type>
+std::vector<NtkSiteKernel> ntk_site_kernels(Model& model,
+                                            std::type_identity_t<ConstView<S, typename Net::device_type>> x,
                                             const std::vector<Index>& probe_k, const NtkMeasureOptions& o = {}) {
+  using D = typename Net::device_type;
   auto& net = model.net();
-  using Net = std::remove_cvref_t<decltype(net)>;
-  static_assert(std::same_as<typename Net::device_type, Cpu>, "models::ntk_site_kernels: Cpu networks");
   require(x.rank() >= 2 && x.dim(0) >= 1, "models::ntk_site_kernels: needs a batch (N, ...), got ", x.shape());
   require(o.exact_up_to >= 0 && o.oversampling >= 1, "models::ntk_site_kernels: exact_up_to must be non-negative "
                                                      "and oversampling positive");
@@ -219,6 +225,7 @@ std::vector<NtkSiteKernel> ntk_site_kernels(Model& model, std::type_identity_t<C
   const auto y = net.forward(x, o.mode);
   const Index per_sample = y.numel() / n;
   Tensor<S, Cpu> seed(y.shape());
+  Tensor<S, D> seed_staging;
   Rng signs(o.seed);
   const Index rows_per_sample = o.outputs == NtkOutputs::each ? per_sample : 1;
   for (Index r = 0; r < n * rows_per_sample; ++r) {
@@ -229,7 +236,7 @@ std::vector<NtkSiteKernel> ntk_site_kernels(Model& model, std::type_identity_t<C
     else
       for (Index c = 0; c < per_sample; ++c)
         row[c] = o.outputs == NtkOutputs::sum || signs.uniform() < 0.5 ? S(1) : S(-1);
-    net.backward(seed.cview());
+    net.backward(device_view<D>(seed.cview(), seed_staging));
     std::uint64_t s = 0;
     model.for_each_site([&](auto& site) {
       detail::accumulate_ntk(site, acc[s], o, s);
@@ -248,10 +255,11 @@ std::vector<NtkSiteKernel> ntk_site_kernels(Model& model, std::type_identity_t<C
 /// PairSite::measure gives them; singular values sqrt(lambda_j); a new neuron's norm factor |s| x the
 /// mean outgoing norm; the existing neurons' RMS Jacobian norm as the reference. No activation
 /// singular values (NORTH's trigger reads PairSite::measure).
-template <class Model, class S = typename std::remove_cvref_t<decltype(std::declval<Model&>().net())>::scalar_type>
-std::vector<grow::SiteMeasure> measure_ntk(Model& model, std::type_identity_t<ConstView<S, Cpu>> x,
+template <class Model, class Net = std::remove_cvref_t<decltype(std::declval<Model&>().net())>,
+          class S = typename Net::scalar_type>
+std::vector<grow::SiteMeasure> measure_ntk(Model& model, std::type_identity_t<ConstView<S, typename Net::device_type>> x,
                                            const std::vector<Index>& probe_k, const NtkMeasureOptions& o = {}) {
-  const std::vector<NtkSiteKernel> kernels = ntk_site_kernels<Model, S>(model, x, probe_k, o);
+  const std::vector<NtkSiteKernel> kernels = ntk_site_kernels<Model, Net, S>(model, x, probe_k, o);
   std::vector<grow::SiteMeasure> out;
   std::size_t s = 0;
   model.for_each_site([&](auto& site) {

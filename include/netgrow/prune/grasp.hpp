@@ -28,7 +28,7 @@ struct Grasp {
     using D = typename Net::device_type;
     ParameterSnapshot<Net> snapshot(net);
     detail::loss_backward(net, ctx, temperature);
-    std::vector<Tensor<S, Cpu>> g0;
+    std::vector<Tensor<S, D>> g0;
     double norm2 = 0;
     net.visit_parameters([&](const std::string&, Parameter<S, D>& p) {
       g0.push_back(p.grad.clone());
@@ -44,10 +44,13 @@ struct Grasp {
     });
     detail::loss_backward(net, ctx, temperature);
     Scores out;
+    Tensor<S, Cpu> w_staging, g_staging, g0_staging;
     detail::for_selected(net, ctx.select, [&](const std::string& n, auto& p, std::size_t k) {
-      const S* w = snapshot.value(k).data();
+      const S* w = host_view(snapshot.value(k), w_staging).data();
+      const S* g = host_view(p.grad, g_staging).data();
+      const S* g0k = host_view(g0[k], g0_staging).data();
       out[n] = detail::score_tensor(p, [&](Index e) {
-        const double hg = (static_cast<double>(p.grad.data()[e]) - static_cast<double>(g0[k].data()[e])) / r;
+        const double hg = (static_cast<double>(g[e]) - static_cast<double>(g0k[e])) / r;
         return static_cast<double>(w[e]) * hg;
       });
     });

@@ -16,8 +16,10 @@ struct Magnitude {
   template <class Net, class S>
   Scores score(Net& net, const ScoreContext<S>& ctx) const {
     Scores out;
+    Tensor<S, Cpu> staging;
     detail::for_selected(net, ctx.select, [&](const std::string& n, auto& p, std::size_t) {
-      out[n] = detail::score_tensor(p, [&](Index i) { return std::abs(static_cast<double>(p.value.data()[i])); });
+      const S* w = host_view(p.value, staging).data();
+      out[n] = detail::score_tensor(p, [&](Index i) { return std::abs(static_cast<double>(w[i])); });
     });
     return out;
   }

@@ -26,26 +26,26 @@ namespace detail {
 
 // ||f(x; w + d) - f(x; w)||^2 for one Gaussian d (std eps on the selected, masked weights), adding dR/dm
 // (w g1 + (w + d) g2) to `saliency` (by parameter name) when it is not null. The network's values are
-// w on return.
+// w on return. x is on the network's device; the perturbations are drawn on the host (the same draws on
+// every device) and the outputs' difference is taken there.
 template <class Net, class S>
-double ntk_sap_draw(Net& net, ConstView<S, Cpu> x, double eps, const Selector& select, Rng& rng, Scores* saliency) {
+double ntk_sap_draw(Net& net, ConstView<S, typename Net::device_type> x, double eps, const Selector& select, Rng& rng,
+                    Scores* saliency) {
   using D = typename Net::device_type;
-  std::vector<Tensor<S, Cpu>> base, delta;
+  std::vector<Tensor<S, D>> base, delta;
   for_selected(net, select, [&](const std::string&, Parameter<S, D>& p, std::size_t) {
     base.push_back(p.value.clone());
     Tensor<S, Cpu> d(p.value.shape());
     for (Index i = 0; i < d.numel(); ++i) d.data()[i] = static_cast<S>(eps * rng.normal());
-    if (!p.mask.empty()) ops::apply_mask<S>(p.mask.cview(), d.view());
-    delta.push_back(std::move(d));
+    delta.push_back(grow::host_to<D>(std::move(d)));
+    if (!p.mask.empty()) ops::apply_mask<S>(p.mask.cview(), delta.back().view());
   });
-  const auto o1_view = net.forward(x, Mode::train);
-  Tensor<S, Cpu> o1 = Tensor<S, Cpu>(o1_view.shape());
-  ops::copy<S>(o1_view, o1.view());
+  const Tensor<S, Cpu> o1 = host_copy(net.forward(x, Mode::train));
   std::size_t k = 0;
   for_selected(net, select, [&](const std::string&, Parameter<S, D>& p, std::size_t) {
     ops::axpy<S>(S(1), delta[k++].cview(), p.value.view());
   });
-  const auto o2 = net.forward(x, Mode::train);
+  const Tensor<S, Cpu> o2 = host_copy(net.forward(x, Mode::train));
   Tensor<S, Cpu> diff(o1.shape());
   double r = 0;
   for (Index i = 0; i < diff.numel(); ++i) {
@@ -53,14 +53,21 @@ double ntk_sap_draw(Net& net, ConstView<S, Cpu> x, double eps, const Selector& s
     diff.data()[i] = static_cast<S>(2 * d);  // dR/do2 = 2 (o2 - o1)
     r += d * d;
   }
-  if (saliency) {
-    net.backward(diff.cview());
+  // saliency[name] += w g, from the last backward pass: (w + d) g2 after the first, w g1 after the second.
+  Tensor<S, Cpu> value_staging, grad_staging;
+  const auto add_w_times_grad = [&] {
     for_selected(net, select, [&](const std::string& n, Parameter<S, D>& p, std::size_t) {
       Tensor<double, Cpu>& s = (*saliency)[n];
       if (s.empty()) s = Tensor<double, Cpu>(p.value.shape());
-      for (Index i = 0; i < s.numel(); ++i)
-        s.data()[i] += static_cast<double>(p.value.data()[i]) * static_cast<double>(p.grad.data()[i]);  // (w + d) g2
+      const S* w = host_view(p.value, value_staging).data();
+      const S* g = host_view(p.grad, grad_staging).data();
+      for (Index i = 0; i < s.numel(); ++i) s.data()[i] += static_cast<double>(w[i]) * static_cast<double>(g[i]);
     });
+  };
+  Tensor<S, D> diff_staging;
+  if (saliency) {
+    net.backward(device_view<D>(diff.cview(), diff_staging));
+    add_w_times_grad();
   }
   k = 0;
   for_selected(net, select, [&](const std::string&, Parameter<S, D>& p, std::size_t) {
@@ -69,12 +76,8 @@ double ntk_sap_draw(Net& net, ConstView<S, Cpu> x, double eps, const Selector& s
   if (saliency) {
     net.forward(x, Mode::train);
     ops::scale<S>(diff.view(), S(-1));  // dR/do1 = -2 (o2 - o1)
-    net.backward(diff.cview());
-    for_selected(net, select, [&](const std::string& n, Parameter<S, D>& p, std::size_t) {
-      Tensor<double, Cpu>& s = (*saliency)[n];
-      for (Index i = 0; i < s.numel(); ++i)
-        s.data()[i] += static_cast<double>(p.value.data()[i]) * static_cast<double>(p.grad.data()[i]);  // w g1
-    });
+    net.backward(device_view<D>(diff.cview(), diff_staging));
+    add_w_times_grad();
   }
   return r;
 }
@@ -83,9 +86,10 @@ double ntk_sap_draw(Net& net, ConstView<S, Cpu> x, double eps, const Selector& s
 
 /// The finite-difference estimate of tr(NTK) of `net` on inputs x (see the file comment), over the
 /// selected weights, at the network's current weights: the mean of ||f(w + d) - f(w)||^2 / eps^2 over
-/// `draws` perturbations. Running statistics are left as they were.
+/// `draws` perturbations. Running statistics are left as they were. x on the network's device.
 template <class Net, class S = typename Net::scalar_type>
-double ntk_trace_estimate(Net& net, std::type_identity_t<ConstView<S, Cpu>> x, double eps, int draws, Rng& rng,
+double ntk_trace_estimate(Net& net, std::type_identity_t<ConstView<S, typename Net::device_type>> x, double eps,
+                          int draws, Rng& rng,
                           const Selector& select = weight_matrices) {
   require(eps > 0 && draws >= 1, "prune::ntk_trace_estimate: eps must be positive and draws at least 1");
   ParameterSnapshot<Net> snapshot(net);
@@ -97,9 +101,10 @@ double ntk_trace_estimate(Net& net, std::type_identity_t<ConstView<S, Cpu>> x, d
 /// NTK-SAP's dR/dm (signed, summed over `draws` perturbations) at the network's current weights on
 /// inputs x, divided by eps^2: an estimate of d tr(NTK) / dm. The criterion below re-draws the weights
 /// and inputs; this is the fixed-weight part it repeats (and what the tests compare with a brute-force
-/// NTK).
+/// NTK). x on the network's device.
 template <class Net, class S = typename Net::scalar_type>
-Scores ntk_trace_mask_gradient(Net& net, std::type_identity_t<ConstView<S, Cpu>> x, double eps, int draws, Rng& rng,
+Scores ntk_trace_mask_gradient(Net& net, std::type_identity_t<ConstView<S, typename Net::device_type>> x, double eps,
+                               int draws, Rng& rng,
                                const Selector& select = weight_matrices) {
   require(eps > 0 && draws >= 1, "prune::ntk_trace_mask_gradient: eps must be positive and draws at least 1");
   ParameterSnapshot<Net> snapshot(net);
@@ -125,16 +130,17 @@ struct NtkSap {
     using D = typename Net::device_type;
     ParameterSnapshot<Net> snapshot(net);
     Tensor<S, Cpu> x(ctx.inputs.shape());
+    Tensor<S, D> x_staging;
     Scores sum;
     for (int t = 0; t < draws; ++t) {
       if (redraw_weights)
         detail::for_selected(net, ctx.select, [&](const std::string&, Parameter<S, D>& p, std::size_t) {
           const double std = std::sqrt(2.0 / detail::fan_in(p.value.shape()));
-          for (Index i = 0; i < p.numel(); ++i) p.value.data()[i] = static_cast<S>(std * ctx.rng->normal());
+          detail::transform_value(p, [&](Index, S) { return static_cast<S>(std * ctx.rng->normal()); });
           if (!p.mask.empty()) ops::apply_mask<S>(p.mask.cview(), p.value.view());
         });
       for (Index i = 0; i < x.numel(); ++i) x.data()[i] = static_cast<S>(ctx.rng->normal());
-      detail::ntk_sap_draw<Net, S>(net, x.cview(), epsilon, ctx.select, *ctx.rng, &sum);
+      detail::ntk_sap_draw<Net, S>(net, device_view<D>(x.cview(), x_staging), epsilon, ctx.select, *ctx.rng, &sum);
     }
     for (auto& [n, s] : sum)
       for (Index i = 0; i < s.numel(); ++i) s.data()[i] = std::abs(s.data()[i]);

@@ -8,8 +8,9 @@
 ///
 /// that leaves the network as it found it (values, running statistics; gradients may change): the
 /// criteria here take a ParameterSnapshot and restore it. prune_at_init (prune/prune_at_init.hpp) keeps
-/// the highest scores among the entries still active. Scores run on Cpu networks (score a Cpu twin of a
-/// device network and copy its masks over).
+/// the highest scores among the entries still active. Any device: the batch (host) is copied to the
+/// network's device, the passes run there, and the few values a criterion reads or writes elementwise
+/// (logits, parameters, gradients) travel through the host; scores are host doubles.
 #pragma once
 
 #include <cmath>
@@ -80,15 +81,17 @@ void require_batch(const ScoreContext<S>& ctx, const char* who, bool labels) {
 }
 
 // Forward (train mode) and backward of softmax cross-entropy at temperature t (logits / t) on the batch:
-// writes every parameter's gradient; returns the loss.
+// writes every parameter's gradient; returns the loss. The loss is taken on the host (N x classes values).
 template <class Net, class S>
 double loss_backward(Net& net, const ScoreContext<S>& ctx, double temperature = 1.0) {
-  const auto logits = net.forward(ctx.inputs, Mode::train);
-  Tensor<S, Cpu> scaled = Tensor<S, Cpu>(logits.shape()), grad(logits.shape());
-  for (Index i = 0; i < logits.numel(); ++i) scaled.data()[i] = static_cast<S>(logits.data()[i] / temperature);
+  using D = typename Net::device_type;
+  Tensor<S, D> x_staging, grad_staging;
+  Tensor<S, Cpu> scaled = host_copy(net.forward(device_view<D>(ctx.inputs, x_staging), Mode::train));
+  Tensor<S, Cpu> grad(scaled.shape());
+  for (Index i = 0; i < scaled.numel(); ++i) scaled.data()[i] = static_cast<S>(scaled.data()[i] / temperature);
   const auto r = SoftmaxCrossEntropy{}(scaled, ctx.labels, grad);
   ops::scale<S>(grad.view(), static_cast<S>(1.0 / temperature));
-  net.backward(grad.cview());
+  net.backward(device_view<D>(grad.cview(), grad_staging));
   return r.loss;
 }
 
@@ -103,8 +106,8 @@ void for_selected(Net& net, const Selector& select, F&& f) {
 }
 
 // A double tensor of p's shape with out[i] = g(i).
-template <class S, class G>
-Tensor<double, Cpu> score_tensor(const Parameter<S, Cpu>& p, G&& g) {
+template <class S, class D, class G>
+Tensor<double, Cpu> score_tensor(const Parameter<S, D>& p, G&& g) {
   Tensor<double, Cpu> s(p.value.shape());
   for (Index i = 0; i < s.numel(); ++i) s.data()[i] = g(i);
   return s;
@@ -114,12 +117,22 @@ Tensor<double, Cpu> score_tensor(const Parameter<S, Cpu>& p, G&& g) {
 template <class Net>
 Scores abs_weight_times_gradient(Net& net, const Selector& select) {
   Scores out;
+  using S = typename Net::scalar_type;
+  Tensor<S, Cpu> value_staging, grad_staging;
   for_selected(net, select, [&](const std::string& n, auto& p, std::size_t) {
-    out[n] = score_tensor(p, [&](Index i) {
-      return std::abs(static_cast<double>(p.value.data()[i]) * static_cast<double>(p.grad.data()[i]));
-    });
+    const S* w = host_view(p.value, value_staging).data();
+    const S* g = host_view(p.grad, grad_staging).data();
+    out[n] = score_tensor(p, [&](Index i) { return std::abs(static_cast<double>(w[i]) * static_cast<double>(g[i])); });
   });
   return out;
+}
+
+// Replaces p's value by f(its value) elementwise, on the host (copied back to a device).
+template <class S, class D, class F>
+void transform_value(Parameter<S, D>& p, F&& f) {
+  Tensor<S, Cpu> v = host_copy(p.value.cview());
+  for (Index i = 0; i < v.numel(); ++i) v.data()[i] = f(i, v.data()[i]);
+  grow::copy_between<S>(v.cview(), p.value.view());
 }
 
 // Fan-in of a weight: its elements per output unit (Dense (out, in): in; Conv2d (out, in, kh, kw): in kh kw).

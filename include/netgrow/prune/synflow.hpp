@@ -23,14 +23,14 @@ struct SynFlow {
     using D = typename Net::device_type;
     ParameterSnapshot<Net> snapshot(net);
     net.visit_parameters([&](const std::string&, Parameter<S, D>& p) {
-      for (Index i = 0; i < p.numel(); ++i) p.value.data()[i] = std::abs(p.value.data()[i]);
+      detail::transform_value(p, [](Index, S w) { return std::abs(w); });
     });
     Shape one = ctx.inputs.shape();
     one[0] = 1;
-    Tensor<S, Cpu> x(one);
+    Tensor<S, D> x(one);
     ops::fill<S>(x.view(), S(1));
     const auto y = net.forward(x.cview(), Mode::eval);
-    Tensor<S, Cpu> ones(y.shape());
+    Tensor<S, D> ones(y.shape());
     ops::fill<S>(ones.view(), S(1));
     net.backward(ones.cview());
     return detail::abs_weight_times_gradient(net, ctx.select);
