@@ -1,5 +1,6 @@
 // Device side of the growth twin tests: the Cuda instantiations, through the umbrella header users
-// include. One .cu file per heavy twin (growth_*_shim.cu), so that they compile side by side.
+// include. One .cu file per heavy twin (growth_*_shim.cu); the build compiles them as one translation
+// unit unless NETGROW_CUDA_TEST_UNITY is OFF (tests/cuda/CMakeLists.txt).
 #include "netgrow/cuda.hpp"
 #include "twin_growth.hpp"
 
