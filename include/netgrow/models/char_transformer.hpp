@@ -44,13 +44,13 @@ struct CharTransformerConfig {
   double head_scale = 0.1;   ///< factor on the output head's initial weights
 };
 
-/// The character model for scalar S (Cpu; see the file comment).
-template <class S>
+/// The character model for scalar S on device D (see the file comment).
+template <class S, class D = Cpu>
 class CharTransformer {
  public:
   /// The network type.
-  using Net = Sequential<S, Cpu, Embedding, PositionalEmbedding, Stack<TransformerBlock>, LayerNorm, Dense>;
-  using Blocks = StackLayer<TransformerBlock, S, Cpu>;  ///< the blocks
+  using Net = Sequential<S, D, Embedding, PositionalEmbedding, Stack<TransformerBlock>, LayerNorm, Dense>;
+  using Blocks = StackLayer<TransformerBlock, S, D>;  ///< the blocks
 
   /// Builds the model, drawing from `rng`; throws for non-positive sizes.
   CharTransformer(const CharTransformerConfig& c, Rng& rng) : net_(make(c, rng)) {

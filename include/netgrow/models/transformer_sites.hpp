@@ -14,9 +14,9 @@
 namespace netgrow::models {
 
 /// Calls f(site) for every block's MLP ("block<b>.mlp"), in network order.
-template <class S, class F>
-void for_each_mlp_site(StackLayer<TransformerBlock, S, Cpu>& blocks, F&& f) {
-  using Block = TransformerBlockLayer<S, Cpu>;
+template <class S, class D, class F>
+void for_each_mlp_site(StackLayer<TransformerBlock, S, D>& blocks, F&& f) {
+  using Block = TransformerBlockLayer<S, D>;
   for (std::size_t b = 0; b < blocks.size(); ++b) {
     auto site = pair_site<Block::mlp_producer, Block::mlp_consumer>(blocks.block(b).mlp(), "block" + std::to_string(b) + ".mlp");
     f(site);

@@ -8,7 +8,7 @@
 /// images (N, C, H, W) -> logits (N, classes), trained with SoftmaxCrossEntropy. On Fashion-MNIST
 /// (28 x 28, p = 7) there are P = 16 patch tokens and the class token. Growth sites as in
 /// models::CharTransformer: for_each_site ("block<b>.mlp"), blocks() (depth, heads), expand_width (d:
-/// grow::expand_stream with grow::Lemon or grow::Msg). Cpu networks of float or double.
+/// grow::expand_stream with grow::Lemon or grow::Msg). float or double, on any device.
 #pragma once
 
 #include <string>
@@ -39,13 +39,13 @@ struct VitConfig {
   Index mlp = 0;            ///< the MLP's hidden width; 0: 4 d
 };
 
-/// A class-token ViT (see the file comment).
-template <class S>
+/// A class-token ViT for scalar S on device D (see the file comment).
+template <class S, class D = Cpu>
 class Vit {
  public:
-  using Net = Sequential<S, Cpu, PatchEmbedding, PositionalEmbedding, Stack<TransformerBlock>, LayerNorm, SequencePool,
+  using Net = Sequential<S, D, PatchEmbedding, PositionalEmbedding, Stack<TransformerBlock>, LayerNorm, SequencePool,
                          Dense>;
-  using Blocks = StackLayer<TransformerBlock, S, Cpu>;  ///< the blocks
+  using Blocks = StackLayer<TransformerBlock, S, D>;  ///< the blocks
 
   /// Builds the network and draws its weights from `rng`; ArgumentError for sizes that do not fit.
   Vit(const VitConfig& c, Rng& rng) : net_(make(c, rng)) {}

@@ -167,6 +167,19 @@ TEST_CASE("masked structural growth (MSG) of a transformer on the GPU: fades in 
   check_twins(gpu, cpu);
 }
 
+TEST_CASE("models::Vit on the GPU, grown through its own sites (MLP width, model width, depth), matches the CPU") {
+  Rng data_rng(71);
+  const Tensor<float, Cpu> images = uniform_tensor<float>(Shape{5, 1, 8, 8}, data_rng, -1, 1);
+  const Tensor<float, Cpu> probe = uniform_tensor<float>(Shape{3, 1, 8, 8}, data_rng, -1, 1);
+  Tensor<std::int32_t, Cpu> labels(Shape{5});
+  for (Index i = 0; i < 5; ++i) labels[i] = static_cast<std::int32_t>(i % 3);
+  const test::GrowthTrace cpu = test::grow_vit_twin<Cpu>(31, images, labels, probe);
+  const test::GrowthTrace gpu = test::grow_vit_on_cuda(31, images, labels, probe);
+  check_preserved(cpu, "cpu");
+  check_preserved(gpu, "gpu");
+  check_twins(gpu, cpu);
+}
+
 TEST_CASE("GradMax directions from a given matrix on the GPU: exact, randomized and rank-deficient cases") {
   struct Case {
     Index rows, cols, rank, k;  // rank < k: the complement path

@@ -19,6 +19,7 @@
 #include "netgrow/grow/transformer.hpp"
 #include "netgrow/layers/embedding.hpp"
 #include "netgrow/layers/positional_embedding.hpp"
+#include "netgrow/models/vit.hpp"
 #include "twin_growth.hpp"
 
 namespace netgrow::test {
@@ -132,11 +133,50 @@ GrowthTrace grow_transformer_msg_twin(std::uint64_t seed, Index vocabulary, cons
   return trace;
 }
 
+// The model builder on the device: a models::Vit<float, D> (8 x 8 images, 4 x 4 patches, d 8, two blocks
+// of 2 heads x 4, MLP 16, 3 classes) trained with Adam on softmax cross-entropy, then grown through the
+// model's own sites: Random MLP width of every block (+3, for_each_site), LEMON's model width d 8 -> 12
+// (expand_width), a zero-output block at the end; then three more steps.
+template <class D>
+GrowthTrace grow_vit_twin(std::uint64_t seed, const Tensor<float, Cpu>& images_host,
+                          const Tensor<std::int32_t, Cpu>& labels_host, const Tensor<float, Cpu>& probe_host) {
+  Rng rng(seed);
+  models::Vit<float, D> model({.image = 8, .channels = 1, .patch = 4, .classes = 3, .dim = 8, .layers = 2, .heads = 2,
+                               .head_dim = 4, .mlp = 16},
+                              rng);
+  auto& net = model.net();
+  Adam adam{0.01, AdamOptions{.eps = 1e-3}};
+  const Tensor<float, D> images = to<D>(images_host), probe = to<D>(probe_host);
+  const Tensor<std::int32_t, D> labels = to<D>(labels_host);
+  Tensor<float, D> grad;
+  auto step = [&](bool update) {
+    const ConstView<float, D> logits = net.forward(images.cview());
+    grad.resize(logits.shape());
+    const double loss = SoftmaxCrossEntropy{}(logits, labels.cview(), grad.view()).loss;
+    net.backward(grad.cview());
+    if (update) adam.step(net);
+    return loss;
+  };
+  for (int i = 0; i < 2; ++i) step(true);
+  GrowthTrace trace;
+  trace.before_eval = to<Cpu>(net.forward(probe.cview(), Mode::eval));
+  trace.before_train = to<Cpu>(net.forward(probe.cview(), Mode::train));
+  model.for_each_site([&](auto& site) { site.grow(3, grow::Random{}, rng); });
+  model.expand_width(12, rng);
+  grow::grow_depth(model.blocks(), model.depth(), grow::DepthZero{}, rng);
+  trace.after_eval = to<Cpu>(net.forward(probe.cview(), Mode::eval));
+  trace.after_train = to<Cpu>(net.forward(probe.cview(), Mode::train));
+  finish_trace<D>(net, step, trace);
+  return trace;
+}
+
 // The Cuda twins (growth_transformer_shim.cu).
 GrowthTrace grow_transformer_msg_on_cuda(std::uint64_t seed, Index vocabulary, const Tensor<float, Cpu>& ids,
                                          const Tensor<std::int32_t, Cpu>& targets, const Tensor<float, Cpu>& probe,
                                          std::vector<bool>& fading);
 GrowthTrace grow_transformer_on_cuda(std::uint64_t seed, Index vocabulary, const Tensor<float, Cpu>& ids,
                                      const Tensor<std::int32_t, Cpu>& targets, const Tensor<float, Cpu>& probe);
+GrowthTrace grow_vit_on_cuda(std::uint64_t seed, const Tensor<float, Cpu>& images, const Tensor<std::int32_t, Cpu>& labels,
+                             const Tensor<float, Cpu>& probe);
 
 }  // namespace netgrow::test
