@@ -7,6 +7,7 @@
 
 #include "netgrow/prune.hpp"
 #include "support/growth.hpp"
+#include "support/prune_criteria.hpp"
 
 using namespace netgrow;
 using namespace netgrow::test;
@@ -196,12 +197,7 @@ TEST_CASE("every criterion prunes a classifier to 10% in 5 rounds and leaves val
       ++i;
     });
   };
-  run(prune::Magnitude{});
-  run(prune::RandomScore{});
-  run(prune::Snip{});
-  run(prune::Grasp{});
-  run(prune::SynFlow{});
-  run(prune::NtkSap{.draws = 2});
+  test::for_each_criterion(run);
 }
 
 TEST_CASE("ERK densities keep the budget, favour small layers and cap at dense") {

@@ -15,12 +15,8 @@
 #include "netgrow/models/ntk_measure.hpp"
 #include "netgrow/models/small_cnn.hpp"
 #include "netgrow/network/loss.hpp"
-#include "netgrow/prune/grasp.hpp"
-#include "netgrow/prune/magnitude.hpp"
-#include "netgrow/prune/ntk_sap.hpp"
 #include "netgrow/prune/prune_at_init.hpp"
-#include "netgrow/prune/snip.hpp"
-#include "netgrow/prune/synflow.hpp"
+#include "support/prune_criteria.hpp"
 
 namespace netgrow::test {
 
@@ -66,12 +62,7 @@ ScoreTrace score_twin(std::uint64_t seed, const ScoreData& data) {
       trace.criteria.emplace_back(criterion.name);
       trace.scores.push_back(criterion.score(net, ctx));
     };
-    run(prune::Magnitude{});
-    run(prune::RandomScore{});
-    run(prune::Snip{});
-    run(prune::Grasp{});
-    run(prune::SynFlow{});
-    run(prune::NtkSap{.draws = 2});
+    test::for_each_criterion(run);
   };
   {
     Rng rng(seed);
