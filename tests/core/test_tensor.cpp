@@ -403,6 +403,7 @@ TEST_CASE("host_view and device_view on the Cpu read the data itself and leave t
   auto t = Tensor<float>::from({2, 2}, {1.f, 2.f, 3.f, 4.f});
   Tensor<float> host_staging, device_staging;
   const ConstView<float, Cpu> h = host_view(t, host_staging);
+  CHECK(host_view(t.cview(), host_staging).data() == t.data());
   const ConstView<float, Cpu> d = device_view<Cpu>(t.cview(), device_staging);
   CHECK(h.data() == t.data());
   CHECK(d.data() == t.data());

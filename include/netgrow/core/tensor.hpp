@@ -414,16 +414,21 @@ Tensor<T, Cpu> host_copy(ConstView<T, D> v) {
   return h;
 }
 
-/// `t` readable on the host: t itself on the Cpu (no copy); from another device a host_copy kept in
+/// `v` readable on the host: v itself on the Cpu (no copy); from another device a host_copy kept in
 /// `staging` (which must outlive the view).
 template <class T, class D>
-ConstView<T, Cpu> host_view(const Tensor<T, D>& t, Tensor<T, Cpu>& staging) {
+ConstView<T, Cpu> host_view(ConstView<T, D> v, Tensor<T, Cpu>& staging) {
   if constexpr (std::same_as<D, Cpu>) {
-    return t.cview();
+    return v;
   } else {
-    staging = host_copy(t.cview());
+    staging = host_copy(v);
     return staging.cview();
   }
+}
+/// host_view of a tensor's elements.
+template <class T, class D>
+ConstView<T, Cpu> host_view(const Tensor<T, D>& t, Tensor<T, Cpu>& staging) {
+  return host_view(t.cview(), staging);
 }
 
 /// Host data `x` readable on device D: x itself on the Cpu (no copy); on another device a copy kept in

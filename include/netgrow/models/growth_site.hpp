@@ -59,9 +59,7 @@ std::vector<double> activation_singular_values(Net& net, Index w, const std::str
   }(std::make_index_sequence<C - P>{});
   require<StateError>(!stored.empty(), "growth site ", name, ": no stored activations; run forward first");
   Tensor<S, Cpu> staging;
-  ConstView<S, Cpu> h;
-  if constexpr (std::same_as<D, Cpu>) h = stored;
-  else h = (staging = host_copy(stored)).cview();
+  const ConstView<S, Cpu> h = host_view(stored, staging);
   const Index positions = h.shape().inner_numel() / w, n = h.dim(0) * positions;
   Tensor<S, Cpu> rows(Shape{w, n});  // channel c's values over samples and positions
   if (neuron_axis(h.shape(), w) == 2)  // tokens: (N T, w) rows

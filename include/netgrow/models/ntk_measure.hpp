@@ -176,8 +176,8 @@ void accumulate_ntk(PairSite<Net, P, C>& site, NtkAccumulator<>& acc, const NtkM
         1));
   }
   if (batch) {  // M_r = dz^T h over the rows the seed reaches: A = dz_rows^T, G = h_rows h_rows^T
-    const Tensor<S, Cpu> dz_host = host_copy(data.output_grads()), h_host = host_copy(data.inputs());
-    const ConstView<S, Cpu> dz = dz_host.cview(), h = h_host.cview();
+    Tensor<S, Cpu> dz_staging, h_staging;
+    const ConstView<S, Cpu> dz = host_view(data.output_grads(), dz_staging), h = host_view(data.inputs(), h_staging);
     std::vector<Index> rows;
     for (Index r = 0; r < dz.dim(0); ++r)
       if (matrix(dz).row(r).cwiseAbs().maxCoeff() > S(0)) rows.push_back(r);
