@@ -1,0 +1,28 @@
+# Runs one compile-fail case: the compile command CMake wrote for the case's object library into the
+# build tree's compilation database, run here without the build tool, so the cases run side by side
+# (two `cmake --build` calls in one build tree must not: they share its bookkeeping files).
+# Usage: cmake -DDATABASE=<build>/compile_commands.json -DTARGET=<object library> -P compile_case.cmake
+# The compiler's output passes through (the ko cases match their message in it); a failed compile
+# fails the script.
+if(NOT EXISTS "${DATABASE}")
+  message(FATAL_ERROR "compile_case: no compilation database at '${DATABASE}' (configure with compile checks on)")
+endif()
+file(READ "${DATABASE}" database)
+string(JSON count LENGTH "${database}")
+if(count EQUAL 0)
+  message(FATAL_ERROR "compile_case: '${DATABASE}' is empty")
+endif()
+math(EXPR last "${count} - 1")
+foreach(i RANGE ${last})
+  string(JSON command GET "${database}" ${i} command)
+  if(command MATCHES "/${TARGET}\\.dir/")
+    string(JSON directory GET "${database}" ${i} directory)
+    separate_arguments(argv UNIX_COMMAND "${command}")
+    execute_process(COMMAND ${argv} WORKING_DIRECTORY "${directory}" RESULT_VARIABLE status)
+    if(NOT status EQUAL 0)
+      message(FATAL_ERROR "compile_case: ${TARGET} did not compile (${status})")
+    endif()
+    return()
+  endif()
+endforeach()
+message(FATAL_ERROR "compile_case: no compile command for '${TARGET}' in '${DATABASE}'")
