@@ -1,5 +1,5 @@
 # cmake -DMODE=find_package|add_subdirectory -DSOURCE=... -DBINARY=... -DPREFIX=... -DNETGROW_SOURCE=...
-#       [-DCONSUMER_CUDA=ON|OFF] -P run_consumer.cmake
+#       [-DCONSUMER_CUDA=ON|OFF] [-DCUDA_ARCHITECTURES=<CMAKE_CUDA_ARCHITECTURES>] -P run_consumer.cmake
 # Configures, builds and runs the consumer project (and its CUDA program when CONSUMER_CUDA is on and
 # it was built); fails on the first step that fails.
 if(NOT DEFINED CONSUMER_CUDA)
@@ -8,6 +8,9 @@ endif()
 file(REMOVE_RECURSE ${BINARY})
 set(args -S ${SOURCE} -B ${BINARY} -DCMAKE_BUILD_TYPE=Release -DNETGROW_CONSUMER_MODE=${MODE}
          -DNETGROW_CONSUMER_CUDA=${CONSUMER_CUDA})
+if(CUDA_ARCHITECTURES)
+  list(APPEND args "-DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHITECTURES}")
+endif()
 if(MODE STREQUAL "find_package")
   list(APPEND args -DCMAKE_PREFIX_PATH=${PREFIX})
 else()
