@@ -23,19 +23,33 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 [ ${#targets[@]} -gt 0 ] || { echo "fuzz: no fuzz targets built in $build/fuzz" >&2; exit 1; }
 
-failed=()
+# The targets run side by side, one per core (NETGROW_FUZZ_JOBS to change; libFuzzer is single-threaded),
+# each for the full time given; their reports are printed in order once all have finished.
+jobs=${NETGROW_FUZZ_JOBS:-$(nproc)}
 for name in "${targets[@]}"; do
+  [ -x "$build/fuzz/${name}_fuzzer" ] || { echo "fuzz: no target '$name' ($build/fuzz/${name}_fuzzer)" >&2; exit 1; }
+done
+for name in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
   exe="$build/fuzz/${name}_fuzzer"
-  [ -x "$exe" ] || { echo "fuzz: no target '$name' ($exe)" >&2; exit 1; }
   corpus="$build/corpus/$name" artifacts="$build/artifacts/$name"
   mkdir -p "$corpus" "$artifacts"
+  rm -f "$build/$name.status"
   args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1
         -artifact_prefix="$artifacts/")
   [ -f "fuzz/$name.dict" ] && args+=(-dict="fuzz/$name.dict")
   seeds=()
   [ -d "fuzz/corpus/$name" ] && seeds+=("fuzz/corpus/$name")
   echo "fuzz: $name for ${seconds} s (seeds: ${seeds[*]:-none})"
-  if "$exe" "${args[@]}" "$corpus" "${seeds[@]}" > "$build/$name.log" 2>&1; then
+  { status=0; "$exe" "${args[@]}" "$corpus" "${seeds[@]}" > "$build/$name.log" 2>&1 || status=$?
+    echo "$status" > "$build/$name.status"; } &
+done
+wait
+
+failed=()
+for name in "${targets[@]}"; do
+  if [ "$(cat "$build/$name.status" 2>/dev/null)" = 0 ]; then
+    echo "fuzz: $name:"
     grep -E "^stat::(number_of_executed_units|peak_rss_mb)|Done [0-9]+ runs" "$build/$name.log" | sed 's/^/  /' || true
   else
     echo "fuzz: $name FAILED; the last lines of $build/$name.log:" >&2
