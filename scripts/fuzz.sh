@@ -25,12 +25,12 @@ fi
 
 # The targets run side by side, one per core (NETGROW_FUZZ_JOBS to change; libFuzzer is single-threaded),
 # each for the full time given; their reports are printed in order once all have finished.
-jobs=${NETGROW_FUZZ_JOBS:-$(nproc)}
+side_by_side=${NETGROW_FUZZ_JOBS:-$(nproc)}
 for name in "${targets[@]}"; do
   [ -x "$build/fuzz/${name}_fuzzer" ] || { echo "fuzz: no target '$name' ($build/fuzz/${name}_fuzzer)" >&2; exit 1; }
 done
 for name in "${targets[@]}"; do
-  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  while [ "$(jobs -rp | wc -l)" -ge "$side_by_side" ]; do wait -n || true; done
   exe="$build/fuzz/${name}_fuzzer"
   corpus="$build/corpus/$name" artifacts="$build/artifacts/$name"
   mkdir -p "$corpus" "$artifacts"
