@@ -192,7 +192,7 @@ TEST_CASE("data parallel CNN with BatchNorm: ranks equal one process averaging t
   models::SmallCnn<double, Cpu, true> dp_model(config, a), single_model(config, b);
   auto& dp = dp_model.net();
   auto& single = single_model.net();
-  using Net = std::remove_reference_t<decltype(dp)>;
+  using CnnNet = std::remove_reference_t<decltype(dp)>;
   Adam dp_adam(1e-2), single_adam(1e-2);
   dist::GradientAverager<double> averager({.bucket_bytes = 512});  // several buckets
   const auto options = dist::growth_options(comm);
@@ -249,7 +249,7 @@ TEST_CASE("data parallel CNN with BatchNorm: ranks equal one process averaging t
   // Running statistics are rank 0's on every rank (Buffers::broadcast): the whole network is identical.
   CHECK_NOTHROW(dist::require_identical(comm, dp, "CNN with BatchNorm after growth"));
   CHECK(averager.rebuilds() == 2);  // both growths happened between the same two averages
-  static_assert(std::same_as<Net, typename models::SmallCnn<double, Cpu, true>::Net>);
+  static_assert(std::same_as<CnnNet, typename models::SmallCnn<double, Cpu, true>::Net>);
 }
 
 TEST_CASE("data parallel transformer: N ranks equal one process over steps, LEMON width and depth growth") {
@@ -385,12 +385,12 @@ TEST_CASE("FireflyOpt grows the same network on every rank when its refresh aver
   Rng dp_rng(5), single_rng(5);
   p.refresh_dp(share);
   auto data = grow::data_from_last_backward<0, 2>(dp, dist::growth_options(comm));
-  data.with_recompute([&] { p.refresh_dp(share); });
+  data.with_recompute([&p = p, &share = share] { p.refresh_dp(share); });
   grow::grow_width<0, 2>(dp, 2, grow::FireflyOpt{.epsilon = 0.1, .steps = 3}, dp_rng, data);
   CHECK_NOTHROW(dist::require_identical(comm, dp, "after FireflyOpt"));
   forward_backward(single, global);
   auto single_data = grow::data_from_last_backward<0, 2>(single);
-  single_data.with_recompute([&] { forward_backward(single, global); });
+  single_data.with_recompute([&single = single, &global = global] { forward_backward(single, global); });
   grow::grow_width<0, 2>(single, 2, grow::FireflyOpt{.epsilon = 0.1, .steps = 3}, single_rng, single_data);
   CHECK(max_parameter_difference(dp, single) < 1e-6);
 }
@@ -402,7 +402,7 @@ TEST_CASE("InverseGradMaxOpt reads each rank's own rows: require_identical catch
   Rng grow_rng(5);
   p.refresh_dp(share);
   auto data = grow::data_from_last_backward<0, 2>(dp, dist::growth_options(comm));
-  data.with_recompute([&] { p.refresh_dp(share); });
+  data.with_recompute([&p = p, &share = share] { p.refresh_dp(share); });
   grow::grow_width<0, 2>(dp, 2, grow::InverseGradMaxOpt{}, grow_rng, data);
   if (comm.size() > 1) CHECK_THROWS_AS(dist::require_identical(comm, dp, "after InverseGradMaxOpt"), dist::DistError);
   dist::broadcast_network(comm, dp);

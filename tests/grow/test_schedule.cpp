@@ -56,8 +56,9 @@ TEST_CASE("GrowthSchedule reproduces the reference's RoundRobinScheduleTest.test
   for (const UpdateIterCase& c : reference_update_iter_cases()) {
     GrowthSchedule schedule(c.freq, c.start, c.n_steps);
     std::int64_t growths = 0;
-    for (const auto& [iteration, expected] : c.iterations) {
-      INFO("case ", c.name, ", iteration ", iteration);
+    for (const auto& step : c.iterations) {
+      const auto& [iteration, expected] = step;
+      INFO("case ", c.name, ", iteration ", step.first);
       const bool due = schedule.due(iteration);
       CHECK(due == expected);
       if (due) {

@@ -54,8 +54,9 @@ Safetensors sample_file() {
 void check_same(const Safetensors& a, const Safetensors& b) {
   CHECK(a.metadata == b.metadata);
   REQUIRE(a.tensors.size() == b.tensors.size());
-  for (const auto& [name, t] : a.tensors) {
-    CAPTURE(name);
+  for (const auto& entry : a.tensors) {
+    const auto& [name, t] = entry;
+    CAPTURE(entry.first);
     REQUIRE(b.contains(name));
     CHECK(b.at(name) == t);
   }

@@ -188,7 +188,8 @@ TEST_CASE("the exact path returns the known singular values and orthonormal sing
 }
 
 TEST_CASE("the exact path returns the known singular values and orthonormal singular vectors in float") {
-  for (const auto& [m, n] : std::vector<std::pair<Index, Index>>{{50, 30}, {30, 50}, {64, 64}}) {
+  for (const auto& shape : std::vector<std::pair<Index, Index>>{{50, 30}, {30, 50}, {64, 64}}) {
+    const Index m = shape.first, n = shape.second;  // not a structured binding: INFO captures them
     INFO("(", m, ", ", n, ")");
     const Index k = 10;
     const Index r = std::min(m, n);

@@ -126,8 +126,8 @@ TEST_CASE("LrSchedule converts from a number, a schedule and a lambda") {
 
 TEST_CASE("LrSchedule rejects negative and non-finite rates") {
   CHECK_THROWS_WITH_AS(LrSchedule(-0.1), doctest::Contains("invalid learning rate -0.1"), ArgumentError);
-  CHECK_THROWS_AS(LrSchedule(std::numeric_limits<double>::quiet_NaN()), ArgumentError);
-  CHECK_THROWS_AS(LrSchedule(std::numeric_limits<double>::infinity()), ArgumentError);
+  CHECK_THROWS_AS(LrSchedule{std::numeric_limits<double>::quiet_NaN()}, ArgumentError);
+  CHECK_THROWS_AS(LrSchedule{std::numeric_limits<double>::infinity()}, ArgumentError);
 
   // A callable is checked at each step it is asked about, and the message names the step.
   const LrSchedule goes_negative = [](std::int64_t t) { return 0.3 - 0.1 * static_cast<double>(t); };
