@@ -1,7 +1,9 @@
 # cmake -DMODE=find_package|add_subdirectory -DSOURCE=... -DBINARY=... -DPREFIX=... -DNETGROW_SOURCE=...
-#       [-DCONSUMER_CUDA=ON|OFF] [-DCUDA_ARCHITECTURES=<CMAKE_CUDA_ARCHITECTURES>] -P run_consumer.cmake
+#       [-DCONSUMER_CUDA=ON|OFF] [-DCUDA_ARCHITECTURES=<CMAKE_CUDA_ARCHITECTURES>] [-DUNOPTIMISED=ON|OFF]
+#       -P run_consumer.cmake
 # Configures, builds and runs the consumer project (and its CUDA program when CONSUMER_CUDA is on and
-# it was built); fails on the first step that fails.
+# it was built); fails on the first step that fails. UNOPTIMISED: Release without -O (nvcc's device
+# optimiser off too), for builds that check the package rather than time it.
 if(NOT DEFINED CONSUMER_CUDA)
   set(CONSUMER_CUDA OFF)
 endif()
@@ -10,6 +12,9 @@ set(args -S ${SOURCE} -B ${BINARY} -DCMAKE_BUILD_TYPE=Release -DNETGROW_CONSUMER
          -DNETGROW_CONSUMER_CUDA=${CONSUMER_CUDA})
 if(CUDA_ARCHITECTURES)
   list(APPEND args "-DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHITECTURES}")
+endif()
+if(UNOPTIMISED)
+  list(APPEND args "-DCMAKE_CXX_FLAGS_RELEASE=-DNDEBUG" "-DCMAKE_CUDA_FLAGS_RELEASE=-DNDEBUG -Xcicc=-O0")
 endif()
 if(MODE STREQUAL "find_package")
   list(APPEND args -DCMAKE_PREFIX_PATH=${PREFIX})
