@@ -9,4 +9,6 @@ for arg in "$@"; do
   prev=$arg
 done
 "$@" || exit $?
-[ -n "$out" ] && : > "$out"
+if [ -n "$out" ]; then
+  : > "$out"
+fi
