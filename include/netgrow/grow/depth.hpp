@@ -275,7 +275,7 @@ void init_residual_block(Block& block, const Init& init, Rng& rng,
   constexpr std::size_t P = Block::producer_index, C = Block::consumer_index;
   static_assert(C + 1 == Branch::size, "netgrow::grow::grow_depth: the branch's outgoing weight layer must be its "
                                        "last layer, so that zero weights there make the branch output zero");
-  check_growable_pair<Branch, P, C>();
+  [[maybe_unused]] constexpr PairCheck<Branch, P, C> pair_check{};
   auto& producer = block.branch().template layer<P>();
   auto& consumer = block.branch().template layer<C>();
   using Producer = std::remove_cvref_t<decltype(producer)>;

@@ -118,7 +118,7 @@ GrowthData<typename Net::scalar_type, typename Net::device_type> local_data_from
   using Traits = PairTraits<Net, P, C>;
   using Producer = typename Traits::Producer;
   using Consumer = typename Traits::Consumer;
-  check_growable_pair<Net, P, C>();
+  [[maybe_unused]] constexpr PairCheck<Net, P, C> pair_check{};
   ConstView<S, D> h;
   if constexpr (P == 0) h = net.input();
   else h = net.template output<P - 1>();

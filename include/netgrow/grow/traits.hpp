@@ -114,11 +114,16 @@ struct PairTraits {
   static constexpr bool zero_at_zero = detail::all_between<Net, P, C, detail::ZeroAtZero>(Between{});
   /// Every activation between the pair has f'(0) != 0 (GradMax's new neurons receive a gradient).
   static constexpr bool nonzero_slope = detail::all_between<Net, P, C, detail::NonzeroSlope>(Between{});
+  /// The pair can grow at all (what PairCheck asserts).
+  static constexpr bool growable = producer_ok && consumer_ok && between_ok;
 };
 
-/// Fails compilation with a readable message when the pair cannot grow at all.
+/// Fails compilation with a readable message when the pair (P, C) of Net cannot grow at all. Declare one
+/// where a function first uses the pair, `[[maybe_unused]] constexpr PairCheck<Net, P, C> check{};`: a class
+/// is checked where it is named, so its message comes before any error the rest of the function would
+/// cause (a function's body is checked only at the end of the translation unit, after them).
 template <class Net, std::size_t P, std::size_t C>
-constexpr void check_growable_pair() {
+struct PairCheck {
   using T = PairTraits<Net, P, C>;
   static_assert(T::producer_ok,
                 "netgrow::grow: layer P of the pair cannot add output neurons; the producer must be a weight "
@@ -129,6 +134,12 @@ constexpr void check_growable_pair() {
   static_assert(T::between_ok,
                 "netgrow::grow: a layer between P and C cannot grow; only channel-preserving layers (activations, "
                 "BatchNorm, pooling, depthwise convolutions, Flatten) and LayerNorm may sit between a grown pair");
+};
+
+/// PairCheck as a call (checked with the function's body, at the end of the translation unit).
+template <class Net, std::size_t P, std::size_t C>
+constexpr void check_growable_pair() {
+  [[maybe_unused]] constexpr PairCheck<Net, P, C> check{};
 }
 
 }  // namespace netgrow::grow

@@ -188,38 +188,15 @@ void set_between_functions(Net& net, PairView<S, typename Net::device_type>& vie
   }
 }
 
-}  // namespace detail
-
-/// Grows k neurons between layers P and C of net with initializer `init`.
-/// On a device network (Cuda) the growth runs on the device: the initializer's work (GradMax's SVD
-/// included), the appends to weights, gradients and optimizer state. Initializers written for the
-/// Cpu only (Split, Lemon, GradMax-Opt) run on the host with the pair copied over (host_staged_growth);
-/// FireflyOpt trains its new neurons on the device.
+// grow_width's work, for a pair and an initializer that passed its compile-time checks.
 template <std::size_t P, std::size_t C, class Net, class Init>
-GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
-                        const GrowthData<typename Net::scalar_type, typename Net::device_type>& data = {}) {
+GrowthReport grow_checked_pair(Net& net, Index k, const Init& init, Rng& rng,
+                               const GrowthData<typename Net::scalar_type, typename Net::device_type>& data) {
   using S = typename Net::scalar_type;
   using D = typename Net::device_type;
   using Traits = PairTraits<Net, P, C>;
-  using InitTraits = initializer_traits<Init>;
-  check_growable_pair<Net, P, C>();
   constexpr bool staged = runs_host_staged<Init, S, D>;
-  constexpr bool fits = runs_on<Init, S, D> || staged;
-  static_assert(fits || Initializer<Init>,
-                "netgrow::grow: Init is not a width-growth initializer: it needs a const member `NewNeurons<S, D> "
-                "initialize(const PairView<S, D>&, Index k, const GrowthData<S, D>&, Rng&)` (grow/initializer.hpp)");
-  static_assert(fits || !Initializer<Init>,
-                "netgrow::grow: this initializer has no initialize() for the network's scalar type (it is written "
-                "for the other scalar type); see grow::runs_on");
-  static_assert(!InitTraits::needs_zero_at_zero || Traits::zero_at_zero,
-                "netgrow::grow: this initializer gives new neurons zero incoming weights, which keeps the network's "
-                "function only if every activation between the pair has f(0) = 0");
-  static_assert(!InitTraits::needs_nonzero_slope || Traits::nonzero_slope,
-                "netgrow::grow: GradMax-style initializers need f'(0) != 0 between the pair; with the standard Relu "
-                "(f'(0) = 0) the new neurons' gradient is exactly zero. Use Relu1 (ReLU with slope 1 at 0)");
-  static_assert(Traits::identity_between || InitTraits::copies_neurons,
-                "netgrow::grow: a LayerNorm between the pair mixes channels, so only new neurons that copy or "
-                "average existing ones keep the function: grow this pair with grow::Lemon (LEMON's expansion)");
+
   using Producer = typename Traits::Producer;
   using Consumer = typename Traits::Consumer;
   static_assert(Producer::output_axis == 0, "netgrow::grow: producers keep their output neurons along axis 0");
@@ -355,11 +332,48 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
   return report;
 }
 
+}  // namespace detail
+
+/// Grows k neurons between layers P and C of net with initializer `init`.
+/// On a device network (Cuda) the growth runs on the device: the initializer's work (GradMax's SVD
+/// included), the appends to weights, gradients and optimizer state. Initializers written for the
+/// Cpu only (Split, Lemon, GradMax-Opt) run on the host with the pair copied over (host_staged_growth);
+/// FireflyOpt trains its new neurons on the device.
+template <std::size_t P, std::size_t C, class Net, class Init>
+GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
+                        const GrowthData<typename Net::scalar_type, typename Net::device_type>& data = {}) {
+  using S = typename Net::scalar_type;
+  using D = typename Net::device_type;
+  using Traits = PairTraits<Net, P, C>;
+  using InitTraits = initializer_traits<Init>;
+  [[maybe_unused]] constexpr PairCheck<Net, P, C> pair_check{};  // first, so that its message comes first
+  constexpr bool fits = runs_on<Init, S, D> || runs_host_staged<Init, S, D>;
+  static_assert(fits || Initializer<Init>,
+                "netgrow::grow: Init is not a width-growth initializer: it needs a const member `NewNeurons<S, D> "
+                "initialize(const PairView<S, D>&, Index k, const GrowthData<S, D>&, Rng&)` (grow/initializer.hpp)");
+  static_assert(fits || !Initializer<Init>,
+                "netgrow::grow: this initializer has no initialize() for the network's scalar type (it is written "
+                "for the other scalar type); see grow::runs_on");
+  // What the layers between the pair allow, asked only of a pair that can grow (PairCheck reports the others).
+  static_assert(!Traits::growable || !InitTraits::needs_zero_at_zero || Traits::zero_at_zero,
+                "netgrow::grow: this initializer gives new neurons zero incoming weights, which keeps the network's "
+                "function only if every activation between the pair has f(0) = 0");
+  static_assert(!Traits::growable || !InitTraits::needs_nonzero_slope || Traits::nonzero_slope,
+                "netgrow::grow: GradMax-style initializers need f'(0) != 0 between the pair; with the standard Relu "
+                "(f'(0) = 0) the new neurons' gradient is exactly zero. Use Relu1 (ReLU with slope 1 at 0)");
+  static_assert(!Traits::growable || Traits::identity_between || InitTraits::copies_neurons,
+                "netgrow::grow: a LayerNorm between the pair mixes channels, so only new neurons that copy or "
+                "average existing ones keep the function: grow this pair with grow::Lemon (LEMON's expansion)");
+  // Only a pair and an initializer that passed go on, so a failed check is the only error the call causes.
+  if constexpr (Traits::growable && fits) return detail::grow_checked_pair<P, C>(net, k, init, rng, data);
+  else return {};
+}
+
 /// Reserves the memory pair (P, C) needs at `target_width` neurons (weights, bias, gradients and the
 /// optimizer state that exists now), so that growing up to it moves elements but never allocates.
 template <std::size_t P, std::size_t C, class Net>
 void reserve_width(Net& net, Index target_width) {
-  check_growable_pair<Net, P, C>();
+  [[maybe_unused]] constexpr PairCheck<Net, P, C> pair_check{};
   auto& producer = net.template layer<P>();
   auto& consumer = net.template layer<C>();
   using Producer = typename PairTraits<Net, P, C>::Producer;
