@@ -13,36 +13,61 @@ build=${NETGROW_FUZZ_BUILD_DIR:-build/fuzz}
 
 scripts/install_deps.sh clang libclang-rt-dev  # clang and its libFuzzer runtime
 cmake --preset fuzz -B "$build" >/dev/null
-cmake --build "$build" -j 2
 
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then
-  for exe in "$build"/fuzz/*_fuzzer; do
-    [ -x "$exe" ] && targets+=("$(basename "$exe" _fuzzer)")
-  done
+if [ ${#targets[@]} -eq 0 ]; then  # every fuzz target the build defines
+  mapfile -t targets < <(cmake --build "$build" --target help | grep -oE '[A-Za-z0-9_]+_fuzzer' | sed 's/_fuzzer$//' | sort -u)
 fi
-[ ${#targets[@]} -gt 0 ] || { echo "fuzz: no fuzz targets built in $build/fuzz" >&2; exit 1; }
+[ ${#targets[@]} -gt 0 ] || { echo "fuzz: no fuzz targets defined in $build" >&2; exit 1; }
 
 # The targets run side by side, one per core (NETGROW_FUZZ_JOBS to change; libFuzzer is single-threaded),
-# each for the full time given; their reports are printed in order once all have finished.
+# each for the full time given; their reports are printed in order once all have finished. A target starts
+# as soon as it is built, one at a time while the build still runs (the checkpoint target compiles for
+# about two minutes; the others are fuzzed meanwhile).
 side_by_side=${NETGROW_FUZZ_JOBS:-$(nproc)}
-for name in "${targets[@]}"; do
-  [ -x "$build/fuzz/${name}_fuzzer" ] || { echo "fuzz: no target '$name' ($build/fuzz/${name}_fuzzer)" >&2; exit 1; }
-done
-for name in "${targets[@]}"; do
-  while [ "$(jobs -rp | wc -l)" -ge "$side_by_side" ]; do wait -n || true; done
-  exe="$build/fuzz/${name}_fuzzer"
-  corpus="$build/corpus/$name" artifacts="$build/artifacts/$name"
+start_target() {
+  local name=$1
+  local exe="$build/fuzz/${name}_fuzzer"
+  local corpus="$build/corpus/$name" artifacts="$build/artifacts/$name"
   mkdir -p "$corpus" "$artifacts"
   rm -f "$build/$name.status"
-  args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1
-        -artifact_prefix="$artifacts/")
+  local args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1
+              -artifact_prefix="$artifacts/")
   [ -f "fuzz/$name.dict" ] && args+=(-dict="fuzz/$name.dict")
-  seeds=()
+  local seeds=()
   [ -d "fuzz/corpus/$name" ] && seeds+=("fuzz/corpus/$name")
   echo "fuzz: $name for ${seconds} s (seeds: ${seeds[*]:-none})"
   { status=0; "$exe" "${args[@]}" "$corpus" "${seeds[@]}" > "$build/$name.log" 2>&1 || status=$?
     echo "$status" > "$build/$name.status"; } &
+}
+
+cmake --build "$build" -j 2 > "$build/build.log" 2>&1 &
+build_pid=$!
+started=" "
+while kill -0 "$build_pid" 2>/dev/null; do  # while it builds: each built target (the build tool says so), one beside it
+  for name in "${targets[@]}"; do
+    [[ "$started" == *" $name "* ]] && continue
+    grep -qE "Built target ${name}_fuzzer\$" "$build/build.log" || continue
+    [ "$(jobs -rp | wc -l)" -lt "$side_by_side" ] || continue
+    start_target "$name"
+    started+="$name "
+  done
+  sleep 1
+done
+build_status=0
+wait "$build_pid" || build_status=$?
+cat "$build/build.log"
+if [ "$build_status" != 0 ]; then
+  echo "fuzz: the build failed ($build_status)" >&2
+  wait
+  exit 1
+fi
+for name in "${targets[@]}"; do  # the rest, one per core
+  [[ "$started" == *" $name "* ]] && continue
+  [ -x "$build/fuzz/${name}_fuzzer" ] || { echo "fuzz: no target '$name' ($build/fuzz/${name}_fuzzer)" >&2; wait; exit 1; }
+  while [ "$(jobs -rp | wc -l)" -ge "$side_by_side" ]; do wait -n || true; done
+  start_target "$name"
+  started+="$name "
 done
 wait
 
