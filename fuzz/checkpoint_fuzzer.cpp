@@ -45,7 +45,6 @@ namespace {
 using namespace netgrow;
 using netgrow_fuzz::cnn_input, netgrow_fuzz::make_cnn, netgrow_fuzz::make_mlp, netgrow_fuzz::mlp_input;
 
-
 // NETGROW_CHECKPOINT_FUZZER_VERBOSE=1: print what each load did (to reproduce and inspect an input).
 const bool verbose = std::getenv("NETGROW_CHECKPOINT_FUZZER_VERBOSE") != nullptr;
 
