@@ -100,9 +100,12 @@ template <class Net, std::size_t P, std::size_t C>
 struct PairTraits {
   static_assert(P < C, "netgrow::grow: a pair needs producer index P < consumer index C");
   static_assert(C < Net::size, "netgrow::grow: consumer index C is past the last layer");
-  using Producer = typename Net::template layer_type<P>;  ///< the layer type at index P
-  using Consumer = typename Net::template layer_type<C>;  ///< the layer type at index C
-  using Between = std::make_index_sequence<C - P - 1>;    ///< offsets of the layers between them
+  // For indices the assertions above refuse, the members below are formed from index 0 and an empty range,
+  // so that those assertions are the only errors (not an index sequence of 2^64 - 2 or a tuple index error).
+  static constexpr bool indices_ok = P < C && C < Net::size;
+  using Producer = typename Net::template layer_type<indices_ok ? P : 0>;  ///< the layer type at index P
+  using Consumer = typename Net::template layer_type<indices_ok ? C : 0>;  ///< the layer type at index C
+  using Between = std::make_index_sequence<indices_ok ? C - P - 1 : 0>;    ///< offsets of the layers between them
 
   static constexpr bool producer_ok = WidthProducer<Producer>;  ///< the producer can add output neurons
   static constexpr bool consumer_ok = WidthConsumer<Consumer>;  ///< the consumer can add input neurons
@@ -114,8 +117,8 @@ struct PairTraits {
   static constexpr bool zero_at_zero = detail::all_between<Net, P, C, detail::ZeroAtZero>(Between{});
   /// Every activation between the pair has f'(0) != 0 (GradMax's new neurons receive a gradient).
   static constexpr bool nonzero_slope = detail::all_between<Net, P, C, detail::NonzeroSlope>(Between{});
-  /// The pair can grow at all (what PairCheck asserts).
-  static constexpr bool growable = producer_ok && consumer_ok && between_ok;
+  /// The pair can grow at all (what the index assertions above and PairCheck assert).
+  static constexpr bool growable = indices_ok && producer_ok && consumer_ok && between_ok;
 };
 
 /// Fails compilation with a readable message when the pair (P, C) of Net cannot grow at all. Declare one

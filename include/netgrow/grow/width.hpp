@@ -374,16 +374,19 @@ GrowthReport grow_width(Net& net, Index k, const Init& init, Rng& rng,
 template <std::size_t P, std::size_t C, class Net>
 void reserve_width(Net& net, Index target_width) {
   [[maybe_unused]] constexpr PairCheck<Net, P, C> pair_check{};
-  auto& producer = net.template layer<P>();
-  auto& consumer = net.template layer<C>();
-  using Producer = typename PairTraits<Net, P, C>::Producer;
-  using Consumer = typename PairTraits<Net, P, C>::Consumer;
-  const Index width = producer.weight().value.dim(Producer::output_axis);
-  require(target_width >= width, "reserve_width: target width ", target_width, " is below the current width ", width);
-  grow::reserve_parameter(producer.weight(), producer.weight().numel() / width * target_width);
-  if (producer.has_bias()) grow::reserve_parameter(producer.bias(), target_width);
-  grow::reserve_parameter(consumer.weight(),
-                          consumer.weight().numel() / consumer.weight().value.dim(Consumer::input_axis) * target_width);
+  if constexpr (PairTraits<Net, P, C>::growable) {  // else PairCheck's message is the only error
+    auto& producer = net.template layer<P>();
+    auto& consumer = net.template layer<C>();
+    using Producer = typename PairTraits<Net, P, C>::Producer;
+    using Consumer = typename PairTraits<Net, P, C>::Consumer;
+    const Index width = producer.weight().value.dim(Producer::output_axis);
+    require(target_width >= width, "reserve_width: target width ", target_width, " is below the current width ",
+            width);
+    grow::reserve_parameter(producer.weight(), producer.weight().numel() / width * target_width);
+    if (producer.has_bias()) grow::reserve_parameter(producer.bias(), target_width);
+    grow::reserve_parameter(consumer.weight(), consumer.weight().numel() /
+                                                   consumer.weight().value.dim(Consumer::input_axis) * target_width);
+  }
 }
 
 /// A pair of layer indices, and a list of pairs a schedule chooses from.
