@@ -139,10 +139,4 @@ struct PairCheck {
                 "BatchNorm, pooling, depthwise convolutions, Flatten) and LayerNorm may sit between a grown pair");
 };
 
-/// PairCheck as a call (checked with the function's body, at the end of the translation unit).
-template <class Net, std::size_t P, std::size_t C>
-constexpr void check_growable_pair() {
-  [[maybe_unused]] constexpr PairCheck<Net, P, C> check{};
-}
-
 }  // namespace netgrow::grow
