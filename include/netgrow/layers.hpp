@@ -1,6 +1,6 @@
 /// \file
 /// netgrow/layers.hpp: the layers module in one include: every layer kind netgrow defines (Dense,
-/// Conv2d, ConvTranspose2d, DepthwiseConv2d, BatchNorm, LayerNorm, pooling, activations, Flatten, Unflatten; for sequences Embedding,
+/// Conv2d, ConvTranspose2d, DepthwiseConv2d, BatchNorm, LayerNorm, Dropout, pooling, activations, Flatten, Unflatten; for sequences Embedding,
 /// PositionalEmbedding, MultiHeadAttention, PatchEmbedding, SequencePool), the Layer concept, parameters
 /// and their growth.
 /// Self-contained; it includes only its own module and the modules below it (scripts/check_includes.py).
@@ -15,6 +15,7 @@
 #include "netgrow/layers/conv_transpose2d.hpp"
 #include "netgrow/layers/dense.hpp"
 #include "netgrow/layers/depthwise_conv2d.hpp"
+#include "netgrow/layers/dropout.hpp"
 #include "netgrow/layers/embedding.hpp"
 #include "netgrow/layers/flatten.hpp"
 #include "netgrow/layers/global_avg_pool.hpp"

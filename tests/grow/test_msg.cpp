@@ -1,7 +1,8 @@
 // Tests grow/msg.hpp, layers/fade_mask.hpp and the faded paths of Dense and LayerNorm: masked structural
 // growth (MSG) keeps a character model's logits exactly in both modes for model width, MLP width, heads
-// and depth at once, whatever the new weights; the faded layers pass the gradient check mid-ramp; the
-// masks ramp and disappear; checkpoints refuse a model mid-fade; bad requests change nothing.
+// and depth at once, whatever the new weights (through a Dropout in the stream too, which refuses LEMON);
+// the faded layers pass the gradient check mid-ramp; the masks ramp and disappear; checkpoints refuse a
+// model mid-fade; bad requests change nothing.
 #include <doctest/doctest.h>
 
 #include "netgrow/blocks/stack.hpp"
@@ -9,6 +10,7 @@
 #include "netgrow/data/char_corpus.hpp"
 #include "netgrow/grow/msg.hpp"
 #include "netgrow/io/checkpoint.hpp"
+#include "netgrow/layers/dropout.hpp"
 #include "netgrow/layers/embedding.hpp"
 #include "netgrow/layers/positional_embedding.hpp"
 #include "netgrow/network/loss.hpp"
@@ -225,4 +227,35 @@ TEST_CASE("MSG refuses a network whose output layer reads the stream without a L
   auto& block = net.layer<1>().block(0);
   CHECK_THROWS_AS(grow::grow_mlp_masked(block, 2, grow::Msg{.fade_steps = 0}, rng), ArgumentError);
   CHECK(block.mlp_width() == 12);
+}
+
+TEST_CASE("a Dropout in the residual stream: MSG widens it keeping the logits in training mode (mask held); LEMON is "
+          "refused before anything changes") {
+  using DropoutCharModel =
+      Sequential<double, Cpu, Embedding, PositionalEmbedding, Dropout, Stack<TransformerBlock>, LayerNorm, Dense>;
+  Rng rng(19);
+  const Index vocabulary = msg_corpus().vocab_size();
+  DropoutCharModel net(rng, Embedding{.vocabulary = vocabulary, .dim = 8}, PositionalEmbedding{.context = 10, .dim = 8},
+                       Dropout{.p = 0.3}, Stack<TransformerBlock>{{msg_block_kind(8), msg_block_kind(8)}},
+                       LayerNorm{.features = 8}, Dense{.in = 8, .out = vocabulary});
+  Tensor<double> x;
+  Tensor<std::int32_t> y;
+  sample_windows(msg_corpus(), 4, 10, rng, x, y);
+  Adam adam(1e-2);
+  msg_train(net, adam, x, y, 3, false);
+  net.layer<2>().hold_mask(true);
+  const Tensor<double> train_mode = msg_output(net, x, Mode::train), eval_mode = msg_output(net, x, Mode::eval);
+
+  const Index before = net.parameter_count();
+  CHECK_THROWS_AS(grow::expand_stream(net, 16, grow::Lemon{}, rng), ArchitectureError);
+  CHECK(net.parameter_count() == before);
+  CHECK(net.layer<0>().dim() == 8);
+
+  grow::expand_stream(net, 13, grow::Msg{.fade_steps = 4}, rng);
+  CHECK(net.layer<0>().dim() == 13);
+  CHECK(test::max_abs_diff(msg_output(net, x, Mode::train).cview(), train_mode.cview()) < 1e-12);
+  CHECK(test::max_abs_diff(msg_output(net, x, Mode::eval).cview(), eval_mode.cview()) < 1e-12);
+  net.layer<2>().hold_mask(false);
+  msg_train(net, adam, x, y, 4, true);  // trains on through the fade
+  CHECK_FALSE(grow::fading(net));
 }

@@ -33,6 +33,8 @@ enum class FieldRole {
   setting,         ///< never changed by growth: must match between a checkpoint and the network it loads into
   width,           ///< changed by growth and shown by the parameter shapes (Dense::out, BatchNorm::channels)
   unshaped_width,  ///< changed by growth and shown by no parameter shape (LayerNorm::eps, rescaled by growth)
+  state,           ///< changed by training and shown by no parameter shape (Dropout's mask counter): a checkpoint
+                   ///< load restores it from the file
 };
 
 /// One configuration field of kind Kind: its name in records and messages, the member, and its role.

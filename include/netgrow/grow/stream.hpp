@@ -10,7 +10,8 @@
 ///
 /// Every layer with parameters must take part (declare grow_stream): the first layer writes the stream
 /// (Embedding, PatchEmbedding) and gives d; parameter-free layers (SequencePool, activations) pass it
-/// on. A Dense on the stream is read as a reader (the output head). Within a transformer block every
+/// on. A layer that can refuse an expansion declares `check_stream(e)`, called before anything changes
+/// (Dropout refuses LEMON's copies, whose masks would differ from their sources'). A Dense on the stream is read as a reader (the output head). Within a transformer block every
 /// reader reads a LayerNorm's output, so the average features' weights are random (LEMON), after the
 /// final LayerNorm too; gradients and Adam moments of the new entries start at zero, the existing ones
 /// keep theirs. Exact in double up to rounding (the average features' LayerNorm output is a rounding
@@ -68,6 +69,7 @@ StreamReport expand_stream(Sequential<S, D, Kinds...>& net, Index new_width, Str
   bool normalized = false;
   net.for_each_layer([&](auto, auto& layer) {
     using L = std::remove_cvref_t<decltype(layer)>;
+    if constexpr (requires { layer.check_stream(e); }) layer.check_stream(e);  // a layer's own refusal
     if constexpr (!requires { layer.grow_stream(e); }) {
       require(netgrow::parameter_count(layer) == 0, "expand_stream: layer ", i, " (", layer.describe(),
               ") has parameters but cannot widen the stream (no grow_stream)");

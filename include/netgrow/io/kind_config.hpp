@@ -10,14 +10,14 @@
 /// static Json save(const K&)      a JSON object with one entry per field
 /// static K load(const Json&)      the inverse; IoError naming the kind and field when a field is
 ///                                 missing or of the wrong type
-/// static constexpr widths         names of the fields growth changes (FieldRole::width and
-///                                 unshaped_width); the others must match between a checkpoint and the
-///                                 network it is loaded into
+/// static constexpr widths         names of the fields growth or training changes (FieldRole::width,
+///                                 unshaped_width and state); the others must match between a checkpoint
+///                                 and the network it is loaded into
 /// static constexpr unshaped_widths
-///                                 the width fields that no parameter shape determines (the eps of
-///                                 LayerNorm, which its growth rescales, and of BatchNorm, which
-///                                 variance transfer rescales); a checkpoint load takes them from the
-///                                 file's settings, the other widths from the parameter shapes
+///                                 those of them that no parameter shape determines (the eps of LayerNorm,
+///                                 which its growth rescales, and of BatchNorm, which variance transfer
+///                                 rescales; Dropout's mask stream and counter); a checkpoint load takes
+///                                 them from the file's settings, the other widths from the parameter shapes
 /// ~~~
 /// Kinds without fields() and with settings are matched by name and parameter shapes only
 /// (RecordedKind is false for them). KindConfig may still be specialised by hand for such a kind.
@@ -149,10 +149,10 @@ struct KindConfig<K> {
   }
 
  public:
-  /// The fields growth changes, those of them shapes do not show (see the file comment).
+  /// The fields growth or training changes, those of them shapes do not show (see the file comment).
   ///@{
-  static constexpr auto widths = names_with<FieldRole::width, FieldRole::unshaped_width>();
-  static constexpr auto unshaped_widths = names_with<FieldRole::unshaped_width>();
+  static constexpr auto widths = names_with<FieldRole::width, FieldRole::unshaped_width, FieldRole::state>();
+  static constexpr auto unshaped_widths = names_with<FieldRole::unshaped_width, FieldRole::state>();
   ///@}
 
   /// The kind as a JSON object, one entry per field.

@@ -21,6 +21,7 @@
 #include "netgrow/layers/conv2d.hpp"
 #include "netgrow/layers/conv_transpose2d.hpp"
 #include "netgrow/layers/depthwise_conv2d.hpp"
+#include "netgrow/layers/dropout.hpp"
 #include "netgrow/layers/global_avg_pool.hpp"
 #include "netgrow/layers/layer_norm.hpp"
 #include "netgrow/layers/embedding.hpp"
@@ -120,6 +121,8 @@ LayerRun run_layer_on_cuda(const PatchEmbedding& kind, std::uint64_t seed, const
 LayerRun run_layer_on_cuda(const SequencePool& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
 LayerRun run_layer_on_cuda(const TransformerBlock& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
+LayerRun run_layer_on_cuda(const Dropout& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
 
 }  // namespace netgrow::test

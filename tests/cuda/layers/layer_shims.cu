@@ -65,6 +65,11 @@ LayerRun run_layer_on_cuda(const TransformerBlock& kind, std::uint64_t seed, con
   return run_layer<TransformerBlock, Cuda>(kind, seed, x, dy, options);
 }
 
+LayerRun run_layer_on_cuda(const Dropout& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
+                           const Tensor<float, Cpu>& dy, const LayerRunOptions& options) {
+  return run_layer<Dropout, Cuda>(kind, seed, x, dy, options);
+}
+
 CnnTrace<float> train_cnn_on_cuda(std::uint64_t seed, const CnnData<float>& data, int steps) {
   return train_cnn<float, Cuda>(seed, data, steps);
 }

@@ -1,6 +1,6 @@
 // The conv-family layers on Cuda against the same layers on Cpu (built from the same seed, same
 // inputs), through the op facade: Conv2d, ConvTranspose2d, DepthwiseConv2d, BatchNorm (training and evaluation mode,
-// running statistics), LayerNorm, MultiHeadAttention, TransformerBlock, MaxPool2d, AvgPool2d, GlobalAvgPool,
+// running statistics), LayerNorm, MultiHeadAttention, TransformerBlock, Dropout (the same elements dropped), MaxPool2d, AvgPool2d, GlobalAvgPool,
 // forward and backward, at odd
 // sizes and at widths right after a growth step; and a small CNN trained a few SGD steps on both devices.
 // Conv2d and ConvTranspose2d also on the implicit-GEMM path (cuda::ConvPath::implicit_gemm).
@@ -235,6 +235,20 @@ TEST_CASE("TransformerBlock on Cuda matches it on Cpu (LayerNorms, attention, GE
       options.steps = 2;
       check_layer(TransformerBlock{.dim = x[2], .heads = 2, .head_dim = 5, .mlp = 2 * x[2] + 1, .causal = causal}, x,
                   seed++, options, Tol::network);
+    }
+}
+
+TEST_CASE("Dropout on Cuda drops exactly the elements the Cpu drops, with the same scale (any rank, odd sizes, the "
+          "third mask of a stream, evaluation mode)") {
+  std::uint64_t seed = 400;
+  for (const double p : {0.0, 0.1, 0.5, 0.9})
+    for (const Shape& x : {Shape{3, 7}, Shape{2, 5, 3, 7}, Shape{3, 9, 13}, Shape{257, 129}, Shape{5}}) {
+      INFO("p ", p, ", x ", x);
+      LayerRunOptions options;
+      options.steps = 3;  // the third mask of the stream (drawn from the build seed on both)
+      check_layer(Dropout{.p = p}, x, seed++, options, 0.0);
+      options.mode = Mode::eval;
+      check_layer(Dropout{.p = p, .seed = 12345, .draws = 7}, x, seed++, options, 0.0);
     }
 }
 

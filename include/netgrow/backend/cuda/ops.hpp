@@ -12,6 +12,7 @@
 #include "netgrow/backend/cuda/context.hpp"
 #include "netgrow/backend/cuda/conv2d.hpp"
 #include "netgrow/backend/cuda/depthwise.hpp"
+#include "netgrow/backend/cuda/dropout.hpp"
 #include "netgrow/backend/cuda/elementwise.hpp"
 #include "netgrow/backend/cuda/embedding.hpp"
 #include "netgrow/backend/cuda/layer_norm.hpp"
