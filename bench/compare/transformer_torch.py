@@ -8,6 +8,7 @@ pre-LN blocks, exact GELU, Adam, float32):
                      batch 32 (attention by F.scaled_dot_product_attention, PyTorch's fastest CPU path)
   vit_big_step       d 64, 4 blocks, 4 heads x 16, MLP 256, 7 x 7 patches of 28 x 28 images with a class
                      token, batch 64
+  dropout_forward    F.dropout(p = 0.1, training) on (32, 128, 128) floats, the big char model's stream
 The two sides alternate in rounds; the script prints per-row medians and PyTorch time / netgrow time
 (> 1: netgrow is faster), then netgrow's growth rows in ms and in char_gpt_big_step steps.
 
@@ -84,7 +85,18 @@ def vit_big_step():
     return model, x, lambda out: F.cross_entropy(out, y)
 
 
+def dropout_forward():
+    x = torch.randn(32, 128, 128)
+
+    def step():
+        with torch.no_grad():
+            F.dropout(x, 0.1, training=True)
+
+    return step
+
+
 STEPS = {"char_gpt_big_step": char_gpt_big_step, "vit_big_step": vit_big_step}
+OPS = {"dropout_forward": dropout_forward}  # single ops, timed as they are
 GROWTH = ["grow_width_lemon", "grow_width_msg", "grow_mlp_lemon", "grow_mlp_gradmax", "grow_heads_copy",
           "grow_heads_gradmax", "grow_depth_lemon"]
 
@@ -116,14 +128,15 @@ def main():
     print(f"peer: PyTorch {torch.__version__} ({os.path.dirname(torch.__file__)}), {args.threads} threads; "
           f"netgrow: {args.netgrow}, OMP_NUM_THREADS={args.threads}")
     steps = {name: make_step(build) for name, build in STEPS.items()}
-    torch_ms = {name: [] for name in STEPS}
-    netgrow_ms = {name: [] for name in STEPS}
+    steps.update({name: build() for name, build in OPS.items()})
+    torch_ms = {name: [] for name in steps}
+    netgrow_ms = {name: [] for name in steps}
     for _ in range(args.rounds):
-        for name in STEPS:
+        for name in steps:
             netgrow_ms[name].append(time_netgrow(args.netgrow, args.threads, name, args.seconds))
             torch_ms[name].append(time_torch(steps[name], args.seconds))
     print(f"{'row':<22} {'PyTorch ms':>11} {'netgrow ms':>11} {'PyTorch/netgrow':>16}")
-    for name in STEPS:
+    for name in steps:
         t, n = statistics.median(torch_ms[name]), statistics.median(netgrow_ms[name])
         print(f"{name:<22} {t:>11.3f} {n:>11.3f} {t / n:>16.2f}")
     step_ms = statistics.median(netgrow_ms["char_gpt_big_step"])

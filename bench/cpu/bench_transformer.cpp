@@ -10,6 +10,8 @@
 //                         grow batch's forward and backward are not timed): width d by LEMON and by MSG,
 //                         MLP width of every block by LEMON and GradMax, heads of every block by HeadsCopy
 //                         and HeadsGradMax, depth 2 -> 4 by expand_depth (LEMON)
+//   dropout_forward       Dropout p = 0.1 in training mode on the big char model's residual stream
+//                         (32, 128, 128) floats, a new mask each call (one hash per element)
 //
 // Steps are validated first (a few steps must lower the loss). Threads: OMP_NUM_THREADS.
 #include <benchmark/benchmark.h>
@@ -25,6 +27,7 @@
 #include "netgrow/grow/lemon.hpp"
 #include "netgrow/grow/msg.hpp"
 #include "netgrow/grow/transformer.hpp"
+#include "netgrow/layers/dropout.hpp"
 #include "netgrow/models/char_transformer.hpp"
 #include "netgrow/models/vit.hpp"
 #include "netgrow/network/loss.hpp"
@@ -136,6 +139,24 @@ static void char_gpt_big_step(benchmark::State& s) { run_step<CharStep>(s, "char
 static void vit_big_step(benchmark::State& s) { run_step<VitStep>(s, "vit_big_step", 64); }
 BENCHMARK(char_gpt_big_step)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(vit_big_step)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+static void dropout_forward(benchmark::State& s) {
+  Rng rng(5);
+  DropoutLayer<float, Cpu> layer(Dropout{.p = 0.1}, rng);
+  Tensor<float> x(Shape{32, 128, 128}), y(x.shape());
+  fill_normal(x.view(), 0.0, 1.0, rng);
+  layer.forward(x.cview(), y.view(), Mode::train);
+  Index dropped = 0;
+  for (Index i = 0; i < y.numel(); ++i) dropped += y[i] == 0.0f;
+  const double rate = static_cast<double>(dropped) / static_cast<double>(y.numel());
+  if (std::abs(rate - 0.1) > 0.005) throw std::runtime_error("dropout_forward: dropped " + std::to_string(rate));
+  for (auto _ : s) {
+    layer.forward(x.cview(), y.view(), Mode::train);
+    benchmark::DoNotOptimize(y.data());
+  }
+  s.SetBytesProcessed(s.iterations() * 2 * x.numel() * static_cast<std::int64_t>(sizeof(float)));
+}
+BENCHMARK(dropout_forward)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 static void grow_width_lemon(benchmark::State& s) {
   run_growth(s, [](Model& m, Rng& rng) { m.expand_width(128, rng); });

@@ -3,7 +3,9 @@
 //
 // Model: models::CharTransformer (Embedding, learned positions, pre-LN causal transformer blocks with
 // MLP 4 d, final LayerNorm, Dense head), Adam with a linear warm-up and a cosine decay, batch --batch
-// windows of the current context. Methods, all trained for the same number of steps:
+// windows of the current context, residual dropout --dropout in every block (default 0; its masks follow
+// every growth, so the lossless methods stay lossless in training mode). Methods, all trained for the same
+// number of steps:
 //   Baseline-Small  the small model throughout (context 64)
 //   Baseline-Big    the big model throughout (context 128)
 //   LEMON           small until --grow-at, then expanded losslessly in one step (Wang et al. 2024):
@@ -184,6 +186,7 @@ int main(int argc, char** argv) try {
                          {"big", "128,4,4,128"},
                          {"head-dim", "32"},
                          {"fade-steps", "100"},
+                         {"dropout", "0"},
                          {"methods", "Baseline-Small,Baseline-Big,LEMON,GradMax,Random,MSG,G_stack"},
                          {"progress", "auto"},
                          {"plots", "on"},
@@ -203,7 +206,8 @@ int main(int argc, char** argv) try {
   const auto sizes = [&](const std::string& flag) {
     const auto v = examples::integer_list(flags, flag, 4, "d,layers,heads,context");
     return models::CharTransformerConfig{.vocabulary = text.vocab_size(), .context = v[3], .dim = v[0], .layers = v[1],
-                                         .heads = v[2], .head_dim = flags.integer("head-dim")};
+                                         .heads = v[2], .head_dim = flags.integer("head-dim"),
+                                         .dropout = flags.number("dropout")};
   };
   s.small = sizes("small");
   s.big = sizes("big");
@@ -255,7 +259,7 @@ int main(int argc, char** argv) try {
   summary["config"] = {{"data", path},           {"steps", s.steps},         {"grow_step", s.grow_at},
                        {"batch", s.batch},       {"lr", s.lr},               {"warmup", s.warmup},
                        {"small", flags.str("small")}, {"big", flags.str("big")}, {"head_dim", flags.integer("head-dim")},
-                       {"fade_steps", s.fade_steps},
+                       {"fade_steps", s.fade_steps}, {"dropout", s.small.dropout},
                        {"seeds", seeds},         {"eval_windows", s.eval_windows}};
   examples::report_comparison(table, runs, {.name = "val bits/char", .key = "val_bits", .curve_column = "val_bits"},
                               flags, "char GPT on Tiny Shakespeare", summary);

@@ -4,7 +4,7 @@
 //
 // Model: models::Vit (PatchEmbedding with a class token, learned positions, pre-LN transformer blocks with
 // MLP 4 d, final LayerNorm, class-token pooling, Dense head), Adam with a linear warm-up and a cosine
-// decay, batch --batch images. Methods (examples/common/transformer_growth.hpp), all trained the same
+// decay, batch --batch images, residual dropout --dropout in every block (default 0). Methods (examples/common/transformer_growth.hpp), all trained the same
 // number of steps, growing once at --grow-at:
 //   Baseline-Small, Baseline-Big   the two sizes throughout
 //   LEMON     lossless expansion of every dimension, then a cosine from the maximum rate over the rest
@@ -160,6 +160,7 @@ int main(int argc, char** argv) try {
                          {"big", "64,4,4"},
                          {"head-dim", "16"},
                          {"fade-steps", "100"},
+                         {"dropout", "0"},
                          {"methods", "Baseline-Small,Baseline-Big,LEMON,GradMax,Random,MSG,G_stack"},
                          {"progress", "auto"},
                          {"plots", "on"},
@@ -173,7 +174,8 @@ int main(int argc, char** argv) try {
   Settings s;
   const auto sizes = [&](const std::string& flag) {
     const auto v = examples::integer_list(flags, flag, 3, "d,layers,heads");
-    return models::VitConfig{.dim = v[0], .layers = v[1], .heads = v[2], .head_dim = flags.integer("head-dim")};
+    return models::VitConfig{.dim = v[0], .layers = v[1], .heads = v[2], .head_dim = flags.integer("head-dim"),
+                             .dropout = flags.number("dropout")};
   };
   s.small = sizes("small");
   s.big = sizes("big");
@@ -222,7 +224,7 @@ int main(int argc, char** argv) try {
   summary["config"] = {{"steps", s.steps},           {"grow_step", s.grow_at},   {"batch", s.batch},
                        {"lr", s.lr},                 {"warmup", s.warmup},       {"small", flags.str("small")},
                        {"big", flags.str("big")},    {"head_dim", flags.integer("head-dim")},
-                       {"fade_steps", s.fade_steps}, {"seeds", seeds},           {"eval_images", s.eval_images}};
+                       {"fade_steps", s.fade_steps}, {"dropout", s.small.dropout}, {"seeds", seeds},           {"eval_images", s.eval_images}};
   examples::report_comparison(
       table, runs,
       {.name = "test accuracy", .key = "test_accuracy", .curve_column = "eval_accuracy", .lower_is_better = false}, flags,

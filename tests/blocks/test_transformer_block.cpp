@@ -1,7 +1,7 @@
 // Tests blocks/transformer_block.hpp: the pre-LN block passes the double-precision gradient check
-// (causal and not), names and counts like its parts, keeps causality, and a character model built from
-// it (Embedding, PositionalEmbedding, Stack<TransformerBlock>, LayerNorm, Dense) starts at loss ln V
-// with a small output head and learns a tiny text with Adam.
+// (causal and not, with residual dropout held), names and counts like its parts, keeps causality, and a
+// character model built from it (Embedding, PositionalEmbedding, Stack<TransformerBlock>, LayerNorm, Dense)
+// starts at loss ln V with a small output head and learns a tiny text with Adam.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -30,6 +30,42 @@ TEST_CASE("TransformerBlock passes the gradient check, causal or not") {
     fill_normal(block.ln2().gamma().value.view(), 1.0, 0.3, rng);
     test::check_layer_gradients(block, Shape{2, 3, 4}, 2);
   }
+}
+
+TEST_CASE("TransformerBlock with residual dropout passes the gradient check with its masks held, and draws new ones "
+          "otherwise; without dropout it draws nothing from the Rng") {
+  Rng rng(1);
+  TransformerBlockLayer<double, Cpu> block(
+      TransformerBlock{.dim = 4, .heads = 2, .head_dim = 3, .mlp = 6, .causal = true, .dropout = 0.4}, rng);
+  CHECK(block.describe() == "TransformerBlock(4, 2 heads x 3, mlp 6, causal, dropout 0.4)");
+  CHECK(block.kind().dropout_seed > 0);
+  block.hold_dropout_masks(true);
+  test::check_layer_gradients(block, Shape{2, 3, 4}, 2);
+  test::check_layer_gradients(block, Shape{2, 3, 4}, 3, Mode::eval);
+
+  block.hold_dropout_masks(false);
+  Rng data(4);
+  const Tensor<double> x = test::random_tensor(Shape{2, 3, 4}, data);
+  Tensor<double> first(x.shape()), second(x.shape()), eval(x.shape());
+  const Index draws = block.kind().dropout_draws;
+  block.forward(x.cview(), first.view(), Mode::train);
+  block.forward(x.cview(), second.view(), Mode::train);
+  block.forward(x.cview(), eval.view(), Mode::eval);
+  CHECK(block.kind().dropout_draws == draws + 2);
+  CHECK(first.to_vector() != second.to_vector());
+  CHECK(first.to_vector() != eval.to_vector());
+
+  // dropout 0 leaves the Rng where a block without the option left it (same weights, same next draw).
+  Rng a(9), b(9);
+  TransformerBlockLayer<double, Cpu> plain(TransformerBlock{.dim = 4, .heads = 2, .head_dim = 3, .mlp = 6}, a);
+  CHECK(plain.kind().dropout_seed == 0);
+  TransformerBlockLayer<double, Cpu> dropping(
+      TransformerBlock{.dim = 4, .heads = 2, .head_dim = 3, .mlp = 6, .dropout = 0.1}, b);
+  CHECK(plain.fc2().weight().value.to_vector() == dropping.fc2().weight().value.to_vector());
+  CHECK(a.next_u64() != b.next_u64());  // the dropping block drew its stream last
+  using Block = TransformerBlockLayer<double, Cpu>;
+  CHECK_THROWS_AS(Block(TransformerBlock{.dim = 4, .heads = 2, .head_dim = 3, .mlp = 6, .dropout = 1.0}, a),
+                  ArgumentError);
 }
 
 TEST_CASE("TransformerBlock: parameter names, FLOPs as the sum of its products, kind and description") {

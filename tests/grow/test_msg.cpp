@@ -229,15 +229,20 @@ TEST_CASE("MSG refuses a network whose output layer reads the stream without a L
   CHECK(block.mlp_width() == 12);
 }
 
-TEST_CASE("a Dropout in the residual stream: MSG widens it keeping the logits in training mode (mask held); LEMON is "
-          "refused before anything changes") {
+TEST_CASE("a Dropout in the residual stream follows model-width growth: LEMON's copies are dropped where their "
+          "sources are (the logits kept in training mode), averages are refused, MSG adds keys of its own; a "
+          "checkpoint restores the keys") {
   using DropoutCharModel =
       Sequential<double, Cpu, Embedding, PositionalEmbedding, Dropout, Stack<TransformerBlock>, LayerNorm, Dense>;
-  Rng rng(19);
   const Index vocabulary = msg_corpus().vocab_size();
-  DropoutCharModel net(rng, Embedding{.vocabulary = vocabulary, .dim = 8}, PositionalEmbedding{.context = 10, .dim = 8},
-                       Dropout{.p = 0.3}, Stack<TransformerBlock>{{msg_block_kind(8), msg_block_kind(8)}},
-                       LayerNorm{.features = 8}, Dense{.in = 8, .out = vocabulary});
+  auto build = [&](Rng& r) {
+    return DropoutCharModel(r, Embedding{.vocabulary = vocabulary, .dim = 8},
+                            PositionalEmbedding{.context = 10, .dim = 8}, Dropout{.p = 0.3},
+                            Stack<TransformerBlock>{{msg_block_kind(8), msg_block_kind(8)}}, LayerNorm{.features = 8},
+                            Dense{.in = 8, .out = vocabulary});
+  };
+  Rng rng(19);
+  DropoutCharModel net = build(rng);
   Tensor<double> x;
   Tensor<std::int32_t> y;
   sample_windows(msg_corpus(), 4, 10, rng, x, y);
@@ -247,15 +252,31 @@ TEST_CASE("a Dropout in the residual stream: MSG widens it keeping the logits in
   const Tensor<double> train_mode = msg_output(net, x, Mode::train), eval_mode = msg_output(net, x, Mode::eval);
 
   const Index before = net.parameter_count();
-  CHECK_THROWS_AS(grow::expand_stream(net, 16, grow::Lemon{}, rng), ArchitectureError);
+  CHECK_THROWS_AS(grow::expand_stream(net, 13, grow::Lemon{}, rng), ArchitectureError);  // 5 averages
   CHECK(net.parameter_count() == before);
   CHECK(net.layer<0>().dim() == 8);
+  CHECK(net.layer<2>().kind().keys.empty());
 
-  grow::expand_stream(net, 13, grow::Msg{.fade_steps = 4}, rng);
-  CHECK(net.layer<0>().dim() == 13);
+  grow::expand_stream(net, 16, grow::Lemon{}, rng);  // copies only
+  CHECK(net.layer<2>().kind().keys == std::vector<Index>{0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7});
+  CHECK(test::max_abs_diff(msg_output(net, x, Mode::train).cview(), train_mode.cview()) < 1e-12);
+  CHECK(test::max_abs_diff(msg_output(net, x, Mode::eval).cview(), eval_mode.cview()) < 1e-12);
+
+  grow::expand_stream(net, 19, grow::Msg{.fade_steps = 4}, rng);
+  CHECK(net.layer<2>().kind().keys.size() == 19);
+  CHECK(net.layer<2>().kind().keys.back() == 10);  // new keys 8, 9, 10
   CHECK(test::max_abs_diff(msg_output(net, x, Mode::train).cview(), train_mode.cview()) < 1e-12);
   CHECK(test::max_abs_diff(msg_output(net, x, Mode::eval).cview(), eval_mode.cview()) < 1e-12);
   net.layer<2>().hold_mask(false);
   msg_train(net, adam, x, y, 4, true);  // trains on through the fade
   CHECK_FALSE(grow::fading(net));
+
+  // A network built at the seed width takes the grown one's keys, stream and count from its checkpoint.
+  const io::Safetensors st = io::make_checkpoint(net);
+  Rng other(77);
+  DropoutCharModel fresh = build(other);
+  io::restore_checkpoint(st, fresh);
+  CHECK(fresh.layer<2>().kind().keys == net.layer<2>().kind().keys);
+  CHECK(fresh.layer<2>().kind().seed == net.layer<2>().kind().seed);
+  CHECK(test::max_abs_diff(msg_output(fresh, x, Mode::train).cview(), msg_output(net, x, Mode::train).cview()) == 0);
 }

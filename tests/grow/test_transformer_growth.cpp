@@ -39,7 +39,8 @@ const char* const kText =
     "First Citizen: Before we proceed any further, hear me speak. All: Speak, speak. First Citizen: You are all "
     "resolved rather to die than to famish? All: Resolved. resolved.";
 
-// A 2-block model (d 8, 2 heads x 4, mlp 16, context 12) trained a few Adam steps on a fixed batch.
+// A 2-block model (d 8, 2 heads x 4, mlp 16, context 12, residual dropout `dropout`) trained a few Adam
+// steps on a fixed batch.
 struct CharFixture {
   CharCorpus text = char_corpus_from_text(kText);
   Rng rng{7};
@@ -48,11 +49,13 @@ struct CharFixture {
   Tensor<double> x, grad;
   Tensor<std::int32_t> y;
 
-  CharFixture()
+  static TransformerBlock block_kind(double dropout) {
+    return TransformerBlock{.dim = 8, .heads = 2, .head_dim = 4, .mlp = 16, .causal = true, .dropout = dropout};
+  }
+  explicit CharFixture(double dropout = 0)
       : net(rng, Embedding{.vocabulary = text.vocab_size(), .dim = 8}, PositionalEmbedding{.context = 12, .dim = 8},
-            Stack<TransformerBlock>{{TransformerBlock{.dim = 8, .heads = 2, .head_dim = 4, .mlp = 16, .causal = true},
-                                     TransformerBlock{.dim = 8, .heads = 2, .head_dim = 4, .mlp = 16, .causal = true}}},
-            LayerNorm{.features = 8}, Dense{.in = 8, .out = text.vocab_size()}) {
+            Stack<TransformerBlock>{{block_kind(dropout), block_kind(dropout)}}, LayerNorm{.features = 8},
+            Dense{.in = 8, .out = text.vocab_size()}) {
     sample_windows(text, 6, 12, rng, x, y);
     for (int i = 0; i < 5; ++i) {
       refresh();
@@ -73,6 +76,10 @@ struct CharFixture {
     return out;
   }
   TransformerBlockLayer<double, Cpu>& block(std::size_t i) { return net.layer<2>().block(i); }
+  // Every block keeps its current dropout masks (or draws new ones again).
+  void hold_masks(bool hold) {
+    for (std::size_t i = 0; i < net.layer<2>().size(); ++i) block(i).hold_dropout_masks(hold);
+  }
 };
 
 // Both modes' logits before `grow`, compared after it (exact up to the summation order of copies).
@@ -290,4 +297,79 @@ TEST_CASE("a grown character model round-trips through a checkpoint into one bui
   CHECK(fresh.block(0).kind().mlp == 20);
   CHECK(fresh.block(2).attention().heads() == 3);
   CHECK(test::max_abs_diff(fresh.logits(Mode::eval).cview(), grown.cview()) == 0);
+}
+
+TEST_CASE("with residual dropout (masks held) every growth keeps the training-mode logits: MLP width, heads, model "
+          "width by LEMON's copies and by MSG, depth; LEMON's averages are refused, the model unchanged") {
+  CharFixture f(0.25);
+  f.refresh();
+  f.hold_masks(true);
+  SUBCASE("MLP width by GradMax") {
+    const grow::GrowthData<double> data = grow::mlp_data_from_last_backward(f.block(1));
+    check_keeps_logits(f, [&] { grow::grow_mlp(f.block(1), 5, grow::GradMax{}, f.rng, data); });
+  }
+  SUBCASE("heads by GradMax") {
+    const grow::HeadData<double> data = grow::head_data_from_last_backward(f.block(0));
+    check_keeps_logits(f, [&] { grow::grow_heads(f.block(0).attention(), 2, grow::HeadsGradMax{}, f.rng, data); });
+  }
+  SUBCASE("model width by LEMON: 8 -> 16, copies dropped where their sources are") {
+    check_keeps_logits(f, [&] { grow::expand_stream(f.net, 16, grow::Lemon{}, f.rng); });
+    CHECK(f.block(1).kind().dropout_keys == std::vector<Index>{0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7});
+  }
+  SUBCASE("model width by MSG: 8 -> 13") {
+    check_keeps_logits(f, [&] { grow::expand_stream(f.net, 13, grow::Msg{.fade_steps = 3}, f.rng); });
+  }
+  SUBCASE("model width by LEMON: 8 -> 13 needs averages, refused") {
+    const Index before = f.net.parameter_count();
+    CHECK_THROWS_AS(grow::expand_stream(f.net, 13, grow::Lemon{}, f.rng), ArchitectureError);
+    CHECK(f.net.parameter_count() == before);
+    CHECK(f.block(0).kind().dropout_keys.empty());
+  }
+  SUBCASE("depth: a zero-output block with a stream of its own") {
+    auto& stack = f.net.layer<2>();
+    const grow::DepthData<double> data = grow::depth_data_from_last_backward(stack, 1);
+    check_keeps_logits(f, [&] { grow::grow_depth(stack, 1, grow::DepthGradMax{}, f.rng, data); });
+    CHECK(f.block(1).kind().dropout == 0.25);
+    CHECK(f.block(1).kind().dropout_seed != f.block(0).kind().dropout_seed);
+  }
+  // And the model trains on, drawing new masks: 6 before the growth (5 steps and the grow batch), 1 now.
+  f.hold_masks(false);
+  CHECK(std::isfinite(f.refresh()));
+  f.adam.step(f.net);
+  CHECK(f.block(0).kind().dropout_draws == 7);
+}
+
+TEST_CASE("a character model with residual dropout resumes from its checkpoint: streams, counts and keys restored") {
+  CharFixture f(0.2);
+  grow::expand_stream(f.net, 16, grow::Lemon{}, f.rng);
+  f.refresh();
+  f.adam.step(f.net);
+  const auto path = std::filesystem::temp_directory_path() / "netgrow_test_transformer_dropout.safetensors";
+  io::save_checkpoint(path, f.net);
+  CharFixture fresh(0.2);  // seed width, other streams drawn after its own training
+  io::load_checkpoint(path, fresh.net);
+  std::filesystem::remove(path);
+  for (std::size_t b = 0; b < 2; ++b) {
+    CAPTURE(b);
+    CHECK(fresh.block(b).kind().dropout_seed == f.block(b).kind().dropout_seed);
+    CHECK(fresh.block(b).kind().dropout_draws == f.block(b).kind().dropout_draws);
+    CHECK(fresh.block(b).kind().dropout_keys == f.block(b).kind().dropout_keys);
+  }
+  // The next training-mode forward draws the same masks in both.
+  CHECK(test::max_abs_diff(fresh.logits(Mode::train).cview(), f.logits(Mode::train).cview()) == 0);
+}
+
+TEST_CASE("a checkpoint written before the blocks had dropout fields still loads (as dropout 0)") {
+  CharFixture f;
+  io::Safetensors st = io::make_checkpoint(f.net);
+  auto architecture = nlohmann::json::parse(st.metadata.at("netgrow.architecture"));
+  for (auto& block : architecture[2]["config"]["blocks"])
+    for (const char* added : {"dropout", "dropout_seed", "dropout_draws", "dropout_keys"}) block.erase(added);
+  st.metadata["netgrow.architecture"] = architecture.dump();
+  CharFixture fresh;
+  grow::grow_depth(fresh.net.layer<2>(), 1, grow::DepthZero{}, fresh.rng);  // a depth to rebuild from the file
+  io::restore_checkpoint(st, fresh.net);
+  CHECK(fresh.net.layer<2>().size() == 2);
+  CHECK(fresh.block(0).kind().dropout == 0);
+  CHECK(test::max_abs_diff(fresh.logits(Mode::eval).cview(), f.logits(Mode::eval).cview()) == 0);
 }

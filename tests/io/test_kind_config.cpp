@@ -8,6 +8,7 @@
 #include <string>
 
 #include "netgrow/blocks/stack.hpp"
+#include "netgrow/blocks/transformer_block.hpp"
 #include "netgrow/blocks/wide_block.hpp"
 #include "netgrow/layers/activation.hpp"
 #include "netgrow/layers/avg_pool2d.hpp"
@@ -15,6 +16,7 @@
 #include "netgrow/layers/conv2d.hpp"
 #include "netgrow/layers/dense.hpp"
 #include "netgrow/layers/depthwise_conv2d.hpp"
+#include "netgrow/layers/dropout.hpp"
 #include "netgrow/layers/flatten.hpp"
 #include "netgrow/layers/global_avg_pool.hpp"
 #include "netgrow/layers/layer_norm.hpp"
@@ -149,4 +151,31 @@ TEST_CASE("with_unshaped_widths takes the widths no shape shows from a file's se
   // Kinds without unshaped widths come back unchanged.
   const Conv2d conv = io::with_unshaped_widths(Conv2d{.in = 1, .out = 2}, Json::object());
   CHECK(conv.out == 2);
+}
+
+TEST_CASE("state fields: Dropout's stream, count and keys round-trip and may differ between a file and a network; "
+          "a TransformerBlock record written before its dropout fields loads without dropout") {
+  const Dropout d{.p = 0.2, .seed = 123456789012345, .draws = 42, .keys = {0, 1, 0, 1}};
+  const Json j = KindConfig<Dropout>::save(d);
+  CHECK(j["keys"] == Json::array({0, 1, 0, 1}));
+  const Dropout back = KindConfig<Dropout>::load(j);
+  CHECK(back.seed == d.seed);
+  CHECK(back.draws == 42);
+  CHECK(back.keys == d.keys);
+  CHECK(io::fixed_settings(d) == Json{{"p", 0.2}});  // the state is not compared, p is
+  Json bad = j;
+  bad["keys"] = Json::array({0, "one"});
+  CHECK_THROWS_WITH_AS(KindConfig<Dropout>::load(bad), doctest::Contains("'keys' holds \"one\""), IoError);
+  bad["keys"] = 3;
+  CHECK_THROWS_AS(KindConfig<Dropout>::load(bad), IoError);
+
+  const TransformerBlock block{.dim = 8, .heads = 2, .head_dim = 4, .mlp = 16, .causal = true};
+  Json old = KindConfig<TransformerBlock>::save(block);
+  for (const char* added : {"dropout", "dropout_seed", "dropout_draws", "dropout_keys"}) old.erase(added);
+  const TransformerBlock loaded = KindConfig<TransformerBlock>::load(old);
+  CHECK(loaded.dropout == 0);
+  CHECK(loaded.dropout_keys.empty());
+  CHECK(KindConfig<TransformerBlock>::save(loaded) == KindConfig<TransformerBlock>::save(block));
+  old.erase("mlp");  // a field that was always there is still required
+  CHECK_THROWS_WITH_AS(KindConfig<TransformerBlock>::load(old), doctest::Contains("field 'mlp' is missing"), IoError);
 }

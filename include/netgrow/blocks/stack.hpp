@@ -80,6 +80,13 @@ class StackLayer {
   {
     for (auto& b : blocks_) b.grow_stream(e);
   }
+  /// Every block's refusal of a stream expansion (grow::expand_stream asks before anything changes).
+  template <class E>
+  void check_stream(const E& e) const
+    requires requires(const block_type& b) { b.check_stream(e); }
+  {
+    for (const auto& b : blocks_) b.check_stream(e);
+  }
 
   /// Masked growth (layers/fade_mask.hpp): moves every block's fades `steps` steps on; true while one
   /// is still in progress. Blocks without fades are skipped.

@@ -2,9 +2,15 @@
 /// netgrow/blocks/transformer_block.hpp: the pre-LN transformer block over (N, T, d) sequences:
 ///
 /// ~~~{.unparsed}
-///   u = x + MHA(LN1(x))                      attention sub-block (MultiHeadAttention, optionally causal)
-///   y = u + mlp(LN2(u))                      MLP sub-block: Dense(d -> mlp), GELU, Dense(mlp -> d)
+///   u = x + drop(MHA(LN1(x)))                attention sub-block (MultiHeadAttention, optionally causal)
+///   y = u + drop(mlp(LN2(u)))                MLP sub-block: Dense(d -> mlp), GELU, Dense(mlp -> d)
 /// ~~~
+/// drop is residual dropout (GPT-2's resid_pdrop; layers/dropout.hpp), in training mode only and only with
+/// `dropout` > 0: each branch has a stream of its own, both derived from the block's `dropout_seed`. Its
+/// masks are keyed by (sample, position, feature), so every growth keeps the block's function in training
+/// mode too (with the masks held: hold_dropout_masks): MLP width and heads leave the branch outputs' shape,
+/// LEMON's copies of stream features are dropped where their sources are (`dropout_keys`), MSG's new features
+/// are faded out; LEMON's average features cannot be (refused before anything changes).
 /// Parameters (PyTorch-style names): "ln1.*", "attention.query.weight" ..., "ln2.*", "mlp.0.*" (fc1),
 /// "mlp.2.*" (fc2).
 /// Growth sites: the MLP width is the pair (0, 2) of mlp(), a Sequential, so grow::grow_width and
@@ -12,13 +18,18 @@
 /// heads through attention(); the model width d through both LayerNorms (LEMON).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <sstream>
 #include <string>
 #include <tuple>
+#include <vector>
 
+#include "netgrow/core/counter_hash.hpp"
 #include "netgrow/core/fields.hpp"
 #include "netgrow/layers/activation.hpp"
 #include "netgrow/layers/dense.hpp"
+#include "netgrow/layers/dropout.hpp"
 #include "netgrow/layers/layer.hpp"
 #include "netgrow/layers/layer_norm.hpp"
 #include "netgrow/layers/multi_head_attention.hpp"
@@ -41,22 +52,33 @@ struct TransformerBlock {
   bool causal = false;                                           ///< causal attention
   double eps = 1e-5;                                             ///< both LayerNorms' eps
   WeightInit init = WeightInit::glorot_uniform;                  ///< how the projections are drawn
+  double dropout = 0;                   ///< residual dropout on both branches' outputs, in [0, 1)
+  Index dropout_seed = 0;               ///< the masks' stream; 0: drawn when built (with dropout > 0)
+  Index dropout_draws = 0;              ///< masks drawn so far (one per training-mode forward)
+  std::vector<Index> dropout_keys{};    ///< the stream features' keys (empty: their indices; see the file comment)
 
   /// The configuration fields (core/fields.hpp): growth changes dim, heads and mlp (eps too, through
-  /// LEMON's LayerNorm expansion, which no shape shows).
+  /// LEMON's LayerNorm expansion, which no shape shows); training changes the dropout state (added after
+  /// the first checkpoints: records without them load as dropout 0).
   static constexpr auto fields() {
     return std::tuple{field("dim", &TransformerBlock::dim, FieldRole::width),
                       field("heads", &TransformerBlock::heads, FieldRole::width),
                       field("head_dim", &TransformerBlock::head_dim), field("mlp", &TransformerBlock::mlp, FieldRole::width),
                       field("causal", &TransformerBlock::causal),
                       field("eps", &TransformerBlock::eps, FieldRole::unshaped_width),
-                      field("init", &TransformerBlock::init)};
+                      field("init", &TransformerBlock::init), added_field("dropout", &TransformerBlock::dropout),
+                      added_field("dropout_seed", &TransformerBlock::dropout_seed, FieldRole::state),
+                      added_field("dropout_draws", &TransformerBlock::dropout_draws, FieldRole::state),
+                      added_field("dropout_keys", &TransformerBlock::dropout_keys, FieldRole::state)};
   }
 
-  /// The kind of a block that keeps `width` (depth growth): this one's settings at that width.
+  /// The kind of a block that keeps `width` (depth growth): this one's settings at that width, with a
+  /// dropout stream of its own (drawn when it is built) and none of its masks drawn yet.
   TransformerBlock shape_keeping(Index width) const {
     TransformerBlock k = *this;
     k.dim = width;
+    k.dropout_seed = 0;
+    k.dropout_draws = 0;
     return k;
   }
 
@@ -87,7 +109,11 @@ class TransformerBlockLayer {
                    rng),
         ln2_(LayerNorm{.features = kind.dim, .eps = kind.eps}, rng),
         mlp_(rng, Dense{.in = kind.dim, .out = kind.mlp, .bias = true, .init = kind.init}, Gelu{},
-             Dense{.in = kind.mlp, .out = kind.dim, .bias = true, .init = kind.init}) {}
+             Dense{.in = kind.mlp, .out = kind.dim, .bias = true, .init = kind.init}),
+        dropout_seed_(kind.dropout > 0 && kind.dropout_seed == 0 ? static_cast<Index>((rng.next_u64() >> 1) | 1)
+                                                                   : kind.dropout_seed),
+        attention_drop_(branch_dropout(kind, dropout_seed_, 0), rng),
+        mlp_drop_(branch_dropout(kind, dropout_seed_, 1), rng) {}
 
   /// Depth growth sees the block as a residual block (grow::ResidualBlock) whose branch is the MLP, with
   /// the attention as a side branch: DepthZero, DepthRandom, DepthGradMax and DepthCopy shape the MLP
@@ -143,7 +169,19 @@ class TransformerBlockLayer {
   /// the grow batch of head growth (grow/heads.hpp).
   ///@{
   ConstView<S, D> attention_input() const { return a_.cview(); }
-  ConstView<S, D> attention_output_grad() const { return du_.cview(); }
+  ConstView<S, D> attention_output_grad() const { return dropped_ ? dh_.cview() : du_.cview(); }
+  ///@}
+
+  /// Residual dropout: true keeps both branches' current masks for the following training-mode forwards
+  /// (gradient checks, comparing the block before and after a growth); false draws new ones each forward.
+  void hold_dropout_masks(bool hold) {
+    attention_drop_.hold_mask(hold);
+    mlp_drop_.hold_mask(hold);
+  }
+  /// The branches' dropout layers.
+  ///@{
+  const DropoutLayer<S, D>& attention_dropout() const { return attention_drop_; }
+  const DropoutLayer<S, D>& mlp_dropout() const { return mlp_drop_; }
   ///@}
 
   /// The input shape (N, T, d); ShapeError otherwise.
@@ -155,25 +193,49 @@ class TransformerBlockLayer {
   /// y (N, T, d); keeps every intermediate for backward().
   void forward(ConstView<S, D> x, TensorView<S, D> y, Mode mode) {
     const Shape s = output_shape(x.shape());
+    dropped_ = mode == Mode::train && attention_drop_.p() > 0;
     for (Tensor<S, D>* t : {&a_, &h_, &u_, &b_}) t->resize(s);
     ln1_.forward(x, a_.view(), mode);
     attention_.forward(a_.cview(), h_.view(), mode);
-    ops::copy<S>(x, u_.view());
-    ops::axpy<S>(S(1), h_.cview(), u_.view());  // u = x + MHA(LN1(x))
+    if (dropped_) {
+      hd_.resize(s);
+      attention_drop_.forward(h_.cview(), hd_.view(), mode);
+      ops::copy<S>(hd_.cview(), u_.view());
+      ops::axpy<S>(S(1), x, u_.view());  // u = drop(MHA(LN1(x))) + x
+    } else {
+      ops::copy<S>(x, u_.view());
+      ops::axpy<S>(S(1), h_.cview(), u_.view());  // u = x + MHA(LN1(x))
+    }
     ln2_.forward(u_.cview(), b_.view(), mode);
     const ConstView<S, D> e = mlp_.forward(b_.cview(), mode);
-    ops::copy<S>(u_.cview(), y);
-    ops::axpy<S>(S(1), e, y);  // y = u + MLP(LN2(u))
+    if (dropped_) {
+      mlp_drop_.forward(e, y, mode);
+      ops::axpy<S>(S(1), u_.cview(), y);  // y = drop(MLP(LN2(u))) + u
+    } else {
+      ops::copy<S>(u_.cview(), y);
+      ops::axpy<S>(S(1), e, y);  // y = u + MLP(LN2(u))
+    }
   }
 
   /// Parameter gradients assigned (or added to with `accumulate`); dx assigned (skipped when empty).
   void backward(ConstView<S, D> x, ConstView<S, D>, ConstView<S, D> dy, TensorView<S, D> dx, bool accumulate) {
     require<StateError>(a_.shape() == x.shape(), describe(), "::backward: run forward first (on this input)");
     for (Tensor<S, D>* t : {&du_, &da_}) t->resize(x.shape());
-    mlp_.backward(dy, {.accumulate = accumulate, .input_grad = true});
+    if (dropped_) {  // the branches' gradients through their masks: de = drop(dy), dh = drop(du)
+      for (Tensor<S, D>* t : {&de_, &dh_}) t->resize(x.shape());
+      mlp_drop_.backward(ConstView<S, D>(), ConstView<S, D>(), dy, de_.view(), false);
+      mlp_.backward(de_.cview(), {.accumulate = accumulate, .input_grad = true});
+    } else {
+      mlp_.backward(dy, {.accumulate = accumulate, .input_grad = true});
+    }
     ln2_.backward(u_.cview(), b_.cview(), mlp_.input_grad(), du_.view(), accumulate);
     ops::axpy<S>(S(1), dy, du_.view());  // du = dy + the MLP branch's
-    attention_.backward(a_.cview(), h_.cview(), du_.cview(), da_.view(), accumulate);
+    if (dropped_) {
+      attention_drop_.backward(ConstView<S, D>(), ConstView<S, D>(), du_.cview(), dh_.view(), false);
+      attention_.backward(a_.cview(), h_.cview(), dh_.cview(), da_.view(), accumulate);
+    } else {
+      attention_.backward(a_.cview(), h_.cview(), du_.cview(), da_.view(), accumulate);
+    }
     if (dx.empty()) {
       ln1_.backward(x, a_.cview(), da_.cview(), TensorView<S, D>(), accumulate);
       return;
@@ -187,6 +249,9 @@ class TransformerBlockLayer {
   void grow_stream(const StreamExpansion<S>& e) {
     require<ShapeError>(dim() == e.old_width, describe(), "::grow_stream: a stream of ", e.old_width, " features");
     ln1_.check_sources(std::span<const Index>(e.sources));  // before anything changes
+    check_stream(e);
+    attention_drop_.follow_stream(e);  // the branches' outputs are stream features (their keys)
+    mlp_drop_.follow_stream(e);
     StreamExpansion<S> inner = e;
     inner.normalized = true;  // every reader inside reads LN1's or LN2's output
     ln1_.grow_stream(inner);
@@ -199,6 +264,10 @@ class TransformerBlockLayer {
     const Tensor<S, D> bias = grow::host_to<D>(inner.written_rows(host_view(fc2.bias().value, staging)));
     fc2.grow_outputs(rows.cview(), bias.cview().reshape(Shape{inner.added()}));
   }
+
+  /// Refuses, before anything changes, a stream expansion the residual dropout cannot follow exactly
+  /// (layers/dropout.hpp: LEMON's average features).
+  void check_stream(const StreamExpansion<S>& e) const { attention_drop_.check_stream(e); }
 
   /// The attention's and the MLP's FLOPs (normalisation, GELU and the residual additions count 0).
   double forward_flops(const Shape& in) const {
@@ -221,29 +290,52 @@ class TransformerBlockLayer {
   /// The current configuration.
   TransformerBlock kind() const {
     const MultiHeadAttention a = attention_.kind();
-    return TransformerBlock{dim(), a.heads, a.head_dim, mlp_width(), a.causal, ln1_.eps(), a.init};
+    const Dropout& drop = attention_drop_.kind();
+    return TransformerBlock{dim(), a.heads, a.head_dim, mlp_width(), a.causal, ln1_.eps(), a.init,
+                            drop.p, dropout_seed_, drop.draws, drop.keys};
   }
-  /// E.g. "TransformerBlock(64, 2 heads x 32, mlp 256, causal)".
+  /// E.g. "TransformerBlock(64, 2 heads x 32, mlp 256, causal)"; ", dropout 0.1" when it drops.
   std::string describe() const {
     const MultiHeadAttention a = attention_.kind();
-    return "TransformerBlock(" + std::to_string(dim()) + ", " + std::to_string(a.heads) + " heads x " +
-           std::to_string(a.head_dim) + ", mlp " + std::to_string(mlp_width()) + (a.causal ? ", causal)" : ")");
+    std::string s = "TransformerBlock(" + std::to_string(dim()) + ", " + std::to_string(a.heads) + " heads x " +
+                    std::to_string(a.head_dim) + ", mlp " + std::to_string(mlp_width()) + (a.causal ? ", causal" : "");
+    if (attention_drop_.p() > 0) {
+      std::ostringstream p;
+      p << ", dropout " << attention_drop_.p();
+      s += p.str();
+    }
+    return s + ")";
   }
 
  private:
   static const TransformerBlock& checked(const TransformerBlock& k) {
     require(k.dim > 0 && k.heads > 0 && k.head_dim > 0 && k.mlp > 0, "TransformerBlock: dim, heads, head_dim and mlp ",
             "must be positive, got ", k.dim, ", ", k.heads, ", ", k.head_dim, " and ", k.mlp);
+    require(std::isfinite(k.dropout) && k.dropout >= 0 && k.dropout < 1, "TransformerBlock: dropout must be in [0, 1), "
+            "got ", k.dropout);
+    require(k.dropout_seed >= 0 && k.dropout_draws >= 0, "TransformerBlock: dropout_seed and dropout_draws must not be "
+            "negative, got ", k.dropout_seed, " and ", k.dropout_draws);
+    require(k.dropout_keys.empty() || static_cast<Index>(k.dropout_keys.size()) == k.dim, "TransformerBlock: ",
+            k.dropout_keys.size(), " dropout keys for ", k.dim, " features");
     return k;
+  }
+  // Branch `branch`'s dropout (0: attention, 1: MLP): its stream derived from the block's seed (p 0: none drawn).
+  static Dropout branch_dropout(const TransformerBlock& k, Index seed, std::uint64_t branch) {
+    if (k.dropout == 0) return Dropout{.p = 0, .seed = 1, .draws = k.dropout_draws};
+    const auto stream = static_cast<Index>((hash_key(static_cast<std::uint64_t>(seed), branch) >> 1) | 1);
+    return Dropout{.p = k.dropout, .seed = stream, .draws = k.dropout_draws, .keys = k.dropout_keys};
   }
 
   LayerNormLayer<S, D> ln1_;
   MultiHeadAttentionLayer<S, D> attention_;
   LayerNormLayer<S, D> ln2_;
   Mlp mlp_;
-  // Forward intermediates: a = LN1(x), h = MHA(a), u = x + h, b = LN2(u) (the MLP keeps its own).
-  Tensor<S, D> a_, h_, u_, b_;
-  Tensor<S, D> du_, da_;  // backward's scratch
+  Index dropout_seed_;  // the block's stream (0: no dropout)
+  DropoutLayer<S, D> attention_drop_, mlp_drop_;
+  bool dropped_ = false;  // the last forward applied the masks
+  // Forward intermediates: a = LN1(x), h = MHA(a), hd = drop(h), u = x + hd, b = LN2(u) (the MLP keeps its own).
+  Tensor<S, D> a_, h_, hd_, u_, b_;
+  Tensor<S, D> du_, da_, de_, dh_;  // backward's scratch
 };
 
 static_assert(Layer<TransformerBlockLayer<float, Cpu>> && LayerKind<TransformerBlock>);

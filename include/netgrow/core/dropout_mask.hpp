@@ -8,7 +8,8 @@
 /// `middle` the positions between. The draw of element (n, m, j) depends on (seed, draw, n, m, j) only,
 /// never on the sizes, so widening any axis (width growth adds features at the end of the last axis, or
 /// channels at the end of the middle one for (N, C, H, W); a longer context adds positions) keeps every
-/// old element's decision.
+/// old element's decision. `feature_keys` renames the features of the last axis: LEMON's copies of a
+/// transformer's stream features take their sources' keys, so a copy is dropped exactly where its source is.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,8 @@ struct DropoutMask {
   std::uint64_t draw = 0;       ///< which mask of the stream
   std::uint32_t threshold = 0;  ///< floor(p 2^32) for a drop probability p in [0, 1)
   std::uint64_t row_offset = 0;  ///< added to n: a rank holding rows r0 .. of a global batch passes r0
+  const std::int32_t* feature_keys = nullptr;  ///< the key of each feature j of the last axis (null: j), in the
+                                               ///< memory of the device that applies the mask
 
   /// The key shared by the elements of row (n, m): hashed once per row.
   NETGROW_HOST_DEVICE constexpr std::uint64_t row_key(Index n, Index m) const {
@@ -33,7 +36,8 @@ struct DropoutMask {
   }
   /// Whether element j of the row with key `row` is kept.
   NETGROW_HOST_DEVICE constexpr bool keep(std::uint64_t row, Index j) const {
-    return static_cast<std::uint32_t>(hash_key(row, static_cast<std::uint64_t>(j)) >> 32) >= threshold;
+    const std::uint64_t c = static_cast<std::uint64_t>(feature_keys ? Index{feature_keys[j]} : j);
+    return static_cast<std::uint32_t>(hash_key(row, c) >> 32) >= threshold;
   }
 };
 

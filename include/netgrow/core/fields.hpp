@@ -15,8 +15,8 @@
 ///   };
 /// ~~~
 /// A field's member is an integer (Index), a double, a bool, an enum with `enum_values(E)` and
-/// `to_string(E)` found by argument lookup (WeightInit), another kind with fields, or a std::vector of
-/// such kinds (Stack's blocks). Kinds without settings (Relu1, Flatten) need no fields(): an empty
+/// `to_string(E)` found by argument lookup (WeightInit), another kind with fields, a std::vector of
+/// such kinds (Stack's blocks), or a std::vector of integers (Dropout's feature keys). Kinds without settings (Relu1, Flatten) need no fields(): an empty
 /// struct has none. io/kind_config.hpp derives the checkpoint record from fields().
 #pragma once
 
@@ -45,6 +45,7 @@ struct KindField {
   std::string_view name;       ///< e.g. "in"
   Member Kind::*member;        ///< e.g. &Dense::in
   FieldRole role;              ///< what growth does to it
+  bool added_later = false;    ///< a record without it (written before the field existed) means the default
 };
 
 /// field("in", &Dense::in, FieldRole::width): a field declaration for a kind's fields().
@@ -52,6 +53,14 @@ template <class Kind, class Member>
 constexpr KindField<Kind, Member> field(std::string_view name, Member Kind::*member,
                                         FieldRole role = FieldRole::setting) {
   return {name, member, role};
+}
+
+/// A field added to a kind after checkpoints of it were written: a record without it loads the kind's
+/// default value (TransformerBlock's dropout fields).
+template <class Kind, class Member>
+constexpr KindField<Kind, Member> added_field(std::string_view name, Member Kind::*member,
+                                              FieldRole role = FieldRole::setting) {
+  return {name, member, role, true};
 }
 
 /// A kind that declares its fields (static constexpr fields() returning a tuple of KindField).

@@ -10,8 +10,9 @@
 ///
 /// Every layer with parameters must take part (declare grow_stream): the first layer writes the stream
 /// (Embedding, PatchEmbedding) and gives d; parameter-free layers (SequencePool, activations) pass it
-/// on. A layer that can refuse an expansion declares `check_stream(e)`, called before anything changes
-/// (Dropout refuses LEMON's copies, whose masks would differ from their sources'). A Dense on the stream is read as a reader (the output head). Within a transformer block every
+/// on, and those that key its features declare `follow_stream(e)` (Dropout: a copy is dropped where its
+/// source is). A layer that can refuse an expansion declares `check_stream(e)`, called before anything
+/// changes (Dropout refuses LEMON's average features). A Dense on the stream is read as a reader (the output head). Within a transformer block every
 /// reader reads a LayerNorm's output, so the average features' weights are random (LEMON), after the
 /// final LayerNorm too; gradients and Adam moments of the new entries start at zero, the existing ones
 /// keep theirs. Exact in double up to rounding (the average features' LayerNorm output is a rounding
@@ -90,6 +91,8 @@ StreamReport expand_stream(Sequential<S, D, Kinds...>& net, Index new_width, Str
     if constexpr (requires { layer.grow_stream(e); }) {
       layer.grow_stream(e);
       e.normalized = requires { requires L::mixes_channels; };  // after a LayerNorm readers see its output
+    } else if constexpr (requires { layer.follow_stream(e); }) {
+      layer.follow_stream(e);  // a parameter-free layer that keys the stream's features (Dropout)
     }
   });
   report.seconds = monotonic_seconds() - start;

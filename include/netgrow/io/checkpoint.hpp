@@ -464,22 +464,28 @@ template <RecordedKind K>
 void check_recorded_widths(const K& staged, const nlohmann::json& file_config, const std::string& where,
                            const std::string& source) {
   const nlohmann::json shapes = KindConfig<K>::save(staged);
-  require<IoError>(shapes == file_config, where, ": the settings recorded in ", source, ", ", file_config.dump(),
+  // The file's record as this version writes it (fields added since take their defaults).
+  const nlohmann::json recorded = KindConfig<K>::with_added_defaults(file_config);
+  require<IoError>(shapes == recorded, where, ": the settings recorded in ", source, ", ", file_config.dump(),
                    ", disagree with its parameter shapes, which describe ", shapes.dump(),
                    " (the architecture metadata does not match the tensors: a damaged or edited file)");
 }
 
 /// Every integer setting of a Stack's blocks (widths, kernel sizes, strides) is at most `bound`, the
 /// largest dimension of any tensor in the file: these settings are read before any shape can vouch
-/// for them, and absurd values would otherwise build absurdly large layers.
-inline void check_block_settings_bounded(const nlohmann::json& blocks, Index bound, const std::string& where) {
+/// for them, and absurd values would otherwise build absurdly large layers. The fields named in `states`
+/// (FieldRole::state: stream seeds and counters, never sizes) are exempt.
+template <class Names>
+void check_block_settings_bounded(const nlohmann::json& blocks, Index bound, const std::string& where,
+                                  const Names& states) {
   for (const nlohmann::json& b : blocks) {
     if (!b.is_object()) continue;  // load() reports it
     for (const auto& [key, v] : b.items()) {
+      if (std::find(states.begin(), states.end(), std::string_view(key)) != states.end()) continue;
       // Non-integers and negative values are left to load() and the layer's constructor.
       const bool bounded = !v.is_number_integer() ||
-                           (v.is_number_unsigned() ? v.get<std::uint64_t>() <= static_cast<std::uint64_t>(bound)
-                                                   : v.get<std::int64_t>() <= bound);
+                           (v.is_number_unsigned() ? v.template get<std::uint64_t>() <= static_cast<std::uint64_t>(bound)
+                                                   : v.template get<std::int64_t>() <= bound);
       require<IoError>(bounded, where, ": block setting '", key, "' = ", v.dump(),
                        " exceeds every dimension in the checkpoint");
     }
@@ -528,7 +534,7 @@ L stage_layer(L& live, std::size_t index, bool last, const nlohmann::json& entry
         require<IoError>(config.is_object() && config.contains("blocks") && config["blocks"].is_array() &&
                              config["blocks"].size() == static_cast<std::size_t>(depth),
                          where, ": the settings do not list ", depth, " blocks");
-        check_block_settings_bounded(config["blocks"], ctx.largest_dimension, where);
+        check_block_settings_bounded(config["blocks"], ctx.largest_dimension, where, KindConfig<BlockKind>::states);
         template_kind = KindConfig<K>::load(config);
       } else {
         throw ArchitectureError(where + ": the checkpoint has " + std::to_string(depth) + " blocks, this stack " +

@@ -154,6 +154,8 @@ struct KindConfig<K> {
   static constexpr auto widths = names_with<FieldRole::width, FieldRole::unshaped_width, FieldRole::state>();
   static constexpr auto unshaped_widths = names_with<FieldRole::unshaped_width, FieldRole::state>();
   ///@}
+  /// The fields training changes (FieldRole::state): stream seeds and counters, not sizes.
+  static constexpr auto states = names_with<FieldRole::state>();
 
   /// The kind as a JSON object, one entry per field.
   static Json save(const K& k) {
@@ -162,12 +164,39 @@ struct KindConfig<K> {
     return j;
   }
 
+  /// A record `j` as this version writes it: the fields added later that it lacks, at their defaults;
+  /// everything else (unknown entries included) as it is.
+  static Json with_added_defaults(const Json& j) {
+    Json out = j;
+    if (!out.is_object()) return out;
+    const K defaults{};
+    for_each_field<K>([&](const auto& f) {
+      using M = typename std::remove_cvref_t<decltype(f)>::member_type;
+      const std::string name(f.name);
+      if (!out.contains(name)) {
+        if (f.added_later) out[name] = detail::value_to_json(defaults.*(f.member));
+        return;
+      }
+      Json& v = out[name];  // kinds inside (a Stack's blocks) get theirs too
+      if constexpr (detail::is_vector<M>::value) {
+        using Item = typename M::value_type;
+        if constexpr (requires(const Json& x) { KindConfig<Item>::with_added_defaults(x); })
+          if (v.is_array())
+            for (Json& item : v) item = KindConfig<Item>::with_added_defaults(item);
+      } else if constexpr (requires(const Json& x) { KindConfig<M>::with_added_defaults(x); }) {
+        v = KindConfig<M>::with_added_defaults(v);
+      }
+    });
+    return out;
+  }
+
   /// The inverse of save(); IoError naming the kind and field when one is missing or mistyped.
   static K load(const Json& j) {
     const detail::ConfigReader r(j, K::name);
     K k{};
     for_each_field<K>([&](const auto& f) {
       using M = typename std::remove_cvref_t<decltype(f)>::member_type;
+      if (f.added_later && !j.contains(std::string(f.name))) return;  // an older record: the default
       k.*(f.member) = detail::value_from_json<M>(r, f.name);
     });
     return k;
@@ -188,7 +217,8 @@ Json value_to_json(const M& v) {
     return list;
   } else {
     static_assert(RecordedKind<M>, "netgrow::io: a kind field must be an integer, a double, a bool, an enum with "
-                                   "enum_values() and to_string(), a kind with fields(), or a vector of kinds");
+                                   "enum_values() and to_string(), a kind with fields(), or a vector of integers or "
+                                   "kinds");
     return KindConfig<M>::save(v);
   }
 }
@@ -207,6 +237,15 @@ M value_from_json(const ConfigReader& r, std::string_view key) {
     return static_cast<M>(r.number(key));
   } else if constexpr (NamedEnum<M>) {
     return r.template enumerator<M>(key, enum_description(M{}));
+  } else if constexpr (is_vector<M>::value && std::is_integral_v<typename M::value_type>) {
+    const Json& list = r.field(key);
+    require<IoError>(list.is_array(), "layer settings: '", key, "' is not a list");
+    M items;
+    for (const Json& item : list) {
+      require<IoError>(item.is_number_integer(), "layer settings: '", key, "' holds ", item.dump(), ", not an integer");
+      items.push_back(static_cast<typename M::value_type>(item.get<std::int64_t>()));
+    }
+    return items;
   } else if constexpr (is_vector<M>::value) {
     using Item = typename M::value_type;
     const Json& list = r.field(key);
@@ -230,7 +269,10 @@ K with_unshaped_widths(const K& from_shapes, const Json& file_config) {
     if (KindConfig<K>::unshaped_widths.empty()) return from_shapes;
     Json j = KindConfig<K>::save(from_shapes);
     const detail::ConfigReader r(file_config, K::name);
-    for (const std::string_view w : KindConfig<K>::unshaped_widths) j[std::string(w)] = r.field(w);
+    for (const std::string_view w : KindConfig<K>::unshaped_widths) {
+      if (!file_config.contains(std::string(w))) j.erase(std::string(w));  // load() says whether it may be absent
+      else j[std::string(w)] = r.field(w);
+    }
     return KindConfig<K>::load(j);
   } else {
     return from_shapes;

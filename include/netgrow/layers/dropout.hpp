@@ -8,6 +8,8 @@
 ///   Dropout sees leaves every old element's decision as it was, so a grown network with the same mask
 ///   computes what it computed before (new channels get decisions of their own);
 /// - the CPU and the GPU drop the same elements (kernels/dropout.cuh hashes the same way);
+/// - on a GPU a training-mode mask cannot be recorded into a CUDA graph (cuda::StepGraph refuses it: a
+///   replay would reuse one mask); evaluation mode records fine;
 /// - a run resumes bit for bit: the stream (`seed`) and the count of masks drawn (`draws`) are the kind's
 ///   fields, so checkpoints record them (FieldRole::state) and a load restores them.
 ///
@@ -20,23 +22,29 @@
 /// Between a grown pair (Dense -> Relu1 -> Dropout -> Dense) new channels pass through it; GradMax's data
 /// (ChannelRoute) treats it as the identity, its expectation, so GradMax's predicted gradient is exact in
 /// evaluation mode and the expected one in training mode. In a transformer's residual stream (after the
-/// embeddings) it takes masked growth of the model width (grow::Msg: the new features are faded out, so
-/// their masks change nothing) and refuses LEMON's expansion before anything changes: LEMON's copies of a
-/// feature would be dropped independently of it, and the expanded network would compute another function
-/// in training mode.
+/// embeddings, or inside a TransformerBlock) it follows model-width growth (follow_stream): LEMON's copies
+/// of a feature take its key (`keys`), so each is dropped exactly where its source is and the expansion keeps
+/// the function in training mode; MSG's new features get keys of their own (they are faded out, so their
+/// masks change nothing). LEMON's average features (d' not a multiple of d) hold the mean of features that
+/// are dropped independently, which no mask of their own reproduces: with p > 0 that expansion is refused
+/// before anything changes.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <vector>
 
 #include "netgrow/core/dropout_mask.hpp"
 #include "netgrow/core/fields.hpp"
 #include "netgrow/layers/channel_route.hpp"
 #include "netgrow/layers/layer.hpp"
+#include "netgrow/layers/parameter_growth.hpp"  // average_source, host_to
 #include "netgrow/ops/blas.hpp"
 #include "netgrow/ops/dropout.hpp"
 
@@ -52,11 +60,12 @@ struct Dropout {
   double p = 0.1;   ///< probability that an element is dropped, in [0, 1)
   Index seed = 0;   ///< the mask stream (> 0), or 0: drawn from the Rng the layer is built with
   Index draws = 0;  ///< masks drawn so far: the next training-mode forward uses mask number `draws`
+  std::vector<Index> keys{};  ///< the key of each feature of the last axis (empty: its index); set by stream growth
 
-  /// The configuration fields: p is a setting; the stream and the counter are state.
+  /// The configuration fields: p is a setting; the stream, the counter and the keys are state.
   static constexpr auto fields() {
     return std::tuple{field("p", &Dropout::p), field("seed", &Dropout::seed, FieldRole::state),
-                      field("draws", &Dropout::draws, FieldRole::state)};
+                      field("draws", &Dropout::draws, FieldRole::state), field("keys", &Dropout::keys, FieldRole::state)};
   }
 
   /// The layer this kind names: DropoutLayer<S, D>.
@@ -76,20 +85,26 @@ class DropoutLayer {
   ///@}
 
   /// Builds the layer; draws the stream from `rng` when kind.seed is 0. ArgumentError for p outside
-  /// [0, 1) or a negative seed or counter.
+  /// [0, 1), a negative seed or counter, or a key outside [0, 2^31).
   DropoutLayer(const Dropout& kind, Rng& rng) : kind_(kind) {
     require(std::isfinite(kind.p) && kind.p >= 0 && kind.p < 1, "Dropout: p must be in [0, 1), got ", kind.p);
     require(kind.seed >= 0 && kind.draws >= 0, "Dropout: seed and draws must not be negative, got ", kind.seed, " and ",
             kind.draws);
+    for (const Index k : kind.keys)
+      require(k >= 0 && k <= std::numeric_limits<std::int32_t>::max(), "Dropout: feature key ", k, " is outside [0, 2^31)");
     if (kind_.seed == 0) kind_.seed = static_cast<Index>((rng.next_u64() >> 1) | 1);
     mask_.seed = static_cast<std::uint64_t>(kind_.seed);
     mask_.threshold = static_cast<std::uint32_t>(std::floor(std::ldexp(kind_.p, 32)));
     scale_ = static_cast<S>(1.0 / (1.0 - kind_.p));
+    publish_keys();
   }
 
-  /// The input shape (element-wise); ShapeError for a rank-0 input.
+  /// The input shape (element-wise); ShapeError for a rank-0 input, or a last axis other than the keys'
+  /// features once stream growth set them.
   Shape output_shape(const Shape& in) const {
     require<ShapeError>(in.rank() >= 1, describe(), " expects an input with a batch dimension, got ", in);
+    require<ShapeError>(kind_.keys.empty() || (in.rank() >= 2 && in[in.rank() - 1] == static_cast<Index>(kind_.keys.size())),
+                        describe(), " keys ", kind_.keys.size(), " features of the stream, got an input ", in);
     return in;
   }
 
@@ -101,18 +116,19 @@ class DropoutLayer {
       if (in.data() != out.data()) ops::copy<S>(in, out);
       return;
     }
+    output_shape(in.shape());
     if (!held_ || !drawn_) {
       mask_.draw = static_cast<std::uint64_t>(kind_.draws++);
       drawn_ = true;
     }
-    ops::dropout<S>(mask_, scale_, in, out);
+    ops::dropout<S>(current_mask(), scale_, in, out);
   }
 
   /// grad_in = grad_out through the last forward's mask and scale (skipped when grad_in is empty); no
   /// parameter gradients.
   void backward(ConstView<S, D>, ConstView<S, D>, ConstView<S, D> grad_out, TensorView<S, D> grad_in, bool) {
     if (grad_in.empty()) return;
-    if (applied_) ops::dropout<S>(mask_, scale_, grad_out, grad_in);
+    if (applied_) ops::dropout<S>(current_mask(), scale_, grad_out, grad_in);
     else if (grad_in.data() != grad_out.data()) ops::copy<S>(grad_out, grad_in);
   }
 
@@ -129,17 +145,46 @@ class DropoutLayer {
   static constexpr bool keeps_layout = true;
   void grow_channels(Index) {}
   void route_new_channel(ChannelRoute&) const {}
-  DropoutLayer new_channels_layer(Index) const { return *this; }
+  DropoutLayer new_channels_layer(Index) const {  // the same stream and mask on the new channels alone
+    Rng unused(0);  // the stream is set: nothing is drawn
+    DropoutLayer alone(Dropout{.p = kind_.p, .seed = kind_.seed, .draws = kind_.draws}, unused);
+    alone.mask_ = mask_;
+    alone.applied_ = applied_;
+    alone.held_ = held_;
+    alone.drawn_ = drawn_;
+    return alone;
+  }
   ///@}
 
-  /// Model-width growth (grow::expand_stream) with this layer in the stream: masked growth only (see the
-  /// file comment); ArchitectureError for LEMON's copies and averages.
+  /// Model-width growth (grow::expand_stream, layers/stream_expansion.hpp) with this layer in the stream
+  /// (see the file comment). check_stream runs before anything changes: ArchitectureError for LEMON's
+  /// average features with p > 0. follow_stream gives the new features their keys: a copy its source's,
+  /// an average or a masked feature a new one.
+  ///@{
   template <class E>
   void check_stream(const E& e) const {
-    require<ArchitectureError>(e.masked() || kind_.p == 0, describe(), " in the residual stream: LEMON's expansion "
-                               "copies features that the mask would drop independently, so the function would change in "
-                               "training mode; grow the stream with grow::Msg");
+    bool averages = false;
+    for (const Index s : e.sources) averages = averages || s == average_source;
+    require<ArchitectureError>(e.masked() || !averages || kind_.p == 0, describe(), ": LEMON's expansion from ",
+                               e.old_width, " to ", e.new_width(), " features adds features holding the mean of features "
+                               "the mask drops independently, which no mask reproduces; grow to a multiple of ",
+                               e.old_width, " (copies only) or with grow::Msg");
   }
+  template <class E>
+  void follow_stream(const E& e) {
+    check_stream(e);
+    if (kind_.p == 0) return;  // drops nothing: no keys needed
+    std::vector<Index> keys = kind_.keys;
+    if (keys.empty())
+      for (Index j = 0; j < e.old_width; ++j) keys.push_back(j);
+    require<ShapeError>(static_cast<Index>(keys.size()) == e.old_width, describe(), " keys ", keys.size(),
+                        " features, the stream has ", e.old_width);
+    Index fresh = *std::max_element(keys.begin(), keys.end()) + 1;
+    for (const Index s : e.sources) keys.push_back(s == average_source ? fresh++ : keys[static_cast<std::size_t>(s)]);
+    kind_.keys = std::move(keys);
+    publish_keys();
+  }
+  ///@}
 
   /// true: the following training-mode forwards reuse the current mask (the first one draws it if none
   /// was drawn yet); false: each draws the next (the default).
@@ -149,8 +194,9 @@ class DropoutLayer {
     require(offset >= 0, "Dropout: the row offset must not be negative, got ", offset);
     mask_.row_offset = static_cast<std::uint64_t>(offset);
   }
-  /// The mask of the last training-mode forward (which elements it kept: core/dropout_mask.hpp).
-  const DropoutMask& mask() const { return mask_; }
+  /// The mask of the last training-mode forward (which elements it kept: core/dropout_mask.hpp; its
+  /// feature keys in this layer's memory).
+  DropoutMask mask() const { return current_mask(); }
   /// The drop probability.
   double p() const { return kind_.p; }
 
@@ -164,8 +210,26 @@ class DropoutLayer {
   }
 
  private:
+  // The mask with this layer's feature keys (a pointer into its own memory: set at each use, so copies and
+  // moves of the layer never point into another's).
+  DropoutMask current_mask() const {
+    DropoutMask m = mask_;
+    m.feature_keys = device_keys_.empty() ? nullptr : device_keys_.data();
+    return m;
+  }
+  void publish_keys() {
+    if (kind_.keys.empty()) {
+      device_keys_ = {};
+      return;
+    }
+    Tensor<std::int32_t, Cpu> host(Shape{static_cast<Index>(kind_.keys.size())});
+    for (std::size_t j = 0; j < kind_.keys.size(); ++j) host[static_cast<Index>(j)] = static_cast<std::int32_t>(kind_.keys[j]);
+    device_keys_ = grow::host_to<D>(std::move(host));
+  }
+
   Dropout kind_;
   DropoutMask mask_;
+  Tensor<std::int32_t, D> device_keys_;  // kind_.keys on the layer's device (empty: none)
   S scale_ = S(1);
   bool applied_ = false;  // the last forward applied a mask (training mode, p > 0)
   bool held_ = false;

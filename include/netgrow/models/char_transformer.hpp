@@ -42,6 +42,7 @@ struct CharTransformerConfig {
   Index head_dim = 32;       ///< dh
   Index mlp = 0;             ///< the MLP's hidden width; 0: 4 d
   double head_scale = 0.1;   ///< factor on the output head's initial weights
+  double dropout = 0;        ///< every block's residual dropout (blocks/transformer_block.hpp), in [0, 1)
 };
 
 /// The character model for scalar S on device D (see the file comment).
@@ -83,7 +84,7 @@ class CharTransformer {
                 c.mlp >= 0,
             "CharTransformer: sizes must be positive (mlp 0 for 4 d)");
     const TransformerBlock block{.dim = c.dim, .heads = c.heads, .head_dim = c.head_dim,
-                                 .mlp = c.mlp > 0 ? c.mlp : 4 * c.dim, .causal = true};
+                                 .mlp = c.mlp > 0 ? c.mlp : 4 * c.dim, .causal = true, .dropout = c.dropout};
     return Net(rng, Embedding{.vocabulary = c.vocabulary, .dim = c.dim},
                PositionalEmbedding{.context = c.context, .dim = c.dim},
                Stack<TransformerBlock>{std::vector<TransformerBlock>(static_cast<std::size_t>(c.layers), block)},

@@ -37,6 +37,7 @@ struct VitConfig {
   Index heads = 2;          ///< h
   Index head_dim = 32;      ///< dh
   Index mlp = 0;            ///< the MLP's hidden width; 0: 4 d
+  double dropout = 0;       ///< every block's residual dropout (blocks/transformer_block.hpp), in [0, 1)
 };
 
 /// A class-token ViT for scalar S on device D (see the file comment).
@@ -75,7 +76,7 @@ class Vit {
             "Vit: sizes must be positive and the patch must divide the image (got image ", c.image, ", patch ", c.patch, ")");
     const Index tokens = 1 + (c.image / c.patch) * (c.image / c.patch);
     const TransformerBlock block{.dim = c.dim, .heads = c.heads, .head_dim = c.head_dim,
-                                 .mlp = c.mlp > 0 ? c.mlp : 4 * c.dim, .causal = false};
+                                 .mlp = c.mlp > 0 ? c.mlp : 4 * c.dim, .causal = false, .dropout = c.dropout};
     return Net(rng, PatchEmbedding{.channels = c.channels, .patch = c.patch, .dim = c.dim, .class_token = true},
                PositionalEmbedding{.context = tokens, .dim = c.dim},
                Stack<TransformerBlock>{std::vector<TransformerBlock>(static_cast<std::size_t>(c.layers), block)},

@@ -124,5 +124,7 @@ LayerRun run_layer_on_cuda(const TransformerBlock& kind, std::uint64_t seed, con
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
 LayerRun run_layer_on_cuda(const Dropout& kind, std::uint64_t seed, const Tensor<float, Cpu>& x,
                            const Tensor<float, Cpu>& dy, const LayerRunOptions& options);
+// Records a Dropout's forward in `mode` into a cuda::StepGraph three times: the StateError's message, or "".
+std::string record_dropout_in_graph(Mode mode);
 
 }  // namespace netgrow::test

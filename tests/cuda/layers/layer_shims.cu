@@ -70,6 +70,20 @@ LayerRun run_layer_on_cuda(const Dropout& kind, std::uint64_t seed, const Tensor
   return run_layer<Dropout, Cuda>(kind, seed, x, dy, options);
 }
 
+std::string record_dropout_in_graph(Mode mode) {
+  Rng rng(1);
+  DropoutLayer<float, Cuda> layer(Dropout{.p = 0.5}, rng);
+  Tensor<float, Cuda> x(Shape{4, 9}), y(Shape{4, 9});
+  ops::fill<float>(x.view(), 1.0f);
+  cuda::StepGraph graph;
+  try {
+    for (int i = 0; i < 3; ++i) graph.run([&] { layer.forward(x.cview(), y.view(), mode); });
+  } catch (const StateError& e) {
+    return e.what();
+  }
+  return "";
+}
+
 CnnTrace<float> train_cnn_on_cuda(std::uint64_t seed, const CnnData<float>& data, int steps) {
   return train_cnn<float, Cuda>(seed, data, steps);
 }

@@ -226,16 +226,19 @@ TEST_CASE("Embedding, PositionalEmbedding, SequencePool and PatchEmbedding on Cu
   }
 }
 
-TEST_CASE("TransformerBlock on Cuda matches it on Cpu (LayerNorms, attention, GELU MLP, residuals)") {
+TEST_CASE("TransformerBlock on Cuda matches it on Cpu (LayerNorms, attention, GELU MLP, residuals; residual dropout "
+          "dropping the same elements)") {
   std::uint64_t seed = 390;
-  for (const bool causal : {false, true})
-    for (const Shape& x : {Shape{2, 9, 12}, Shape{3, 5, 7}}) {
-      INFO("x ", x, ", causal ", causal);
-      LayerRunOptions options;
-      options.steps = 2;
-      check_layer(TransformerBlock{.dim = x[2], .heads = 2, .head_dim = 5, .mlp = 2 * x[2] + 1, .causal = causal}, x,
-                  seed++, options, Tol::network);
-    }
+  for (const double dropout : {0.0, 0.2})
+    for (const bool causal : {false, true})
+      for (const Shape& x : {Shape{2, 9, 12}, Shape{3, 5, 7}}) {
+        INFO("x ", x, ", causal ", causal, ", dropout ", dropout);
+        LayerRunOptions options;
+        options.steps = 2;
+        check_layer(TransformerBlock{.dim = x[2], .heads = 2, .head_dim = 5, .mlp = 2 * x[2] + 1, .causal = causal,
+                                     .dropout = dropout},
+                    x, seed++, options, Tol::network);
+      }
 }
 
 TEST_CASE("Dropout on Cuda drops exactly the elements the Cpu drops, with the same scale (any rank, odd sizes, the "
@@ -250,6 +253,12 @@ TEST_CASE("Dropout on Cuda drops exactly the elements the Cpu drops, with the sa
       options.mode = Mode::eval;
       check_layer(Dropout{.p = p, .seed = 12345, .draws = 7}, x, seed++, options, 0.0);
     }
+}
+
+TEST_CASE("a CUDA graph refuses to record Dropout in training mode (a replay would reuse the mask) and records it "
+          "in evaluation mode") {
+  CHECK(test::record_dropout_in_graph(Mode::train).find("cannot be recorded into a CUDA graph") != std::string::npos);
+  CHECK(test::record_dropout_in_graph(Mode::eval).empty());
 }
 
 TEST_CASE("pooling layers on Cuda match them on Cpu (max-pool ties exactly)") {
