@@ -8,6 +8,7 @@ pre-LN blocks, exact GELU, Adam, float32):
                      batch 32 (attention by F.scaled_dot_product_attention, PyTorch's fastest CPU path)
   vit_big_step       d 64, 4 blocks, 4 heads x 16, MLP 256, 7 x 7 patches of 28 x 28 images with a class
                      token, batch 64
+  char_gpt_dropout_step  the same with residual dropout 0.1 on both branches of every block
   dropout_forward    F.dropout(p = 0.1, training) on (32, 128, 128) floats, the big char model's stream
 The two sides alternate in rounds; the script prints per-row medians and PyTorch time / netgrow time
 (> 1: netgrow is faster), then netgrow's growth rows in ms and in char_gpt_big_step steps.
@@ -31,9 +32,10 @@ from train_step_torch import time_netgrow, time_torch
 
 
 class Block(nn.Module):
-    def __init__(self, d, heads, head_dim, mlp, causal):
+    def __init__(self, d, heads, head_dim, mlp, causal, dropout=0.0):
         super().__init__()
         self.heads, self.head_dim, self.causal = heads, head_dim, causal
+        self.drop = nn.Dropout(dropout)  # residual dropout on both branches (netgrow's TransformerBlock::dropout)
         self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
         self.q, self.k, self.v = (nn.Linear(d, heads * head_dim) for _ in range(3))
         self.o = nn.Linear(heads * head_dim, d)
@@ -44,15 +46,15 @@ class Block(nn.Module):
         a = self.ln1(x)
         split = lambda z: z.view(n, t, self.heads, self.head_dim).transpose(1, 2)
         h = F.scaled_dot_product_attention(split(self.q(a)), split(self.k(a)), split(self.v(a)), is_causal=self.causal)
-        x = x + self.o(h.transpose(1, 2).reshape(n, t, self.heads * self.head_dim))
-        return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
+        x = x + self.drop(self.o(h.transpose(1, 2).reshape(n, t, self.heads * self.head_dim)))
+        return x + self.drop(self.fc2(F.gelu(self.fc1(self.ln2(x)))))
 
 
 class CharGpt(nn.Module):
-    def __init__(self, vocab=65, context=128, d=128, layers=4, heads=4, head_dim=32):
+    def __init__(self, vocab=65, context=128, d=128, layers=4, heads=4, head_dim=32, dropout=0.0):
         super().__init__()
         self.embed, self.pos = nn.Embedding(vocab, d), nn.Parameter(torch.randn(context, d) * 0.02)
-        self.blocks = nn.Sequential(*[Block(d, heads, head_dim, 4 * d, True) for _ in range(layers)])
+        self.blocks = nn.Sequential(*[Block(d, heads, head_dim, 4 * d, True, dropout) for _ in range(layers)])
         self.ln, self.head = nn.LayerNorm(d), nn.Linear(d, vocab)
 
     def forward(self, ids):
@@ -73,8 +75,8 @@ class Vit(nn.Module):
         return self.head(self.ln(self.blocks(x))[:, 0])
 
 
-def char_gpt_big_step():
-    model = CharGpt()
+def char_gpt_big_step(dropout=0.0):
+    model = CharGpt(dropout=dropout)
     ids = torch.randint(0, 65, (32, 128))
     return model, ids, lambda out: F.cross_entropy(out.reshape(-1, 65), ids.reshape(-1))
 
@@ -95,7 +97,8 @@ def dropout_forward():
     return step
 
 
-STEPS = {"char_gpt_big_step": char_gpt_big_step, "vit_big_step": vit_big_step}
+STEPS = {"char_gpt_big_step": char_gpt_big_step, "char_gpt_dropout_step": lambda: char_gpt_big_step(0.1),
+         "vit_big_step": vit_big_step}
 OPS = {"dropout_forward": dropout_forward}  # single ops, timed as they are
 GROWTH = ["grow_width_lemon", "grow_width_msg", "grow_mlp_lemon", "grow_mlp_gradmax", "grow_heads_copy",
           "grow_heads_gradmax", "grow_depth_lemon"]

@@ -3,6 +3,7 @@
 //
 //   char_gpt_big_step     models::CharTransformer d 128, 4 layers, 4 heads x 32, MLP 512, causal, context
 //                         128, vocabulary 65, batch 32: forward, sequence cross-entropy, backward, Adam
+//   char_gpt_dropout_step  the same with residual dropout 0.1 in every block
 //   vit_big_step          models::Vit d 64, 4 layers, 4 heads x 16, MLP 256, 7 x 7 patches of 28 x 28 images
 //                         (16 tokens + class token), batch 64: forward, cross-entropy, backward, Adam
 //   grow_*                one growth of the small char model (d 64, 2 layers, 2 heads, context 64) to the
@@ -37,9 +38,11 @@ using namespace netgrow;
 
 namespace {
 
-models::CharTransformerConfig char_config(bool big) {
-  return big ? models::CharTransformerConfig{.vocabulary = 65, .context = 128, .dim = 128, .layers = 4, .heads = 4, .head_dim = 32}
-             : models::CharTransformerConfig{.vocabulary = 65, .context = 64, .dim = 64, .layers = 2, .heads = 2, .head_dim = 32};
+models::CharTransformerConfig char_config(bool big, double dropout = 0) {
+  return big ? models::CharTransformerConfig{.vocabulary = 65, .context = 128, .dim = 128, .layers = 4, .heads = 4,
+                                             .head_dim = 32, .dropout = dropout}
+             : models::CharTransformerConfig{.vocabulary = 65, .context = 64, .dim = 64, .layers = 2, .heads = 2,
+                                             .head_dim = 32, .dropout = dropout};
 }
 
 void random_ids(Tensor<float>& x, Tensor<std::int32_t>& y, Index batch, Index context, Rng& rng) {
@@ -51,9 +54,10 @@ void random_ids(Tensor<float>& x, Tensor<std::int32_t>& y, Index batch, Index co
   }
 }
 
+template <int DropoutPercent = 0>
 struct CharStep {
   Rng rng{1};
-  models::CharTransformer<float> model{char_config(true), rng};
+  models::CharTransformer<float> model{char_config(true, DropoutPercent / 100.0), rng};
   Adam adam{1e-3};
   Tensor<float> x, grad;
   Tensor<std::int32_t> y;
@@ -135,7 +139,11 @@ using Model = models::CharTransformer<float>;
 
 }  // namespace
 
-static void char_gpt_big_step(benchmark::State& s) { run_step<CharStep>(s, "char_gpt_big_step", 32); }
+static void char_gpt_big_step(benchmark::State& s) { run_step<CharStep<>>(s, "char_gpt_big_step", 32); }
+static void char_gpt_dropout_step(benchmark::State& s) {
+  run_step<CharStep<10>>(s, "char_gpt_dropout_step", 32);
+}
+BENCHMARK(char_gpt_dropout_step)->Unit(benchmark::kMillisecond)->UseRealTime();
 static void vit_big_step(benchmark::State& s) { run_step<VitStep>(s, "vit_big_step", 64); }
 BENCHMARK(char_gpt_big_step)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(vit_big_step)->Unit(benchmark::kMillisecond)->UseRealTime();
