@@ -178,6 +178,11 @@ class TransformerBlockLayer {
     attention_drop_.hold_mask(hold);
     mlp_drop_.hold_mask(hold);
   }
+  /// Rows of this process's batch start at global row `offset` (data parallelism: layers/dropout.hpp).
+  void set_dropout_row_offset(Index offset) {
+    attention_drop_.set_row_offset(offset);
+    mlp_drop_.set_row_offset(offset);
+  }
   /// The branches' dropout layers.
   ///@{
   const DropoutLayer<S, D>& attention_dropout() const { return attention_drop_; }

@@ -10,8 +10,9 @@
 /// - the CPU and the GPU drop the same elements (kernels/dropout.cuh hashes the same way);
 /// - on a GPU a training-mode mask cannot be recorded into a CUDA graph (cuda::StepGraph refuses it: a
 ///   replay would reuse one mask); evaluation mode records fine;
-/// - a run resumes bit for bit: the stream (`seed`) and the count of masks drawn (`draws`) are the kind's
-///   fields, so checkpoints record them (FieldRole::state) and a load restores them.
+/// - a run resumes bit for bit: the stream (`seed`), the count of masks drawn (`draws`) and the feature keys
+///   (`keys`, below) are the kind's fields, so checkpoints record them (FieldRole::state) and a load restores
+///   them.
 ///
 /// Each training-mode forward() draws the next mask of the stream (PyTorch's convention: one mask per
 /// forward call); backward() uses the mask of the last forward(). hold_mask(true) keeps the current mask
