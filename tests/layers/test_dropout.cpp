@@ -37,7 +37,9 @@ Tensor<float> ones(Shape shape) {
 }
 
 // Whether element i of the output kept its input (y = x * scale) or was dropped (0), for x = 1.
-bool kept(const Tensor<float>& y, Index i) { return y[i] != 0.0f; }
+bool kept(const Tensor<float>& y, Index i) {
+  return y[i] != 0.0f;
+}
 
 }  // namespace
 
@@ -54,8 +56,9 @@ TEST_CASE("Dropout passes the gradient check in training mode with its mask held
   }
 }
 
-TEST_CASE("Dropout is the identity in evaluation mode and for p = 0; in training mode it drops about p and scales "
-          "the rest by 1 / (1 - p)") {
+TEST_CASE(
+    "Dropout is the identity in evaluation mode and for p = 0; in training mode it drops about p and scales "
+    "the rest by 1 / (1 - p)") {
   Rng rng(1);
   const Tensor<float> x = ones(Shape{200, 1001});  // odd sizes, above the parallel threshold
   DropoutLayer<float, Cpu> layer(Dropout{.p = 0.3}, rng);

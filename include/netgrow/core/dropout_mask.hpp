@@ -22,10 +22,10 @@ namespace netgrow {
 /// One dropout mask: element (n, m, j) is kept when the top 32 bits of its hash are at least `threshold`,
 /// so it is dropped with probability threshold / 2^32.
 struct DropoutMask {
-  std::uint64_t seed = 0;       ///< the stream (one per layer)
-  std::uint64_t draw = 0;       ///< which mask of the stream
-  std::uint32_t threshold = 0;  ///< floor(p 2^32) for a drop probability p in [0, 1)
-  std::uint64_t row_offset = 0;  ///< added to n: a rank holding rows r0 .. of a global batch passes r0
+  std::uint64_t seed = 0;                      ///< the stream (one per layer)
+  std::uint64_t draw = 0;                      ///< which mask of the stream
+  std::uint32_t threshold = 0;                 ///< floor(p 2^32) for a drop probability p in [0, 1)
+  std::uint64_t row_offset = 0;                ///< added to n: a rank holding rows r0 .. of a global batch passes r0
   const std::int32_t* feature_keys = nullptr;  ///< the key of each feature j of the last axis (null: j), in the
                                                ///< memory of the device that applies the mask
 

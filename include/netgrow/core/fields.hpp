@@ -16,7 +16,8 @@
 /// ~~~
 /// A field's member is an integer (Index), a double, a bool, an enum with `enum_values(E)` and
 /// `to_string(E)` found by argument lookup (WeightInit), another kind with fields, a std::vector of
-/// such kinds (Stack's blocks), or a std::vector of integers (Dropout's feature keys). Kinds without settings (Relu1, Flatten) need no fields(): an empty
+/// such kinds (Stack's blocks), or a std::vector of integers (Dropout's feature keys). Kinds without
+/// settings (Relu1, Flatten) need no fields(): an empty
 /// struct has none. io/kind_config.hpp derives the checkpoint record from fields().
 #pragma once
 
@@ -33,8 +34,8 @@ enum class FieldRole {
   setting,         ///< never changed by growth: must match between a checkpoint and the network it loads into
   width,           ///< changed by growth and shown by the parameter shapes (Dense::out, BatchNorm::channels)
   unshaped_width,  ///< changed by growth and shown by no parameter shape (LayerNorm::eps, rescaled by growth)
-  state,           ///< changed by training and shown by no parameter shape (Dropout's mask counter): a checkpoint
-                   ///< load restores it from the file
+  state,           ///< changed by training and shown by no parameter shape (Dropout's mask stream, counter and
+                   ///< feature keys): a checkpoint load restores it from the file
 };
 
 /// One configuration field of kind Kind: its name in records and messages, the member, and its role.

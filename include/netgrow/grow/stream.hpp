@@ -12,7 +12,8 @@
 /// (Embedding, PatchEmbedding) and gives d; parameter-free layers (SequencePool, activations) pass it
 /// on, and those that key its features declare `follow_stream(e)` (Dropout: a copy is dropped where its
 /// source is). A layer that can refuse an expansion declares `check_stream(e)`, called before anything
-/// changes (Dropout refuses LEMON's average features). A Dense on the stream is read as a reader (the output head). Within a transformer block every
+/// changes (Dropout refuses LEMON's average features). A Dense on the stream is read as a reader (the
+/// output head). Within a transformer block every
 /// reader reads a LayerNorm's output, so the average features' weights are random (LEMON), after the
 /// final LayerNorm too; gradients and Adam moments of the new entries start at zero, the existing ones
 /// keep theirs. Exact in double up to rounding (the average features' LayerNorm output is a rounding

@@ -16,7 +16,7 @@
 /// static constexpr unshaped_widths
 ///                                 those of them that no parameter shape determines (the eps of LayerNorm,
 ///                                 which its growth rescales, and of BatchNorm, which variance transfer
-///                                 rescales; Dropout's mask stream and counter); a checkpoint load takes
+///                                 rescales; Dropout's mask stream, counter and keys); a checkpoint load takes
 ///                                 them from the file's settings, the other widths from the parameter shapes
 /// ~~~
 /// Kinds without fields() and with settings are matched by name and parameter shapes only
@@ -242,7 +242,10 @@ M value_from_json(const ConfigReader& r, std::string_view key) {
     require<IoError>(list.is_array(), "layer settings: '", key, "' is not a list");
     M items;
     for (const Json& item : list) {
-      require<IoError>(item.is_number_integer(), "layer settings: '", key, "' holds ", item.dump(), ", not an integer");
+      const bool fits = item.is_number_unsigned()
+                            ? item.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
+                            : item.is_number_integer();
+      require<IoError>(fits, "layer settings: '", key, "' holds ", item.dump(), ", not a 64-bit integer");
       items.push_back(static_cast<typename M::value_type>(item.get<std::int64_t>()));
     }
     return items;

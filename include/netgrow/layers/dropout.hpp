@@ -55,18 +55,20 @@ template <class S, class D>
 class DropoutLayer;
 
 /// Layer kind: Dropout{.p = 0.1}. `seed` 0 draws the mask stream from the network's Rng when the layer is
-/// built; `draws` counts the masks drawn so far (both change as the network trains: checkpoints restore them).
+/// built; `draws` counts the masks drawn so far; `keys` name the features (set by stream growth). All three
+/// change as the network trains or grows, and checkpoints restore them.
 struct Dropout {
   static constexpr std::string_view name = "Dropout";  ///< the kind's name (checkpoint configs, messages)
-  double p = 0.1;   ///< probability that an element is dropped, in [0, 1)
-  Index seed = 0;   ///< the mask stream (> 0), or 0: drawn from the Rng the layer is built with
-  Index draws = 0;  ///< masks drawn so far: the next training-mode forward uses mask number `draws`
+  double p = 0.1;                                      ///< probability that an element is dropped, in [0, 1)
+  Index seed = 0;             ///< the mask stream (> 0), or 0: drawn from the Rng the layer is built with
+  Index draws = 0;            ///< masks drawn so far: the next training-mode forward uses mask number `draws`
   std::vector<Index> keys{};  ///< the key of each feature of the last axis (empty: its index); set by stream growth
 
   /// The configuration fields: p is a setting; the stream, the counter and the keys are state.
   static constexpr auto fields() {
     return std::tuple{field("p", &Dropout::p), field("seed", &Dropout::seed, FieldRole::state),
-                      field("draws", &Dropout::draws, FieldRole::state), field("keys", &Dropout::keys, FieldRole::state)};
+                      field("draws", &Dropout::draws, FieldRole::state),
+                      field("keys", &Dropout::keys, FieldRole::state)};
   }
 
   /// The layer this kind names: DropoutLayer<S, D>.
@@ -92,7 +94,8 @@ class DropoutLayer {
     require(kind.seed >= 0 && kind.draws >= 0, "Dropout: seed and draws must not be negative, got ", kind.seed, " and ",
             kind.draws);
     for (const Index k : kind.keys)
-      require(k >= 0 && k <= std::numeric_limits<std::int32_t>::max(), "Dropout: feature key ", k, " is outside [0, 2^31)");
+      require(k >= 0 && k <= std::numeric_limits<std::int32_t>::max(), "Dropout: feature key ", k,
+              " is outside [0, 2^31)");
     if (kind_.seed == 0) kind_.seed = static_cast<Index>((rng.next_u64() >> 1) | 1);
     mask_.seed = static_cast<std::uint64_t>(kind_.seed);
     mask_.threshold = static_cast<std::uint32_t>(std::floor(std::ldexp(kind_.p, 32)));
@@ -104,8 +107,9 @@ class DropoutLayer {
   /// features once stream growth set them.
   Shape output_shape(const Shape& in) const {
     require<ShapeError>(in.rank() >= 1, describe(), " expects an input with a batch dimension, got ", in);
-    require<ShapeError>(kind_.keys.empty() || (in.rank() >= 2 && in[in.rank() - 1] == static_cast<Index>(kind_.keys.size())),
-                        describe(), " keys ", kind_.keys.size(), " features of the stream, got an input ", in);
+    require<ShapeError>(
+        kind_.keys.empty() || (in.rank() >= 2 && in[in.rank() - 1] == static_cast<Index>(kind_.keys.size())),
+        describe(), " keys ", kind_.keys.size(), " features of the stream, got an input ", in);
     return in;
   }
 
@@ -129,8 +133,10 @@ class DropoutLayer {
   /// parameter gradients.
   void backward(ConstView<S, D>, ConstView<S, D>, ConstView<S, D> grad_out, TensorView<S, D> grad_in, bool) {
     if (grad_in.empty()) return;
-    if (applied_) ops::dropout<S>(current_mask(), scale_, grad_out, grad_in);
-    else if (grad_in.data() != grad_out.data()) ops::copy<S>(grad_out, grad_in);
+    if (applied_)
+      ops::dropout<S>(current_mask(), scale_, grad_out, grad_in);
+    else if (grad_in.data() != grad_out.data())
+      ops::copy<S>(grad_out, grad_in);
   }
 
   /// No parameters: f is never called.
@@ -147,7 +153,7 @@ class DropoutLayer {
   void grow_channels(Index) {}
   void route_new_channel(ChannelRoute&) const {}
   DropoutLayer new_channels_layer(Index) const {  // the same stream and mask on the new channels alone
-    Rng unused(0);  // the stream is set: nothing is drawn
+    Rng unused(0);                                // the stream is set: nothing is drawn
     DropoutLayer alone(Dropout{.p = kind_.p, .seed = kind_.seed, .draws = kind_.draws}, unused);
     alone.mask_ = mask_;
     alone.applied_ = applied_;
@@ -167,7 +173,8 @@ class DropoutLayer {
     bool averages = false;
     for (const Index s : e.sources) averages = averages || s == average_source;
     require<ArchitectureError>(e.masked() || !averages || kind_.p == 0, describe(), ": LEMON's expansion from ",
-                               e.old_width, " to ", e.new_width(), " features adds features holding the mean of features "
+                               e.old_width, " to ", e.new_width(),
+                               " features adds features holding the mean of features "
                                "the mask drops independently, which no mask reproduces; grow to a multiple of ",
                                e.old_width, " (copies only) or with grow::Msg");
   }
@@ -224,7 +231,8 @@ class DropoutLayer {
       return;
     }
     Tensor<std::int32_t, Cpu> host(Shape{static_cast<Index>(kind_.keys.size())});
-    for (std::size_t j = 0; j < kind_.keys.size(); ++j) host[static_cast<Index>(j)] = static_cast<std::int32_t>(kind_.keys[j]);
+    for (std::size_t j = 0; j < kind_.keys.size(); ++j)
+      host[static_cast<Index>(j)] = static_cast<std::int32_t>(kind_.keys[j]);
     device_keys_ = grow::host_to<D>(std::move(host));
   }
 
@@ -234,7 +242,7 @@ class DropoutLayer {
   S scale_ = S(1);
   bool applied_ = false;  // the last forward applied a mask (training mode, p > 0)
   bool held_ = false;
-  bool drawn_ = false;    // a mask was drawn since the layer was built
+  bool drawn_ = false;  // a mask was drawn since the layer was built
 };
 
 static_assert(Layer<DropoutLayer<float, Cpu>> && LayerKind<Dropout>);

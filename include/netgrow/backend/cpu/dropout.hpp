@@ -29,8 +29,10 @@ struct DropoutOps<Cpu> {
       for (Index j = 0; j < last; ++j) b[j] = mask.keep(key, j) ? a[j] * scale : T(0);
     };
     const Index outer = x.numel() / last;
-    if (x.numel() > ops::parallel_threshold) ops::parallel_for(outer, [&](Index r, int) { row(r); });
-    else for (Index r = 0; r < outer; ++r) row(r);
+    if (x.numel() > ops::parallel_threshold)
+      ops::parallel_for(outer, [&](Index r, int) { row(r); });
+    else
+      for (Index r = 0; r < outer; ++r) row(r);
   }
 };
 
