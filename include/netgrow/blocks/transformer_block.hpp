@@ -203,9 +203,7 @@ class TransformerBlockLayer {
     ln1_.forward(x, a_.view(), mode);
     attention_.forward(a_.cview(), h_.view(), mode);
     if (dropped_) {
-      hd_.resize(s);
-      attention_drop_.forward(h_.cview(), hd_.view(), mode);
-      ops::copy<S>(hd_.cview(), u_.view());
+      attention_drop_.forward(h_.cview(), u_.view(), mode);
       ops::axpy<S>(S(1), x, u_.view());  // u = drop(MHA(LN1(x))) + x
     } else {
       ops::copy<S>(x, u_.view());
@@ -254,7 +252,6 @@ class TransformerBlockLayer {
   void grow_stream(const StreamExpansion<S>& e) {
     require<ShapeError>(dim() == e.old_width, describe(), "::grow_stream: a stream of ", e.old_width, " features");
     ln1_.check_sources(std::span<const Index>(e.sources));  // before anything changes
-    check_stream(e);
     attention_drop_.follow_stream(e);  // the branches' outputs are stream features (their keys)
     mlp_drop_.follow_stream(e);
     StreamExpansion<S> inner = e;
@@ -324,10 +321,10 @@ class TransformerBlockLayer {
             k.dropout_keys.size(), " dropout keys for ", k.dim, " features");
     return k;
   }
-  // Branch `branch`'s dropout (0: attention, 1: MLP): its stream derived from the block's seed (p 0: none drawn).
+  // Branch `branch`'s dropout (0: attention, 1: MLP): its stream derived from the block's seed (none at p 0).
   static Dropout branch_dropout(const TransformerBlock& k, Index seed, std::uint64_t branch) {
-    if (k.dropout == 0) return Dropout{.p = 0, .seed = 1, .draws = k.dropout_draws};
-    const auto stream = static_cast<Index>((hash_key(static_cast<std::uint64_t>(seed), branch) >> 1) | 1);
+    const Index stream =
+        k.dropout > 0 ? static_cast<Index>((hash_key(static_cast<std::uint64_t>(seed), branch) >> 1) | 1) : 0;
     return Dropout{.p = k.dropout, .seed = stream, .draws = k.dropout_draws, .keys = k.dropout_keys};
   }
 
@@ -338,8 +335,8 @@ class TransformerBlockLayer {
   Index dropout_seed_;  // the block's stream (0: no dropout)
   DropoutLayer<S, D> attention_drop_, mlp_drop_;
   bool dropped_ = false;  // the last forward applied the masks
-  // Forward intermediates: a = LN1(x), h = MHA(a), hd = drop(h), u = x + hd, b = LN2(u) (the MLP keeps its own).
-  Tensor<S, D> a_, h_, hd_, u_, b_;
+  // Forward intermediates: a = LN1(x), h = MHA(a), u = x + drop(h), b = LN2(u) (the MLP keeps its own).
+  Tensor<S, D> a_, h_, u_, b_;
   Tensor<S, D> du_, da_, de_, dh_;  // backward's scratch
 };
 

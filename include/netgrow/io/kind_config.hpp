@@ -80,12 +80,15 @@ class ConfigReader {
 
   Index integer(std::string_view key) const {
     const Json& v = field(key);
-    const bool fits = v.is_number_unsigned()
-                          ? v.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<Index>::max())
-                          : v.is_number_integer();
-    require<IoError>(fits, "layer settings of ", kind_, ": field '", key, "' is not an integer (", v.dump(), ")");
-    return v.is_number_unsigned() ? static_cast<Index>(v.get<std::uint64_t>())
-                                  : static_cast<Index>(v.get<std::int64_t>());
+    require<IoError>(fits_index(v), "layer settings of ", kind_, ": field '", key, "' is not an integer (", v.dump(),
+                     ")");
+    return v.get<Index>();
+  }
+  /// Whether v is an integer an Index holds.
+  static bool fits_index(const Json& v) {
+    return v.is_number_unsigned()
+               ? v.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<Index>::max())
+               : v.is_number_integer();
   }
   double number(std::string_view key) const {
     const Json& v = field(key);
@@ -242,11 +245,9 @@ M value_from_json(const ConfigReader& r, std::string_view key) {
     require<IoError>(list.is_array(), "layer settings: '", key, "' is not a list");
     M items;
     for (const Json& item : list) {
-      const bool fits = item.is_number_unsigned()
-                            ? item.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
-                            : item.is_number_integer();
-      require<IoError>(fits, "layer settings: '", key, "' holds ", item.dump(), ", not a 64-bit integer");
-      items.push_back(static_cast<typename M::value_type>(item.get<std::int64_t>()));
+      require<IoError>(ConfigReader::fits_index(item), "layer settings: '", key, "' holds ", item.dump(),
+                       ", not a 64-bit integer");
+      items.push_back(static_cast<typename M::value_type>(item.get<Index>()));
     }
     return items;
   } else if constexpr (is_vector<M>::value) {

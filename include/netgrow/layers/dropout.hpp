@@ -87,7 +87,8 @@ class DropoutLayer {
   using kind_type = Dropout;
   ///@}
 
-  /// Builds the layer; draws the stream from `rng` when kind.seed is 0. ArgumentError for p outside
+  /// Builds the layer; draws the stream from `rng` when kind.seed is 0 and p > 0 (a layer that drops nothing
+  /// needs none). ArgumentError for p outside
   /// [0, 1), a negative seed or counter, or a key outside [0, 2^31).
   DropoutLayer(const Dropout& kind, Rng& rng) : kind_(kind) {
     require(std::isfinite(kind.p) && kind.p >= 0 && kind.p < 1, "Dropout: p must be in [0, 1), got ", kind.p);
@@ -96,7 +97,7 @@ class DropoutLayer {
     for (const Index k : kind.keys)
       require(k >= 0 && k <= std::numeric_limits<std::int32_t>::max(), "Dropout: feature key ", k,
               " is outside [0, 2^31)");
-    if (kind_.seed == 0) kind_.seed = static_cast<Index>((rng.next_u64() >> 1) | 1);
+    if (kind_.seed == 0 && kind_.p > 0) kind_.seed = static_cast<Index>((rng.next_u64() >> 1) | 1);
     mask_.seed = static_cast<std::uint64_t>(kind_.seed);
     mask_.threshold = static_cast<std::uint32_t>(std::floor(std::ldexp(kind_.p, 32)));
     scale_ = static_cast<S>(1.0 / (1.0 - kind_.p));
@@ -118,7 +119,7 @@ class DropoutLayer {
   void forward(ConstView<S, D> in, TensorView<S, D> out, Mode mode) {
     applied_ = mode == Mode::train && kind_.p > 0;
     if (!applied_) {
-      if (in.data() != out.data()) ops::copy<S>(in, out);
+      ops::copy<S>(in, out);  // nothing to do when out aliases in
       return;
     }
     output_shape(in.shape());
@@ -135,7 +136,7 @@ class DropoutLayer {
     if (grad_in.empty()) return;
     if (applied_)
       ops::dropout<S>(current_mask(), scale_, grad_out, grad_in);
-    else if (grad_in.data() != grad_out.data())
+    else
       ops::copy<S>(grad_out, grad_in);
   }
 
@@ -202,9 +203,6 @@ class DropoutLayer {
     require(offset >= 0, "Dropout: the row offset must not be negative, got ", offset);
     mask_.row_offset = static_cast<std::uint64_t>(offset);
   }
-  /// The mask of the last training-mode forward (which elements it kept: core/dropout_mask.hpp; its
-  /// feature keys in this layer's memory).
-  DropoutMask mask() const { return current_mask(); }
   /// The drop probability.
   double p() const { return kind_.p; }
 
